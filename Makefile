@@ -1,0 +1,39 @@
+# hopscope: two commands for a new user.
+#   make run   - set up .venv (if needed) and run the pipeline on the built-in demo ensemble
+#   make test  - set up .venv (if needed) with test extras and run the test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: run test lint bench clean-results
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (hopscope needs Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(STAMP_RUN): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(STAMP_TEST): $(STAMP_RUN) pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+run: $(STAMP_RUN)
+	$(BIN)/snakemake --cores $(CORES) --printshellcmds
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP_RUN)
+	$(BIN)/snakemake --lint
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/run.py
+
+clean-results:
+	rm -rf results logs .snakemake

@@ -1,0 +1,398 @@
+"""The built-in demo ensemble: amino-oxo cytosine, Newton-X classic layout, planted channels.
+
+Model (all energies from an analytic function of the geometry only):
+
+* Geometry: planar amino-oxo cytosine built from representative MP2-level literature bond lengths and
+  angles (N1–C2 1.417, C2–N3 1.370, N3–C4 1.311, C4–C5 1.435, C5–C6 1.356, C6–N1 1.355 Å;
+  C2=O 1.216, C4–N 1.362 Å; ring angles at C2, N3, C4, C5 115.7, 121.0, 124.1, 115.4°, which close the
+  ring with N1 123.2° and C6 120.6°).
+  Atom order (= atom names in reports): N1 C2 N3 C4 C5 C6 O7 N8 H9(N1) H10(C5) H11(C6) H12 H13(N8).
+* Thermal motion: random-phase oscillation along the normal modes of a spring network
+  (bond and 1–3 springs in plane, a bond-graph Laplacian out of plane), scaled to ~0.05 Å RMS per atom.
+* Channels: each trajectory follows one planted displacement ``d_c`` (C6 puckering, C5 puckering,
+  NH2 out-of-plane [+]/[-] and C=O out-of-plane [+] as rigid rotations of the group about its ring
+  atom, C2–O7 stretching); the deformation grows as
+  (t/t_hop)^1.5 and relaxes partly after the hop. "[+]" is the side of the ring normal of
+  :func:`analysis.features.geometry.ring_normal` for the ring N1..C6.
+* Energies (eV): S0 = E_ref + V_vib + a Σ q_c², S1 = S0 + sqrt((Δ0 (1 − ρ))² + ε²) with
+  ρ = sqrt(Σ q_c²), q_c the positive part of the projection of the displacement on d_c / |d_c|² (for
+  every planted d_c and its mirror image, so the PES is mirror-symmetric), S2 = S0 + Δ0 + 1.2 + ρ².
+  The S1–S0 gap closes (to ε) where the planted deformation is complete; the S1→S0 hop happens there.
+* Total energy is conserved to ~1e-5 Eh (E_kin = E_tot − E_active).
+
+Files written per trajectory: ``TRAJn/RESULTS/{dyn.out,en.dat,typeofdyn.log,sh.out}`` with the
+byte layout of Newton-X 2.x (bohr, hartree), and ``truth.csv`` next to the ensemble.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.elements import ATOMIC_NUMBERS, MASSES_AMU
+from analysis.units import AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
+
+log = logging.getLogger(__name__)
+
+SYMBOLS = ["N", "C", "N", "C", "C", "C", "O", "N", "H", "H", "H", "H", "H"]
+RING = [0, 1, 2, 3, 4, 5]
+E_REF_HARTREE = -392.9
+GAP0_EV = 4.6
+GAP_MIN_EV = 0.05
+S0_RISE_EV = 1.2
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A planted deactivation channel: its name, share, hop-time distribution and displacement."""
+
+    name: str
+    share: float
+    hop_mean_fs: float
+    hop_sd_fs: float
+    # ("translate", atoms, "normal" | "bond:<atom>", amplitude Å): rigid shift along the ring normal or a bond;
+    # ("rotate", atoms, pivot atom, angle deg): rigid rotation about the pivot, out of the ring plane
+    # (positive = towards the +normal side); bond lengths and angles in the group are preserved.
+    displacement: tuple
+
+
+CHANNELS = (
+    Channel("C6 puckering", 0.25, 35.0, 8.0, (("translate", (5, 10), "normal", 0.55),)),
+    Channel("C5 puckering", 0.20, 55.0, 10.0, (("translate", (4, 9), "normal", 0.55),)),
+    Channel("NH2 out-of-plane [+]", 0.15, 80.0, 12.0, (("rotate", (7, 11, 12), 3, 35.0),)),
+    Channel("NH2 out-of-plane [-]", 0.15, 80.0, 12.0, (("rotate", (7, 11, 12), 3, -35.0),)),
+    Channel("C2-O7 stretching", 0.15, 105.0, 15.0, (("translate", (6,), "bond:1", 0.45),)),
+    Channel("C=O out-of-plane [+]", 0.10, 130.0, 15.0, (("rotate", (6,), 1, 35.0),)),
+)
+
+
+def _turtle_ring(bonds, interior_deg):
+    """Planar ring from bond lengths (i→i+1) and interior angles at atoms 1..n-1 (xy plane)."""
+    pts = [np.zeros(2)]
+    heading = 0.0
+    for k, length in enumerate(bonds):
+        pts.append(pts[-1] + length * np.array([np.cos(heading), np.sin(heading)]))
+        if k + 1 < len(interior_deg) + 1 and k < len(interior_deg):
+            heading += np.deg2rad(180.0 - interior_deg[k])
+    return np.array(pts)
+
+
+def _bisector_out(center, a, b):
+    u = (center - a) / np.linalg.norm(center - a) + (center - b) / np.linalg.norm(center - b)
+    return u / np.linalg.norm(u)
+
+
+def equilibrium_geometry() -> np.ndarray:
+    """Planar amino-oxo cytosine, (13, 3) in Å, atom order as in :data:`SYMBOLS`."""
+    ring2d = _turtle_ring([1.417, 1.370, 1.311, 1.435, 1.356], [115.7, 121.0, 124.1, 115.4])
+    ring = np.column_stack([ring2d, np.zeros(6)])
+    xyz = np.zeros((13, 3))
+    xyz[:6] = ring
+    n1, c2, n3, c4, c5, c6 = ring
+    xyz[6] = c2 + 1.216 * _bisector_out(c2, n1, n3)  # O7
+    xyz[7] = c4 + 1.362 * _bisector_out(c4, n3, c5)  # N8 (amino)
+    xyz[8] = n1 + 1.007 * _bisector_out(n1, c2, c6)  # H9
+    xyz[9] = c5 + 1.078 * _bisector_out(c5, c4, c6)  # H10
+    xyz[10] = c6 + 1.080 * _bisector_out(c6, c5, n1)  # H11
+    n8 = xyz[7]
+    axis = (n8 - c4) / np.linalg.norm(n8 - c4)
+    perp = np.array([-axis[1], axis[0], 0.0])
+    toward_n3 = perp if np.dot(perp, n3 - c4) > 0 else -perp
+    for idx, side in ((11, toward_n3), (12, -toward_n3)):  # planar NH2, C4–N8–H 120°
+        xyz[idx] = n8 + 1.006 * (np.cos(np.deg2rad(60)) * axis + np.sin(np.deg2rad(60)) * side)
+    return xyz - xyz.mean(axis=0)
+
+
+def _pairs(xyz, symbols, scale=1.2):
+    from analysis.elements import COVALENT_RADII_ANGSTROM as R
+
+    r = np.array([R[s] for s in symbols])
+    d = np.linalg.norm(xyz[:, None] - xyz[None], axis=2)
+    bonded = (d < scale * (r[:, None] + r[None])) & ~np.eye(len(symbols), dtype=bool)
+    bonds = np.argwhere(np.triu(bonded))
+    second = (bonded.astype(int) @ bonded.astype(int) > 0) & ~bonded & ~np.eye(len(symbols), dtype=bool)
+    return bonds, np.argwhere(np.triu(second)), bonded
+
+
+def spring_hessian(xyz, symbols, k_bond=30.0, k_13=5.0, k_z=3.0):
+    """Cartesian Hessian (eV/Å²) of a spring network around ``xyz`` (bonds, 1–3 pairs, z Laplacian)."""
+    n = len(symbols)
+    bonds, second, bonded = _pairs(xyz, symbols)
+    hess = np.zeros((3 * n, 3 * n))
+    for pairs, k in ((bonds, k_bond), (second, k_13)):
+        for i, j in pairs:
+            u = xyz[j] - xyz[i]
+            block = k * np.outer(u, u) / np.dot(u, u)
+            for a, b, sgn in ((i, i, 1), (j, j, 1), (i, j, -1), (j, i, -1)):
+                hess[3 * a:3 * a + 3, 3 * b:3 * b + 3] += sgn * block
+    lap = np.diag(bonded.sum(1)) - bonded.astype(float)
+    hess[2::3, 2::3] += k_z * lap
+    return hess
+
+
+def normal_modes(xyz, symbols):
+    """Mass-weighted normal modes of the spring network: (omega_rad_per_fs, cartesian modes (m, n, 3))."""
+    masses = np.array([MASSES_AMU[s] for s in symbols])
+    m3 = np.repeat(masses, 3)
+    hess = spring_hessian(xyz, symbols)
+    w2, vec = np.linalg.eigh(hess / np.sqrt(np.outer(m3, m3)))
+    keep = w2 > 1e-3 * w2.max()
+    # eV/(Å² amu) -> 1/fs²: 1 eV = 1.602176634e-19 J, 1 amu Å² fs⁻² = 1.66053907e-27*1e-20/1e-30 J
+    to_fs2 = 1.602176634e-19 / (1.66053906660e-27 * 1e-20 / 1e-30)
+    omega = np.sqrt(w2[keep] * to_fs2)
+    modes = (vec[:, keep] / np.sqrt(m3)[:, None]).T.reshape(-1, len(symbols), 3)
+    return omega, modes
+
+
+def channel_displacement(xyz: np.ndarray, channel: Channel, progress: np.ndarray) -> np.ndarray:
+    """Displacement (n_t, n_atoms, 3) in Å of ``channel`` at progress values (n_t,) (1 = full deformation)."""
+    from analysis.features.geometry import ring_normal
+
+    normal = ring_normal(xyz[RING])
+    progress = np.atleast_1d(np.asarray(progress, dtype=float))
+    out = np.zeros((progress.size, len(xyz), 3))
+    for kind, atoms, where, amount in channel.displacement:
+        atoms = list(atoms)
+        if kind == "translate":
+            if where == "normal":
+                direction = normal
+            else:
+                partner = int(where.split(":")[1])
+                direction = (xyz[atoms[0]] - xyz[partner]) / np.linalg.norm(xyz[atoms[0]] - xyz[partner])
+            out[:, atoms] += progress[:, None, None] * amount * direction
+        else:
+            pivot = xyz[where]
+            bond = (xyz[atoms[0]] - pivot) / np.linalg.norm(xyz[atoms[0]] - pivot)
+            k = np.cross(bond, normal)  # rotating about k moves the bond towards +normal
+            theta = np.radians(amount) * progress[:, None, None]
+            v = xyz[atoms] - pivot
+            rotated = (v * np.cos(theta) + np.cross(k, v) * np.sin(theta)
+                       + k * (v @ k)[:, None] * (1 - np.cos(theta)))
+            out[:, atoms] += rotated - v
+    return out
+
+
+def channel_vectors(xyz: np.ndarray) -> np.ndarray:
+    """Full planted displacement for each channel, (n_channels, n_atoms, 3) in Å."""
+    return np.stack([channel_displacement(xyz, c, 1.0)[0] for c in CHANNELS])
+
+
+class DemoPES:
+    """Analytic S0/S1/S2 energies (eV) as a function of geometry only, symmetric under the ring-plane mirror.
+
+    Channel coordinates are the positive parts of the projections q_c = Δx·d_c/|d_c|² on every planted
+    displacement and its mirror image through the (planar) equilibrium ring plane; ρ² = Σ q_c².
+    """
+
+    def __init__(self, xyz_eq: np.ndarray, symbols=SYMBOLS):
+        from analysis.features.geometry import ring_normal
+
+        self.xyz_eq = xyz_eq
+        self.hess = spring_hessian(xyz_eq, symbols)
+        d = channel_vectors(xyz_eq)
+        n = ring_normal(xyz_eq[RING])
+        mirrored = d - 2.0 * (d @ n)[..., None] * n
+        dirs = []
+        for v in np.concatenate([d, mirrored]).reshape(2 * len(d), -1):
+            if not any(np.allclose(v, w, atol=1e-9) for w in dirs):
+                dirs.append(v)
+        self.directions = np.array(dirs)
+        self.directions /= (self.directions**2).sum(axis=1, keepdims=True)  # q = Δx·d/|d|²
+
+    def energies_ev(self, coords: np.ndarray) -> np.ndarray:
+        """(n_frames, 3) absolute adiabatic energies in eV for coords (n_frames, n_atoms, 3) in Å."""
+        dx = (coords - self.xyz_eq).reshape(len(coords), -1)
+        v_vib = 0.5 * np.einsum("fi,ij,fj->f", dx, self.hess, dx)
+        q = np.clip(dx @ self.directions.T, 0.0, None)
+        rho2 = (q**2).sum(axis=1)
+        s0 = E_REF_HARTREE * HARTREE_TO_EV + v_vib + S0_RISE_EV * rho2
+        gap = np.sqrt((GAP0_EV * (1.0 - np.sqrt(rho2))) ** 2 + GAP_MIN_EV**2)
+        return np.column_stack([s0, s0 + gap, s0 + GAP0_EV + 1.2 + rho2])
+
+
+def _fmt_block_text(step, state_pre, time_fs, nhop, initial, symbols, z, xyz_bohr, masses, vel, etot, ekin, e, dE, pops):
+    word = "Initial" if initial else "New"
+    lines = [
+        f"STEP{step:9d}    Molecular dynamics on state{state_pre:3d}    TIME ={time_fs:11.2f} fs",
+        f"Type of dyn. ={4:5d}    N. of hoppings ={nhop:5d}    N. of rejec. hoppings ={0:5d}",
+        " ",
+        f"  {word} geometry: ",
+    ]
+    lines += [f" {s:<2s}{zz:7.1f}{x:14.8f}{y:14.8f}{w:14.8f}{m:14.8f}" for s, zz, (x, y, w), m in zip(symbols, z, xyz_bohr, masses)]
+    lines += [" ", f"  {word} velocity: "]
+    lines += [f"{a:14.8f}{b:14.8f}{c:14.8f}" for a, b, c in vel]
+    lines += [" ", "     Time    Etot         Ekin       Epot E0,      E1, ...",
+              f"%{time_fs:11.2f}{etot:14.6f}{ekin:14.6f}" + "".join(f"{v:14.6f}" for v in e),
+              f"Etot variation ={dE:10.6f} au    Worse conservation ={dE:10.6f} au", " "]
+    lines += [f" Wave function state{i + 1:3d}:{np.sqrt(p):25.14f}{0.0:25.14f}" for i, p in enumerate(pops)]
+    lines += [" ", " ------------", " "]
+    return "\n".join(lines) + "\n"
+
+
+SH_OUT_HEADER = """ -----------------------
+   integrator =       5
+   phase      =       1
+   nohop      =       0
+   forcesurf  =       1
+   getphase   =       1
+   nrelax     =       0
+   vdoth      =       0
+   tully      =       1
+   ms         =      20
+   mom        =       1
+   seed       =       1
+   adjmom     =    0.00
+   probmin    =  0.0000
+   popdev     =   0.050
+   decay      =  0.1000
+ -----------------------
+"""
+
+
+def simulate_trajectory(rng, xyz_eq, omega, modes, pes, channel_index, time_fs, thermal_rms=0.05):
+    """Coordinates (Å), energies (eV), hop time for one planted trajectory."""
+    channel = CHANNELS[channel_index]
+    dt = time_fs[1] - time_fs[0]
+    hop = float(np.clip(rng.normal(channel.hop_mean_fs, channel.hop_sd_fs), 10.0, time_fs[-1] - 30.0))
+    hop = float(np.round(hop / dt) * dt)
+    amp = 1.0 / np.maximum(omega, 1e-6)
+    amp *= rng.normal(1.0, 0.3, size=amp.shape).clip(0.3)
+    phase = rng.uniform(0, 2 * np.pi, size=omega.shape)
+    osc = amp[None, :] * np.cos(omega[None, :] * time_fs[:, None] + phase[None, :])  # (nt, m)
+    thermal = np.einsum("tm,mai->tai", osc, modes)
+    thermal *= thermal_rms / np.sqrt((thermal**2).sum(axis=2).mean())
+    progress = np.where(time_fs <= hop, (time_fs / hop) ** 1.5, 0.35 + 0.65 * np.exp(-(time_fs - hop) / 50.0))
+    progress *= rng.normal(1.0, 0.02)
+    coords = xyz_eq[None] + thermal + channel_displacement(xyz_eq, channel, progress)
+    energies = pes.energies_ev(coords)
+    return coords, energies, hop
+
+
+def write_newtonx_trajectory(folder, symbols, time_fs, coords_angstrom, energies_ev, active_state, populations, dt_fs, truncate_at=None, energy_jump_ev=None):
+    """Write dyn.out, en.dat, typeofdyn.log, sh.out in Newton-X classic layout (bohr, hartree).
+
+    ``active_state`` is post-hop (en.dat convention); the dyn.out STEP header gets the pre-hop state.
+    ``truncate_at``: frame index at which the run "crashes" (the block is cut after its geometry).
+    ``energy_jump_ev``: (n_frames,) shift added to every potential energy *after* E_kin is fixed, so the
+    total energy jumps too (an electronic-structure glitch).
+    """
+    res = Path(folder) / "RESULTS"
+    res.mkdir(parents=True, exist_ok=True)
+    z = np.array([ATOMIC_NUMBERS[s] for s in symbols], dtype=float)
+    masses = np.array([MASSES_AMU[s] for s in symbols])
+    xyz_bohr = coords_angstrom / BOHR_TO_ANGSTROM
+    vel = np.gradient(xyz_bohr, dt_fs / AU_TIME_TO_FS, axis=0)
+    e_h = energies_ev / HARTREE_TO_EV
+    n = len(time_fs)
+    e_active = e_h[np.arange(n), active_state - 1]
+    etot = max(e_h[0, active_state[0] - 1] + 0.5 / HARTREE_TO_EV, e_active.max() + 0.05 / HARTREE_TO_EV)
+    rng = np.random.default_rng(int(time_fs.size + active_state.sum()))
+    etot_t = etot + rng.normal(0, 1e-5, size=n)
+    ekin = etot_t - e_active
+    if energy_jump_ev is not None:
+        shift = np.asarray(energy_jump_ev) / HARTREE_TO_EV
+        e_h = e_h + shift[:, None]
+        energies_ev = energies_ev + np.asarray(energy_jump_ev)[:, None]
+        e_active = e_active + shift
+        etot_t = etot_t + shift
+    pre_state = np.concatenate([[active_state[0]], active_state[:-1]])
+    nhop = np.concatenate([[0], np.cumsum(active_state[1:] != active_state[:-1])])
+    n_write = n if truncate_at is None else truncate_at
+    out = [" ", "      *** Molecular Dynamics ***", " ", f"Output printed at each kt=   1 steps ({dt_fs:5.2f} fs).", " ", ""]
+    text = "\n".join(out)
+    parts = [text]
+    for i in range(n_write):
+        parts.append(_fmt_block_text(i, pre_state[i], time_fs[i], nhop[i], i == 0, symbols, z, xyz_bohr[i], masses, vel[i], etot_t[i], ekin[i], e_h[i], etot_t[i] - etot_t[0], populations[i]))
+    if truncate_at is not None:  # crashed mid-block: header and geometry only
+        blk = _fmt_block_text(truncate_at, pre_state[truncate_at], time_fs[truncate_at], nhop[truncate_at], False, symbols, z, xyz_bohr[truncate_at], masses, vel[truncate_at], 0, 0, e_h[truncate_at], 0, populations[truncate_at])
+        parts.append(blk.split("\n \n  New velocity")[0] + "\n")
+    (res / "dyn.out").write_text("".join(parts))
+    rows = range(n_write)
+    (res / "en.dat").write_text("".join(
+        f"{time_fs[i]:10.2f}" + "".join(f"{v:14.6f}" for v in e_h[i]) + f"{e_active[i]:14.6f}{etot_t[i]:14.6f}\n" for i in rows))
+    gaps = np.diff(energies_ev, axis=1)
+    tod = []
+    for i in rows:
+        s = active_state[i]
+        de_inf = "-----" if s == 1 else f"{gaps[i, s - 2]:5.2f}"
+        de_sup = "-----" if s == e_h.shape[1] else f"{gaps[i, s - 1]:5.2f}"
+        tod.append(f"Time ={time_fs[i]:10.2f}   Threshold=****   PES = {s}   DE_inf = {de_inf}   DE_sup = {de_sup}   Type = 4   Next type = 4\n")
+    (res / "typeofdyn.log").write_text("".join(tod))
+    sh = [SH_OUT_HEADER]
+    for f in np.flatnonzero(active_state[1:n_write] != active_state[: n_write - 1]) + 1:
+        d_e = energies_ev[f, active_state[f] - 1] - energies_ev[f, active_state[f - 1] - 1]
+        sh.append("------------------------------------------------------------------------\n"
+                  f"     SURFACE HOPPING! THE SURFACE CHANGES FROM{active_state[f - 1]:4d} TO{active_state[f]:4d}\n"
+                  f"     CYCLE COUNT:{int(round(time_fs[f] / dt_fs)):9d}\n"
+                  f"     POTENTIAL ENERGY VARIATION (eV){d_e:20.10f}\n"
+                  "------------------------------------------------------------------------\n")
+    (res / "sh.out").write_text("".join(sh))
+
+
+def channel_counts(n: int, shares) -> np.ndarray:
+    """Exact per-channel counts summing to n (largest-remainder rounding of n*share)."""
+    shares = np.asarray(shares, dtype=float) / np.sum(shares)
+    raw = n * shares
+    counts = np.floor(raw).astype(int)
+    counts[np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]] += 1
+    return counts
+
+
+def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs=0.5, broken_fraction=0.03, thermal_rms_angstrom=0.05):
+    """Write the demo ensemble to ``out_dir/ensemble/TRAJn`` and ``out_dir/truth.csv``.
+
+    Parameters
+    ----------
+    out_dir : path
+    n_trajectories : int
+    seed : int
+        Seeds everything (channel assignment, hop times, thermal phases, broken members).
+    t_max_fs, dt_fs : float
+        Simulated time and output step.
+    broken_fraction : float
+        Share of trajectories deliberately broken (half ``energy_jump``, half ``truncated``).
+
+    Returns
+    -------
+    DataFrame: trajectory_id, channel, hop_time_fs, broken.
+    """
+    out_dir = Path(out_dir)
+    ens = out_dir / "ensemble"
+    ens.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    xyz_eq = equilibrium_geometry()
+    omega, modes = normal_modes(xyz_eq, SYMBOLS)
+    pes = DemoPES(xyz_eq)
+    time_fs = np.round(np.arange(0.0, t_max_fs + dt_fs / 2, dt_fs), 6)
+    labels = np.repeat(np.arange(len(CHANNELS)), channel_counts(n_trajectories, [c.share for c in CHANNELS]))
+    rng.shuffle(labels)
+    n_broken = int(round(broken_fraction * n_trajectories))
+    broken = np.array([""] * n_trajectories, dtype=object)
+    if n_broken:
+        idx = rng.choice(n_trajectories, size=n_broken, replace=False)
+        broken[idx[: (n_broken + 1) // 2]] = "energy_jump"
+        broken[idx[(n_broken + 1) // 2:]] = "truncated"
+    rows = []
+    for k in range(n_trajectories):
+        tid = f"TRAJ{k + 1}"
+        coords, energies, hop = simulate_trajectory(rng, xyz_eq, omega, modes, pes, labels[k], time_fs, thermal_rms_angstrom)
+        active = np.where(time_fs < hop, 2, 1)
+        pop_s0 = 1.0 / (1.0 + np.exp(-(time_fs - hop) / 5.0))
+        pops = np.column_stack([pop_s0, 1 - pop_s0, np.zeros_like(pop_s0)])
+        truncate_at, jump = None, None
+        if broken[k] == "energy_jump":
+            j = int(rng.integers(len(time_fs) // 4, len(time_fs) // 2))
+            jump = np.where(np.arange(len(time_fs)) >= j, 0.8, 0.0)
+        elif broken[k] == "truncated":
+            truncate_at = int(rng.integers(len(time_fs) // 5, len(time_fs) // 3))
+        write_newtonx_trajectory(ens / tid, SYMBOLS, time_fs, coords, energies, active, pops, dt_fs, truncate_at, jump)
+        rows.append({"trajectory_id": tid, "channel": CHANNELS[labels[k]].name, "hop_time_fs": hop, "broken": broken[k]})
+        if (k + 1) % 50 == 0 or k + 1 == n_trajectories:
+            log.info("demo: wrote %d/%d trajectories", k + 1, n_trajectories)
+    truth = pd.DataFrame(rows)
+    truth.to_csv(out_dir / "truth.csv", index=False)
+    return truth

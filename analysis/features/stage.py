@@ -1,0 +1,79 @@
+"""The features stage: topology of the ensemble, features at the event and along time, per batch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.events import event_frame
+from analysis.features.internal import featurize
+from analysis.io.store import Store
+from analysis.topology import Topology, perceive_topology
+
+log = logging.getLogger(__name__)
+
+
+def ok_ids(trajectories_parquet) -> set[str]:
+    table = pd.read_parquet(trajectories_parquet)
+    return set(table.loc[table["status"] == "ok", "trajectory_id"])
+
+
+def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2) -> Topology:
+    """Perceive the topology from the first frame of the first ok trajectory (natural order)."""
+    ok = ok_ids(trajectories_parquet)
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in store.ids:
+                if tid in ok:
+                    top = perceive_topology(store.meta[tid]["symbols"], store.array(tid, "coords_angstrom")[0],
+                                            atom_names=atom_names, bond_scale=bond_scale)
+                    top.to_json(out_json)
+                    log.info("topology from %s frame 0: %d bonds, rings %s", tid, len(top.bonds), top.rings)
+                    return top
+    raise RuntimeError("no trajectory passed ingest and QC: nothing to perceive a topology from (see results/qc/qc.csv)")
+
+
+def featurize_batch(store_path, trajectories_parquet, topology_json, events_out, frames_out,
+                    families, event: str = "last_hop_to_ground", frame_stride: int = 10) -> None:
+    """Features at the event (one row per ok trajectory that has it) and every ``frame_stride``-th frame.
+
+    Both tables start with trajectory_id, time_fs, frame, active_state; events also have ``event``.
+    Frame 0 is always among the time-resolved rows (it is the Franck–Condon reference for motions).
+    """
+    top = Topology.from_json(topology_json)
+    ok = ok_ids(trajectories_parquet)
+    ev_rows, fr_tables = [], []
+    with Store(store_path) as store:
+        for tid in store.ids:
+            if tid not in ok:
+                continue
+            t = store.trajectory(tid)
+            frames = np.arange(0, t.n_frames, max(int(frame_stride), 1))
+            f_ev = event_frame(t.time_fs, t.active_state, event)
+            sel = frames if f_ev is None else np.append(frames, f_ev)
+            feats = featurize(t.coords_angstrom[sel], top, families)
+            head = pd.DataFrame({"trajectory_id": tid, "time_fs": t.time_fs[sel], "frame": sel,
+                                 "active_state": t.active_state[sel]})
+            table = pd.concat([head, feats], axis=1)
+            fr_tables.append(table.iloc[: len(frames)])
+            if f_ev is not None:
+                ev_rows.append(table.iloc[[-1]].assign(event=event))
+    empty = pd.DataFrame(columns=["trajectory_id", "time_fs", "frame", "active_state"])
+    events = pd.concat(ev_rows, ignore_index=True) if ev_rows else empty.assign(event=[])
+    frames_df = pd.concat(fr_tables, ignore_index=True) if fr_tables else empty
+    for df, out in ((events, events_out), (frames_df, frames_out)):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(out, index=False)
+    log.info("%s: %d events, %d time-resolved rows", store_path, len(events), len(frames_df))
+
+
+def merge_tables(paths, out) -> pd.DataFrame:
+    """Concatenate per-batch parquet tables (natural order of trajectory ids is kept)."""
+    tables = [pd.read_parquet(p) for p in paths]
+    tables = [t for t in tables if len(t)]
+    df = pd.concat(tables, ignore_index=True) if tables else pd.read_parquet(paths[0])
+    df.to_parquet(out, index=False)
+    return df

@@ -1,0 +1,26 @@
+"""The one exception every parser raises on malformed input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TrajectoryFormatError(ValueError):
+    """A trajectory file does not look like the format it claims to be.
+
+    Parameters
+    ----------
+    path : str or Path
+        The offending file.
+    line : int or None
+        1-based line number where the problem was found (None if it concerns the whole file).
+    expected : str
+        What the parser expected to find there.
+    """
+
+    def __init__(self, path: str | Path, line: int | None, expected: str):
+        self.path = str(path)
+        self.line = line
+        self.expected = expected
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: expected {expected}")

@@ -1,0 +1,333 @@
+"""Newton-X classic reader: ``RESULTS/dyn.out`` (or ``dyn.xyz``), ``en.dat``, ``typeofdyn.log``.
+
+Conventions (see ../shared/FORMATS.md):
+
+* ``dyn.out`` geometry is in bohr, energies in hartree; ``dyn.xyz`` is in Å.
+* Runs can be restarted: STEP resets while TIME continues, and a crash can leave a truncated block
+  (geometry, then directly the next STEP). Frames are keyed by TIME; the last *complete* block wins.
+* The state in a ``dyn.out`` STEP header is the state *before* the hop decided at that time;
+  ``en.dat`` and ``typeofdyn.log`` give the state *after* it. hopscope stores the post-hop state.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.trajectory import Trajectory
+from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
+
+# One pass over dyn.out: every line we care about is one token; everything else is skipped.
+_TOKEN_RE = re.compile(
+    r"^(?:STEP\s+\d+\s+Molecular dynamics on state\s+(\d+)\s+TIME =\s*(\S+) fs"  # 1 state, 2 time
+    r"|%(.*?)"  # 3 energy line
+    r"| Wave function state\s+\d+:\s*(\S+)\s+(\S+)"  # 4, 5 Re Im
+    r"| +([A-Za-z]{1,2}) +\d+\.\d* +(\S+) +(\S+) +(\S+) +(\S+))[ \t]*\r?$",  # 6 sym, 7-9 xyz, 10 mass
+    re.MULTILINE,
+)
+_TYPEOFDYN_RE = re.compile(r"Time =\s*([-\d.]+).*?PES =\s*(\d+)")
+_TIME_DECIMALS = 6
+_NON_TEXT_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]")
+
+
+def results_dir(folder: str | Path) -> Path:
+    """``folder/RESULTS`` if it exists, else ``folder`` itself."""
+    folder = Path(folder)
+    return folder / "RESULTS" if (folder / "RESULTS").is_dir() else folder
+
+
+def is_newtonx(folder: str | Path) -> bool:
+    """True if the folder looks like a Newton-X classic trajectory."""
+    res = results_dir(folder)
+    return (res / "en.dat").is_file() and ((res / "dyn.out").is_file() or (res / "dyn.xyz").is_file())
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise TrajectoryFormatError(path, 1, "a non-empty file")
+    bad = _NON_TEXT_RE.search(raw)
+    if bad:
+        line = raw[: bad.start()].count(b"\n") + 1
+        raise TrajectoryFormatError(path, line, f"plain ASCII text (found byte 0x{raw[bad.start()]:02x})")
+    return raw.decode("ascii")
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    pos = text.find(needle)
+    return None if pos < 0 else text.count("\n", 0, pos) + 1
+
+
+def _to_float(values: np.ndarray, path: Path, text: str, what: str) -> np.ndarray:
+    try:
+        return values.astype(float)
+    except ValueError:
+        for value in values.ravel():
+            try:
+                float(value)
+            except ValueError:
+                raise TrajectoryFormatError(path, _line_of(text, value), f"a number in {what}, got {value!r}") from None
+        raise
+
+
+def read_dyn_out(path: str | Path) -> dict:
+    """Parse ``dyn.out`` into complete frames keyed by time.
+
+    Returns
+    -------
+    dict with symbols, masses_amu, time_fs (n,), coords_angstrom (n, natom, 3), header_state (n,)
+    (pre-hop), energies_hartree (n, nstat), total_energy_hartree (n,), populations (n, nstat) or None,
+    truncated (bool: the last block was incomplete).
+    """
+    path = Path(path)
+    text = _read_text(path)
+    tokens = _TOKEN_RE.findall(text)
+    if not tokens:
+        raise TrajectoryFormatError(path, 1, "'STEP ... Molecular dynamics on state ... TIME = ... fs' blocks")
+    tok = np.array(tokens, dtype=object).astype(str)
+    is_header = tok[:, 0] != ""
+    if not is_header[0]:
+        raise TrajectoryFormatError(path, None, "a STEP header before the first geometry/energy line")
+    is_atom = tok[:, 5] != ""
+    is_wf = tok[:, 3] != ""
+    is_energy = ~(is_header | is_atom | is_wf)  # each token is exactly one of the four kinds
+    block = np.cumsum(is_header) - 1
+    n_blocks = int(is_header.sum())
+
+    atoms_per_block = np.bincount(block[is_atom], minlength=n_blocks)
+    energy_per_block = np.bincount(block[is_energy], minlength=n_blocks)
+    wf_per_block = np.bincount(block[is_wf], minlength=n_blocks)
+    natom = int(atoms_per_block[0])
+    if natom == 0:
+        raise TrajectoryFormatError(path, _line_of(text, "geometry"), "atom lines 'Sym Z x y z mass' after the first STEP header")
+    complete = (atoms_per_block == natom) & (energy_per_block == 1)
+    if not complete.any():
+        raise TrajectoryFormatError(path, None, "at least one complete STEP block (geometry and energy line)")
+
+    times = _to_float(tok[is_header, 1], path, text, "a STEP header TIME")
+    header_state = tok[is_header, 0].astype(int)
+    # Keep the last complete block for each time (restarts repeat times).
+    t_key = np.round(times, _TIME_DECIMALS)
+    cand = np.flatnonzero(complete)
+    # last occurrence per unique time among complete blocks
+    rev = cand[::-1]
+    _, first_in_rev = np.unique(t_key[rev], return_index=True)
+    keep = np.sort(rev[first_in_rev])
+    keep = keep[np.argsort(t_key[keep], kind="stable")]
+
+    atom_rows = np.flatnonzero(is_atom)
+    atom_block = block[atom_rows]
+    atom_sel = atom_rows[np.isin(atom_block, keep)]
+    # rows are in block order; reorder blocks by time
+    sel_blocks = block[atom_sel].reshape(-1, natom)[:, 0]
+    order = np.argsort(_rank(sel_blocks, keep))
+    xyz = _to_float(tok[atom_sel][:, 6:9], path, text, "a geometry line").reshape(-1, natom, 3)[order]
+    first_block_atoms = tok[atom_rows[:natom]]
+    symbols = [normalize_symbol(s) for s in first_block_atoms[:, 5]]
+    masses = _to_float(first_block_atoms[:, 9], path, text, "a geometry line mass")
+
+    e_rows = np.flatnonzero(is_energy)
+    e_sel = e_rows[np.isin(block[e_rows], keep)]
+    e_order = np.argsort(_rank(block[e_sel], keep))
+    e_fields = [row.split() for row in tok[e_sel, 2][e_order]]
+    ncol = {len(f) for f in e_fields}
+    if len(ncol) != 1 or min(ncol) < 4:
+        bad = next(r for r in tok[e_sel, 2] if len(r.split()) != len(e_fields[0]) or len(r.split()) < 4)
+        raise TrajectoryFormatError(path, _line_of(text, "%" + bad), "energy lines '% time Etot Ekin E1 ... En' with a constant number of columns")
+    energy = _to_float(np.array(e_fields), path, text, "an energy line")
+
+    populations = None
+    nstat = energy.shape[1] - 3
+    if np.all(wf_per_block[keep] == nstat):
+        wf_rows = np.flatnonzero(is_wf)
+        wf_sel = wf_rows[np.isin(block[wf_rows], keep)]
+        wf = _to_float(tok[wf_sel][:, 3:5], path, text, "a wave function line").reshape(-1, nstat, 2)
+        wf = wf[np.argsort(_rank(block[wf_sel].reshape(-1, nstat)[:, 0], keep))]
+        populations = (wf**2).sum(axis=2)
+
+    return {
+        "symbols": symbols,
+        "masses_amu": masses,
+        "time_fs": times[keep],
+        "coords_angstrom": xyz * BOHR_TO_ANGSTROM,
+        "header_state": header_state[keep],
+        "energies_hartree": energy[:, 3:],
+        "total_energy_hartree": energy[:, 1],
+        "populations": populations,
+        "truncated": bool(not complete[-1]),
+    }
+
+
+def _rank(blocks: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Position of each block id within ``keep`` (which is ordered by time)."""
+    lookup = np.empty(int(max(blocks.max(), keep.max())) + 1, dtype=np.int64)
+    lookup[keep] = np.arange(keep.size)
+    return lookup[blocks]
+
+
+def read_en_dat(path: str | Path) -> dict:
+    """Parse ``en.dat``: time (fs), E_1..E_n, E_active, E_total (hartree).
+
+    Returns dict with time_fs, energies_hartree (n, nstat), active_energy_hartree, total_energy_hartree.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    rows = [line.split() for line in text.splitlines()]
+    ncols = rows[0].__len__() if rows else 0
+    for i, row in enumerate(rows, start=1):
+        if len(row) != ncols or ncols < 4:
+            raise TrajectoryFormatError(path, i, f"{max(ncols, 4)} columns 'time E1..En E_active E_total' (found {len(row)})")
+    try:
+        data = np.array(rows, dtype=float)
+    except ValueError:
+        for i, row in enumerate(rows, start=1):
+            try:
+                [float(v) for v in row]
+            except ValueError:
+                raise TrajectoryFormatError(path, i, "numbers only") from None
+        raise
+    return {
+        "time_fs": data[:, 0],
+        "energies_hartree": data[:, 1:-2],
+        "active_energy_hartree": data[:, -2],
+        "total_energy_hartree": data[:, -1],
+    }
+
+
+def read_typeofdyn(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Parse ``typeofdyn.log`` with the regex from FORMATS.md: (time_fs, post-hop PES)."""
+    path = Path(path)
+    text = _read_text(path)
+    found = _TYPEOFDYN_RE.findall(text)
+    if not found:
+        raise TrajectoryFormatError(path, 1, "lines 'Time = t ... PES = k ...'")
+    arr = np.array(found, dtype=float)
+    return arr[:, 0], arr[:, 1].astype(int)
+
+
+def read_dyn_xyz(path: str | Path) -> dict:
+    """Parse Newton-X ``dyn.xyz`` (Å; comment line ``Time = t``). One frame per time (last wins)."""
+    path = Path(path)
+    text = _read_text(path)
+    lines = text.splitlines()
+    try:
+        natom = int(lines[0].split()[0])
+    except (ValueError, IndexError):
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    per = natom + 2
+    n_frames = len(lines) // per
+    if n_frames == 0:
+        raise TrajectoryFormatError(path, len(lines), f"{per} lines per frame")
+    truncated = len(lines) % per != 0 and any(s.strip() for s in lines[n_frames * per:])
+    block = np.array(lines[: n_frames * per], dtype=object).reshape(n_frames, per)
+    times = []
+    for i, comment in enumerate(block[:, 1]):
+        m = re.search(r"Time\s*=\s*(\S+)", comment)
+        if not m:
+            raise TrajectoryFormatError(path, i * per + 2, "a comment line 'Time = t'")
+        times.append(m.group(1))
+    fields = [ln.split() for ln in block[:, 2:].ravel()]
+    if any(len(f) != 4 for f in fields):
+        bad = next(i for i, f in enumerate(fields) if len(f) != 4)
+        frame, atom = divmod(bad, natom)
+        raise TrajectoryFormatError(path, frame * per + 3 + atom, "'Sym x y z'")
+    arr = np.array(fields, dtype=object).reshape(n_frames, natom, 4)
+    try:
+        xyz = arr[:, :, 1:].astype(float)
+        t = np.array(times, dtype=float)
+    except ValueError:
+        raise TrajectoryFormatError(path, None, "numeric coordinates and times") from None
+    symbols = [normalize_symbol(s) for s in arr[0, :, 0]]
+    t_key = np.round(t, _TIME_DECIMALS)
+    _, last = np.unique(t_key[::-1], return_index=True)
+    keep = np.sort(len(t) - 1 - last)
+    return {"symbols": symbols, "time_fs": t[keep], "coords_angstrom": xyz[keep], "truncated": bool(truncated)}
+
+
+def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
+    """Read one Newton-X classic trajectory folder (``TRAJn`` or its ``RESULTS``).
+
+    Geometry from ``dyn.out`` (bohr → Å) or, if absent, ``dyn.xyz`` (Å). Energies from ``dyn.out``
+    energy lines (hartree → eV), else ``en.dat``. The post-hop active state comes from
+    ``typeofdyn.log`` if present, else from ``en.dat`` (argmin |E_i − E_active|).
+
+    Raises
+    ------
+    TrajectoryFormatError
+        On malformed input, naming file and line.
+    """
+    folder = Path(folder)
+    res = results_dir(folder)
+    trajectory_id = trajectory_id or folder.name
+    flags: list[str] = []
+    en_path = res / "en.dat"
+    if not en_path.is_file():
+        raise TrajectoryFormatError(en_path, None, "an en.dat file (Newton-X energies)")
+    en = read_en_dat(en_path)
+    en_key = np.round(en["time_fs"], _TIME_DECIMALS)
+
+    if (res / "dyn.out").is_file():
+        dyn = read_dyn_out(res / "dyn.out")
+        symbols, masses = dyn["symbols"], dyn["masses_amu"]
+        time_fs, coords = dyn["time_fs"], dyn["coords_angstrom"]
+        energies_h, total_h = dyn["energies_hartree"], dyn["total_energy_hartree"]
+        populations = dyn["populations"]
+        truncated = dyn["truncated"]
+        if energies_h.shape[1] != en["energies_hartree"].shape[1]:
+            raise TrajectoryFormatError(en_path, 1, f"{energies_h.shape[1]} states as in dyn.out")
+    else:
+        dyn = read_dyn_xyz(res / "dyn.xyz")
+        symbols = dyn["symbols"]
+        masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])
+        time_fs, coords = dyn["time_fs"], dyn["coords_angstrom"]
+        truncated = dyn["truncated"]
+        idx = np.searchsorted(en_key, np.round(time_fs, _TIME_DECIMALS))
+        idx = np.clip(idx, 0, len(en_key) - 1)
+        energies_h = en["energies_hartree"][idx]
+        total_h = en["total_energy_hartree"][idx]
+        populations = None
+
+    # Align with en.dat by time; frames missing from en.dat are dropped (and flagged).
+    t_key = np.round(time_fs, _TIME_DECIMALS)
+    pos = np.clip(np.searchsorted(en_key, t_key), 0, len(en_key) - 1)
+    in_en = en_key[pos] == t_key
+    if not in_en.all():
+        flags.append("frames_missing_in_en.dat")
+        sel = np.flatnonzero(in_en)
+        time_fs, coords, energies_h, total_h, pos = time_fs[sel], coords[sel], energies_h[sel], total_h[sel], pos[sel]
+        populations = None if populations is None else populations[sel]
+    if time_fs.size == 0:
+        raise TrajectoryFormatError(en_path, None, "times matching the geometry frames")
+
+    active = 1 + np.argmin(np.abs(en["energies_hartree"][pos] - en["active_energy_hartree"][pos, None]), axis=1)
+    tod_path = res / "typeofdyn.log"
+    if tod_path.is_file():
+        tod_t, tod_state = read_typeofdyn(tod_path)
+        tod_key = np.round(tod_t, _TIME_DECIMALS)
+        order = np.argsort(tod_key, kind="stable")
+        tod_key, tod_state = tod_key[order], tod_state[order]
+        frame_key = np.round(time_fs, _TIME_DECIMALS)
+        p = np.clip(np.searchsorted(tod_key, frame_key), 0, len(tod_key) - 1)
+        found = tod_key[p] == frame_key
+        active = np.where(found, tod_state[p], active)
+    if truncated:
+        flags.append("truncated")
+
+    return Trajectory(
+        trajectory_id=trajectory_id,
+        source_path=str(folder),
+        format="newtonx",
+        symbols=symbols,
+        masses_amu=np.asarray(masses, dtype=float),
+        time_fs=np.asarray(time_fs, dtype=float),
+        coords_angstrom=np.asarray(coords, dtype=float),
+        active_state=np.asarray(active, dtype=np.int64),
+        energies_ev=np.asarray(energies_h, dtype=float) * HARTREE_TO_EV,
+        total_energy_ev=np.asarray(total_h, dtype=float) * HARTREE_TO_EV,
+        populations=populations,
+        flags=flags,
+    )

@@ -1,0 +1,73 @@
+"""The trajectory store: one compressed ``.npz`` per batch, read by every later stage.
+
+Layout: for each trajectory id ``T``, arrays ``T/time_fs``, ``T/coords_angstrom``, ``T/active_state``,
+``T/energies_ev``, ``T/total_energy_ev``, ``T/masses_amu``, optional ``T/populations``; plus ``__meta__``,
+a JSON string with ids, symbols, source paths, formats and flags. Arrays load lazily, so a stage that needs
+only energies never decompresses coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from analysis.io.trajectory import Trajectory
+
+_ARRAYS = ("time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev", "masses_amu")
+
+
+def write_store(trajectories: list[Trajectory], path: str | Path) -> None:
+    """Write trajectories to one compressed npz (an empty list gives a valid empty store)."""
+    arrays = {}
+    meta = []
+    for t in trajectories:
+        for name in _ARRAYS:
+            arrays[f"{t.trajectory_id}/{name}"] = np.asarray(getattr(t, name))
+        if t.populations is not None:
+            arrays[f"{t.trajectory_id}/populations"] = np.asarray(t.populations)
+        meta.append({"trajectory_id": t.trajectory_id, "source_path": t.source_path, "format": t.format,
+                     "symbols": list(t.symbols), "flags": list(t.flags)})
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+class Store:
+    """Lazy reader of one batch store. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._npz = np.load(self.path, allow_pickle=False)
+        self.meta = {m["trajectory_id"]: m for m in json.loads(str(self._npz["__meta__"]))}
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.meta)
+
+    def array(self, trajectory_id: str, name: str) -> np.ndarray:
+        return self._npz[f"{trajectory_id}/{name}"]
+
+    def trajectory(self, trajectory_id: str) -> Trajectory:
+        m = self.meta[trajectory_id]
+        pop_key = f"{trajectory_id}/populations"
+        return Trajectory(
+            trajectory_id=trajectory_id, source_path=m["source_path"], format=m["format"], symbols=m["symbols"],
+            flags=m["flags"], populations=self._npz[pop_key] if pop_key in self._npz.files else None,
+            **{name: self._npz[f"{trajectory_id}/{name}"] for name in _ARRAYS},
+        )
+
+    def __iter__(self):
+        return (self.trajectory(tid) for tid in self.ids)
+
+    def close(self):
+        self._npz.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

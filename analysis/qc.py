@@ -1,0 +1,123 @@
+"""Quality control of an ingested ensemble, in the spirit of SHARC's diagnostics.
+
+Checks per trajectory (values in eV / frames):
+
+* ``etot_drift_ev``     max |E_tot(t) − E_tot(0)|              fails above ``max_etot_drift_ev`` (0.2)
+* ``etot_step_ev``      max |E_tot(t+dt) − E_tot(t)|           fails above ``max_etot_step_ev`` (0.1)
+* ``hop_epot_jump_ev``  max |E_to − E_from| at a hop frame      fails above ``max_hop_epot_jump_ev`` (1.0)
+* ``length_fraction``   n_frames / nominal (ensemble median)   fails below ``min_length_fraction`` (1.0)
+* ``finite``            no NaN/inf in coordinates or energies
+* ``atoms_consistent``  same atom count and order as the ensemble's majority
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.io.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLDS = {"max_etot_drift_ev": 0.2, "max_etot_step_ev": 0.1, "max_hop_epot_jump_ev": 1.0,
+                      "min_length_fraction": 1.0}
+
+
+def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_ev) -> dict:
+    """Raw check values for one trajectory (no thresholds applied)."""
+    etot = np.asarray(total_energy_ev, dtype=float)
+    finite = bool(np.isfinite(coords).all() and np.isfinite(energies_ev).all() and np.isfinite(etot).all())
+    with np.errstate(invalid="ignore"):
+        drift = float(np.nanmax(np.abs(etot - etot[0]))) if etot.size else 0.0
+        step = float(np.nanmax(np.abs(np.diff(etot)))) if etot.size > 1 else 0.0
+    hop_frames = np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
+    if hop_frames.size:
+        e_to = energies_ev[hop_frames, active_state[hop_frames] - 1]
+        e_from = energies_ev[hop_frames, active_state[hop_frames - 1] - 1]
+        hop_jump = float(np.nanmax(np.abs(e_to - e_from)))
+    else:
+        hop_jump = 0.0
+    return {"n_frames": int(len(time_fs)), "etot_drift_ev": drift, "etot_step_ev": step,
+            "hop_epot_jump_ev": hop_jump, "finite": finite}
+
+
+def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, policy: str = "exclude") -> pd.DataFrame:
+    """QC every ingested trajectory and write ``qc.csv`` and the final ``trajectories.parquet``.
+
+    Parameters
+    ----------
+    store_paths, table_paths : lists of paths (one per batch)
+    qc_csv : path            per trajectory, every check value and whether it passed
+    trajectories_out : path  the ingest table with final ``status`` (ok/excluded) and ``reason``
+    thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
+    policy : {'exclude', 'keep', 'fail'}
+        A failed check excludes the trajectory, is only reported, or stops the run.
+    """
+    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    table = pd.concat([pd.read_csv(p, dtype={"reason": str, "flags": str}, keep_default_na=False) for p in table_paths], ignore_index=True)
+    rows, symbols = [], {}
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in store.ids:
+                checks = trajectory_checks(store.array(tid, "time_fs"), store.array(tid, "coords_angstrom"),
+                                           store.array(tid, "active_state"), store.array(tid, "energies_ev"),
+                                           store.array(tid, "total_energy_ev"))
+                symbols[tid] = tuple(store.meta[tid]["symbols"])
+                rows.append({"trajectory_id": tid, **checks})
+    qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite"])
+    if len(qc):
+        nominal = float(np.median(qc["n_frames"]))
+        majority = Counter(symbols.values()).most_common(1)[0][0]
+        qc["length_fraction"] = qc["n_frames"] / nominal
+        qc["atoms_consistent"] = [symbols[t] == majority for t in qc["trajectory_id"]]
+    else:
+        nominal = 0.0
+        qc["length_fraction"] = []
+        qc["atoms_consistent"] = []
+    fails = {
+        "etot_drift": qc["etot_drift_ev"] > th["max_etot_drift_ev"],
+        "etot_step": qc["etot_step_ev"] > th["max_etot_step_ev"],
+        "hop_epot_jump": qc["hop_epot_jump_ev"] > th["max_hop_epot_jump_ev"],
+        "too_short": qc["length_fraction"] < th["min_length_fraction"],
+        "not_finite": ~qc["finite"].astype(bool),
+        "atoms_changed": ~qc["atoms_consistent"].astype(bool),
+    }
+    for name, mask in fails.items():
+        qc[f"pass_{name}"] = ~mask
+    explain = {
+        "etot_drift": lambda r: f"total-energy drift {r.etot_drift_ev:.3f} eV > {th['max_etot_drift_ev']} eV",
+        "etot_step": lambda r: f"total-energy jump {r.etot_step_ev:.3f} eV in one step > {th['max_etot_step_ev']} eV",
+        "hop_epot_jump": lambda r: f"potential-energy jump at a hop {r.hop_epot_jump_ev:.3f} eV > {th['max_hop_epot_jump_ev']} eV",
+        "too_short": lambda r: f"{r.n_frames} frames < {th['min_length_fraction']:g} x nominal {nominal:g}",
+        "not_finite": lambda r: "NaN or inf in coordinates or energies",
+        "atoms_changed": lambda r: "atom count or order differs from the ensemble",
+    }
+    qc["qc_reason"] = [
+        "; ".join(explain[name](r) for name in fails if not getattr(r, f"pass_{name}"))
+        for r in qc.itertuples()
+    ]
+    qc["qc_pass"] = qc["qc_reason"] == ""
+    failed = qc.loc[~qc["qc_pass"]]
+    if policy == "fail" and len(failed):
+        raise RuntimeError("qc.policy=fail and QC failed for: " + "; ".join(f"{r.trajectory_id}: {r.qc_reason}" for r in failed.itertuples()))
+    merged = table.merge(qc[["trajectory_id", "qc_pass", "qc_reason"]], on="trajectory_id", how="left")
+    bad = (merged["status"] == "ok") & (merged["qc_pass"] == False)  # noqa: E712
+    if policy == "exclude":
+        merged.loc[bad, "status"] = "excluded"
+        merged.loc[bad, "reason"] = "QC: " + merged.loc[bad, "qc_reason"]
+    else:
+        merged.loc[bad, "reason"] = "QC (kept): " + merged.loc[bad, "qc_reason"]
+    merged = merged.drop(columns=["qc_pass", "qc_reason"])
+    for col in ("n_frames", "n_atoms", "n_states", "n_hops", "final_state"):
+        merged[col] = pd.to_numeric(merged[col], errors="coerce").astype("Int64")
+    Path(qc_csv).parent.mkdir(parents=True, exist_ok=True)
+    qc.to_csv(qc_csv, index=False, float_format="%.6g")
+    Path(trajectories_out).parent.mkdir(parents=True, exist_ok=True)
+    merged.to_parquet(trajectories_out, index=False)
+    log.info("QC: %d trajectories checked, %d failed (policy=%s), %d ok in total",
+             len(qc), len(failed), policy, int((merged["status"] == "ok").sum()))
+    return qc

@@ -1,0 +1,1 @@
+"""Channel report: tables (CSV, Markdown), figures and a self-contained HTML page."""

@@ -1,0 +1,13 @@
+"""Logging for workflow scripts: everything (logging and stderr) goes to the rule's log file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def setup(log_path: str) -> None:
+    """Send logging records and stderr of this process to ``log_path``."""
+    handle = open(log_path, "w", buffering=1)
+    sys.stderr = handle
+    logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)

@@ -1,0 +1,1 @@
+"""MLP surrogate of state energies trained on the ensemble's own frames."""

@@ -1,0 +1,198 @@
+"""Molecular topology perceived from a reference geometry: bonds, rings, atom names, substituents."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from analysis.elements import COVALENT_RADII_ANGSTROM
+
+
+@dataclass
+class Topology:
+    """Bonds, rings and names of one molecule (indices 0-based, in file order).
+
+    Attributes
+    ----------
+    symbols : list of str
+    names : list of str
+        ``C1``, ``N3``... (element + 1-based index) unless the user maps them.
+    bonds : list of (int, int)
+    rings : list of list of int
+        Smallest set of smallest rings (sizes 3–8), each in canonical traversal order.
+    reference_angstrom : list
+        The reference geometry (n_atoms, 3) the topology was perceived from.
+    """
+
+    symbols: list
+    names: list
+    bonds: list
+    rings: list
+    reference_angstrom: list = field(default_factory=list)
+
+    def neighbors(self, atom: int) -> list[int]:
+        return sorted({b for a, b in self.bonds if a == atom} | {a for a, b in self.bonds if b == atom})
+
+    def angles(self) -> list[tuple[int, int, int]]:
+        """All bonded triples a-b-c with a < c."""
+        out = []
+        for b in range(len(self.symbols)):
+            for a, c in combinations(self.neighbors(b), 2):
+                out.append((a, b, c))
+        return out
+
+    def dihedrals(self) -> list[tuple[int, int, int, int]]:
+        """One proper dihedral per rotatable-or-not central bond b-c per outer pair (heavy atoms first)."""
+        out = []
+        for b, c in self.bonds:
+            for a in self.neighbors(b):
+                if a == c:
+                    continue
+                for d in self.neighbors(c):
+                    if d in (b, a):
+                        continue
+                    out.append((a, b, c, d))
+        return out
+
+    def substituents(self) -> list[tuple[int, int, int]]:
+        """(ring_index, ring_atom, substituent_atom) for every bond leaving a ring."""
+        out = []
+        for k, ring in enumerate(self.rings):
+            members = set(ring)
+            for atom in ring:
+                for nb in self.neighbors(atom):
+                    if nb not in members:
+                        out.append((k, atom, nb))
+        return out
+
+    def group_name(self, atom: int) -> str:
+        """Chemical name of the group rooted at ``atom`` seen from its ring: 'NH2', 'C=O', 'CH3', or the atom name."""
+        sym = self.symbols[atom]
+        nbrs = self.neighbors(atom)
+        n_h = sum(self.symbols[n] == "H" for n in nbrs)
+        if sym != "H" and n_h and len(nbrs) == n_h + 1:
+            return f"{sym}H{n_h if n_h > 1 else ''}"
+        if sym in ("O", "S") and len(nbrs) == 1:
+            return f"{self.symbols[nbrs[0]]}={sym}"
+        return self.names[atom]
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "Topology":
+        data = json.loads(Path(path).read_text())
+        data["bonds"] = [tuple(b) for b in data["bonds"]]
+        return cls(**data)
+
+
+def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2) -> list[tuple[int, int]]:
+    """Bonds where the distance is below ``scale`` × (sum of covalent radii)."""
+    radii = np.array([COVALENT_RADII_ANGSTROM.get(s, 1.5) for s in symbols])
+    xyz = np.asarray(coords_angstrom, dtype=float)
+    d = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1)
+    bonded = np.triu(d < scale * (radii[:, None] + radii[None]), k=1)
+    return [tuple(int(v) for v in p) for p in np.argwhere(bonded)]
+
+
+def _shortest_path(adj, start, goal, banned_edge):
+    prev = {start: None}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        if u == goal:
+            break
+        for v in adj[u]:
+            if (min(u, v), max(u, v)) == banned_edge or v in prev:
+                continue
+            prev[v] = u
+            queue.append(v)
+    if goal not in prev:
+        return None
+    path = [goal]
+    while prev[path[-1]] is not None:
+        path.append(prev[path[-1]])
+    return path[::-1]
+
+
+def _canonical_ring(ring):
+    """Start at the lowest index, go towards its lower-index ring neighbour."""
+    ring = list(ring)
+    k = ring.index(min(ring))
+    ring = ring[k:] + ring[:k]
+    if ring[-1] < ring[1]:
+        ring = [ring[0]] + ring[1:][::-1]
+    return ring
+
+
+def perceive_rings(n_atoms: int, bonds, min_size: int = 3, max_size: int = 8) -> list[list[int]]:
+    """Smallest set of smallest rings (a minimum cycle basis over GF(2), sizes min_size–max_size)."""
+    adj = {i: set() for i in range(n_atoms)}
+    for a, b in bonds:
+        adj[a].add(b)
+        adj[b].add(a)
+    edges = sorted((min(a, b), max(a, b)) for a, b in bonds)
+    edge_index = {e: i for i, e in enumerate(edges)}
+    candidates = {}
+    for a, b in edges:
+        path = _shortest_path(adj, a, b, (a, b))
+        if path and min_size <= len(path) <= max_size:
+            key = frozenset(path)
+            candidates.setdefault(key, path)
+    # number of independent cycles
+    seen, components = set(), 0
+    for s in range(n_atoms):
+        if s in seen:
+            continue
+        components += 1
+        stack = [s]
+        while stack:
+            u = stack.pop()
+            if u in seen:
+                continue
+            seen.add(u)
+            stack.extend(adj[u] - seen)
+    n_cycles = len(edges) - n_atoms + components
+    basis, rings = [], []
+    for path in sorted(candidates.values(), key=len):
+        vec = 0
+        for u, v in zip(path, path[1:] + path[:1]):
+            vec |= 1 << edge_index[(min(u, v), max(u, v))]
+        reduced = vec
+        for b in basis:
+            reduced = min(reduced, reduced ^ b)
+        if reduced:
+            basis.append(reduced)
+            basis.sort(reverse=True)
+            rings.append(_canonical_ring(path))
+        if len(rings) == n_cycles:
+            break
+    return sorted(rings, key=lambda r: (min(r), len(r)))
+
+
+def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: float = 1.2) -> Topology:
+    """Topology from one reference geometry.
+
+    Parameters
+    ----------
+    symbols : list of str
+    coords_angstrom : (n_atoms, 3)
+    atom_names : dict or list, optional
+        User names (``{index1: "C5'"}`` 1-based, or a full list); default element + 1-based index.
+    """
+    names = [f"{s}{i + 1}" for i, s in enumerate(symbols)]
+    if isinstance(atom_names, dict):
+        for k, v in atom_names.items():
+            names[int(k) - 1] = str(v)
+    elif atom_names:
+        if len(atom_names) != len(symbols):
+            raise ValueError(f"atom_names has {len(atom_names)} entries, the molecule has {len(symbols)} atoms")
+        names = [str(n) for n in atom_names]
+    bonds = perceive_bonds(symbols, coords_angstrom, bond_scale)
+    rings = perceive_rings(len(symbols), bonds)
+    return Topology(list(symbols), names, bonds, rings, np.asarray(coords_angstrom).round(6).tolist())

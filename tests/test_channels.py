@@ -1,0 +1,75 @@
+"""The whole library chain recovers the planted channels of the demo (known answer: truth.csv)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cluster import HierarchicalClustering
+from analysis.features.stage import build_topology, featurize_batch
+from analysis.ingest import ingest_batch
+from analysis.motions import important_motions
+from analysis.qc import run_qc
+from analysis.reduce import run_reduce
+from analysis.cluster import run_cluster
+from analysis.topology import Topology
+
+
+@pytest.fixture(scope="module")
+def recovered(tmp_path_factory):
+    from analysis.demo import generate_demo
+
+    d = tmp_path_factory.mktemp("chan")
+    truth = generate_demo(d / "demo", n_trajectories=120, seed=11, broken_fraction=0.0)
+    ingest_batch(d / "demo" / "ensemble", d / "s.npz", d / "t.csv")
+    run_qc([d / "s.npz"], [d / "t.csv"], d / "qc.csv", d / "traj.parquet")
+    build_topology([d / "s.npz"], d / "traj.parquet", d / "top.json")
+    featurize_batch(d / "s.npz", d / "traj.parquet", d / "top.json", d / "ev.parquet", d / "fr.parquet",
+                    ["bonds", "angles", "dihedrals", "pucker", "oop"])
+    run_reduce(d / "ev.parquet", d / "scores.parquet", d / "load.csv", d / "pca.json")
+    assign = run_cluster(d / "scores.parquet", d / "traj.parquet", d / "assign.csv", {"min_cluster_size": 5})
+    return d, truth, assign
+
+
+def test_clusters_match_planted_channels(recovered):
+    d, truth, assign = recovered
+    m = assign.merge(truth, on="trajectory_id", suffixes=("", "_true"))
+    table = pd.crosstab(m["channel"], m["channel_true"])
+    assert table.shape == (6, 6)
+    purity = table.max(axis=1).sum() / table.values.sum()
+    assert purity >= 0.95
+    assert (table.idxmax(axis=0).value_counts() == 1).all()  # each planted channel has its own cluster
+
+
+def test_motion_words_name_the_planted_channel(recovered):
+    d, truth, assign = recovered
+    events = pd.read_parquet(d / "ev.parquet")
+    frames = pd.read_parquet(d / "fr.parquet")
+    top = Topology.from_json(d / "top.json")
+    m = events.merge(assign, on="trajectory_id").merge(truth, on="trajectory_id", suffixes=("", "_true"))
+    for channel, group in m.groupby("channel"):
+        planted = group["channel_true"].mode().iloc[0]
+        words = important_motions(group, frames[frames.frame == 0], top, n=1)[0]
+        assert words == planted, (channel, words, planted)
+
+
+def test_hop_times_are_the_planted_ones(recovered):
+    d, truth, assign = recovered
+    m = assign.merge(truth, on="trajectory_id")
+    np.testing.assert_allclose(m["event_time_fs"], m["hop_time_fs"])
+
+
+def test_noise_alone_is_not_split():
+    x = np.random.default_rng(0).normal(size=(200, 5))
+    model = HierarchicalClustering(min_cluster_size=5, levels=2).fit(x)
+    assert len(set(model.labels_)) == 1
+
+
+def test_separated_subclusters_get_level_b_labels():
+    rng = np.random.default_rng(1)
+    blob = lambda c: rng.normal(scale=0.1, size=(40, 2)) + c  # noqa: E731
+    x = np.vstack([blob([0, 0]), blob([1.2, 0]), blob([20, 20])])
+    # DBSCAN with a wide radius joins the close pair at level A; level B must split it again.
+    model = HierarchicalClustering(method="dbscan", eps=3.0, min_cluster_size=5, levels=2, min_silhouette=0.5).fit(x)
+    assert model.labels_[0] == "A1B1" and model.labels_[40] == "A1B2" or model.labels_[0] == "A1B2" and model.labels_[40] == "A1B1"
+    assert set(model.labels_[:40]) == {model.labels_[0]} and set(model.labels_[40:80]) == {model.labels_[40]}
+    assert set(model.labels_[80:]) == {"A2B1"}

@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import demo
+from analysis.io.newtonx import read_newtonx
+from analysis.units import HARTREE_TO_EV
+
+
+def test_channel_counts_are_exact_shares():
+    counts = demo.channel_counts(200, [c.share for c in demo.CHANNELS])
+    assert counts.sum() == 200
+    np.testing.assert_array_equal(counts, [50, 40, 30, 30, 30, 20])
+
+
+def test_equilibrium_geometry_matches_literature_bonds():
+    from analysis.features.geometry import distances
+
+    xyz = demo.equilibrium_geometry()
+    d = distances(xyz, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (1, 6), (3, 7)])
+    np.testing.assert_allclose(d, [1.417, 1.370, 1.311, 1.435, 1.356, 1.355, 1.216, 1.362], atol=0.003)
+    assert np.abs(xyz[:, 2]).max() < 1e-12  # planar
+
+
+def test_energies_depend_on_geometry_only():
+    xyz = demo.equilibrium_geometry()
+    pes = demo.DemoPES(xyz)
+    geoms = xyz[None] + np.random.default_rng(0).normal(0, 0.05, size=(5, 13, 3))
+    e1 = pes.energies_ev(geoms)
+    e2 = demo.DemoPES(xyz.copy()).energies_ev(geoms[::-1])[::-1]
+    np.testing.assert_allclose(e1, e2)
+
+
+def test_gap_closes_along_every_channel():
+    xyz = demo.equilibrium_geometry()
+    pes = demo.DemoPES(xyz)
+    for k, channel in enumerate(demo.CHANNELS):
+        path = xyz[None] + demo.channel_displacement(xyz, channel, np.linspace(0, 1, 11))
+        gap = np.diff(pes.energies_ev(path)[:, :2], axis=1)[:, 0]
+        assert gap[0] > 4.0, channel.name
+        assert gap[-1] < 0.1, channel.name
+        assert np.all(np.diff(gap) < 0), channel.name
+
+
+def test_demo_trajectories_follow_truth(small_demo):
+    out, truth = small_demo
+    assert len(truth) == 24 and set(truth["channel"]) <= {c.name for c in demo.CHANNELS}
+    assert (truth["broken"] != "").sum() == 2
+    for row in truth[truth["broken"] == ""].head(6).itertuples():
+        t = read_newtonx(out / "ensemble" / row.trajectory_id)
+        hops = t.hops
+        assert list(zip(hops.from_state, hops.to_state)) == [(2, 1)]
+        assert hops.time_fs.iloc[0] == pytest.approx(row.hop_time_fs)
+        gap_at_hop = t.energies_ev[hops.frame.iloc[0], 1] - t.energies_ev[hops.frame.iloc[0], 0]
+        assert gap_at_hop < 0.6
+        assert t.energies_ev[0, 1] - t.energies_ev[0, 0] > 3.5
+        assert np.ptp(t.total_energy_ev) < 0.005  # noise sd 1e-5 Eh = 2.7e-4 eV; 401 frames span ~6 sd
+        assert np.abs(t.coords_angstrom[0] - demo.equilibrium_geometry()).max() < 0.3
+
+
+def test_demo_is_reproducible_from_seed(tmp_path):
+    a = demo.generate_demo(tmp_path / "a", n_trajectories=4, seed=3, t_max_fs=60.0, broken_fraction=0)
+    b = demo.generate_demo(tmp_path / "b", n_trajectories=4, seed=3, t_max_fs=60.0, broken_fraction=0)
+    pd.testing.assert_frame_equal(a, b)
+    assert (tmp_path / "a/ensemble/TRAJ2/RESULTS/dyn.out").read_bytes() == (tmp_path / "b/ensemble/TRAJ2/RESULTS/dyn.out").read_bytes()
+
+
+def test_dyn_out_layout_matches_real_newtonx_block():
+    """Block headers and column widths as in ../shared/FORMATS.md."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        demo.generate_demo(tmp, n_trajectories=1, seed=1, t_max_fs=60.0, broken_fraction=0)
+        text = (Path(tmp) / "ensemble/TRAJ1/RESULTS/dyn.out").read_text()
+        en = (Path(tmp) / "ensemble/TRAJ1/RESULTS/en.dat").read_text().splitlines()
+    assert re.search(r"^STEP\s+1\s+Molecular dynamics on state\s+2\s+TIME =\s+0\.50 fs$", text, re.M)
+    assert "  Initial geometry: \n N     7.0" in text
+    assert re.search(r"^ C     6\.0 {2,}-?\d+\.\d{8} {2,}-?\d+\.\d{8} {2,}-?\d+\.\d{8}   12\.00000000$", text, re.M)
+    assert len(en[0].split()) == 1 + 3 + 2
+    assert float(en[0].split()[1]) * HARTREE_TO_EV < -10000  # absolute hartree energies

@@ -1,0 +1,78 @@
+"""The real snakemake on a tiny demo, and config errors that stop the run before any job."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def run_snakemake(workdir, config_text, *extra):
+    cfg = Path(workdir) / "test.yaml"
+    cfg.write_text(config_text)
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", "--configfile", str(cfg), *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+
+
+TINY = """
+input: {root: demo}
+demo: {n_trajectories: 20, broken_fraction: 0.1}
+ingest: {n_batches: 2}
+cluster: {min_cluster_size: 2}
+surrogate: {hidden_layer_sizes: [32], max_iter: 50}
+"""
+
+
+@pytest.mark.slow
+def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
+    proc = run_snakemake(tmp_path, TINY)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = tmp_path / "results"
+    for rel in ("ingest/trajectories.parquet", "qc/qc.csv", "features/events.parquet", "clusters/assignments.csv",
+                "report/report.html", "report/channels.csv", "report/channels.md", "surrogate/metrics.json",
+                "surrogate/model/meta.json"):
+        assert (r / rel).is_file(), rel
+    assert list((r / "features" / "frames").glob("*.parquet"))
+    table = pd.read_parquet(r / "ingest/trajectories.parquet")
+    truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False)
+    assert len(table) == 20
+    assert set(table.loc[table.status == "excluded", "trajectory_id"]) == set(truth.loc[truth.broken != "", "trajectory_id"])
+    assign = pd.read_csv(r / "clusters/assignments.csv")
+    ok = set(table.loc[table.status == "ok", "trajectory_id"])
+    assert sorted(assign.trajectory_id) == sorted(ok)  # every ok trajectory has exactly one channel
+    channels = pd.read_csv(r / "report/channels.csv")
+    assert channels["percent"].sum() == pytest.approx(100.0, abs=0.05)
+    assert channels["n_trajectories"].sum() == len(ok)
+    html = (r / "report/report.html").read_text()
+    assert "data:image/png;base64," in html and "src=\"http" not in html  # self-contained
+    for log in ("logs/qc.log", "logs/cluster.log", "logs/report.log"):
+        assert (tmp_path / log).is_file()
+
+
+@pytest.mark.parametrize(
+    "config_text, key",
+    [
+        ("input: {root: demo}\nbogus_key: 1\n", "bogus_key"),
+        ("input: {root: demo}\ningest: {n_batches: many}\n", "n_batches"),
+        ("input: {root: /nonexistent/trajectories}\n", "input.root"),
+        ("input: {root: demo, formt: auto}\n", "formt"),
+    ],
+)
+def test_config_errors_stop_before_any_job(tmp_path, config_text, key):
+    proc = run_snakemake(tmp_path, config_text, "-n")
+    assert proc.returncode != 0
+    assert key in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_is_clean(tmp_path):
+    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--lint"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0
+    assert "Congratulations" in proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr

@@ -1,0 +1,58 @@
+import pandas as pd
+
+from analysis.ingest import ingest_batch
+from analysis.qc import run_qc, trajectory_checks
+
+
+def test_qc_excludes_exactly_the_planted_broken_trajectories(small_demo, tmp_path):
+    out, truth = small_demo
+    stores, tables = [], []
+    for b in range(2):
+        stores.append(tmp_path / f"{b}.npz")
+        tables.append(tmp_path / f"{b}.csv")
+        ingest_batch(out / "ensemble", stores[-1], tables[-1], batch=b, n_batches=2)
+    run_qc(stores, tables, tmp_path / "qc.csv", tmp_path / "traj.parquet")
+    table = pd.read_parquet(tmp_path / "traj.parquet")
+    assert len(table) == len(truth)
+    excluded = set(table.loc[table.status == "excluded", "trajectory_id"])
+    assert excluded == set(truth.loc[truth.broken != "", "trajectory_id"])
+    reasons = table.set_index("trajectory_id")["reason"]
+    for row in truth[truth.broken != ""].itertuples():
+        word = "jump" if row.broken == "energy_jump" else "frames <"
+        assert word in reasons[row.trajectory_id]
+    qc = pd.read_csv(tmp_path / "qc.csv")
+    assert {"etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "length_fraction", "qc_pass"} <= set(qc.columns)
+
+
+def test_policy_keep_reports_but_keeps(small_demo, tmp_path):
+    out, truth = small_demo
+    ingest_batch(out / "ensemble", tmp_path / "0.npz", tmp_path / "0.csv")
+    run_qc([tmp_path / "0.npz"], [tmp_path / "0.csv"], tmp_path / "qc.csv", tmp_path / "t.parquet", policy="keep")
+    table = pd.read_parquet(tmp_path / "t.parquet")
+    assert (table.status == "ok").all()
+    assert table["reason"].str.startswith("QC (kept)").sum() == (truth.broken != "").sum()
+
+
+def test_parse_error_excludes_one_trajectory_and_keeps_the_rest(small_demo, tmp_path):
+    import shutil
+
+    out, truth = small_demo
+    ens = tmp_path / "ens"
+    shutil.copytree(out / "ensemble", ens)
+    (ens / "TRAJ3" / "RESULTS" / "en.dat").write_text("garbage line\n")
+    table = ingest_batch(ens, tmp_path / "s.npz", tmp_path / "t.csv")
+    row = table.set_index("trajectory_id").loc["TRAJ3"]
+    assert row.status == "excluded" and "en.dat" in row.reason and ":1" in row.reason
+    assert (table.status == "ok").sum() == len(truth) - 1
+
+
+def test_checks_detect_nan_and_step():
+    import numpy as np
+
+    t = np.arange(5.0)
+    coords = np.zeros((5, 2, 3))
+    coords[2, 0, 0] = np.nan
+    e = np.zeros((5, 2))
+    etot = np.array([0, 0, 0.5, 0.5, 0.5])
+    c = trajectory_checks(t, coords, np.ones(5, dtype=int), e, etot)
+    assert not c["finite"] and c["etot_step_ev"] == 0.5 and c["etot_drift_ev"] == 0.5

@@ -1,0 +1,48 @@
+rule topology:
+    input:
+        stores=batch_stores(),
+        trajectories="results/ingest/trajectories.parquet",
+    output:
+        topology="results/features/topology.json",
+    params:
+        atom_names=config["features"]["atom_names"],
+        bond_scale=config["features"]["bond_scale"],
+    log:
+        "logs/features/topology.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/topology.py"
+
+
+rule features:
+    input:
+        store="results/ingest/batches/{batch}.npz",
+        trajectories="results/ingest/trajectories.parquet",
+        topology="results/features/topology.json",
+    output:
+        events="results/features/events/{batch}.parquet",
+        frames="results/features/frames/{batch}.parquet",
+    params:
+        families=config["features"]["families"],
+        event=config["features"]["event"],
+        frame_stride=config["features"]["frame_stride"],
+    log:
+        "logs/features/{batch}.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/features.py"
+
+
+rule merge_events:
+    input:
+        events=expand("results/features/events/{batch}.parquet", batch=BATCHES),
+    output:
+        events="results/features/events.parquet",
+    log:
+        "logs/features/merge_events.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/merge_events.py"

@@ -1,0 +1,17 @@
+rule reduce:
+    input:
+        events="results/features/events.parquet",
+    output:
+        scores="results/reduce/scores.parquet",
+        loadings="results/reduce/loadings.csv",
+        summary="results/reduce/pca.json",
+    params:
+        n_components=config["reduce"]["n_components"],
+        max_components=config["reduce"]["max_components"],
+        seed=config["seed"],
+    log:
+        "logs/reduce.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/reduce.py"

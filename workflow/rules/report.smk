@@ -1,0 +1,25 @@
+rule report:
+    input:
+        trajectories="results/ingest/trajectories.parquet",
+        qc="results/qc/qc.csv",
+        assignments="results/clusters/assignments.csv",
+        events="results/features/events.parquet",
+        frames=expand("results/features/frames/{batch}.parquet", batch=BATCHES),
+        scores="results/reduce/scores.parquet",
+        pca="results/reduce/pca.json",
+        topology="results/features/topology.json",
+        metrics="results/surrogate/metrics.json",
+        model="results/surrogate/model",
+        stores=batch_stores(),
+    output:
+        html=report("results/report/report.html", caption="../report/report.rst", category="Report"),
+        channels="results/report/channels.csv",
+        markdown="results/report/channels.md",
+    params:
+        config_summary=config,
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/report.py"

@@ -1,0 +1,8 @@
+from analysis.features.stage import featurize_batch
+from analysis.runlog import setup
+
+setup(snakemake.log[0])
+p = snakemake.params
+featurize_batch(snakemake.input.store, snakemake.input.trajectories, snakemake.input.topology,
+                snakemake.output.events, snakemake.output.frames, families=list(p.families), event=p.event,
+                frame_stride=p.frame_stride)

@@ -1,0 +1,6 @@
+from analysis.features.stage import build_topology
+from analysis.runlog import setup
+
+setup(snakemake.log[0])
+build_topology(snakemake.input.stores, snakemake.input.trajectories, snakemake.output.topology,
+               atom_names=dict(snakemake.params.atom_names), bond_scale=snakemake.params.bond_scale)
