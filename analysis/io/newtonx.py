@@ -88,7 +88,7 @@ def read_dyn_out(path: str | Path) -> dict:
     tokens = _TOKEN_RE.findall(text)
     if not tokens:
         raise TrajectoryFormatError(path, 1, "'STEP ... Molecular dynamics on state ... TIME = ... fs' blocks")
-    tok = np.array(tokens, dtype=object).astype(str)
+    tok = np.array(tokens)  # (n_tokens, 10) fixed-width str array
     is_header = tok[:, 0] != ""
     if not is_header[0]:
         raise TrajectoryFormatError(path, None, "a STEP header before the first geometry/energy line")

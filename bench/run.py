@@ -1,0 +1,68 @@
+"""hopscope benchmarks: one command (`make bench`), prints a table. Targets live here, not in unit tests.
+
+* reader: Newton-X dyn.out frames/s (demo cytosine, 13 atoms) vs MDAnalysis' XYZ reader on the same geometry
+* features: default feature families, frames/s on a 16-atom-like workload (cytosine frames tiled)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis import demo  # noqa: E402
+from analysis.features import featurize  # noqa: E402
+from analysis.io.newtonx import read_dyn_out  # noqa: E402
+from analysis.topology import perceive_topology  # noqa: E402
+
+
+def best_of(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main():
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        demo.generate_demo(tmp, n_trajectories=4, seed=1, t_max_fs=1000.0, broken_fraction=0)
+        dyn = Path(tmp) / "ensemble/TRAJ1/RESULTS/dyn.out"
+        secs, parsed = best_of(lambda: read_dyn_out(dyn))
+        n = len(parsed["time_fs"])
+        rows.append(("Newton-X dyn.out reader", n, secs, f"{dyn.stat().st_size / n / 1024:.1f} kB/step"))
+        xyz = Path(tmp) / "traj.xyz"
+        with open(xyz, "w") as fh:
+            for frame in parsed["coords_angstrom"]:
+                fh.write(f"{len(frame)}\nframe\n")
+                fh.writelines(f"{s} {x:.8f} {y:.8f} {z:.8f}\n" for s, (x, y, z) in zip(parsed["symbols"], frame))
+        try:
+            import MDAnalysis as mda
+
+            def mda_read():
+                u = mda.Universe(str(xyz), format="XYZ")
+                return np.array([ts.positions.copy() for ts in u.trajectory])
+
+            secs_mda, arr = best_of(mda_read)
+            rows.append(("MDAnalysis XYZ reader (same geometry)", len(arr), secs_mda, ""))
+        except ImportError:
+            pass
+    xyz_eq = demo.equilibrium_geometry()
+    top = perceive_topology(demo.SYMBOLS, xyz_eq)
+    frames = xyz_eq[None] + np.random.default_rng(0).normal(0, 0.05, size=(200_000, len(xyz_eq), 3))
+    secs, feats = best_of(lambda: featurize(frames, top), repeat=2)
+    rows.append((f"features, default families ({feats.shape[1]} columns)", len(frames), secs, ""))
+    print(f"{'benchmark':45s} {'frames':>9s} {'seconds':>9s} {'frames/s':>11s}  note")
+    for name, n, s, note in rows:
+        print(f"{name:45s} {n:9d} {s:9.3f} {n / s:11.0f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
