@@ -76,7 +76,7 @@ def _turtle_ring(bonds, interior_deg):
     heading = 0.0
     for k, length in enumerate(bonds):
         pts.append(pts[-1] + length * np.array([np.cos(heading), np.sin(heading)]))
-        if k + 1 < len(interior_deg) + 1 and k < len(interior_deg):
+        if k < len(interior_deg):
             heading += np.deg2rad(180.0 - interior_deg[k])
     return np.array(pts)
 
@@ -107,14 +107,15 @@ def equilibrium_geometry() -> np.ndarray:
     return xyz - xyz.mean(axis=0)
 
 
-def _pairs(xyz, symbols, scale=1.2):
-    from analysis.elements import COVALENT_RADII_ANGSTROM as R
+def _pairs(xyz, symbols):
+    """Bonds (covalent radii, as the topology perceives them), 1–3 pairs, and the bonded matrix."""
+    from analysis.topology import perceive_bonds
 
-    r = np.array([R[s] for s in symbols])
-    d = np.linalg.norm(xyz[:, None] - xyz[None], axis=2)
-    bonded = (d < scale * (r[:, None] + r[None])) & ~np.eye(len(symbols), dtype=bool)
-    bonds = np.argwhere(np.triu(bonded))
-    second = (bonded.astype(int) @ bonded.astype(int) > 0) & ~bonded & ~np.eye(len(symbols), dtype=bool)
+    n = len(symbols)
+    bonds = np.array(perceive_bonds(symbols, xyz), dtype=int).reshape(-1, 2)
+    bonded = np.zeros((n, n), dtype=bool)
+    bonded[bonds[:, 0], bonds[:, 1]] = bonded[bonds[:, 1], bonds[:, 0]] = True
+    second = (bonded.astype(int) @ bonded.astype(int) > 0) & ~bonded & ~np.eye(n, dtype=bool)
     return bonds, np.argwhere(np.triu(second)), bonded
 
 
