@@ -27,20 +27,33 @@ DEFAULT_THRESHOLDS = {"max_etot_drift_ev": 0.2, "max_etot_step_ev": 0.1, "max_ho
                       "min_length_fraction": 1.0}
 
 
-def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_ev) -> dict:
-    """Raw check values for one trajectory (no thresholds applied)."""
+def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_ev, potential_energy_ev=None) -> dict:
+    """Raw check values for one trajectory (no thresholds applied).
+
+    A state whose energy column is NaN in every frame was not written by the program (SHARC without
+    ``output.dat``) and does not count as non-finite; a NaN among printed values does.
+    """
     etot = np.asarray(total_energy_ev, dtype=float)
-    finite = bool(np.isfinite(coords).all() and np.isfinite(energies_ev).all() and np.isfinite(etot).all())
+    energies_ev = np.asarray(energies_ev, dtype=float)
+    active_state = np.asarray(active_state)
+    if potential_energy_ev is None:
+        potential_energy_ev = energies_ev[np.arange(len(active_state)), active_state - 1]
+    epot = np.asarray(potential_energy_ev, dtype=float)
+    written = ~np.isnan(energies_ev).all(axis=0)
+    finite = bool(np.isfinite(coords).all() and np.isfinite(energies_ev[:, written]).all()
+                  and np.isfinite(etot).all() and np.isfinite(epot).all())
     with np.errstate(invalid="ignore"):
         drift = float(np.nanmax(np.abs(etot - etot[0]))) if etot.size else 0.0
         step = float(np.nanmax(np.abs(np.diff(etot)))) if etot.size > 1 else 0.0
     hop_frames = np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
+    hop_jump = 0.0
     if hop_frames.size:
         e_to = energies_ev[hop_frames, active_state[hop_frames] - 1]
         e_from = energies_ev[hop_frames, active_state[hop_frames - 1] - 1]
-        hop_jump = float(np.nanmax(np.abs(e_to - e_from)))
-    else:
-        hop_jump = 0.0
+        # without per-state energies: the active-surface energy across the hop step
+        jump = np.where(np.isfinite(e_to) & np.isfinite(e_from), e_to - e_from, epot[hop_frames] - epot[hop_frames - 1])
+        if np.isfinite(jump).any():
+            hop_jump = float(np.nanmax(np.abs(jump)))
     return {"n_frames": int(len(time_fs)), "etot_drift_ev": drift, "etot_step_ev": step,
             "hop_epot_jump_ev": hop_jump, "finite": finite}
 
@@ -65,7 +78,8 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
             for tid in store.ids:
                 checks = trajectory_checks(store.array(tid, "time_fs"), store.array(tid, "coords_angstrom"),
                                            store.array(tid, "active_state"), store.array(tid, "energies_ev"),
-                                           store.array(tid, "total_energy_ev"))
+                                           store.array(tid, "total_energy_ev"),
+                                           store.array(tid, "potential_energy_ev"))
                 symbols[tid] = tuple(store.meta[tid]["symbols"])
                 rows.append({"trajectory_id": tid, **checks})
     qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite"])

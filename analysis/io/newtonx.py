@@ -18,6 +18,7 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
+from analysis.io.text import byte_at, join_ranges, line_offsets, lines_starting_with, parse_table, read_bytes
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -31,7 +32,6 @@ _TOKEN_RE = re.compile(
 )
 _TYPEOFDYN_RE = re.compile(r"Time =\s*([-\d.]+).*?PES =\s*(\d+)")
 _TIME_DECIMALS = 6
-_NON_TEXT_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]")
 
 
 def results_dir(folder: str | Path) -> Path:
@@ -47,14 +47,7 @@ def is_newtonx(folder: str | Path) -> bool:
 
 
 def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise TrajectoryFormatError(path, 1, "a non-empty file")
-    bad = _NON_TEXT_RE.search(raw)
-    if bad:
-        line = raw[: bad.start()].count(b"\n") + 1
-        raise TrajectoryFormatError(path, line, f"plain ASCII text (found byte 0x{raw[bad.start()]:02x})")
-    return raw.decode("ascii")
+    return read_bytes(path).decode("ascii")
 
 
 def _line_of(text: str, needle: str) -> int | None:
@@ -77,14 +70,124 @@ def _to_float(values: np.ndarray, path: Path, text: str, what: str) -> np.ndarra
 def read_dyn_out(path: str | Path) -> dict:
     """Parse ``dyn.out`` into complete frames keyed by time.
 
+    A vectorized reader handles well-formed files (lines classified with NumPy, numbers parsed in bulk by
+    pandas' C parser); anything it cannot account for is re-read by the line-exact regex reader, which
+    either returns the same frames or raises :class:`TrajectoryFormatError` naming file and line.
+
     Returns
     -------
     dict with symbols, masses_amu, time_fs (n,), coords_angstrom (n, natom, 3), header_state (n,)
     (pre-hop), energies_hartree (n, nstat), total_energy_hartree (n,), populations (n, nstat) or None,
-    truncated (bool: the last block was incomplete).
+    truncated (bool: the last block was incomplete), dropped_times (incomplete blocks, not the last,
+    whose time has no complete block).
     """
     path = Path(path)
-    text = _read_text(path)
+    raw = read_bytes(path)
+    try:
+        return _read_dyn_out_fast(path, raw)
+    except (_Irregular, ValueError):  # includes parse_table's irregularities; the exact reader says where
+        return _read_dyn_out_exact(path, raw.decode("ascii"))
+
+
+class _Irregular(Exception):
+    """The fast reader met something it does not handle; the exact reader takes over."""
+
+
+def _select_blocks(times: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray, int]:
+    """Indices of the last complete block for each time, ordered by time; and the number of times
+    (other than the final, truncated one) that have no complete block at all."""
+    t_key = np.round(times, _TIME_DECIMALS)
+    cand = np.flatnonzero(complete)
+    rev = cand[::-1]
+    _, first_in_rev = np.unique(t_key[rev], return_index=True)
+    keep = np.sort(rev[first_in_rev])
+    keep = keep[np.argsort(t_key[keep], kind="stable")]
+    lost = np.setdiff1d(np.unique(t_key[~complete]), t_key[keep])
+    lost = lost[lost != t_key[-1]] if not complete[-1] else lost
+    return keep, int(lost.size)
+
+
+def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
+    starts, ends = line_offsets(raw)
+    b0, b1, b2 = (byte_at(raw, starts, ends, k) for k in range(3))
+    is_step = lines_starting_with(raw, starts, ends, b0 == ord("S"), (b"STEP ",))
+    is_energy = b0 == ord("%")
+    is_geom = lines_starting_with(raw, starts, ends, (b0 == 32) & ((b2 == ord("N")) | (b2 == ord("I"))),
+                                  (b"  New geometry:", b"  Initial geometry:"))
+    is_wf = lines_starting_with(raw, starts, ends, (b0 == 32) & (b1 == ord("W")), (b" Wave function state",))
+    step_lines = np.flatnonzero(is_step)
+    if step_lines.size == 0:
+        raise _Irregular
+    if (is_geom | is_energy | is_wf)[: step_lines[0]].any():
+        raise _Irregular
+    n_lines = len(starts)
+    n_blocks = step_lines.size
+    line_block = np.cumsum(is_step) - 1
+    # symbols, masses and the atom count from the first block, read exactly
+    first_end = int(starts[step_lines[1]]) if n_blocks > 1 else len(raw)
+    first = _read_dyn_out_exact(path, raw[:first_end].decode("ascii"))
+    natom = len(first["symbols"])
+
+    header = parse_table(join_ranges(raw, starts[step_lines], ends[step_lines]), 11, (1, 6, 9))
+    header_state, times = header[:, 1].astype(np.int64), header[:, 2]
+
+    geom_lines = np.flatnonzero(is_geom)
+    atom_ids = geom_lines[:, None] + 1 + np.arange(natom)[None, :]
+    inside = atom_ids[:, -1] < n_lines
+    atom_ids = np.where(inside[:, None], atom_ids, 0)
+    special = is_step | is_energy | is_geom | is_wf
+    geom_ok = inside & (line_block[atom_ids] == line_block[geom_lines][:, None]).all(axis=1) & ~special[atom_ids].any(axis=1)
+    n_geom = np.bincount(line_block[geom_lines], minlength=n_blocks)
+    n_geom_ok = np.bincount(line_block[geom_lines[geom_ok]], minlength=n_blocks)
+    n_energy = np.bincount(line_block[is_energy], minlength=n_blocks)
+    complete = (n_geom == 1) & (n_geom_ok == 1) & (n_energy == 1)
+    if not complete.any():
+        raise _Irregular
+    keep, dropped = _select_blocks(times, complete)
+
+    geom_of_block = np.full(n_blocks, -1)
+    geom_of_block[line_block[geom_lines]] = np.arange(geom_lines.size)
+    ids = atom_ids[geom_of_block[keep]]  # contiguous lines per block: one byte range each
+    xyz = parse_table(join_ranges(raw, starts[ids[:, 0]], ends[ids[:, -1]]), 6, (2, 3, 4)).reshape(-1, natom, 3)
+
+    energy_lines = np.flatnonzero(is_energy)
+    energy_of_block = np.full(n_blocks, -1)
+    energy_of_block[line_block[energy_lines]] = energy_lines
+    e_ids = energy_of_block[keep]
+    n_cols = len(raw[starts[e_ids[0]] + 1: ends[e_ids[0]]].split())
+    if n_cols < 4:
+        raise _Irregular
+    energy = parse_table(join_ranges(raw, starts[e_ids] + 1, ends[e_ids]), n_cols, tuple(range(n_cols)))
+    nstat = n_cols - 3
+
+    populations = None
+    wf_lines = np.flatnonzero(is_wf)
+    n_wf = np.bincount(line_block[wf_lines], minlength=n_blocks)
+    if np.all(n_wf[keep] == nstat):
+        keep_rank = np.full(n_blocks, -1)
+        keep_rank[keep] = np.arange(keep.size)
+        wf_sel = wf_lines[keep_rank[line_block[wf_lines]] >= 0]
+        wf = parse_table(join_ranges(raw, starts[wf_sel], ends[wf_sel]), 6, (4, 5)).reshape(-1, nstat, 2)
+        order = np.argsort(keep_rank[line_block[wf_sel]].reshape(-1, nstat)[:, 0], kind="stable")
+        populations = (wf[order] ** 2).sum(axis=2)
+
+    return {
+        "symbols": first["symbols"],
+        "masses_amu": first["masses_amu"],
+        "time_fs": times[keep],
+        "coords_angstrom": xyz * BOHR_TO_ANGSTROM,
+        "header_state": header_state[keep],
+        "energies_hartree": energy[:, 3:],
+        "total_energy_hartree": energy[:, 1],
+        "active_energy_hartree": energy[:, 1] - energy[:, 2],
+        "populations": populations,
+        "truncated": bool(not complete[-1]),
+        "dropped_times": dropped,
+    }
+
+
+def _read_dyn_out_exact(path: Path, text: str) -> dict:
+    """Regex reader of ``dyn.out`` text: slower, but names the file and line of any malformed input."""
     tokens = _TOKEN_RE.findall(text)
     if not tokens:
         raise TrajectoryFormatError(path, 1, "'STEP ... Molecular dynamics on state ... TIME = ... fs' blocks")
@@ -111,13 +214,7 @@ def read_dyn_out(path: str | Path) -> dict:
     times = _to_float(tok[is_header, 1], path, text, "a STEP header TIME")
     header_state = tok[is_header, 0].astype(int)
     # Keep the last complete block for each time (restarts repeat times).
-    t_key = np.round(times, _TIME_DECIMALS)
-    cand = np.flatnonzero(complete)
-    # last occurrence per unique time among complete blocks
-    rev = cand[::-1]
-    _, first_in_rev = np.unique(t_key[rev], return_index=True)
-    keep = np.sort(rev[first_in_rev])
-    keep = keep[np.argsort(t_key[keep], kind="stable")]
+    keep, dropped = _select_blocks(times, complete)
 
     atom_rows = np.flatnonzero(is_atom)
     atom_block = block[atom_rows]
@@ -157,8 +254,10 @@ def read_dyn_out(path: str | Path) -> dict:
         "header_state": header_state[keep],
         "energies_hartree": energy[:, 3:],
         "total_energy_hartree": energy[:, 1],
+        "active_energy_hartree": energy[:, 1] - energy[:, 2],
         "populations": populations,
         "truncated": bool(not complete[-1]),
+        "dropped_times": dropped,
     }
 
 
@@ -275,8 +374,11 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
         symbols, masses = dyn["symbols"], dyn["masses_amu"]
         time_fs, coords = dyn["time_fs"], dyn["coords_angstrom"]
         energies_h, total_h = dyn["energies_hartree"], dyn["total_energy_hartree"]
+        active_h = dyn["active_energy_hartree"]
         populations = dyn["populations"]
         truncated = dyn["truncated"]
+        if dyn["dropped_times"]:
+            flags.append(f"incomplete_blocks_dropped={dyn['dropped_times']}")
         if energies_h.shape[1] != en["energies_hartree"].shape[1]:
             raise TrajectoryFormatError(en_path, 1, f"{energies_h.shape[1]} states as in dyn.out")
     else:
@@ -289,6 +391,7 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
         idx = np.clip(idx, 0, len(en_key) - 1)
         energies_h = en["energies_hartree"][idx]
         total_h = en["total_energy_hartree"][idx]
+        active_h = en["active_energy_hartree"][idx]
         populations = None
 
     # Align with en.dat by time; frames missing from en.dat are dropped (and flagged).
@@ -299,6 +402,7 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
         flags.append("frames_missing_in_en.dat")
         sel = np.flatnonzero(in_en)
         time_fs, coords, energies_h, total_h, pos = time_fs[sel], coords[sel], energies_h[sel], total_h[sel], pos[sel]
+        active_h = active_h[sel]
         populations = None if populations is None else populations[sel]
     if time_fs.size == 0:
         raise TrajectoryFormatError(en_path, None, "times matching the geometry frames")
@@ -328,6 +432,7 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
         active_state=np.asarray(active, dtype=np.int64),
         energies_ev=np.asarray(energies_h, dtype=float) * HARTREE_TO_EV,
         total_energy_ev=np.asarray(total_h, dtype=float) * HARTREE_TO_EV,
+        potential_energy_ev=np.asarray(active_h, dtype=float) * HARTREE_TO_EV,
         populations=populations,
         flags=flags,
     )

@@ -1,9 +1,10 @@
 """The trajectory store: one compressed ``.npz`` per batch, read by every later stage.
 
 Layout: for each trajectory id ``T``, arrays ``T/time_fs``, ``T/coords_angstrom``, ``T/active_state``,
-``T/energies_ev``, ``T/total_energy_ev``, ``T/masses_amu``, optional ``T/populations``; plus ``__meta__``,
-a JSON string with ids, symbols, source paths, formats and flags. Arrays load lazily, so a stage that needs
-only energies never decompresses coordinates.
+``T/energies_ev``, ``T/total_energy_ev``, ``T/potential_energy_ev``, ``T/masses_amu``, optional
+``T/populations`` and ``T/multiplicities``, format-specific ``T/extra/<name>``; plus ``__meta__``, a JSON
+string with ids, symbols, state labels, source paths, formats and flags. Arrays load lazily, so a stage
+that needs only energies never decompresses coordinates.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import numpy as np
 
 from analysis.io.trajectory import Trajectory
 
-_ARRAYS = ("time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev", "masses_amu")
+_ARRAYS = ("time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev",
+           "potential_energy_ev", "masses_amu")
+_OPTIONAL = ("populations", "multiplicities")
 
 
 def write_store(trajectories: list[Trajectory], path: str | Path) -> None:
@@ -25,10 +28,14 @@ def write_store(trajectories: list[Trajectory], path: str | Path) -> None:
     for t in trajectories:
         for name in _ARRAYS:
             arrays[f"{t.trajectory_id}/{name}"] = np.asarray(getattr(t, name))
-        if t.populations is not None:
-            arrays[f"{t.trajectory_id}/populations"] = np.asarray(t.populations)
+        for name in _OPTIONAL:
+            if getattr(t, name) is not None:
+                arrays[f"{t.trajectory_id}/{name}"] = np.asarray(getattr(t, name))
+        for name, value in t.extra.items():
+            arrays[f"{t.trajectory_id}/extra/{name}"] = np.asarray(value)
         meta.append({"trajectory_id": t.trajectory_id, "source_path": t.source_path, "format": t.format,
-                     "symbols": list(t.symbols), "flags": list(t.flags)})
+                     "symbols": list(t.symbols), "state_labels": list(t.state_labels), "flags": list(t.flags),
+                     "extra": sorted(t.extra)})
     arrays["__meta__"] = np.array(json.dumps(meta))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,11 +60,13 @@ class Store:
 
     def trajectory(self, trajectory_id: str) -> Trajectory:
         m = self.meta[trajectory_id]
-        pop_key = f"{trajectory_id}/populations"
+        optional = {name: self._npz[f"{trajectory_id}/{name}"] if f"{trajectory_id}/{name}" in self._npz.files else None
+                    for name in _OPTIONAL}
         return Trajectory(
             trajectory_id=trajectory_id, source_path=m["source_path"], format=m["format"], symbols=m["symbols"],
-            flags=m["flags"], populations=self._npz[pop_key] if pop_key in self._npz.files else None,
-            **{name: self._npz[f"{trajectory_id}/{name}"] for name in _ARRAYS},
+            state_labels=m.get("state_labels", []), flags=m["flags"],
+            extra={name: self._npz[f"{trajectory_id}/extra/{name}"] for name in m.get("extra", [])},
+            **optional, **{name: self._npz[f"{trajectory_id}/{name}"] for name in _ARRAYS},
         )
 
     def __iter__(self):

@@ -31,6 +31,18 @@ class Trajectory:
         Absolute adiabatic energies, as printed by the program, converted to eV.
     total_energy_ev : ndarray, shape (n_frames,)
     populations : ndarray or None, shape (n_frames, n_states)
+        Electronic populations where the program writes them (Newton-X wave function, SHARC |U c|²,
+        NEXMD coefficients).
+    potential_energy_ev : ndarray or None, shape (n_frames,)
+        Energy of the surface the nuclei move on, as the program printed it (None: taken from
+        ``energies_ev`` at the active state). Needed where per-state energies are not written
+        (SHARC without ``output.dat``: ``energies_ev`` is then NaN).
+    state_labels : list of str
+        One label per state in the program's own numbering (``S0``, ``S1``, ``T1 (Ms=-1)``...).
+    multiplicities : ndarray of int or None, shape (n_states,)
+        Spin multiplicity of each state (SHARC keeps singlets and triplet sublevels in one list).
+    extra : dict of str -> ndarray
+        Format-specific per-frame arrays (e.g. SHARC's diagonal state ``diag_state``).
     flags : list of str
         Reader remarks such as ``truncated``.
     """
@@ -46,7 +58,18 @@ class Trajectory:
     energies_ev: np.ndarray
     total_energy_ev: np.ndarray
     populations: np.ndarray | None = None
+    potential_energy_ev: np.ndarray | None = None
+    state_labels: list[str] = field(default_factory=list)
+    multiplicities: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.potential_energy_ev is None:
+            frames = np.arange(self.active_state.shape[0])
+            self.potential_energy_ev = np.asarray(self.energies_ev)[frames, np.asarray(self.active_state) - 1]
+        if not self.state_labels:
+            self.state_labels = default_state_labels(self.energies_ev.shape[1])
 
     @property
     def n_frames(self) -> int:
@@ -67,6 +90,11 @@ class Trajectory:
         The hop time is the first frame whose (post-hop) active state differs from the previous one.
         """
         return hops_from_states(self.time_fs, self.active_state)
+
+
+def default_state_labels(n_states: int) -> list[str]:
+    """``S0, S1, ...``: state 1 is the ground state (Newton-X, PyRAI2MD, NEXMD numbering + 1)."""
+    return [f"S{i}" for i in range(n_states)]
 
 
 def hops_from_states(time_fs: np.ndarray, active_state: np.ndarray) -> pd.DataFrame:

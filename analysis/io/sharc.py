@@ -1,0 +1,376 @@
+"""SHARC 2.x/3.x/4.x reader: ``output.lis`` + ``output.xyz``, and ``output.dat`` when present.
+
+Conventions (see ../shared/FORMATS.md):
+
+* ``output.lis``: step, time [fs], diagonal state, MCH state, Ekin, Epot, Etot [eV, relative to ``ezero``];
+  later columns differ between versions and are not used. ``# Surface Hop`` comment lines list the hops
+  (in diagonal states). The state printed at a step is the state *after* that step's hop decision.
+* ``output.xyz``: Å; comment ``t= <time> <diag> <MCH>``. It can hold more frames than ``output.lis`` /
+  ``output.dat``; the reader keeps the times common to all files and flags the rest.
+* ``output.dat``: settings header (``nstates_m``, ``natom``, ``dtstep`` in a.u., ``ezero`` in hartree),
+  then ``! k name`` blocks per step, read by label: Hamiltonian (MCH, Re/Im; diagonal = E − ezero), U,
+  coefficients (diag), Ekin, states (diag, MCH), geometry (bohr).
+
+hopscope keeps SHARC's own numbering: ``active_state`` is the **diagonal** state, the surface SHARC
+propagates on and the numbering of its ``# Surface Hop`` lines (energy-ordered eigenstates of the
+spin-orbit Hamiltonian, 1 = lowest). ``energies_ev`` are the diagonal energies (eigenvalues of the MCH
+Hamiltonian in ``output.dat``, + ezero) and ``populations`` the diagonal |c|². The MCH state (spin-pure,
+1-based over all spin sublevels, ordered by multiplicity, then M_s, then energy) is kept per frame in
+``extra['mch_state']`` with its multiplicity in ``extra['active_multiplicity']``; ``multiplicities`` and
+``extra['mch_labels']`` describe the MCH states (S0, S1, T1 (Ms=-1), ...).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.text import blank_lines, byte_at, line_offsets, lines_starting_with, parse_lines, read_bytes
+from analysis.io.trajectory import Trajectory
+from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
+
+_TIME_DECIMALS = 4  # output.dat times are step × dtstep (0.50000000550 fs): compare to 1e-4 fs
+_HOP_RE = re.compile(r"new state=\s*(\d+)\s+old state=\s*(\d+)")
+_SPIN_LETTER = {1: "S", 2: "D", 3: "T", 4: "Q"}
+
+
+def is_sharc(folder: str | Path) -> bool:
+    """True if the folder holds a SHARC trajectory (``output.lis`` with ``output.xyz`` or ``output.dat``)."""
+    folder = Path(folder)
+    return (folder / "output.lis").is_file() and ((folder / "output.xyz").is_file() or (folder / "output.dat").is_file())
+
+
+def state_table(nstates_m: list[int]) -> tuple[list[str], np.ndarray]:
+    """Labels and multiplicities of SHARC's MCH states for ``nstates <n_singlet> <n_doublet> <n_triplet> ...``.
+
+    Ordering: multiplicity, then M_s from −S to +S, then energy. Singlets and doublets count from 0
+    (S0 is the ground state), higher multiplicities from 1 (T1, Q1).
+    """
+    labels, mults = [], []
+    for m, n in enumerate(nstates_m, start=1):
+        first = 0 if m <= 2 else 1
+        letter = _SPIN_LETTER.get(m, f"M{m}_")
+        for k in range(m):
+            ms2 = -(m - 1) + 2 * k  # 2·M_s
+            ms = f"{ms2 // 2:+d}" if ms2 % 2 == 0 else f"{ms2:+d}/2"
+            for i in range(n):
+                labels.append(f"{letter}{first + i}" if m == 1 else f"{letter}{first + i} (Ms={ms})")
+                mults.append(m)
+    return labels, np.array(mults, dtype=np.int64)
+
+
+def read_input(path: str | Path) -> dict:
+    """The few keys of a SHARC ``input`` file hopscope needs: nstates (list), ezero_hartree, stepsize_fs."""
+    path = Path(path)
+    out: dict = {}
+    for line_no, line in enumerate(read_bytes(path).decode("ascii").splitlines(), start=1):
+        fields = line.split("#")[0].split()
+        if not fields:
+            continue
+        key = fields[0].lower()
+        try:
+            if key == "nstates":
+                out["nstates"] = [int(v) for v in fields[1:]]
+            elif key == "ezero":
+                out["ezero_hartree"] = float(fields[1])
+            elif key == "stepsize":
+                out["stepsize_fs"] = float(fields[1])
+        except (ValueError, IndexError):
+            raise TrajectoryFormatError(path, line_no, f"'{key} <number(s)>'") from None
+    return out
+
+
+def read_output_lis(path: str | Path) -> dict:
+    """Parse ``output.lis``.
+
+    Returns
+    -------
+    dict with step, time_fs, diag_state, mch_state, ekin_ev, epot_ev, etot_ev (energies relative to
+    ezero, as printed) and hops: list of (row, new_diag, old_diag), ``row`` being the first data row
+    printed after the hop comment.
+    """
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    b0 = byte_at(raw, starts, ends, 0)
+    is_comment = b0 == ord("#")
+    data_ids = np.flatnonzero(~is_comment & ~blank_lines(raw, starts, ends))
+    if data_ids.size == 0:
+        raise TrajectoryFormatError(path, 1, "data rows 'step time diag MCH Ekin Epot Etot ...'")
+    n_fields = len(raw[starts[data_ids[0]]:ends[data_ids[0]]].split())
+    if n_fields < 7:
+        raise TrajectoryFormatError(path, int(data_ids[0]) + 1, f"at least 7 columns (found {n_fields})")
+    table = parse_lines(raw, starts, ends, data_ids, n_fields, range(7), path, "an output.lis data row")
+    hops = []
+    comment_ids = np.flatnonzero(is_comment)
+    comment_text = [raw[starts[i]:ends[i]].decode("ascii") for i in comment_ids]
+    for line_id, text in zip(comment_ids, comment_text):
+        m = _HOP_RE.search(text)
+        if m and "Surface Hop" in text:
+            row = int(np.searchsorted(data_ids, line_id))
+            hops.append((row, int(m.group(1)), int(m.group(2))))
+    steps = table[:, 0]
+    if np.any(steps != np.round(steps)) or np.any(table[:, 2:4] < 1):
+        bad = int(np.flatnonzero((steps != np.round(steps)) | (table[:, 2:4] < 1).any(axis=1))[0])
+        raise TrajectoryFormatError(path, int(data_ids[bad]) + 1, "an integer step and states >= 1")
+    return {
+        "step": steps.astype(np.int64),
+        "time_fs": table[:, 1],
+        "diag_state": table[:, 2].astype(np.int64),
+        "mch_state": table[:, 3].astype(np.int64),
+        "ekin_ev": table[:, 4],
+        "epot_ev": table[:, 5],
+        "etot_ev": table[:, 6],
+        "hops": hops,
+    }
+
+
+def read_output_xyz(path: str | Path) -> dict:
+    """Parse SHARC ``output.xyz`` (Å; comment ``t= time diag MCH``). A partial last frame is dropped."""
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    try:
+        natom = int(raw[starts[0]:ends[0]].strip())
+    except ValueError:
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    if natom <= 0:
+        raise TrajectoryFormatError(path, 1, "a positive atom count")
+    per = natom + 2
+    n_frames = len(starts) // per
+    truncated = len(starts) % per != 0
+    if n_frames == 0:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
+    frame0 = np.arange(n_frames) * per
+    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")
+    if np.any(counts[:, 0] != natom):
+        bad = int(np.flatnonzero(counts[:, 0] != natom)[0])
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
+    comments = parse_lines(raw, starts, ends, frame0 + 1, 4, (1, 2, 3), path, "a comment line 't= time diag MCH'")
+    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
+    xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
+    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
+    return {"symbols": symbols, "time_fs": comments[:, 0], "diag_state": comments[:, 1].astype(np.int64),
+            "mch_state": comments[:, 2].astype(np.int64), "coords_angstrom": xyz, "truncated": truncated}
+
+
+def read_output_dat(path: str | Path) -> dict:
+    """Parse the blocks of ``output.dat`` hopscope uses, by label.
+
+    Returns
+    -------
+    dict with settings (dict of str), nstates (list), natom, dt_fs, ezero_hartree, masses_amu, symbols,
+    step (n,), hamiltonian_diag_hartree (n, n_total; MCH diagonal, relative to ezero),
+    energies_diag_hartree (n, n_total; absolute eigenvalues of the Hamiltonian), populations_diag (n, n_total)
+    or None, ekin_hartree (n,), diag_state, mch_state (n,), coords_angstrom (n, natom, 3), truncated.
+    """
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    b0 = byte_at(raw, starts, ends, 0)
+    text_head = raw[: 20000].decode("ascii")
+    end_settings = text_head.find("End of settings")
+    if end_settings < 0:
+        raise TrajectoryFormatError(path, 1, "a settings header ending with '*** End of settings ***'")
+    settings: dict[str, str] = {}
+    for line in text_head[:end_settings].splitlines():
+        fields = line.split()
+        if len(fields) >= 2:
+            settings[fields[0]] = " ".join(fields[1:])
+    try:
+        nstates = [int(v) for v in settings["nstates_m"].split()]
+        natom = int(settings["natom"])
+        dt_fs = float(settings["dtstep"]) * AU_TIME_TO_FS
+        ezero = float(settings["ezero"])
+    except (KeyError, ValueError) as exc:
+        raise TrajectoryFormatError(path, 1, f"settings nstates_m, natom, dtstep, ezero ({exc})") from None
+    n_total = sum(m * n for m, n in enumerate(nstates, start=1))
+
+    is_label = b0 == ord("!")
+    label_ids = np.flatnonzero(is_label)
+
+    def block(prefix: bytes) -> np.ndarray:
+        return np.flatnonzero(lines_starting_with(raw, starts, ends, is_label, (prefix,)))
+
+    symbols_at, masses_at = block(b"! Elements"), block(b"! Atomic masses")
+    if symbols_at.size != 1 or masses_at.size != 1:
+        raise TrajectoryFormatError(path, None, "one '! Elements' and one '! Atomic masses' header block")
+    symbols = [normalize_symbol(raw[starts[i]:ends[i]].decode("ascii")) for i in range(symbols_at[0] + 1, symbols_at[0] + 1 + natom)]
+    masses_amu = parse_lines(raw, starts, ends, np.arange(masses_at[0] + 1, masses_at[0] + 1 + natom), 1, (0,), path,
+                             "an atomic mass")[:, 0] / AMU_TO_ME
+
+    step_at = block(b"! 0 Step")
+    want = {"ham": (b"! 1 Hamiltonian", n_total), "coef": (b"! 5 Coefficients", n_total),
+            "ekin": (b"! 7 Ekin", 1), "states": (b"! 8 states", 1), "geom": (b"! 11 Geometry", natom)}
+    n_steps = step_at.size
+    if n_steps == 0:
+        raise TrajectoryFormatError(path, None, "per-step blocks starting with '! 0 Step'")
+    step_of_line = np.cumsum(np.isin(np.arange(len(starts)), step_at)) - 1
+    found: dict[str, np.ndarray] = {}
+    complete = np.ones(n_steps, dtype=bool)
+    for key, (prefix, n_rows) in want.items():
+        at = block(prefix)
+        body_end = at + n_rows
+        inside = body_end < len(starts)
+        nxt = label_ids[np.minimum(np.searchsorted(label_ids, at + 1), label_ids.size - 1)]
+        whole = inside & ((nxt > body_end) | (nxt <= at))  # no label inside the body
+        per_step = np.bincount(step_of_line[at[whole]], minlength=n_steps)
+        if key in ("ham", "ekin", "states", "geom"):
+            complete &= per_step == 1
+        found[key] = at[whole]
+    # the last step is often cut by a crash; anything else incomplete is an error
+    if not complete[:-1].all():
+        bad = int(np.flatnonzero(~complete[:-1])[0])
+        raise TrajectoryFormatError(path, int(step_at[bad]) + 1, "a complete step block (Hamiltonian, Ekin, states, Geometry)")
+    n_ok = n_steps if complete[-1] else n_steps - 1
+    if n_ok == 0:
+        raise TrajectoryFormatError(path, int(step_at[0]) + 1, "at least one complete step block")
+
+    def rows(key: str, n_rows: int, n_fields: int, usecols, what: str) -> np.ndarray:
+        at = found[key][:n_ok] if key in ("ham", "ekin", "states", "geom") else found[key]
+        ids = (at[:, None] + 1 + np.arange(n_rows)[None, :]).ravel()
+        return parse_lines(raw, starts, ends, ids, n_fields, usecols, path, what)
+
+    step = parse_lines(raw, starts, ends, step_at[:n_ok] + 1, 1, (0,), path, "a step number")[:, 0]
+    ham = rows("ham", n_total, 2 * n_total, range(2 * n_total), "a Hamiltonian row").reshape(n_ok, n_total, 2 * n_total)
+    h_diag = ham[:, np.arange(n_total), 2 * np.arange(n_total)]
+    ekin = rows("ekin", 1, 1, (0,), "Ekin")[:, 0]
+    states = rows("states", 1, 2, (0, 1), "'diag MCH' states")
+    geom = rows("geom", natom, 3, (0, 1, 2), "a geometry row (bohr)").reshape(n_ok, natom, 3)
+    h_complex = ham[..., 0::2] + 1j * ham[..., 1::2]
+    energies_diag = np.linalg.eigvalsh(h_complex) + ezero
+    populations = None
+    c_at = found["coef"][:n_ok]
+    if c_at.size == n_ok and np.array_equal(step_of_line[c_at], np.arange(n_ok)):
+        c = rows("coef", n_total, 2, (0, 1), "a coefficient row").reshape(n_ok, n_total, 2)
+        populations = (c**2).sum(axis=2)
+    return {
+        "settings": settings, "nstates": nstates, "natom": natom, "dt_fs": dt_fs, "ezero_hartree": ezero,
+        "symbols": symbols, "masses_amu": masses_amu, "step": step.astype(np.int64),
+        "hamiltonian_diag_hartree": h_diag, "energies_diag_hartree": energies_diag, "populations_diag": populations,
+        "ekin_hartree": ekin,
+        "diag_state": states[:, 0].astype(np.int64), "mch_state": states[:, 1].astype(np.int64),
+        "coords_angstrom": geom * BOHR_TO_ANGSTROM, "truncated": not complete[-1],
+    }
+
+
+def _common(*times: np.ndarray) -> list[np.ndarray]:
+    """For each time series, the indices of the times present in all of them (in order of the first)."""
+    keys = [np.round(t, _TIME_DECIMALS) for t in times]
+    shared = keys[0]
+    for k in keys[1:]:
+        shared = shared[np.isin(shared, k)]
+    out = []
+    for k in keys:
+        # last occurrence per time wins (restarts)
+        rev_unique, rev_idx = np.unique(k[::-1], return_index=True)
+        pos = len(k) - 1 - rev_idx[np.searchsorted(rev_unique, shared)]
+        out.append(pos)
+    return out
+
+
+def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
+    """Read one SHARC trajectory folder (``TRAJ_00001``).
+
+    Geometry from ``output.xyz`` (else ``output.dat``), time, states and energies from ``output.lis``;
+    per-state energies and populations from ``output.dat`` when present. Energies are made absolute with
+    ``ezero`` (from ``output.dat`` or ``input``); without either they stay relative (flagged).
+
+    Raises
+    ------
+    TrajectoryFormatError
+        On malformed input, naming file and line.
+    """
+    folder = Path(folder)
+    trajectory_id = trajectory_id or folder.name
+    flags: list[str] = []
+    lis = read_output_lis(folder / "output.lis")
+    dat = read_output_dat(folder / "output.dat") if (folder / "output.dat").is_file() else None
+    inp = read_input(folder / "input") if (folder / "input").is_file() else {}
+    xyz = read_output_xyz(folder / "output.xyz") if (folder / "output.xyz").is_file() else None
+    if (folder / "DONT_ANALYZE").exists():
+        flags.append("DONT_ANALYZE")  # SHARC's marker of a crashed run
+
+    series = [lis["time_fs"]]
+    if xyz is not None:
+        series.append(xyz["time_fs"])
+    if dat is not None:
+        series.append(dat["step"] * dat["dt_fs"])
+    index = _common(*series)
+    i_lis = index[0]
+    if i_lis.size == 0:
+        raise TrajectoryFormatError(folder / "output.lis", None, "times shared with output.xyz/output.dat")
+    if xyz is not None:
+        i_xyz = index[1]
+        extra = len(xyz["time_fs"]) - i_xyz.size
+        if extra:
+            flags.append(f"output.xyz_extra_frames={extra}")
+        coords = xyz["coords_angstrom"][i_xyz]
+        symbols = xyz["symbols"]
+        if not (np.array_equal(xyz["mch_state"][i_xyz], lis["mch_state"][i_lis])
+                and np.array_equal(xyz["diag_state"][i_xyz], lis["diag_state"][i_lis])):
+            flags.append("state_mismatch_xyz_lis")
+    if dat is not None:
+        i_dat = index[-1]
+        if xyz is None:
+            coords, symbols = dat["coords_angstrom"][i_dat], dat["symbols"]
+        if not (np.array_equal(dat["mch_state"][i_dat], lis["mch_state"][i_lis])
+                and np.array_equal(dat["diag_state"][i_dat], lis["diag_state"][i_lis])):
+            flags.append("state_mismatch_dat_lis")
+    if len(lis["time_fs"]) - i_lis.size:
+        flags.append(f"output.lis_extra_rows={len(lis['time_fs']) - i_lis.size}")
+    if (xyz is not None and xyz["truncated"]) or (dat is not None and dat["truncated"]):
+        flags.append("truncated")
+
+    nstates = dat["nstates"] if dat is not None else inp.get("nstates")
+    diag = lis["diag_state"][i_lis]
+    mch = lis["mch_state"][i_lis]
+    extra = {"mch_state": mch}
+    if nstates:
+        mch_labels, mults = state_table(nstates)
+        n_states = len(mch_labels)
+        extra["mch_labels"] = np.array(mch_labels)
+        extra["active_multiplicity"] = mults[np.clip(mch, 1, n_states) - 1]
+    else:
+        flags.append("n_states_from_max_state")
+        n_states, mults = int(max(diag.max(), mch.max())), None
+    if max(diag.max(), mch.max()) > n_states:
+        raise TrajectoryFormatError(folder / "output.lis", None, f"states <= {n_states} (nstates {nstates})")
+
+    ezero_h = dat["ezero_hartree"] if dat is not None else inp.get("ezero_hartree")
+    if ezero_h is None:
+        flags.append("energies_relative_to_ezero")
+        ezero_ev = 0.0
+    else:
+        ezero_ev = ezero_h * HARTREE_TO_EV
+    if dat is not None:
+        energies = dat["energies_diag_hartree"][i_dat] * HARTREE_TO_EV
+        populations = None if dat["populations_diag"] is None else dat["populations_diag"][i_dat]
+        masses = dat["masses_amu"]
+    else:
+        energies = np.full((i_lis.size, n_states), np.nan)
+        populations = None
+        masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])
+
+    return Trajectory(
+        trajectory_id=trajectory_id,
+        source_path=str(folder),
+        format="sharc",
+        symbols=symbols,
+        masses_amu=np.asarray(masses, dtype=float),
+        time_fs=lis["time_fs"][i_lis],
+        coords_angstrom=np.asarray(coords, dtype=float),
+        active_state=diag,
+        energies_ev=energies,
+        total_energy_ev=lis["etot_ev"][i_lis] + ezero_ev,
+        potential_energy_ev=lis["epot_ev"][i_lis] + ezero_ev,
+        populations=populations,
+        state_labels=[f"diag{i + 1}" for i in range(n_states)],
+        multiplicities=mults,
+        extra=extra,
+        flags=flags,
+    )

@@ -1,0 +1,122 @@
+"""SHARC reader against the real CH2NH2+, butene and CH2S outputs (v2.0, 2.1, 3.0 triplets, 4.0)."""
+
+import numpy as np
+import pytest
+
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.sharc import read_output_dat, read_output_lis, read_output_xyz, read_sharc, state_table
+from analysis.units import HARTREE_TO_EV
+from tests.conftest import shared
+
+SETS = ["butene_sharc2.1", "ch2nh2_sharc2.0", "ch2nh2_sharc3.0_triplets", "ch2nh2_sharc4.0", "ch2s_sharc2", "ch2s_sharc2_full"]
+
+
+def _folders():
+    root = shared("sharc")
+    return sorted(p for s in SETS for p in (root / s).glob("TRAJ_*"))
+
+
+def _data_rows(lis_path):
+    return [line.split() for line in lis_path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_every_sharc_trajectory_matches_its_own_listings():
+    for folder in _folders():
+        t = read_sharc(folder)
+        rows = _data_rows(folder / "output.lis")
+        xyz_frames = (folder / "output.xyz").read_text().count("t=")
+        natom = int((folder / "output.xyz").read_text().split()[0])
+        # frames: the times common to output.lis, output.xyz (and output.dat)
+        assert t.n_frames == min(len(rows), xyz_frames), folder
+        assert t.n_atoms == natom
+        np.testing.assert_allclose(t.time_fs, [float(r[1]) for r in rows][: t.n_frames])
+        np.testing.assert_array_equal(t.active_state, [int(r[2]) for r in rows][: t.n_frames])
+        np.testing.assert_array_equal(t.extra["mch_state"], [int(r[3]) for r in rows][: t.n_frames])
+        # hops: the '# Surface Hop' comment lines, in order, with their data row
+        listed = []
+        n_data = 0
+        for line in (folder / "output.lis").read_text().splitlines():
+            if line.startswith("#") and "Surface Hop" in line:
+                new = int(line.split("new state=")[1].split()[0])
+                old = int(line.split("old state=")[1].split()[0])
+                listed.append((n_data, old, new))
+            elif line.strip() and not line.startswith("#"):
+                n_data += 1
+        derived = list(zip(t.hops.frame, t.hops.from_state, t.hops.to_state))
+        assert derived == [h for h in listed if h[0] < t.n_frames], folder
+
+
+def test_state_counts_and_multiplicities_from_nstates():
+    t = read_sharc(shared("sharc", "ch2nh2_sharc4.0", "TRAJ_00001"))
+    assert t.n_states == 4 + 3 * 3  # nstates 4 0 3: 4 singlets + 3 triplets x 3 sublevels
+    assert list(t.multiplicities) == [1] * 4 + [3] * 9
+    assert list(t.extra["mch_labels"][:5]) == ["S0", "S1", "S2", "S3", "T1 (Ms=-1)"]
+    assert set(np.unique(t.extra["active_multiplicity"])) <= {1, 3}
+    t = read_sharc(shared("sharc", "butene_sharc2.1", "TRAJ_00002"))
+    assert t.n_states == 3 and list(t.multiplicities) == [1, 1, 1]
+
+
+def test_state_table_orders_by_multiplicity_then_ms():
+    labels, mults = state_table([2, 0, 2])
+    assert labels == ["S0", "S1", "T1 (Ms=-1)", "T2 (Ms=-1)", "T1 (Ms=+0)", "T2 (Ms=+0)", "T1 (Ms=+1)", "T2 (Ms=+1)"]
+    assert list(mults) == [1, 1, 3, 3, 3, 3, 3, 3]
+    labels, _ = state_table([0, 1])
+    assert labels == ["D0 (Ms=-1/2)", "D0 (Ms=+1/2)"]
+
+
+def test_output_xyz_and_output_dat_geometries_agree():
+    for folder in [shared("sharc", "ch2nh2_sharc2.0", "TRAJ_00002"), shared("sharc", "ch2s_sharc2_full", "TRAJ_00015")]:
+        dat = read_output_dat(folder / "output.dat")
+        xyz = read_output_xyz(folder / "output.xyz")
+        n = len(dat["step"])
+        # output.dat: bohr with 13 significant digits; output.xyz: Å with 9 decimals
+        assert np.abs(dat["coords_angstrom"] - xyz["coords_angstrom"][:n]).max() < 1e-8
+        np.testing.assert_allclose(dat["step"] * dat["dt_fs"], xyz["time_fs"][:n], atol=2e-6)
+        np.testing.assert_array_equal(dat["mch_state"], xyz["mch_state"][:n])
+
+
+def test_diagonal_energies_from_the_hamiltonian_match_output_lis_epot():
+    """Independent readings: eigenvalues of output.dat's MCH Hamiltonian (+ ezero) at the active diagonal
+    state vs output.lis' Epot (+ ezero), printed to 1e-6 eV."""
+    for folder in [shared("sharc", "ch2nh2_sharc2.0", "TRAJ_00002"), shared("sharc", "ch2s_sharc2_full", "TRAJ_00015")]:
+        t = read_sharc(folder)
+        frames = np.arange(t.n_frames)
+        assert np.abs(t.energies_ev[frames, t.active_state - 1] - t.potential_energy_ev).max() < 5e-6
+        assert np.allclose(t.populations.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_epot_is_relative_to_ezero_from_input():
+    folder = shared("sharc", "ch2nh2_sharc2.0", "TRAJ_00002")
+    lis = read_output_lis(folder / "output.lis")
+    t = read_sharc(folder)
+    ezero = -94.7095344465  # 'ezero' in the input file
+    assert t.potential_energy_ev[0] == pytest.approx(lis["epot_ev"][0] + ezero * HARTREE_TO_EV, abs=1e-9)
+    assert "energies_relative_to_ezero" not in t.flags
+
+
+def test_extra_xyz_frames_are_trimmed_and_flagged():
+    t = read_sharc(shared("sharc", "ch2s_sharc2_full", "TRAJ_00015"))
+    assert t.n_frames == 170 and "output.xyz_extra_frames=1831" in t.flags
+
+
+def test_crashed_run_marker_is_flagged():
+    t = read_sharc(shared("sharc", "ch2nh2_sharc2.0", "TRAJ_00009"))
+    assert "DONT_ANALYZE" in t.flags and t.n_frames == 173
+
+
+def test_without_input_or_dat_energies_are_relative_and_flagged():
+    t = read_sharc(shared("sharc", "ch2s_sharc2", "TRAJ_00028"))
+    assert {"n_states_from_max_state", "energies_relative_to_ezero"} <= set(t.flags)
+    assert np.isnan(t.energies_ev).all() and np.isfinite(t.potential_energy_ev).all()
+
+
+def test_garbage_in_output_lis_names_the_line(tmp_path):
+    src = shared("sharc", "butene_sharc2.1", "TRAJ_00002")
+    for name in ("output.lis", "output.xyz", "input"):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    lines = (tmp_path / "output.lis").read_text().splitlines(keepends=True)
+    lines[20] = lines[20].replace("1.", "x.", 1)
+    (tmp_path / "output.lis").write_text("".join(lines))
+    with pytest.raises(TrajectoryFormatError) as err:
+        read_sharc(tmp_path)
+    assert err.value.line == 21 and err.value.path.endswith("output.lis")
