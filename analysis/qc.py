@@ -31,7 +31,8 @@ def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_e
     """Raw check values for one trajectory (no thresholds applied).
 
     A state whose energy column is NaN in every frame was not written by the program (SHARC without
-    ``output.dat``) and does not count as non-finite; a NaN among printed values does.
+    ``output.dat``) and does not count as non-finite; a NaN among printed values does. The same holds for
+    a total energy the program did not write (drift checks are then skipped).
     """
     etot = np.asarray(total_energy_ev, dtype=float)
     energies_ev = np.asarray(energies_ev, dtype=float)
@@ -40,11 +41,15 @@ def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_e
         potential_energy_ev = energies_ev[np.arange(len(active_state)), active_state - 1]
     epot = np.asarray(potential_energy_ev, dtype=float)
     written = ~np.isnan(energies_ev).all(axis=0)
+    etot_written = not np.isnan(etot).all()
     finite = bool(np.isfinite(coords).all() and np.isfinite(energies_ev[:, written]).all()
-                  and np.isfinite(etot).all() and np.isfinite(epot).all())
-    with np.errstate(invalid="ignore"):
-        drift = float(np.nanmax(np.abs(etot - etot[0]))) if etot.size else 0.0
-        step = float(np.nanmax(np.abs(np.diff(etot)))) if etot.size > 1 else 0.0
+                  and (np.isfinite(etot).all() or not etot_written)
+                  and (np.isfinite(epot).all() or np.isnan(epot).all()))
+    drift = step = 0.0
+    if etot_written:
+        with np.errstate(invalid="ignore"):
+            drift = float(np.nanmax(np.abs(etot - etot[0]))) if etot.size else 0.0
+            step = float(np.nanmax(np.abs(np.diff(etot)))) if etot.size > 1 else 0.0
     hop_frames = np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
     hop_jump = 0.0
     if hop_frames.size:

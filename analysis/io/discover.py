@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from analysis.io import newtonx
+from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
 
-READERS = {"newtonx": newtonx.read_newtonx}
-DETECTORS = {"newtonx": newtonx.is_newtonx}
+# Order matters for format: auto — specific layouts first, plain XYZ (one *.xyz file) last.
+READERS = {"newtonx": newtonx.read_newtonx, "sharc": sharc.read_sharc, "pyrai2md": pyrai2md.read_pyrai2md,
+           "nexmd": nexmd.read_nexmd, "xyz": xyz.read_xyz}
+DETECTORS = {"newtonx": newtonx.is_newtonx, "sharc": sharc.is_sharc, "pyrai2md": pyrai2md.is_pyrai2md,
+             "nexmd": nexmd.is_nexmd, "xyz": xyz.is_xyz}
 
 
 def natural_key(name: str):

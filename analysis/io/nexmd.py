@@ -1,0 +1,176 @@
+"""NEXMD reader: ``coords.xyz``, ``pes.out``, ``coeff-n.out``, ``energy-ev.out``, ``hops.out``.
+
+Conventions (checked on the NEXMD benzene test output):
+
+* ``coords.xyz``: Å; comment ``FINAL HEAT OF FORMATION = <kcal/mol?>  time = <fs>``.
+* ``pes.out``: time [fs], E(ground), E(1..n_exc) in **eV** (absolute).
+* ``coeff-n.out``: current excited state (1-based, 0 = ground), time [fs], |c_i|² for the excited states,
+  their sum. The state at a time is the state after that step's hop decision.
+* ``energy-ev.out``: time, T, T−T0, U, U−U0, E, E−E0 (eV; header line ``##``).
+* ``hops.out``: time, type_of_hop, state_before, state_after, energies (a.u.); a hop can be listed twice
+  (two types at the same time): compare distinct events.
+
+hopscope numbers states from the ground state: NEXMD excited state k → hopscope state k + 1 (S_k);
+populations get a zero ground-state column (NEXMD propagates only the excited states).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.text import blank_lines, byte_at, line_offsets, parse_lines, read_bytes
+from analysis.io.trajectory import Trajectory
+
+_TIME_DECIMALS = 6
+
+
+def is_nexmd(folder: str | Path) -> bool:
+    """True if the folder holds NEXMD's ``coords.xyz`` and ``pes.out``."""
+    folder = Path(folder)
+    return (folder / "coords.xyz").is_file() and (folder / "pes.out").is_file()
+
+
+def read_columns(path: str | Path, min_fields: int) -> np.ndarray:
+    """Numeric table of a NEXMD ``.out`` file, skipping ``#`` and blank lines; one column count throughout."""
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    ids = np.flatnonzero(~blank_lines(raw, starts, ends) & (byte_at(raw, starts, ends, 0) != ord("#")))
+    if ids.size == 0:
+        raise TrajectoryFormatError(path, 1, f"numeric rows with at least {min_fields} columns")
+    n_fields = len(raw[starts[ids[0]]:ends[ids[0]]].split())
+    if n_fields < min_fields:
+        raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least {min_fields} columns (found {n_fields})")
+    return parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "a numeric row")
+
+
+def read_coords_xyz(path: str | Path) -> dict:
+    """NEXMD ``coords.xyz``: symbols, time_fs, coords_angstrom; a partial last frame is dropped (flagged)."""
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    try:
+        natom = int(raw[starts[0]:ends[0]].strip())
+    except ValueError:
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    if natom <= 0:
+        raise TrajectoryFormatError(path, 1, "a positive atom count")
+    per = natom + 2
+    n_frames = len(starts) // per
+    if n_frames == 0:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
+    frame0 = np.arange(n_frames) * per
+    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
+    if np.any(counts != natom):
+        bad = int(np.flatnonzero(counts != natom)[0])
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
+    # comment: FINAL HEAT OF FORMATION = <value> time = <t>
+    comments = parse_lines(raw, starts, ends, frame0 + 1, 9, (5, 8), path,
+                           "a comment 'FINAL HEAT OF FORMATION = <E> time = <t>'")
+    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
+    xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
+    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
+    return {"symbols": symbols, "time_fs": comments[:, 1], "coords_angstrom": xyz, "truncated": len(starts) % per != 0}
+
+
+def read_hops_out(path: str | Path) -> list[tuple[float, int, int]]:
+    """Distinct hop events (time_fs, state_before, state_after) in NEXMD numbering (excited-state index)."""
+    path = Path(path)
+    if not path.read_bytes().strip() or all(line.startswith("#") for line in path.read_text().splitlines() if line.strip()):
+        return []
+    table = read_columns(path, 4)
+    events = sorted({(round(float(t), _TIME_DECIMALS), int(a), int(b)) for t, a, b in table[:, [0, 2, 3]]})
+    return events
+
+
+def _last_per_time(time_fs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    key = np.round(time_fs, _TIME_DECIMALS)
+    uniq, idx = np.unique(key[::-1], return_index=True)
+    return uniq, len(key) - 1 - idx
+
+
+def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
+    """Read one NEXMD trajectory folder (the one holding ``coords.xyz``, ``pes.out``, ``coeff-n.out``).
+
+    Frames: times present in ``coords.xyz``, ``pes.out`` and ``coeff-n.out`` (last row per time wins).
+    Energies in eV as printed. The active state comes from ``coeff-n.out``; ``hops.out`` is cross-checked.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        On malformed input, naming file and line.
+    """
+    folder = Path(folder)
+    trajectory_id = trajectory_id or folder.name
+    flags: list[str] = []
+    xyz = read_coords_xyz(folder / "coords.xyz")
+    pes = read_columns(folder / "pes.out", 3)
+    coeff_path = folder / "coeff-n.out"
+    if not coeff_path.is_file():
+        raise TrajectoryFormatError(coeff_path, None, "coeff-n.out (the active state per step)")
+    coeff = read_columns(coeff_path, 3)
+    if xyz["truncated"]:
+        flags.append("truncated")
+
+    t_x, i_x = _last_per_time(xyz["time_fs"])
+    t_p, i_p = _last_per_time(pes[:, 0])
+    t_c, i_c = _last_per_time(coeff[:, 1])
+    common = np.intersect1d(np.intersect1d(t_x, t_p), t_c)
+    if common.size == 0:
+        raise TrajectoryFormatError(folder / "pes.out", None, "times shared with coords.xyz and coeff-n.out")
+    if common.size < max(t_x.size, t_p.size, t_c.size):
+        flags.append(f"frames_not_in_all_files={max(t_x.size, t_p.size, t_c.size) - common.size}")
+    ix, ip, ic = (i[np.searchsorted(t, common)] for t, i in ((t_x, i_x), (t_p, i_p), (t_c, i_c)))
+
+    energies = pes[ip, 1:]
+    n_states = energies.shape[1]
+    state = coeff[ic, 0].astype(np.int64) + 1
+    if state.min() < 1 or state.max() > n_states:
+        raise TrajectoryFormatError(coeff_path, None, f"states 0..{n_states - 1} (pes.out has {n_states} energies)")
+    n_exc = coeff.shape[1] - 3
+    populations = None
+    if n_exc == n_states - 1:
+        populations = np.column_stack([np.zeros(common.size), coeff[ic, 2:2 + n_exc]])
+
+    total = np.full(common.size, np.nan)
+    e_path = folder / "energy-ev.out"
+    if e_path.is_file():
+        e_tab = read_columns(e_path, 6)
+        t_e, i_e = _last_per_time(e_tab[:, 0])
+        pos = np.searchsorted(t_e, common)
+        found = (pos < t_e.size) & (t_e[np.minimum(pos, t_e.size - 1)] == common)
+        total[found] = e_tab[i_e[pos[found]], 5]
+        if not found.all():
+            flags.append("total_energy_missing_for_some_frames")
+    else:
+        flags.append("no_energy-ev.out")
+    potential = energies[np.arange(common.size), state - 1]
+
+    hops_path = folder / "hops.out"
+    if hops_path.is_file():
+        listed = [(t, a + 1, b + 1) for t, a, b in read_hops_out(hops_path)]
+        change = np.flatnonzero(state[1:] != state[:-1]) + 1
+        derived = [(round(float(common[k]), _TIME_DECIMALS), int(state[k - 1]), int(state[k])) for k in change]
+        if listed != derived:
+            flags.append("hops.out_disagrees_with_coeff-n.out")
+
+    symbols = xyz["symbols"]
+    return Trajectory(
+        trajectory_id=trajectory_id,
+        source_path=str(folder),
+        format="nexmd",
+        symbols=symbols,
+        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]),
+        time_fs=common.astype(float),
+        coords_angstrom=xyz["coords_angstrom"][ix],
+        active_state=state,
+        energies_ev=energies,
+        total_energy_ev=total,
+        potential_energy_ev=potential,
+        populations=populations,
+        flags=flags,
+    )

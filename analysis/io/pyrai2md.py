@@ -1,0 +1,176 @@
+"""PyRAI2MD reader: ``<title>.md.xyz``, ``<title>.md.energies``, ``<title>.sh.energies``.
+
+Conventions (FORMATS.md, checked against PyRAI2MD's ``aimd.py``):
+
+* ``md.energies``: time in **a.u.** = iteration × dt, then Epot (active state), Ekin, Etot, E_1..E_n, all
+  hartree. Iteration 1 is the *initial* geometry (the Verlet update is skipped at iteration 1; ``md.xyz``
+  coord 1 equals ``<title>.xyz``), so frame k lies at t = (k − 1)·dt. hopscope's ``time_fs`` starts at 0.
+* ``md.xyz``: Å, comment ``<title> coord <k> state <s>`` — ``s`` is the state the step ran on (pre-hop);
+  a hop adds ``to <s'> CI`` to the comment of the frame where it was decided.
+* ``sh.energies``: one row per hop (can be header-only).
+
+hopscope's ``active_state`` is the state after the hop decision at each frame (as Newton-X's en.dat).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.text import blank_lines, line_offsets, parse_lines, read_bytes
+from analysis.io.trajectory import Trajectory
+from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
+
+_COMMENT_RE = re.compile(r"coord\s+(\d+)\s+state\s+(\d+)(?:\s+to\s+(\d+))?")
+
+
+def _title(folder: Path) -> str | None:
+    found = sorted(folder.glob("*.md.energies"))
+    return found[0].name[: -len(".md.energies")] if found else None
+
+
+def is_pyrai2md(folder: str | Path) -> bool:
+    """True if the folder holds ``<title>.md.energies`` and ``<title>.md.xyz``."""
+    folder = Path(folder)
+    title = _title(folder)
+    return title is not None and (folder / f"{title}.md.xyz").is_file()
+
+
+def read_energies(path: str | Path, allow_empty: bool = False) -> np.ndarray:
+    """Rows of an ``md.energies``/``sh.energies`` file: time (a.u.), Epot, Ekin, Etot, E_1..E_n (hartree)."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if allow_empty and len(raw.strip().splitlines()) <= 1 and b"time" in raw[:200]:
+        return np.empty((0, 5))
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    ids = np.flatnonzero(~blank_lines(raw, starts, ends))
+    if ids.size and b"time" in raw[starts[ids[0]]:ends[ids[0]]]:
+        ids = ids[1:]  # header line
+    if ids.size == 0:
+        if allow_empty:
+            return np.empty((0, 5))
+        raise TrajectoryFormatError(path, 2, "rows 'time Epot Ekin Etot E1 ... En'")
+    n_fields = len(raw[starts[ids[0]]:ends[ids[0]]].split())
+    if n_fields < 5:
+        raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least 5 columns 'time Epot Ekin Etot E1..' (found {n_fields})")
+    return parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "an energy row")
+
+
+def read_md_xyz(path: str | Path) -> dict:
+    """Multi-frame ``md.xyz``: symbols, coords (Å), step and pre-hop state per frame, hop target or 0."""
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    try:
+        natom = int(raw[starts[0]:ends[0]].strip())
+    except ValueError:
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    if natom <= 0:
+        raise TrajectoryFormatError(path, 1, "a positive atom count")
+    per = natom + 2
+    n_frames = len(starts) // per
+    if n_frames == 0:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
+    frame0 = np.arange(n_frames) * per
+    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
+    if np.any(counts != natom):
+        bad = int(np.flatnonzero(counts != natom)[0])
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
+    comments = b"\n".join(raw[starts[i]:ends[i]] for i in frame0 + 1).decode("ascii").splitlines()
+    parsed = [_COMMENT_RE.search(c) for c in comments]
+    if not all(parsed):
+        bad = next(i for i, m in enumerate(parsed) if not m)
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 2, "a comment '<title> coord <step> state <s> [to <s'> CI]'")
+    info = np.array([[int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)] for m in parsed], dtype=np.int64)
+    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
+    xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
+    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
+    return {"symbols": symbols, "coords_angstrom": xyz, "step": info[:, 0], "state": info[:, 1], "hop_to": info[:, 2],
+            "truncated": len(starts) % per != 0}
+
+
+def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
+    """Read one PyRAI2MD trajectory folder.
+
+    Frames are the rows of ``md.energies`` matched to ``md.xyz`` by step (iteration); energies in hartree
+    → eV; time (k − 1)·dt in fs. The post-hop active state is the pre-hop state of the next frame, and the
+    hop target for frames whose comment says ``to <s'> CI``. ``sh.energies`` is cross-checked (flag on
+    disagreement).
+
+    Raises
+    ------
+    TrajectoryFormatError
+        On malformed input, naming file and line.
+    """
+    folder = Path(folder)
+    trajectory_id = trajectory_id or folder.name
+    title = _title(folder)
+    if title is None:
+        raise TrajectoryFormatError(folder / "*.md.energies", None, "a PyRAI2MD <title>.md.energies file")
+    flags: list[str] = []
+    en_path = folder / f"{title}.md.energies"
+    energies = read_energies(en_path)
+    xyz = read_md_xyz(folder / f"{title}.md.xyz")
+    if xyz["truncated"]:
+        flags.append("truncated")
+
+    time_au = energies[:, 0]
+    dt_au = float(np.median(np.diff(time_au))) if len(time_au) > 1 else float(time_au[0])
+    step_from_time = np.rint(time_au / dt_au).astype(np.int64)
+    if not np.allclose(step_from_time * dt_au, time_au, atol=0.02):
+        bad = int(np.flatnonzero(~np.isclose(step_from_time * dt_au, time_au, atol=0.02))[0])
+        raise TrajectoryFormatError(en_path, bad + 2, f"times on a grid of dt = {dt_au} a.u.")
+    # match by step; the last row per step wins (restarts append)
+    steps, idx_e = np.unique(step_from_time[::-1], return_index=True)
+    idx_e = len(step_from_time) - 1 - idx_e
+    x_steps, idx_x = np.unique(xyz["step"][::-1], return_index=True)
+    idx_x = len(xyz["step"]) - 1 - idx_x
+    common = np.intersect1d(steps, x_steps)
+    if common.size == 0:
+        raise TrajectoryFormatError(en_path, None, "steps shared with md.xyz")
+    if common.size < max(steps.size, x_steps.size):
+        flags.append(f"md.energies_md.xyz_step_mismatch={max(steps.size, x_steps.size) - common.size}")
+    ie = idx_e[np.searchsorted(steps, common)]
+    ix = idx_x[np.searchsorted(x_steps, common)]
+
+    e_states = energies[ie, 4:]
+    epot = energies[ie, 1]
+    pre_state = xyz["state"][ix]
+    # cross-check: Epot is the energy of the state the step ran on
+    nearest = 1 + np.argmin(np.abs(e_states - epot[:, None]), axis=1)
+    if not np.array_equal(nearest, pre_state):
+        flags.append("md.xyz_state_vs_md.energies_epot_mismatch")
+    hop_to = xyz["hop_to"][ix]
+    post_state = np.where(hop_to > 0, hop_to, pre_state)
+    post_state[:-1] = np.where(hop_to[:-1] > 0, hop_to[:-1], pre_state[1:])
+
+    sh_path = folder / f"{title}.sh.energies"
+    if sh_path.is_file():
+        sh = read_energies(sh_path, allow_empty=True)
+        sh_steps = np.rint(sh[:, 0] / dt_au).astype(np.int64) if len(sh) else np.empty(0, dtype=np.int64)
+        hop_steps = common[hop_to > 0]
+        if not np.array_equal(np.sort(sh_steps), hop_steps):
+            flags.append("sh.energies_disagrees_with_md.xyz_hops")
+
+    time_fs = (common - 1) * dt_au * AU_TIME_TO_FS
+    symbols = xyz["symbols"]
+    return Trajectory(
+        trajectory_id=trajectory_id,
+        source_path=str(folder),
+        format="pyrai2md",
+        symbols=symbols,
+        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]),
+        time_fs=time_fs,
+        coords_angstrom=xyz["coords_angstrom"][ix],
+        active_state=post_state.astype(np.int64),
+        energies_ev=e_states * HARTREE_TO_EV,
+        total_energy_ev=energies[ie, 3] * HARTREE_TO_EV,
+        potential_energy_ev=epot * HARTREE_TO_EV,
+        extra={"step_state": pre_state.astype(np.int64)},
+        flags=flags,
+    )

@@ -1,0 +1,148 @@
+"""Plain multi-frame XYZ (Å), read through MDAnalysis, with an optional CSV of per-frame properties.
+
+A trajectory folder holds one ``*.xyz`` file and optionally one ``*.csv`` with a header and one row per
+frame. Recognised CSV columns (all optional):
+
+* ``time_fs``        time of the frame (default: the frame index, flagged ``time_is_frame_index``)
+* ``active_state``   1-based active state after the hop decision at that frame (default: 1)
+* ``e1_ev, e2_ev..`` absolute state energies in eV (default: none; energies NaN)
+* ``etot_ev``        total energy in eV (default: NaN; QC then skips the drift checks)
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.text import line_offsets, parse_lines, read_bytes
+from analysis.io.trajectory import Trajectory
+
+_ENERGY_COL = re.compile(r"^e(\d+)_ev$")
+
+
+def is_xyz(folder: str | Path) -> bool:
+    """True if the folder holds exactly one ``*.xyz`` file."""
+    return len(list(Path(folder).glob("*.xyz"))) == 1
+
+
+def check_xyz_layout(path: str | Path) -> int:
+    """Validate the frame structure (atom-count lines, line counts); return the number of frames.
+
+    MDAnalysis' reader reports malformed files without a line number; this check names the line.
+    """
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    try:
+        natom = int(raw[starts[0]:ends[0]].strip())
+    except ValueError:
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    if natom <= 0:
+        raise TrajectoryFormatError(path, 1, "a positive atom count")
+    per = natom + 2
+    if len(starts) % per:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms); the last frame is incomplete")
+    frame0 = np.arange(len(starts) // per) * per
+    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
+    if np.any(counts != natom):
+        bad = int(np.flatnonzero(counts != natom)[0])
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
+    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
+    n_fields = len(raw[starts[2]:ends[2]].split())  # extended XYZ may carry more columns (forces...)
+    if n_fields < 4:
+        raise TrajectoryFormatError(path, 3, f"an atom line 'Sym x y z' (found {n_fields} fields)")
+    parse_lines(raw, starts, ends, atom_ids, n_fields, (1, 2, 3), path, "an atom line 'Sym x y z ...'")
+    return frame0.size
+
+
+def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
+    """Read a folder with one multi-frame XYZ (through MDAnalysis) and an optional CSV of properties.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        On malformed input, naming file and line.
+    """
+    import MDAnalysis as mda
+
+    folder = Path(folder)
+    trajectory_id = trajectory_id or folder.name
+    xyz_files = sorted(folder.glob("*.xyz"))
+    if len(xyz_files) != 1:
+        raise TrajectoryFormatError(folder, None, f"exactly one *.xyz file (found {len(xyz_files)})")
+    path = xyz_files[0]
+    n_frames = check_xyz_layout(path)
+    flags: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MDAnalysis warns about guessed masses/types
+        universe = mda.Universe(str(path), format="XYZ")
+        coords = universe.trajectory.timeseries(order="fac").astype(float)
+    symbols = [normalize_symbol(n) for n in universe.atoms.names]
+    if coords.shape[0] != n_frames:
+        raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
+
+    time_fs = np.arange(n_frames, dtype=float)
+    active = np.ones(n_frames, dtype=np.int64)
+    energies = np.full((n_frames, 1), np.nan)
+    total = np.full(n_frames, np.nan)
+    csv_files = sorted(folder.glob("*.csv"))
+    if csv_files:
+        table = _read_properties(csv_files[0], n_frames)
+        if "time_fs" in table:
+            time_fs = table["time_fs"].to_numpy(float)
+        else:
+            flags.append("time_is_frame_index")
+        if "active_state" in table:
+            active = table["active_state"].to_numpy(np.int64)
+        e_cols = sorted((int(m.group(1)), c) for c in table.columns if (m := _ENERGY_COL.match(c)))
+        if e_cols:
+            if [k for k, _ in e_cols] != list(range(1, len(e_cols) + 1)):
+                raise TrajectoryFormatError(csv_files[0], 1, "energy columns e1_ev, e2_ev, ... without gaps")
+            energies = table[[c for _, c in e_cols]].to_numpy(float)
+        if "etot_ev" in table:
+            total = table["etot_ev"].to_numpy(float)
+    else:
+        flags.append("time_is_frame_index")
+    written = not np.isnan(energies).all()
+    if active.min() < 1 or (written and active.max() > energies.shape[1]):
+        raise TrajectoryFormatError(csv_files[0], None, f"active_state in 1..{energies.shape[1]}")
+    if active.max() > energies.shape[1]:  # states without energies: NaN columns
+        energies = np.column_stack([energies, np.full((n_frames, active.max() - energies.shape[1]), np.nan)])
+    potential = energies[np.arange(n_frames), active - 1]
+    return Trajectory(
+        trajectory_id=trajectory_id,
+        source_path=str(folder),
+        format="xyz",
+        symbols=symbols,
+        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]),
+        time_fs=time_fs,
+        coords_angstrom=coords,
+        active_state=active,
+        energies_ev=energies,
+        total_energy_ev=total,
+        potential_energy_ev=potential,
+        flags=flags,
+    )
+
+
+def _read_properties(path: Path, n_frames: int) -> pd.DataFrame:
+    read_bytes(path)  # empty / binary checks with a line number
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise TrajectoryFormatError(path, None, f"a CSV with a header row ({exc})") from None
+    if len(table) != n_frames:
+        raise TrajectoryFormatError(path, len(table) + 1, f"{n_frames} rows, one per XYZ frame (found {len(table)})")
+    for col in table.columns:
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = values.isna() & table[col].notna()
+        if bad.any():
+            raise TrajectoryFormatError(path, int(np.flatnonzero(bad)[0]) + 2, f"a number in column {col!r}")
+        table[col] = values
+    return table

@@ -1,0 +1,131 @@
+"""PyRAI2MD, NEXMD and plain-XYZ readers, format detection, and MDAnalysis interop."""
+
+import numpy as np
+import pytest
+
+from analysis import demo
+from analysis.io.discover import discover, READERS
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.mda import to_universe
+from analysis.io.nexmd import read_hops_out, read_nexmd
+from analysis.io.pyrai2md import read_pyrai2md
+from analysis.io.trajectory import Trajectory
+from analysis.io.xyz import read_xyz
+from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
+from tests.conftest import shared
+
+
+def test_pyrai2md_frames_states_and_hops_match_its_files():
+    for folder in sorted(shared("pyrai2md", "ch2nh2").glob("traj*")):
+        t = read_pyrai2md(folder)
+        rows = [line.split() for line in (folder / "mai.md.energies").read_text().splitlines()[1:] if line.strip()]
+        assert t.n_frames == len(rows) == 200 and t.n_atoms == 6 and t.n_states == len(rows[0]) - 4 == 3
+        # md.energies time is iteration x dt in a.u.; iteration 1 is the initial geometry at t = 0
+        dt_au = float(rows[1][0]) - float(rows[0][0])
+        np.testing.assert_allclose(t.time_fs, (np.arange(200)) * dt_au * AU_TIME_TO_FS)
+        initial = np.loadtxt(folder / "mai.xyz", skiprows=2, usecols=(1, 2, 3))
+        assert np.abs(t.coords_angstrom[0] - initial).max() < 1e-8
+        np.testing.assert_allclose(t.energies_ev / HARTREE_TO_EV, np.array(rows, dtype=float)[:, 4:], rtol=0, atol=1e-12)
+        # hops: one per sh.energies row, at the same iteration (time / dt)
+        sh = [line.split() for line in (folder / "mai.sh.energies").read_text().splitlines()[1:] if line.strip()]
+        sh_iter = [round(float(r[0]) / dt_au) for r in sh]
+        assert [f + 1 for f in t.hops.frame] == sh_iter  # frame k = iteration k + 1
+        assert not t.flags
+
+
+def test_pyrai2md_hop_sequence_follows_the_xyz_comments():
+    t = read_pyrai2md(shared("pyrai2md", "ch2nh2", "traj3"))
+    # mai.sh.xyz: coord 140 state 2 to 3, 177 3 to 2, 180 2 to 3, 190 3 to 2
+    assert list(zip(t.hops.frame + 1, t.hops.from_state, t.hops.to_state)) == [(140, 2, 3), (177, 3, 2), (180, 2, 3), (190, 3, 2)]
+    assert t.active_state[139] == 3 and t.extra["step_state"][139] == 2  # post-hop vs the state the step ran on
+
+
+def test_nexmd_benzene_matches_hops_out_and_pes():
+    folder = shared("nexmd", "benzene", "reference_output")
+    t = read_nexmd(folder)
+    assert (t.n_frames, t.n_atoms, t.n_states) == (201, 12, 5)  # ground + 4 excited states
+    events = read_hops_out(folder / "hops.out")
+    assert events == [(0.3, 3, 4), (0.5, 4, 3)]
+    assert [(round(h.time_fs, 6), h.from_state - 1, h.to_state - 1) for h in t.hops.itertuples()] == events
+    assert t.active_state[0] == 3 + 1  # exc_state_init=3 in input.ceon
+    # energy-ev.out's U is the active-state energy of pes.out
+    u = np.loadtxt(folder / "energy-ev.out", comments="#")[:, 3]
+    np.testing.assert_allclose(t.potential_energy_ev, u, atol=2e-5)
+    assert np.allclose(t.populations.sum(axis=1), 1.0, atol=1e-6)
+    assert not t.flags
+
+
+def _write_xyz(folder, coords, symbols, comment="frame"):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "traj.xyz", "w") as fh:
+        for frame in coords:
+            fh.write(f"{len(symbols)}\n{comment}\n")
+            fh.writelines(f"{s} {x:.8f} {y:.8f} {z:.8f}\n" for s, (x, y, z) in zip(symbols, frame))
+
+
+def test_plain_xyz_with_properties_csv(tmp_path):
+    xyz = demo.equilibrium_geometry()
+    coords = xyz[None] + np.random.default_rng(0).normal(0, 0.02, (6, len(xyz), 3))
+    folder = tmp_path / "run1"
+    _write_xyz(folder, coords, demo.SYMBOLS)
+    (folder / "props.csv").write_text("time_fs,active_state,e1_ev,e2_ev,etot_ev\n" + "".join(
+        f"{0.5 * i},{2 if i < 3 else 1},{-1.0 + i},{1.0 + i},5.0\n" for i in range(6)))
+    t = read_xyz(folder)
+    assert np.abs(t.coords_angstrom - coords).max() < 1e-5  # MDAnalysis keeps float32
+    np.testing.assert_allclose(t.time_fs, 0.5 * np.arange(6))
+    assert list(zip(t.hops.time_fs, t.hops.from_state, t.hops.to_state)) == [(1.5, 2, 1)]
+    np.testing.assert_allclose(t.potential_energy_ev, [1.0, 2.0, 3.0, 2.0, 3.0, 4.0])
+    assert discover(tmp_path) == [("run1", folder, "xyz")]
+
+
+def test_plain_xyz_errors_name_file_and_line(tmp_path):
+    xyz = demo.equilibrium_geometry()
+    folder = tmp_path / "run1"
+    _write_xyz(folder, np.repeat(xyz[None], 3, axis=0), demo.SYMBOLS)
+    lines = (folder / "traj.xyz").read_text().splitlines(keepends=True)
+    lines[len(xyz) + 2] = "12\n"  # wrong atom count in frame 2
+    (folder / "traj.xyz").write_text("".join(lines))
+    with pytest.raises(TrajectoryFormatError) as err:
+        read_xyz(folder)
+    assert err.value.line == len(xyz) + 3
+    _write_xyz(folder, np.repeat(xyz[None], 3, axis=0), demo.SYMBOLS)
+    (folder / "p.csv").write_text("time_fs,active_state\n0,1\n0.5,x\n1.0,1\n")
+    with pytest.raises(TrajectoryFormatError) as err:
+        read_xyz(folder)
+    assert err.value.line == 3 and err.value.path.endswith("p.csv")
+
+
+def test_auto_detection_recognises_every_real_format():
+    expected = {"newtonx/cyclohexadiene_nx2.2": "newtonx", "newtonx/cyclohexadiene_nx2.2_b": "newtonx",
+                "newtonx/pyrazine_nx2.6": "newtonx", "sharc/ch2nh2_sharc2.0": "sharc", "sharc/butene_sharc2.1": "sharc",
+                "pyrai2md/ch2nh2": "pyrai2md", "nexmd/benzene": "nexmd"}
+    for root, fmt in expected.items():
+        found = discover(shared(*root.split("/")))
+        assert found and {f for _, _, f in found} == {fmt}, root
+        ids = [tid for tid, _, _ in found]
+        assert ids == sorted(ids, key=lambda s: [int(x) if x.isdigit() else x for x in __import__("re").split(r"(\d+)", s)])
+    ids = [tid for tid, _, _ in discover(shared("newtonx", "pyrazine_nx2.6"))]
+    assert ids == ["TRAJ1", "TRAJ2", "TRAJ3", "TRAJ14", "TRAJ99"]  # natural order
+
+
+def test_to_universe_has_elements_masses_bonds_and_frames():
+    xyz = demo.equilibrium_geometry()
+    n = 4
+    t = Trajectory("T1", "", "demo", list(demo.SYMBOLS), np.ones(len(xyz)), 0.5 * np.arange(n),
+                   np.repeat(xyz[None], n, axis=0), np.ones(n, dtype=int), np.zeros((n, 2)), np.zeros(n))
+    u = to_universe(t)
+    assert u.trajectory.n_frames == n and list(u.atoms.elements) == list(demo.SYMBOLS)
+    assert u.atoms.names[0] == "N1" and u.trajectory.dt == pytest.approx(0.0005)  # ps
+    # cytosine: 13 atoms, one ring -> 13 bonds (every atom bonded, one cycle)
+    assert len(u.bonds) == 13
+    np.testing.assert_allclose(u.trajectory[2].positions, xyz, atol=1e-5)
+
+
+def test_to_universe_on_real_cyclohexadiene_runs_an_mdanalysis_analysis():
+    from MDAnalysis.analysis.rms import RMSD
+
+    t = READERS["newtonx"](shared("newtonx", "cyclohexadiene_nx2.2", "TRAJ1"))
+    u = to_universe(t)
+    assert len(u.bonds) == 14  # C6H8: 6 ring C-C + 8 C-H
+    rmsd = RMSD(u, select="all").run(step=100).results.rmsd
+    assert rmsd.shape == (9, 3) and rmsd[0, 2] == pytest.approx(0.0, abs=1e-6) and rmsd[-1, 2] > 0.1
