@@ -8,6 +8,8 @@ Checks per trajectory (values in eV / frames):
 * ``length_fraction``   n_frames / nominal (ensemble median)   fails below ``min_length_fraction`` (1.0)
 * ``finite``            no NaN/inf in coordinates or energies
 * ``atoms_consistent``  same atom count and order as the ensemble's majority
+* ``reader_flags``      none of the reader's flags named in ``exclude_flags`` (data lost or inconsistent
+                        between a program's own files; SHARC's ``DONT_ANALYZE`` crash marker)
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLDS = {"max_etot_drift_ev": 0.2, "max_etot_step_ev": 0.1, "max_hop_epot_jump_ev": 1.0,
                       "min_length_fraction": 1.0}
+# reader flags (prefixes) that exclude a trajectory: frames lost, or a program's files disagree
+DEFAULT_EXCLUDE_FLAGS = ["frames_missing_in_en.dat", "incomplete_blocks_dropped", "DONT_ANALYZE", "state_mismatch",
+                         "md.xyz_state_vs", "md.energies_md.xyz_step_mismatch", "sh.energies_disagrees",
+                         "hops.out_disagrees", "frames_not_in_all_files"]
 
 
 def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_ev, potential_energy_ev=None) -> dict:
@@ -72,10 +78,13 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     qc_csv : path            per trajectory, every check value and whether it passed
     trajectories_out : path  the ingest table with final ``status`` (ok/excluded) and ``reason``
     thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
+        (``exclude_flags``: list of reader-flag prefixes that fail a trajectory, default
+        :data:`DEFAULT_EXCLUDE_FLAGS`)
     policy : {'exclude', 'keep', 'fail'}
         A failed check excludes the trajectory, is only reported, or stops the run.
     """
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
     table = pd.concat([pd.read_csv(p, dtype={"reason": str, "flags": str}, keep_default_na=False) for p in table_paths], ignore_index=True)
     rows, symbols = [], {}
     for path in store_paths:
@@ -86,8 +95,10 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
                                            store.array(tid, "total_energy_ev"),
                                            store.array(tid, "potential_energy_ev"))
                 symbols[tid] = tuple(store.meta[tid]["symbols"])
-                rows.append({"trajectory_id": tid, **checks})
-    qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite"])
+                bad_flags = [f for f in store.meta[tid]["flags"] if f.startswith(exclude_flags)] if exclude_flags else []
+                rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags)})
+    qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite",
+                                     "excluding_flags"])
     if len(qc):
         nominal = float(np.median(qc["n_frames"]))
         majority = Counter(symbols.values()).most_common(1)[0][0]
@@ -104,6 +115,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
         "too_short": qc["length_fraction"] < th["min_length_fraction"],
         "not_finite": ~qc["finite"].astype(bool),
         "atoms_changed": ~qc["atoms_consistent"].astype(bool),
+        "reader_flags": qc["excluding_flags"].fillna("") != "",
     }
     for name, mask in fails.items():
         qc[f"pass_{name}"] = ~mask
@@ -114,6 +126,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
         "too_short": lambda r: f"{r.n_frames} frames < {th['min_length_fraction']:g} x nominal {nominal:g}",
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
         "atoms_changed": lambda r: "atom count or order differs from the ensemble",
+        "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",
     }
     qc["qc_reason"] = [
         "; ".join(explain[name](r) for name in fails if not getattr(r, f"pass_{name}"))

@@ -18,18 +18,10 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import byte_at, join_ranges, line_offsets, lines_starting_with, parse_table, read_bytes
+from analysis.io.text import byte_at, join_ranges, line_heads, line_offsets, lines_starting_with, parse_table, read_bytes
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
-# One pass over dyn.out: every line we care about is one token; everything else is skipped.
-_TOKEN_RE = re.compile(
-    r"^(?:STEP\s+\d+\s+Molecular dynamics on state\s+(\d+)\s+TIME =\s*(\S+) fs"  # 1 state, 2 time
-    r"|%(.*?)"  # 3 energy line
-    r"| Wave function state\s+\d+:\s*(\S+)\s+(\S+)"  # 4, 5 Re Im
-    r"| +([A-Za-z]{1,2}) +\d+\.\d* +(\S+) +(\S+) +(\S+) +(\S+))[ \t]*\r?$",  # 6 sym, 7-9 xyz, 10 mass
-    re.MULTILINE,
-)
 _TYPEOFDYN_RE = re.compile(r"Time =\s*([-\d.]+).*?PES =\s*(\d+)")
 _TIME_DECIMALS = 6
 
@@ -48,23 +40,6 @@ def is_newtonx(folder: str | Path) -> bool:
 
 def _read_text(path: Path) -> str:
     return read_bytes(path).decode("ascii")
-
-
-def _line_of(text: str, needle: str) -> int | None:
-    pos = text.find(needle)
-    return None if pos < 0 else text.count("\n", 0, pos) + 1
-
-
-def _to_float(values: np.ndarray, path: Path, text: str, what: str) -> np.ndarray:
-    try:
-        return values.astype(float)
-    except ValueError:
-        for value in values.ravel():
-            try:
-                float(value)
-            except ValueError:
-                raise TrajectoryFormatError(path, _line_of(text, value), f"a number in {what}, got {value!r}") from None
-        raise
 
 
 def read_dyn_out(path: str | Path) -> dict:
@@ -128,7 +103,10 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     first = _read_dyn_out_exact(path, raw[:first_end].decode("ascii"))
     natom = len(first["symbols"])
 
-    header = parse_table(join_ranges(raw, starts[step_lines], ends[step_lines]), 11, (1, 6, 9))
+    headers = _STEP_LINES_RE.findall(join_ranges(raw, starts[step_lines], ends[step_lines]).decode("ascii"))
+    if len(headers) != n_blocks:
+        raise _Irregular
+    header = np.array(headers).astype(float)  # ValueError -> exact reader names the line
     header_state, times = header[:, 1].astype(np.int64), header[:, 2]
 
     geom_lines = np.flatnonzero(is_geom)
@@ -136,7 +114,12 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     inside = atom_ids[:, -1] < n_lines
     atom_ids = np.where(inside[:, None], atom_ids, 0)
     special = is_step | is_energy | is_geom | is_wf
-    geom_ok = inside & (line_block[atom_ids] == line_block[geom_lines][:, None]).all(axis=1) & ~special[atom_ids].any(axis=1)
+    after = np.minimum(geom_lines + 1 + natom, n_lines - 1)
+    after_heads = line_heads(raw, starts[after], ends[after], 24)
+    after_blank = ((after_heads == 32) | (after_heads == 0) | (after_heads == 9) | (after_heads == 13)).all(axis=1) & (ends[after] - starts[after] <= 24)
+    after_ok = (geom_lines + 1 + natom >= n_lines) | special[after] | after_blank
+    geom_ok = (inside & (line_block[atom_ids] == line_block[geom_lines][:, None]).all(axis=1)
+               & ~special[atom_ids].any(axis=1) & after_ok)
     n_geom = np.bincount(line_block[geom_lines], minlength=n_blocks)
     n_geom_ok = np.bincount(line_block[geom_lines[geom_ok]], minlength=n_blocks)
     n_energy = np.bincount(line_block[is_energy], minlength=n_blocks)
@@ -186,86 +169,131 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     }
 
 
+_GEOM_HEADERS = ("  New geometry:", "  Initial geometry:")
+_WF_PREFIX = " Wave function state"
+_STEP_RE = re.compile(r"STEP\s+(\S+)\s+Molecular\s+dynamics\s+on\s+state\s+(\S+)\s+TIME\s+=\s+(\S+)\s+fs\s*$")
+_STEP_LINES_RE = re.compile(r"^STEP\s+(\S+)\s+Molecular\s+dynamics\s+on\s+state\s+(\S+)\s+TIME\s+=\s+(\S+)\s+fs[ \t\r]*$", re.MULTILINE)
+
+
+def _line_kind(line: str) -> str:
+    if line.startswith("STEP "):
+        return "step"
+    if line.startswith("%"):
+        return "energy"
+    if line.startswith(_GEOM_HEADERS):
+        return "geom"
+    if line.startswith(_WF_PREFIX):
+        return "wf"
+    return ""
+
+
+def _number(text: str, path: Path, line_no: int, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise TrajectoryFormatError(path, line_no, f"a number in {what}, got {text!r}") from None
+
+
+def _fields(line: str, n: int, path: Path, line_no: int, what: str) -> list[str]:
+    fields = line.split()
+    if len(fields) != n:
+        raise TrajectoryFormatError(path, line_no, f"{what} with {n} fields (found {len(fields)})")
+    return fields
+
+
 def _read_dyn_out_exact(path: Path, text: str) -> dict:
-    """Regex reader of ``dyn.out`` text: slower, but names the file and line of any malformed input."""
-    tokens = _TOKEN_RE.findall(text)
-    if not tokens:
+    """Line-by-line reader of ``dyn.out`` with the fast reader's rules; names file and line of any error.
+
+    Rules: a block runs from one ``STEP`` line to the next. It is complete if it has exactly one
+    geometry header followed (inside the block) by ``natom`` atom lines and then a blank or header line,
+    and exactly one ``%`` energy line. ``natom`` is the number of lines after the first geometry header
+    up to the first blank or header line. Only the kept blocks (last complete block per TIME) are parsed.
+    """
+    lines = text.splitlines()
+    kinds = [_line_kind(line) for line in lines]
+    step_at = [i for i, k in enumerate(kinds) if k == "step"]
+    if not step_at:
         raise TrajectoryFormatError(path, 1, "'STEP ... Molecular dynamics on state ... TIME = ... fs' blocks")
-    tok = np.array(tokens)  # (n_tokens, 10) fixed-width str array
-    is_header = tok[:, 0] != ""
-    if not is_header[0]:
-        raise TrajectoryFormatError(path, None, "a STEP header before the first geometry/energy line")
-    is_atom = tok[:, 5] != ""
-    is_wf = tok[:, 3] != ""
-    is_energy = ~(is_header | is_atom | is_wf)  # each token is exactly one of the four kinds
-    block = np.cumsum(is_header) - 1
-    n_blocks = int(is_header.sum())
-
-    atoms_per_block = np.bincount(block[is_atom], minlength=n_blocks)
-    energy_per_block = np.bincount(block[is_energy], minlength=n_blocks)
-    wf_per_block = np.bincount(block[is_wf], minlength=n_blocks)
-    natom = int(atoms_per_block[0])
+    early = next((i for i in range(step_at[0]) if kinds[i]), None)
+    if early is not None:
+        raise TrajectoryFormatError(path, early + 1, "a STEP header before the first geometry/energy line")
+    bounds = step_at + [len(lines)]
+    first_geom = next((i for i in range(step_at[0], bounds[1]) if kinds[i] == "geom"), None)
+    if first_geom is None:
+        raise TrajectoryFormatError(path, step_at[0] + 1, "a geometry header after the first STEP line")
+    natom = 0
+    while first_geom + 1 + natom < bounds[1] and lines[first_geom + 1 + natom].strip() and not kinds[first_geom + 1 + natom]:
+        natom += 1
     if natom == 0:
-        raise TrajectoryFormatError(path, _line_of(text, "geometry"), "atom lines 'Sym Z x y z mass' after the first STEP header")
-    complete = (atoms_per_block == natom) & (energy_per_block == 1)
-    if not complete.any():
+        raise TrajectoryFormatError(path, first_geom + 2, "atom lines 'Sym Z x y z mass' after the first geometry header")
+
+    times, states, complete, geom_of, energy_of, wf_of = [], [], [], [], [], []
+    for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        m = _STEP_RE.match(lines[lo])
+        if not m:
+            raise TrajectoryFormatError(path, lo + 1, "'STEP n Molecular dynamics on state s TIME = t fs'")
+        states.append(_number(m.group(2), path, lo + 1, "a STEP header state"))
+        times.append(_number(m.group(3), path, lo + 1, "a STEP header TIME"))
+        _number(m.group(1), path, lo + 1, "a STEP number")
+        geoms = [i for i in range(lo, hi) if kinds[i] == "geom"]
+        energies = [i for i in range(lo, hi) if kinds[i] == "energy"]
+        wfs = [i for i in range(lo, hi) if kinds[i] == "wf"]
+        ok = len(geoms) == 1 and len(energies) == 1
+        if ok:
+            g = geoms[0]
+            rows = range(g + 1, g + 1 + natom)
+            after = g + 1 + natom
+            ok = (rows[-1] < hi and not any(kinds[i] for i in rows)
+                  and (after >= len(lines) or kinds[after] != "" or not lines[after].strip()))
+        complete.append(ok)
+        geom_of.append(geoms[0] if geoms else -1)
+        energy_of.append(energies[0] if energies else -1)
+        wf_of.append(wfs)
+    complete_arr = np.array(complete)
+    if not complete_arr.any():
         raise TrajectoryFormatError(path, None, "at least one complete STEP block (geometry and energy line)")
+    times_arr = np.array(times)
+    keep, dropped = _select_blocks(times_arr, complete_arr)
 
-    times = _to_float(tok[is_header, 1], path, text, "a STEP header TIME")
-    header_state = tok[is_header, 0].astype(int)
-    # Keep the last complete block for each time (restarts repeat times).
-    keep, dropped = _select_blocks(times, complete)
-
-    atom_rows = np.flatnonzero(is_atom)
-    atom_block = block[atom_rows]
-    atom_sel = atom_rows[np.isin(atom_block, keep)]
-    # rows are in block order; reorder blocks by time
-    sel_blocks = block[atom_sel].reshape(-1, natom)[:, 0]
-    order = np.argsort(_rank(sel_blocks, keep))
-    xyz = _to_float(tok[atom_sel][:, 6:9], path, text, "a geometry line").reshape(-1, natom, 3)[order]
-    first_block_atoms = tok[atom_rows[:natom]]
-    symbols = [normalize_symbol(s) for s in first_block_atoms[:, 5]]
-    masses = _to_float(first_block_atoms[:, 9], path, text, "a geometry line mass")
-
-    e_rows = np.flatnonzero(is_energy)
-    e_sel = e_rows[np.isin(block[e_rows], keep)]
-    e_order = np.argsort(_rank(block[e_sel], keep))
-    e_fields = [row.split() for row in tok[e_sel, 2][e_order]]
-    ncol = {len(f) for f in e_fields}
-    if len(ncol) != 1 or min(ncol) < 4:
-        bad = next(r for r in tok[e_sel, 2] if len(r.split()) != len(e_fields[0]) or len(r.split()) < 4)
-        raise TrajectoryFormatError(path, _line_of(text, "%" + bad), "energy lines '% time Etot Ekin E1 ... En' with a constant number of columns")
-    energy = _to_float(np.array(e_fields), path, text, "an energy line")
-
+    xyz, energy = [], []
+    for b in keep:
+        g = geom_of[b]
+        for i in range(g + 1, g + 1 + natom):
+            f = _fields(lines[i], 6, path, i + 1, "an atom line 'Sym Z x y z mass'")
+            xyz.append([_number(v, path, i + 1, "a geometry line") for v in f[2:5]])
+    e0 = energy_of[keep[0]]
+    n_cols = len(lines[e0][1:].split())
+    if n_cols < 4:
+        raise TrajectoryFormatError(path, e0 + 1, "an energy line '% time Etot Ekin E1 ... En'")
+    for b in keep:
+        i = energy_of[b]
+        f = _fields(lines[i][1:], n_cols, path, i + 1, "an energy line '% time Etot Ekin E1 ... En'")
+        energy.append([_number(v, path, i + 1, "an energy line") for v in f])
+    energy_arr = np.array(energy, dtype=float)
+    nstat = n_cols - 3
     populations = None
-    nstat = energy.shape[1] - 3
-    if np.all(wf_per_block[keep] == nstat):
-        wf_rows = np.flatnonzero(is_wf)
-        wf_sel = wf_rows[np.isin(block[wf_rows], keep)]
-        wf = _to_float(tok[wf_sel][:, 3:5], path, text, "a wave function line").reshape(-1, nstat, 2)
-        wf = wf[np.argsort(_rank(block[wf_sel].reshape(-1, nstat)[:, 0], keep))]
-        populations = (wf**2).sum(axis=2)
-
+    if all(len(wf_of[b]) == nstat for b in keep):
+        wf = []
+        for b in keep:
+            for i in wf_of[b]:
+                f = _fields(lines[i], 6, path, i + 1, "a wave function line 'Wave function state i: Re Im'")
+                wf.append([_number(v, path, i + 1, "a wave function line") for v in f[4:6]])
+        populations = (np.array(wf, dtype=float).reshape(-1, nstat, 2) ** 2).sum(axis=2)
+    g0 = geom_of[0] if complete[0] else first_geom
+    first_rows = [_fields(lines[i], 6, path, i + 1, "an atom line 'Sym Z x y z mass'") for i in range(g0 + 1, g0 + 1 + natom)]
     return {
-        "symbols": symbols,
-        "masses_amu": masses,
-        "time_fs": times[keep],
-        "coords_angstrom": xyz * BOHR_TO_ANGSTROM,
-        "header_state": header_state[keep],
-        "energies_hartree": energy[:, 3:],
-        "total_energy_hartree": energy[:, 1],
-        "active_energy_hartree": energy[:, 1] - energy[:, 2],
+        "symbols": [normalize_symbol(f[0]) for f in first_rows],
+        "masses_amu": np.array([_number(f[5], path, g0 + 2 + k, "an atom mass") for k, f in enumerate(first_rows)]),
+        "time_fs": times_arr[keep],
+        "coords_angstrom": np.array(xyz, dtype=float).reshape(-1, natom, 3) * BOHR_TO_ANGSTROM,
+        "header_state": np.array(states, dtype=float)[keep].astype(np.int64),
+        "energies_hartree": energy_arr[:, 3:],
+        "total_energy_hartree": energy_arr[:, 1],
+        "active_energy_hartree": energy_arr[:, 1] - energy_arr[:, 2],
         "populations": populations,
-        "truncated": bool(not complete[-1]),
+        "truncated": bool(not complete_arr[-1]),
         "dropped_times": dropped,
     }
-
-
-def _rank(blocks: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Position of each block id within ``keep`` (which is ordered by time)."""
-    lookup = np.empty(int(max(blocks.max(), keep.max())) + 1, dtype=np.int64)
-    lookup[keep] = np.arange(keep.size)
-    return lookup[blocks]
 
 
 def read_en_dat(path: str | Path) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, byte_at, line_offsets, parse_lines, read_bytes
+from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, parse_lines, read_bytes
 from analysis.io.trajectory import Trajectory
 
 _TIME_DECIMALS = 6
@@ -34,8 +34,11 @@ def is_nexmd(folder: str | Path) -> bool:
     return (folder / "coords.xyz").is_file() and (folder / "pes.out").is_file()
 
 
-def read_columns(path: str | Path, min_fields: int) -> np.ndarray:
-    """Numeric table of a NEXMD ``.out`` file, skipping ``#`` and blank lines; one column count throughout."""
+def read_columns(path: str | Path, min_fields: int, time_column: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric table of a NEXMD ``.out`` file, skipping ``#`` and blank lines; one column count throughout.
+
+    Returns the table and the 1-based file line of each row. A non-finite time is an error.
+    """
     path = Path(path)
     raw = read_bytes(path)
     starts, ends = line_offsets(raw)
@@ -45,7 +48,11 @@ def read_columns(path: str | Path, min_fields: int) -> np.ndarray:
     n_fields = len(raw[starts[ids[0]]:ends[ids[0]]].split())
     if n_fields < min_fields:
         raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least {min_fields} columns (found {n_fields})")
-    return parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "a numeric row")
+    table = parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "a numeric row")
+    if time_column is not None and not np.isfinite(table[:, time_column]).all():
+        k = int(np.flatnonzero(~np.isfinite(table[:, time_column]))[0])
+        raise TrajectoryFormatError(path, int(ids[k]) + 1, "a finite time")
+    return table, ids + 1
 
 
 def read_coords_xyz(path: str | Path) -> dict:
@@ -71,6 +78,8 @@ def read_coords_xyz(path: str | Path) -> dict:
     # comment: FINAL HEAT OF FORMATION = <value> time = <t>
     comments = parse_lines(raw, starts, ends, frame0 + 1, 9, (5, 8), path,
                            "a comment 'FINAL HEAT OF FORMATION = <E> time = <t>'")
+    if not np.isfinite(comments[:, 1]).all():
+        raise TrajectoryFormatError(path, int(frame0[np.flatnonzero(~np.isfinite(comments[:, 1]))[0]]) + 2, "a finite time")
     atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
     xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
     symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
@@ -80,10 +89,15 @@ def read_coords_xyz(path: str | Path) -> dict:
 def read_hops_out(path: str | Path) -> list[tuple[float, int, int]]:
     """Distinct hop events (time_fs, state_before, state_after) in NEXMD numbering (excited-state index)."""
     path = Path(path)
-    if not path.read_bytes().strip() or all(line.startswith("#") for line in path.read_text().splitlines() if line.strip()):
+    raw = path.read_bytes()
+    if not raw.strip():
         return []
-    table = read_columns(path, 4)
-    events = sorted({(round(float(t), _TIME_DECIMALS), int(a), int(b)) for t, a, b in table[:, [0, 2, 3]]})
+    if all(line.startswith("#") for line in read_bytes(path).decode("ascii").splitlines() if line.strip()):
+        return []
+    table, lines = read_columns(path, 4)
+    before = integer_column(table[:, 2], path, lines, "state_before", minimum=0)
+    after = integer_column(table[:, 3], path, lines, "state_after", minimum=0)
+    events = sorted({(round(float(t), _TIME_DECIMALS), int(a), int(b)) for t, a, b in zip(table[:, 0], before, after)})
     return events
 
 
@@ -108,11 +122,11 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     trajectory_id = trajectory_id or folder.name
     flags: list[str] = []
     xyz = read_coords_xyz(folder / "coords.xyz")
-    pes = read_columns(folder / "pes.out", 3)
+    pes, _ = read_columns(folder / "pes.out", 3)
     coeff_path = folder / "coeff-n.out"
     if not coeff_path.is_file():
         raise TrajectoryFormatError(coeff_path, None, "coeff-n.out (the active state per step)")
-    coeff = read_columns(coeff_path, 3)
+    coeff, coeff_lines = read_columns(coeff_path, 3, time_column=1)
     if xyz["truncated"]:
         flags.append("truncated")
 
@@ -128,7 +142,7 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
 
     energies = pes[ip, 1:]
     n_states = energies.shape[1]
-    state = coeff[ic, 0].astype(np.int64) + 1
+    state = integer_column(coeff[ic, 0], coeff_path, coeff_lines[ic], "state", minimum=0) + 1
     if state.min() < 1 or state.max() > n_states:
         raise TrajectoryFormatError(coeff_path, None, f"states 0..{n_states - 1} (pes.out has {n_states} energies)")
     n_exc = coeff.shape[1] - 3
@@ -139,7 +153,7 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     total = np.full(common.size, np.nan)
     e_path = folder / "energy-ev.out"
     if e_path.is_file():
-        e_tab = read_columns(e_path, 6)
+        e_tab, _ = read_columns(e_path, 6)
         t_e, i_e = _last_per_time(e_tab[:, 0])
         pos = np.searchsorted(t_e, common)
         found = (pos < t_e.size) & (t_e[np.minimum(pos, t_e.size - 1)] == common)

@@ -43,8 +43,7 @@ def is_pyrai2md(folder: str | Path) -> bool:
 def read_energies(path: str | Path, allow_empty: bool = False) -> np.ndarray:
     """Rows of an ``md.energies``/``sh.energies`` file: time (a.u.), Epot, Ekin, Etot, E_1..E_n (hartree)."""
     path = Path(path)
-    raw = path.read_bytes()
-    if allow_empty and len(raw.strip().splitlines()) <= 1 and b"time" in raw[:200]:
+    if allow_empty and not path.read_bytes().strip():
         return np.empty((0, 5))
     raw = read_bytes(path)
     starts, ends = line_offsets(raw)
@@ -58,7 +57,10 @@ def read_energies(path: str | Path, allow_empty: bool = False) -> np.ndarray:
     n_fields = len(raw[starts[ids[0]]:ends[ids[0]]].split())
     if n_fields < 5:
         raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least 5 columns 'time Epot Ekin Etot E1..' (found {n_fields})")
-    return parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "an energy row")
+    table = parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "an energy row")
+    if not np.isfinite(table[:, 0]).all():
+        raise TrajectoryFormatError(path, int(ids[np.flatnonzero(~np.isfinite(table[:, 0]))[0]]) + 1, "a finite time")
+    return table
 
 
 def read_md_xyz(path: str | Path) -> dict:

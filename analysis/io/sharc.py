@@ -29,7 +29,7 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, byte_at, line_offsets, lines_starting_with, parse_lines, read_bytes
+from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines, read_bytes
 from analysis.io.trajectory import Trajectory
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -113,15 +113,15 @@ def read_output_lis(path: str | Path) -> dict:
         if m and "Surface Hop" in text:
             row = int(np.searchsorted(data_ids, line_id))
             hops.append((row, int(m.group(1)), int(m.group(2))))
-    steps = table[:, 0]
-    if np.any(steps != np.round(steps)) or np.any(table[:, 2:4] < 1):
-        bad = int(np.flatnonzero((steps != np.round(steps)) | (table[:, 2:4] < 1).any(axis=1))[0])
-        raise TrajectoryFormatError(path, int(data_ids[bad]) + 1, "an integer step and states >= 1")
+    lines = data_ids + 1
+    time_fs = table[:, 1]
+    if not np.all(np.isfinite(time_fs)):
+        raise TrajectoryFormatError(path, int(lines[np.flatnonzero(~np.isfinite(time_fs))[0]]), "a finite time")
     return {
-        "step": steps.astype(np.int64),
-        "time_fs": table[:, 1],
-        "diag_state": table[:, 2].astype(np.int64),
-        "mch_state": table[:, 3].astype(np.int64),
+        "step": integer_column(table[:, 0], path, lines, "step", minimum=0),
+        "time_fs": time_fs,
+        "diag_state": integer_column(table[:, 2], path, lines, "diagonal state"),
+        "mch_state": integer_column(table[:, 3], path, lines, "MCH state"),
         "ekin_ev": table[:, 4],
         "epot_ev": table[:, 5],
         "etot_ev": table[:, 6],
@@ -154,8 +154,12 @@ def read_output_xyz(path: str | Path) -> dict:
     atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
     xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
     symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
-    return {"symbols": symbols, "time_fs": comments[:, 0], "diag_state": comments[:, 1].astype(np.int64),
-            "mch_state": comments[:, 2].astype(np.int64), "coords_angstrom": xyz, "truncated": truncated}
+    if not np.all(np.isfinite(comments[:, 0])):
+        raise TrajectoryFormatError(path, int(frame0[np.flatnonzero(~np.isfinite(comments[:, 0]))[0]]) + 2, "a finite time")
+    return {"symbols": symbols, "time_fs": comments[:, 0],
+            "diag_state": integer_column(comments[:, 1], path, frame0 + 2, "diagonal state"),
+            "mch_state": integer_column(comments[:, 2], path, frame0 + 2, "MCH state"),
+            "coords_angstrom": xyz, "truncated": truncated}
 
 
 def read_output_dat(path: str | Path) -> dict:
@@ -235,7 +239,8 @@ def read_output_dat(path: str | Path) -> dict:
         ids = (at[:, None] + 1 + np.arange(n_rows)[None, :]).ravel()
         return parse_lines(raw, starts, ends, ids, n_fields, usecols, path, what)
 
-    step = parse_lines(raw, starts, ends, step_at[:n_ok] + 1, 1, (0,), path, "a step number")[:, 0]
+    step = integer_column(parse_lines(raw, starts, ends, step_at[:n_ok] + 1, 1, (0,), path, "a step number")[:, 0],
+                          path, step_at[:n_ok] + 2, "step number", minimum=0)
     ham = rows("ham", n_total, 2 * n_total, range(2 * n_total), "a Hamiltonian row").reshape(n_ok, n_total, 2 * n_total)
     h_diag = ham[:, np.arange(n_total), 2 * np.arange(n_total)]
     ekin = rows("ekin", 1, 1, (0,), "Ekin")[:, 0]
@@ -253,15 +258,17 @@ def read_output_dat(path: str | Path) -> dict:
         "symbols": symbols, "masses_amu": masses_amu, "step": step.astype(np.int64),
         "hamiltonian_diag_hartree": h_diag, "energies_diag_hartree": energies_diag, "populations_diag": populations,
         "ekin_hartree": ekin,
-        "diag_state": states[:, 0].astype(np.int64), "mch_state": states[:, 1].astype(np.int64),
+        "diag_state": integer_column(states[:, 0], path, found["states"][:n_ok] + 2, "diagonal state"),
+        "mch_state": integer_column(states[:, 1], path, found["states"][:n_ok] + 2, "MCH state"),
         "coords_angstrom": geom * BOHR_TO_ANGSTROM, "truncated": not complete[-1],
     }
 
 
 def _common(*times: np.ndarray) -> list[np.ndarray]:
-    """For each time series, the indices of the times present in all of them (in order of the first)."""
+    """For each time series, the indices of the times present in all of them, in time order (a repeated
+    time — a restart — keeps its last row)."""
     keys = [np.round(t, _TIME_DECIMALS) for t in times]
-    shared = keys[0]
+    shared = np.unique(keys[0])
     for k in keys[1:]:
         shared = shared[np.isin(shared, k)]
     out = []
@@ -306,7 +313,7 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         raise TrajectoryFormatError(folder / "output.lis", None, "times shared with output.xyz/output.dat")
     if xyz is not None:
         i_xyz = index[1]
-        extra = len(xyz["time_fs"]) - i_xyz.size
+        extra = np.unique(np.round(xyz["time_fs"], _TIME_DECIMALS)).size - i_xyz.size
         if extra:
             flags.append(f"output.xyz_extra_frames={extra}")
         coords = xyz["coords_angstrom"][i_xyz]
@@ -322,7 +329,7 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
                 and np.array_equal(dat["diag_state"][i_dat], lis["diag_state"][i_lis])):
             flags.append("state_mismatch_dat_lis")
     if len(lis["time_fs"]) - i_lis.size:
-        flags.append(f"output.lis_extra_rows={len(lis['time_fs']) - i_lis.size}")
+        flags.append(f"output.lis_rows_not_used={len(lis['time_fs']) - i_lis.size}")
     if (xyz is not None and xyz["truncated"]) or (dat is not None and dat["truncated"]):
         flags.append("truncated")
 

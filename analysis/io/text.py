@@ -182,3 +182,16 @@ def blank_lines(raw: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     buf = np.frombuffer(raw, dtype=np.uint8)
     solid = np.concatenate(([0], np.cumsum((buf != 32) & (buf != 9) & (buf != 13), dtype=np.int64)))
     return solid[ends] == solid[starts]
+
+
+def integer_column(values: np.ndarray, path, line_numbers, what: str, minimum: int = 1) -> np.ndarray:
+    """``values`` as int64, or an error naming the first line whose value is not an integer >= minimum.
+
+    ``line_numbers`` are the 1-based file lines of the values.
+    """
+    values = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < minimum)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise TrajectoryFormatError(path, int(np.asarray(line_numbers)[k]), f"{what}: an integer >= {minimum} (got {values[k]})")
+    return values.astype(np.int64)
