@@ -1,6 +1,7 @@
 """hopscope benchmarks: one command (`make bench`), prints a table. Targets live here, not in unit tests.
 
-* reader: Newton-X dyn.out frames/s (demo cytosine, 13 atoms) vs MDAnalysis' XYZ reader on the same geometry
+* reader: Newton-X dyn.out frames/s over a generated ensemble (demo cytosine, 13 atoms, 10 x 2001 steps), the
+  whole trajectory reader (dyn.out + en.dat + typeofdyn.log), vs MDAnalysis' XYZ reader on the same geometry
 * features: default feature families, frames/s on a 16-atom-like workload (cytosine frames tiled)
 """
 
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import demo  # noqa: E402
 from analysis.features import featurize  # noqa: E402
-from analysis.io.newtonx import read_dyn_out  # noqa: E402
+from analysis.io.newtonx import read_dyn_out, read_newtonx  # noqa: E402
 from analysis.topology import perceive_topology  # noqa: E402
 
 
@@ -33,22 +34,26 @@ def best_of(fn, repeat=3):
 def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        demo.generate_demo(tmp, n_trajectories=4, seed=1, t_max_fs=1000.0, broken_fraction=0)
-        dyn = Path(tmp) / "ensemble/TRAJ1/RESULTS/dyn.out"
-        secs, parsed = best_of(lambda: read_dyn_out(dyn))
-        n = len(parsed["time_fs"])
-        rows.append(("Newton-X dyn.out reader", n, secs, f"{dyn.stat().st_size / n / 1024:.1f} kB/step"))
+        demo.generate_demo(tmp, n_trajectories=10, seed=1, t_max_fs=1000.0, broken_fraction=0)
+        folders = sorted((Path(tmp) / "ensemble").glob("TRAJ*"))
+        dyns = [f / "RESULTS" / "dyn.out" for f in folders]
+        size = sum(d.stat().st_size for d in dyns)
+        secs, parsed = best_of(lambda: [read_dyn_out(d) for d in dyns])
+        n = sum(len(p["time_fs"]) for p in parsed)
+        rows.append(("Newton-X dyn.out reader (ensemble)", n, secs, f"{size / n / 1024:.2f} kB/step, {size / secs / 1e6:.0f} MB/s"))
+        secs, trajs = best_of(lambda: [read_newtonx(f) for f in folders])
+        rows.append(("Newton-X trajectory (dyn.out+en.dat+typeofdyn)", sum(t.n_frames for t in trajs), secs, ""))
         xyz = Path(tmp) / "traj.xyz"
         with open(xyz, "w") as fh:
-            for frame in parsed["coords_angstrom"]:
+            for frame in parsed[0]["coords_angstrom"]:
                 fh.write(f"{len(frame)}\nframe\n")
-                fh.writelines(f"{s} {x:.8f} {y:.8f} {z:.8f}\n" for s, (x, y, z) in zip(parsed["symbols"], frame))
+                fh.writelines(f"{s} {x:.8f} {y:.8f} {z:.8f}\n" for s, (x, y, z) in zip(parsed[0]["symbols"], frame))
         try:
             import MDAnalysis as mda
 
             def mda_read():
                 u = mda.Universe(str(xyz), format="XYZ")
-                return np.array([ts.positions.copy() for ts in u.trajectory])
+                return u.trajectory.timeseries(order="fac")
 
             secs_mda, arr = best_of(mda_read)
             rows.append(("MDAnalysis XYZ reader (same geometry)", len(arr), secs_mda, ""))

@@ -76,3 +76,26 @@ def test_lint_is_clean(tmp_path):
     assert proc.returncode == 0
     assert "Congratulations" in proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_pipeline_on_real_sharc_ensemble(tmp_path):
+    """Real SHARC v4 CH2NH2+ (no output.dat: no per-state energies): ingest, QC (kept), features, report run;
+    the surrogate is skipped with its reason in the report."""
+    from tests.conftest import shared
+
+    root = shared("sharc", "ch2nh2_sharc4.0")
+    proc = run_snakemake(tmp_path, f"""
+input: {{root: {root}}}
+ingest: {{n_batches: 1}}
+qc: {{policy: keep}}
+features: {{event: final_frame}}
+cluster: {{min_cluster_size: 2}}
+""")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet")
+    assert list(table.trajectory_id) == ["TRAJ_00001", "TRAJ_00006", "TRAJ_00007"] and set(table.format) == {"sharc"}
+    qc = pd.read_csv(tmp_path / "results/qc/qc.csv")
+    assert (qc.etot_drift_ev > 0.2).all()  # these runs use nogradcorrect: SHARC's own diagnostics flag them too
+    html = (tmp_path / "results/report/report.html").read_text()
+    assert "Not trained: no ok trajectory with per-state energies" in html

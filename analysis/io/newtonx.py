@@ -18,7 +18,8 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import byte_at, join_ranges, line_heads, line_offsets, lines_starting_with, parse_table, read_bytes
+from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
+                              parse_lines, parse_table, read_bytes)
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -150,7 +151,13 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
         keep_rank = np.full(n_blocks, -1)
         keep_rank[keep] = np.arange(keep.size)
         wf_sel = wf_lines[keep_rank[line_block[wf_lines]] >= 0]
-        wf = parse_table(join_ranges(raw, starts[wf_sel], ends[wf_sel]), 6, (4, 5)).reshape(-1, nstat, 2)
+        # parse only what follows the colon ("Wave function state  i:  Re  Im"), found at one offset
+        colon = raw.find(b":", int(starts[wf_sel[0]]), int(ends[wf_sel[0]])) - int(starts[wf_sel[0]])
+        if colon > 0 and np.all(byte_at(raw, starts[wf_sel], ends[wf_sel], colon) == ord(":")):
+            wf = parse_table(join_ranges(raw, starts[wf_sel] + colon + 1, ends[wf_sel]), 2, (0, 1))
+        else:
+            wf = parse_table(join_ranges(raw, starts[wf_sel], ends[wf_sel]), 6, (4, 5))
+        wf = wf.reshape(-1, nstat, 2)
         order = np.argsort(keep_rank[line_block[wf_sel]].reshape(-1, nstat)[:, 0], kind="stable")
         populations = (wf[order] ** 2).sum(axis=2)
 
@@ -302,21 +309,13 @@ def read_en_dat(path: str | Path) -> dict:
     Returns dict with time_fs, energies_hartree (n, nstat), active_energy_hartree, total_energy_hartree.
     """
     path = Path(path)
-    text = _read_text(path)
-    rows = [line.split() for line in text.splitlines()]
-    ncols = rows[0].__len__() if rows else 0
-    for i, row in enumerate(rows, start=1):
-        if len(row) != ncols or ncols < 4:
-            raise TrajectoryFormatError(path, i, f"{max(ncols, 4)} columns 'time E1..En E_active E_total' (found {len(row)})")
-    try:
-        data = np.array(rows, dtype=float)
-    except ValueError:
-        for i, row in enumerate(rows, start=1):
-            try:
-                [float(v) for v in row]
-            except ValueError:
-                raise TrajectoryFormatError(path, i, "numbers only") from None
-        raise
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    ids = np.flatnonzero(~blank_lines(raw, starts, ends))
+    ncols = len(raw[starts[ids[0]]:ends[ids[0]]].split())
+    if ncols < 4:
+        raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least 4 columns 'time E1..En E_active E_total' (found {ncols})")
+    data = parse_lines(raw, starts, ends, ids, ncols, range(ncols), path, "an en.dat row 'time E1..En E_active E_total'")
     return {
         "time_fs": data[:, 0],
         "energies_hartree": data[:, 1:-2],

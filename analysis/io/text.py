@@ -19,16 +19,18 @@ _TEXT_BYTES[[9, 10, 13]] = True
 _TEXT_BYTES[32:127] = True
 
 
+_ALLOWED = bytes([9, 10, 13]) + bytes(range(32, 127))
+
+
 def read_bytes(path: str | Path) -> bytes:
     """The file's bytes, refusing empty files and anything that is not plain ASCII text."""
     path = Path(path)
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise TrajectoryFormatError(path, 1, "a non-empty file")
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    bad = np.flatnonzero(~_TEXT_BYTES[buf])
-    if bad.size:
-        first = int(bad[0])
+    if raw.translate(None, _ALLOWED):  # something left after deleting the allowed bytes
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        first = int(np.flatnonzero(~_TEXT_BYTES[buf])[0])
         line = raw.count(b"\n", 0, first) + 1
         raise TrajectoryFormatError(path, line, f"plain ASCII text (found byte 0x{raw[first]:02x})")
     return raw

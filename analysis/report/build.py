@@ -113,18 +113,24 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     loadings = "".join(
         f"<li><b>{pc}</b> ({100 * v:.1f} %): " + ", ".join(f"{html.escape(f)} ({w:+.2f})" for f, w in pca["top_loadings"][pc]) + "</li>"
         for pc, v in zip(pca["top_loadings"], pca["explained_variance_ratio"]))
-    models = surrogate["models"]
-    surrogate_rows = pd.DataFrame([{"model": k, "mean MAE (eV)": v["mean_mae_ev"],
-                                    "S1–S0 gap MAE (eV)": v.get("gap_S1_S0", {}).get("mae_ev", np.nan), "fit (s)": v["fit_seconds"]}
-                                   for k, v in models.items()])
-    heldout = pd.read_csv(Path(surrogate_model_dir) / "heldout_predictions.csv")
     figs = {
         "shares": figures.channel_shares(channels),
         "pca": figures.pca_scatter(scores, assignments, pca["explained_variance_ratio"]),
         "hops": figures.hop_times(assignments),
         "pop": figures.populations(frames),
-        "parity": figures.parity(heldout),
     }
+    if "skipped" in surrogate:
+        surrogate_html = f"<p>Not trained: {html.escape(surrogate['skipped'])}.</p>"
+    else:
+        surrogate_rows = pd.DataFrame([{"model": k, "mean MAE (eV)": v["mean_mae_ev"],
+                                        "S1–S0 gap MAE (eV)": v.get("gap_S1_S0", {}).get("mae_ev", np.nan), "fit (s)": v["fit_seconds"]}
+                                       for k, v in surrogate["models"].items()])
+        figs["parity"] = figures.parity(pd.read_csv(Path(surrogate_model_dir) / "heldout_predictions.csv"))
+        surrogate_html = (f"<p>{surrogate['split']}: {surrogate['n_train_trajectories']} training / {surrogate['n_test_trajectories']} test "
+                          f"trajectories ({surrogate['n_train_frames']} / {surrogate['n_test_frames']} frames), descriptor "
+                          f"{html.escape(surrogate['descriptor'])}.</p>"
+                          + surrogate_rows.to_html(index=False, float_format=lambda v: f'{v:.3f}', border=0, classes='tbl')
+                          + _img(figs["parity"], "parity plot"))
     for name, png in figs.items():
         (out_dir / f"{name}.png").write_bytes(png)
     qc_fail = qc[~qc["qc_pass"]][["trajectory_id", "qc_reason"]]
@@ -145,10 +151,7 @@ Units: time in fs, energies in eV, distances in Å, angles in degrees.</p>
 <h2>Representative geometries</h2><ul>{geo_list}</ul>
 <h2>Quality control</h2><p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total.</p>
 {_table_html(excluded) if len(excluded) else '<p>none</p>'}
-<h2>MLP surrogate</h2><p>{surrogate['split']}: {surrogate['n_train_trajectories']} training / {surrogate['n_test_trajectories']} test trajectories
-({surrogate['n_train_frames']} / {surrogate['n_test_frames']} frames), descriptor {html.escape(surrogate['descriptor'])}.</p>
-{surrogate_rows.to_html(index=False, float_format=lambda v: f'{v:.3f}', border=0, classes='tbl')}
-{_img(figs['parity'], 'parity plot')}
+<h2>MLP surrogate</h2>{surrogate_html}
 <h2>Configuration</h2><pre>{cfg}</pre>
 </body></html>"""
     (out_dir / "report.html").write_text(page)

@@ -28,8 +28,16 @@ from analysis.surrogate.descriptors import DESCRIPTORS
 log = logging.getLogger(__name__)
 
 
+class SurrogateSkipped(RuntimeError):
+    """The ensemble gives nothing to train on (no ok trajectory, no per-state energies, < 2 trajectories)."""
+
+
 def collect_frames(store_paths, ok_ids, frame_stride: int = 5, max_frames: int = 20000, seed: int = 0):
-    """Frames from ok trajectories: coords (n, n_atoms, 3), energies (n, n_states), groups (n,) ids."""
+    """Frames from ok trajectories: coords (n, n_atoms, 3), energies (n, n_states), groups (n,) ids.
+
+    Only frames whose every state energy is finite are used (formats that do not write per-state
+    energies — SHARC without ``output.dat``, XYZ without a CSV — give none).
+    """
     coords, energies, groups = [], [], []
     for path in store_paths:
         with Store(path) as store:
@@ -37,11 +45,15 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 5, max_frames: int =
                 if tid not in ok_ids:
                     continue
                 sl = slice(0, None, max(1, int(frame_stride)))
-                coords.append(store.array(tid, "coords_angstrom")[sl])
-                energies.append(store.array(tid, "energies_ev")[sl])
+                e = store.array(tid, "energies_ev")[sl]
+                finite = np.isfinite(e).all(axis=1)
+                if not finite.any():
+                    continue
+                coords.append(store.array(tid, "coords_angstrom")[sl][finite])
+                energies.append(e[finite])
                 groups.append(np.full(len(coords[-1]), tid, dtype=object))
     if not coords:
-        raise RuntimeError("surrogate: no ok trajectories to train on")
+        raise SurrogateSkipped("no ok trajectory with per-state energies to train on")
     n_states = {e.shape[1] for e in energies}
     n_atoms = {c.shape[1] for c in coords}
     if len(n_states) > 1 or len(n_atoms) > 1:
@@ -75,12 +87,21 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, d
     """
     table = pd.read_parquet(trajectories_parquet)
     ok = set(table.loc[table["status"] == "ok", "trajectory_id"])
-    coords, energies, groups = collect_frames(store_paths, ok, frame_stride, max_frames, random_state)
+    try:
+        coords, energies, groups = collect_frames(store_paths, ok, frame_stride, max_frames, random_state)
+        n_traj = len(set(groups))
+        if n_traj < 2:
+            raise SurrogateSkipped(f"need at least 2 trajectories with energies for a held-out split, have {n_traj}")
+    except SurrogateSkipped as exc:
+        log.warning("surrogate skipped: %s", exc)
+        model_dir = Path(model_dir)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        (model_dir / "meta.json").write_text(json.dumps({"skipped": str(exc)}, indent=1))
+        Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(metrics_out).write_text(json.dumps({"skipped": str(exc)}, indent=1))
+        return {"skipped": str(exc)}
     reference = coords[0]
     x = DESCRIPTORS[descriptor](coords, reference)
-    n_traj = len(set(groups))
-    if n_traj < 2:
-        raise RuntimeError(f"surrogate: need at least 2 ok trajectories for a held-out split, have {n_traj}")
     split = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=random_state)
     train, test = next(split.split(x, energies, groups))
     offset = float(energies[train, 0].mean())
