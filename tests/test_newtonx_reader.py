@@ -151,3 +151,15 @@ def test_real_cyclohexadiene_b_reads_dyn_xyz_without_dyn_out():
 
 def test_bohr_conversion_constant():
     assert abs(BOHR_TO_ANGSTROM - 0.529177210903) < 1e-12
+
+
+def test_typeofdyn_threshold_fields_of_varying_width(tmp_path):
+    """FORMATS.md: 'Threshold=****' and 'Threshold= 100.0' give different token counts; the regex copes."""
+    path = tmp_path / "typeofdyn.log"
+    path.write_text(
+        "Time =     43.50   Threshold=****   PES = 2   DE_inf =  0.60   DE_sup =  2.06   Type = 4   Next type = 4\n"
+        "Time =     44.00   Threshold=****   PES = 1   DE_inf = -----   DE_sup =  0.53   Type = 4   Next type = 3\n"
+        "Time =    267.00   Threshold= 100.0   PES = 2   DE_inf =  3.66   DE_sup =  0.10   Type = 2   Next type = 4\n")
+    t, pes = read_typeofdyn(path)
+    np.testing.assert_array_equal(t, [43.5, 44.0, 267.0])
+    np.testing.assert_array_equal(pes, [2, 1, 2])

@@ -129,3 +129,19 @@ def test_to_universe_on_real_cyclohexadiene_runs_an_mdanalysis_analysis():
     assert len(u.bonds) == 14  # C6H8: 6 ring C-C + 8 C-H
     rmsd = RMSD(u, select="all").run(step=100).results.rmsd
     assert rmsd.shape == (9, 3) and rmsd[0, 2] == pytest.approx(0.0, abs=1e-6) and rmsd[-1, 2] > 0.1
+
+
+def test_pyrai2md_inconsistent_file_set_is_flagged_and_excluded_by_qc(tmp_path):
+    """FORMATS.md: some PyRAI2MD file sets disagree with themselves; cross-check, never trust one file."""
+    import shutil
+
+    from analysis.qc import DEFAULT_EXCLUDE_FLAGS
+
+    src = shared("pyrai2md", "ch2nh2", "traj1")
+    folder = tmp_path / "traj1"
+    shutil.copytree(src, folder)
+    text = (folder / "mai.md.xyz").read_text().replace("mai coord 50 state 2\n", "mai coord 50 state 3\n")
+    (folder / "mai.md.xyz").write_text(text)
+    t = read_pyrai2md(folder)
+    assert "md.xyz_state_vs_md.energies_epot_mismatch" in t.flags
+    assert any(f.startswith(tuple(DEFAULT_EXCLUDE_FLAGS)) for f in t.flags)
