@@ -112,7 +112,7 @@ def _pairs(xyz, symbols):
     from analysis.topology import perceive_bonds
 
     n = len(symbols)
-    bonds = np.array(perceive_bonds(symbols, xyz), dtype=int).reshape(-1, 2)
+    bonds = np.array(perceive_bonds(symbols, xyz, method="covalent"), dtype=int).reshape(-1, 2)
     bonded = np.zeros((n, n), dtype=bool)
     bonded[bonds[:, 0], bonds[:, 1]] = bonded[bonds[:, 1], bonds[:, 0]] = True
     second = (bonded.astype(int) @ bonded.astype(int) > 0) & ~bonded & ~np.eye(n, dtype=bool)

@@ -23,6 +23,9 @@ def describe_feature(column: str, delta: float, topology: Topology) -> str:
     if fam == "oop":
         idx = topology.names.index(atoms[0])
         return f"{topology.group_name(idx)} out-of-plane [{'+' if delta > 0 else '-'}]"
+    if fam == "pyr":
+        idx = topology.names.index(atoms[0])
+        return f"{topology.group_name(idx)} pyramidalization [{'+' if delta > 0 else '-'}]"
     if fam == "bond":
         return f"{atoms[0]}-{atoms[1]} {'stretching' if delta > 0 else 'compression'}"
     if fam == "angle":
@@ -44,7 +47,7 @@ def motion_scores(group_mean: pd.Series, reference_mean: pd.Series) -> pd.Series
 
 def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[str]:
     """The ``n`` largest distinct motions of ``group`` (event rows) relative to ``reference`` (FC frames)."""
-    feats = [c for c in group.columns if "[" in c]
+    feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE]
     g, r = group[feats].mean(), reference[feats].mean()
     scores = motion_scores(g, r)
     words: list[str] = []

@@ -91,8 +91,36 @@ class Topology:
         return cls(**data)
 
 
-def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2) -> list[tuple[int, int]]:
-    """Bonds where the distance is below ``scale`` × (sum of covalent radii)."""
+def guess_bonds_mdanalysis(symbols, coords_angstrom, fudge_factor: float = 0.55) -> list[tuple[int, int]]:
+    """Bonds from MDAnalysis' ``DefaultGuesser``: distance < ``fudge_factor`` × (sum of van der Waals radii).
+
+    More tolerant of the stretched bonds of Wigner-sampled initial geometries than 1.2 × covalent radii.
+    """
+    import warnings
+
+    import MDAnalysis as mda
+    from MDAnalysis.guesser.default_guesser import DefaultGuesser
+
+    universe = mda.Universe.empty(len(symbols), trajectory=True)
+    universe.add_TopologyAttr("types", list(symbols))
+    universe.add_TopologyAttr("elements", list(symbols))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        guesser = DefaultGuesser(universe, fudge_factor=fudge_factor)
+        found = guesser.guess_bonds(universe.atoms, np.asarray(coords_angstrom, dtype=np.float32))
+    return sorted({tuple(sorted(int(v) for v in b)) for b in found})
+
+
+def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "covalent") -> list[tuple[int, int]]:
+    """Bonds of one geometry.
+
+    ``method='covalent'``: distance below ``scale`` × (sum of covalent radii, Cordero 2008).
+    ``method='mdanalysis'``: MDAnalysis' guesser (van der Waals radii × 0.55), see :func:`guess_bonds_mdanalysis`.
+    """
+    if method == "mdanalysis":
+        return guess_bonds_mdanalysis(symbols, coords_angstrom)
+    if method != "covalent":
+        raise ValueError(f"bond perception method {method!r}: expected 'mdanalysis' or 'covalent'")
     radii = np.array([COVALENT_RADII_ANGSTROM.get(s, 1.5) for s in symbols])
     xyz = np.asarray(coords_angstrom, dtype=float)
     d = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1)
@@ -175,7 +203,8 @@ def perceive_rings(n_atoms: int, bonds, min_size: int = 3, max_size: int = 8) ->
     return sorted(rings, key=lambda r: (min(r), len(r)))
 
 
-def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: float = 1.2) -> Topology:
+def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: float = 1.2,
+                      bond_guesser: str = "mdanalysis") -> Topology:
     """Topology from one reference geometry.
 
     Parameters
@@ -184,6 +213,10 @@ def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: flo
     coords_angstrom : (n_atoms, 3)
     atom_names : dict or list, optional
         User names (``{index1: "C5'"}`` 1-based, or a full list); default element + 1-based index.
+    bond_scale : float
+        Covalent-radius factor (``bond_guesser='covalent'`` only).
+    bond_guesser : {'mdanalysis', 'covalent'}
+        How bonds are perceived (see :func:`perceive_bonds`).
     """
     names = [f"{s}{i + 1}" for i, s in enumerate(symbols)]
     if isinstance(atom_names, dict):
@@ -193,6 +226,6 @@ def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: flo
         if len(atom_names) != len(symbols):
             raise ValueError(f"atom_names has {len(atom_names)} entries, the molecule has {len(symbols)} atoms")
         names = [str(n) for n in atom_names]
-    bonds = perceive_bonds(symbols, coords_angstrom, bond_scale)
+    bonds = perceive_bonds(symbols, coords_angstrom, bond_scale, method=bond_guesser)
     rings = perceive_rings(len(symbols), bonds)
     return Topology(list(symbols), names, bonds, rings, np.asarray(coords_angstrom).round(6).tolist())

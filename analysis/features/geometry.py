@@ -6,33 +6,73 @@ from __future__ import annotations
 import numpy as np
 
 
+def atom_major(coords: np.ndarray) -> np.ndarray:
+    """(..., n_atoms, 3) → contiguous (n_atoms, 3, n_frames): every coordinate of an atom is one row, so
+    bond vectors of all frames are contiguous (≈3× faster than fancy indexing on frame-major arrays)."""
+    coords = np.asarray(coords, dtype=float)
+    n_atoms = coords.shape[-2]
+    return np.ascontiguousarray(np.moveaxis(coords.reshape(-1, n_atoms, 3), 0, -1))
+
+
+def _frames_back(values: np.ndarray, coords_shape) -> np.ndarray:
+    """(k, n_frames) → (..., k) matching the leading shape of the input coords."""
+    return np.ascontiguousarray(values.T).reshape(*coords_shape[:-2], values.shape[0])
+
+
+def distances_am(xam: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Distances (Å) on atom-major coords: (k, n_frames)."""
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    d = xam[pairs[:, 1]] - xam[pairs[:, 0]]
+    return np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2)
+
+
+def angles_am(xam: np.ndarray, triples: np.ndarray) -> np.ndarray:
+    """Bond angles a-b-c (deg) on atom-major coords: (k, n_frames)."""
+    t = np.asarray(triples, dtype=int).reshape(-1, 3)
+    u = xam[t[:, 0]] - xam[t[:, 1]]
+    v = xam[t[:, 2]] - xam[t[:, 1]]
+    dot = u[:, 0] * v[:, 0] + u[:, 1] * v[:, 1] + u[:, 2] * v[:, 2]
+    uu = u[:, 0] ** 2 + u[:, 1] ** 2 + u[:, 2] ** 2
+    vv = v[:, 0] ** 2 + v[:, 1] ** 2 + v[:, 2] ** 2
+    return np.degrees(np.arccos(np.clip(dot / np.sqrt(uu * vv), -1.0, 1.0)))
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+
+
+def dihedral_sin_cos_am(xam: np.ndarray, quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sin and cos of the dihedrals a-b-c-d (IUPAC sign) on atom-major coords, each (k, n_frames)."""
+    q = np.asarray(quads, dtype=int).reshape(-1, 4)
+    b1 = xam[q[:, 1]] - xam[q[:, 0]]
+    b2 = xam[q[:, 2]] - xam[q[:, 1]]
+    b3 = xam[q[:, 3]] - xam[q[:, 2]]
+    n1x, n1y, n1z = _cross(b1, b2)
+    n2x, n2y, n2z = _cross(b2, b3)
+    b2_len = np.sqrt(b2[:, 0] ** 2 + b2[:, 1] ** 2 + b2[:, 2] ** 2)
+    y = b2_len * (b1[:, 0] * n2x + b1[:, 1] * n2y + b1[:, 2] * n2z)
+    x = n1x * n2x + n1y * n2y + n1z * n2z
+    r = np.hypot(x, y)
+    return y / r, x / r
+
+
 def distances(coords: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Distances (Å) for index pairs (k, 2): returns (..., k)."""
-    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
-    d = coords[..., pairs[:, 1], :] - coords[..., pairs[:, 0], :]
-    return np.sqrt((d**2).sum(axis=-1))
+    coords = np.asarray(coords, dtype=float)
+    return _frames_back(distances_am(atom_major(coords), pairs), coords.shape)
 
 
 def angles(coords: np.ndarray, triples: np.ndarray) -> np.ndarray:
     """Bond angles a-b-c in degrees for index triples (k, 3): returns (..., k)."""
-    t = np.asarray(triples, dtype=int).reshape(-1, 3)
-    u = coords[..., t[:, 0], :] - coords[..., t[:, 1], :]
-    v = coords[..., t[:, 2], :] - coords[..., t[:, 1], :]
-    cos = (u * v).sum(-1) / np.sqrt((u**2).sum(-1) * (v**2).sum(-1))
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    coords = np.asarray(coords, dtype=float)
+    return _frames_back(angles_am(atom_major(coords), triples), coords.shape)
 
 
 def dihedrals(coords: np.ndarray, quads: np.ndarray) -> np.ndarray:
     """Dihedral angles a-b-c-d in degrees, (-180, 180], IUPAC sign convention: returns (..., k)."""
-    q = np.asarray(quads, dtype=int).reshape(-1, 4)
-    b1 = coords[..., q[:, 1], :] - coords[..., q[:, 0], :]
-    b2 = coords[..., q[:, 2], :] - coords[..., q[:, 1], :]
-    b3 = coords[..., q[:, 3], :] - coords[..., q[:, 2], :]
-    n1 = np.cross(b1, b2)
-    n2 = np.cross(b2, b3)
-    y = np.linalg.norm(b2, axis=-1) * (b1 * n2).sum(-1)
-    x = (n1 * n2).sum(-1)
-    return np.degrees(np.arctan2(y, x))
+    coords = np.asarray(coords, dtype=float)
+    sin, cos = dihedral_sin_cos_am(atom_major(coords), quads)
+    return _frames_back(np.degrees(np.arctan2(sin, cos)), coords.shape)
 
 
 def ring_normal(ring_coords: np.ndarray) -> np.ndarray:
@@ -85,3 +125,71 @@ def out_of_plane(coords: np.ndarray, ring, anchor: int, atom: int) -> np.ndarray
     v = coords[..., atom, :] - coords[..., anchor, :]
     s = (v * n).sum(-1) / np.linalg.norm(v, axis=-1)
     return np.degrees(np.arcsin(np.clip(s, -1.0, 1.0)))
+
+
+def pyramidalization(coords: np.ndarray, centers, neighbors) -> np.ndarray:
+    """Signed pyramidalization angle (deg) of three-coordinated centres, for every frame.
+
+    The angle is arcsin(h / d̄): h is the height of the centre above the plane of its three neighbours,
+    d̄ the mean centre–neighbour distance. 0° for a planar (sp2) centre, 19.47° for an ideal tetrahedral
+    one. The sign follows the plane normal (n2 − n1) × (n3 − n1) with the neighbours in index order, so it
+    flips when the pyramid inverts (e.g. an NH2 umbrella flip).
+
+    Parameters
+    ----------
+    coords : ndarray (..., n_atoms, 3), Å
+    centers : sequence of int, shape (k,)
+    neighbors : array of int, shape (k, 3), each row in ascending index order
+
+    Returns
+    -------
+    ndarray (..., k)
+    """
+    c = np.asarray(centers, dtype=int)
+    nb = np.asarray(neighbors, dtype=int).reshape(-1, 3)
+    p0, p1, p2 = (coords[..., nb[:, m], :] for m in range(3))
+    normal = np.cross(p1 - p0, p2 - p0)
+    normal = normal / np.linalg.norm(normal, axis=-1, keepdims=True)
+    center = coords[..., c, :]
+    height = ((center - p0) * normal).sum(-1)
+    mean_d = (np.linalg.norm(center - p0, axis=-1) + np.linalg.norm(center - p1, axis=-1)
+              + np.linalg.norm(center - p2, axis=-1)) / 3.0
+    return np.degrees(np.arcsin(np.clip(height / mean_d, -1.0, 1.0)))
+
+
+def ring_normal_am(xam: np.ndarray, ring) -> np.ndarray:
+    """Cremer–Pople mean-plane unit normal on atom-major coords: (3, n_frames)."""
+    ring = np.asarray(ring, dtype=int)
+    r = xam[ring]  # (N, 3, F)
+    centered = r - r.mean(axis=0, keepdims=True)
+    j = np.arange(ring.size)
+    r1 = np.tensordot(np.sin(2 * np.pi * j / ring.size), centered, axes=(0, 0))  # (3, F)
+    r2 = np.tensordot(np.cos(2 * np.pi * j / ring.size), centered, axes=(0, 0))
+    n = np.stack([r1[1] * r2[2] - r1[2] * r2[1], r1[2] * r2[0] - r1[0] * r2[2], r1[0] * r2[1] - r1[1] * r2[0]])
+    return n / np.sqrt((n**2).sum(axis=0))
+
+
+def out_of_plane_am(xam: np.ndarray, ring, anchors, atoms) -> np.ndarray:
+    """Signed angles (deg) of bonds anchor→atom out of one ring's mean plane, atom-major: (m, n_frames)."""
+    n = ring_normal_am(xam, ring)
+    v = xam[np.asarray(atoms, dtype=int)] - xam[np.asarray(anchors, dtype=int)]  # (m, 3, F)
+    s = (v * n[None]).sum(axis=1) / np.sqrt((v**2).sum(axis=1))
+    return np.degrees(np.arcsin(np.clip(s, -1.0, 1.0)))
+
+
+def pyramidalization_am(xam: np.ndarray, centers, neighbors) -> np.ndarray:
+    """:func:`pyramidalization` on atom-major coords: (k, n_frames)."""
+    c = np.asarray(centers, dtype=int)
+    nb = np.asarray(neighbors, dtype=int).reshape(-1, 3)
+    p0, p1, p2 = xam[nb[:, 0]], xam[nb[:, 1]], xam[nb[:, 2]]
+    nx, ny, nz = _cross(p1 - p0, p2 - p0)
+    norm = np.sqrt(nx**2 + ny**2 + nz**2)
+    center = xam[c]
+    rel = center - p0
+    height = (rel[:, 0] * nx + rel[:, 1] * ny + rel[:, 2] * nz) / norm
+
+    def length(v):
+        return np.sqrt(v[:, 0] ** 2 + v[:, 1] ** 2 + v[:, 2] ** 2)
+
+    mean_d = (length(rel) + length(center - p1) + length(center - p2)) / 3.0
+    return np.degrees(np.arcsin(np.clip(height / mean_d, -1.0, 1.0)))

@@ -21,7 +21,8 @@ def ok_ids(trajectories_parquet) -> set[str]:
     return set(table.loc[table["status"] == "ok", "trajectory_id"])
 
 
-def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2) -> Topology:
+def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2,
+                   bond_guesser: str = "mdanalysis") -> Topology:
     """Perceive the topology from the first frame of the first ok trajectory (natural order)."""
     ok = ok_ids(trajectories_parquet)
     for path in store_paths:
@@ -29,7 +30,7 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
             for tid in store.ids:
                 if tid in ok:
                     top = perceive_topology(store.meta[tid]["symbols"], store.array(tid, "coords_angstrom")[0],
-                                            atom_names=atom_names, bond_scale=bond_scale)
+                                            atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser)
                     top.to_json(out_json)
                     log.info("topology from %s frame 0: %d bonds, rings %s", tid, len(top.bonds), top.rings)
                     return top

@@ -7,6 +7,7 @@ rule topology:
     params:
         atom_names=config["features"]["atom_names"],
         bond_scale=config["features"]["bond_scale"],
+        bond_guesser=config["features"]["bond_guesser"],
     log:
         "logs/features/topology.log",
     conda:
