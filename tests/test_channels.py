@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis.cluster import HierarchicalClustering
+from analysis.features.internal import DEFAULT_FAMILIES
 from analysis.features.stage import build_topology, featurize_batch
 from analysis.ingest import ingest_batch
 from analysis.motions import important_motions
@@ -24,7 +25,7 @@ def recovered(tmp_path_factory):
     run_qc([d / "s.npz"], [d / "t.csv"], d / "qc.csv", d / "traj.parquet")
     build_topology([d / "s.npz"], d / "traj.parquet", d / "top.json")
     featurize_batch(d / "s.npz", d / "traj.parquet", d / "top.json", d / "ev.parquet", d / "fr.parquet",
-                    ["bonds", "angles", "dihedrals", "pucker", "oop"])
+                    DEFAULT_FAMILIES)
     run_reduce(d / "ev.parquet", d / "scores.parquet", d / "load.csv", d / "pca.json")
     assign = run_cluster(d / "scores.parquet", d / "traj.parquet", d / "assign.csv", {"min_cluster_size": 5})
     return d, truth, assign
@@ -73,3 +74,19 @@ def test_separated_subclusters_get_level_b_labels():
     assert model.labels_[0] == "A1B1" and model.labels_[40] == "A1B2" or model.labels_[0] == "A1B2" and model.labels_[40] == "A1B1"
     assert set(model.labels_[:40]) == {model.labels_[0]} and set(model.labels_[40:80]) == {model.labels_[40]}
     assert set(model.labels_[80:]) == {"A2B1"}
+
+
+def test_channel_table_names_the_ring_conformer_of_each_channel(recovered):
+    """Puckering channels end as envelopes with the puckered atom as the flap; the NH2/C=O/C-O channels keep
+    a planar ring (Q < 0.1 Å)."""
+    from analysis.report.build import channel_table
+
+    d, truth, assign = recovered
+    events = pd.read_parquet(d / "ev.parquet")
+    frames = pd.read_parquet(d / "fr.parquet")
+    top = Topology.from_json(d / "top.json")
+    table = channel_table(assign, events, frames[frames.frame == 0], top).set_index("important_motion")
+    assert table.loc["C6 puckering", "conformer[ring1]"].split(" (")[0] in ("envelope ⁶E", "envelope E₆")
+    assert table.loc["C5 puckering", "conformer[ring1]"].split(" (")[0] in ("envelope ⁵E", "envelope E₅")
+    for motion in ("NH2 out-of-plane [+]", "NH2 out-of-plane [-]", "C2-O7 stretching"):
+        assert table.loc[motion, "conformer[ring1]"].startswith("planar"), motion

@@ -91,3 +91,16 @@ def test_real_cyclohexadiene_ring_opening_breaks_c1_c6():
     assert opened == ["TRAJ2", "TRAJ3", "TRAJ49"]
     words = important_motions(pd.concat(finals), pd.concat(reference), top, n=1)
     assert words == ["C1-C6 stretching"]
+
+
+def test_user_atom_names_flow_into_feature_columns_and_conformer_labels():
+    """A paper's numbering (atom_names in config, 1-based index -> name) is used in every column and label."""
+    xyz = demo.equilibrium_geometry()
+    ring_atoms = perceive_topology(demo.SYMBOLS, xyz).rings[0]
+    paper = {i + 1: f"C{10 + k}" for k, i in enumerate(ring_atoms)}  # ring atoms renamed C10..C15
+    top = perceive_topology(demo.SYMBOLS, xyz, atom_names=paper)
+    bent = xyz.copy()
+    bent[ring_atoms[0], 2] += 0.5  # lift one ring atom: an envelope with it as the flap
+    f = featurize(np.stack([xyz, bent]), top, families=["pucker", "conformer", "bonds"])
+    assert f"pucker_z[C10:ring1]" in f.columns and any(c.startswith("bond[C10-") for c in f.columns)
+    assert f["conformer[ring1]"].iloc[1] in ("envelope ¹⁰E", "envelope E₁₀")

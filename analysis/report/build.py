@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 
 
 def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology) -> pd.DataFrame:
-    """channel, n_trajectories, percent, important_motion, second_motion, hop_time_fs_mean, hop_time_fs_sd."""
+    """channel, n_trajectories, percent, important_motion, second_motion, hop_time_fs_mean, hop_time_fs_sd, and
+    per ring ``conformer[ringK]``: the most frequent conformer label at the event with its share (``chair ¹C₄ (80 %)``)."""
     n_total = len(assignments)
     rows = []
     ev = events.merge(assignments[["trajectory_id", "channel"]], on="trajectory_id")
+    conformer_cols = [c for c in events.columns if c.startswith("conformer[")]
     for channel, group in assignments.groupby("channel", sort=True):
         motions = important_motions(ev[ev["channel"] == channel], reference, topology, n=2) if channel != "no_event" else ["(no hop into the ground state)"]
         t = group["event_time_fs"].dropna()
@@ -33,6 +35,13 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
             "hop_time_fs_mean": float(t.mean()) if len(t) else np.nan,
             "hop_time_fs_sd": float(t.std(ddof=1)) if len(t) > 1 else np.nan,
         })
+        for col in conformer_cols:
+            labels = ev.loc[ev["channel"] == channel, col].dropna()
+            if len(labels):
+                counts = labels.value_counts()
+                rows[-1][col] = f"{counts.index[0]} ({100.0 * counts.iloc[0] / len(labels):.0f} %)"
+            else:
+                rows[-1][col] = ""
     return pd.DataFrame(rows).sort_values(["n_trajectories", "channel"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -102,7 +111,8 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     channels["representative"] = channels["channel"].map(reps).fillna("")
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
 
-    md_cols = ["channel", "n_trajectories", "percent", "important_motion", "second_motion", "hop_time_fs_mean", "hop_time_fs_sd", "representative"]
+    md_cols = ["channel", "n_trajectories", "percent", "important_motion", "second_motion", "hop_time_fs_mean", "hop_time_fs_sd",
+               *[c for c in channels.columns if c.startswith("conformer[")], "representative"]
     md = ["# hopscope channel report", "",
           f"{int((table.status == 'ok').sum())} of {len(table)} trajectories analysed; event: `{events['event'].iloc[0] if len(events) else 'n/a'}`. "
           "Times in fs, energies in eV.", "", channels[md_cols].to_markdown(index=False, floatfmt=".1f"), ""]
