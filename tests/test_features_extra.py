@@ -102,5 +102,38 @@ def test_user_atom_names_flow_into_feature_columns_and_conformer_labels():
     bent = xyz.copy()
     bent[ring_atoms[0], 2] += 0.5  # lift one ring atom: an envelope with it as the flap
     f = featurize(np.stack([xyz, bent]), top, families=["pucker", "conformer", "bonds"])
-    assert f"pucker_z[C10:ring1]" in f.columns and any(c.startswith("bond[C10-") for c in f.columns)
+    assert "pucker_z[C10:ring1]" in f.columns and any(c.startswith("bond[C10-") for c in f.columns)
     assert f["conformer[ring1]"].iloc[1] in ("envelope ¹⁰E", "envelope E₁₀")
+
+
+def test_re_descriptor_is_equilibrium_over_current_distance():
+    """RE descriptor (Dral et al. 2017): R_eq/R for every atom pair, here checked on a stretched pair."""
+    from analysis.surrogate.descriptors import re_descriptor
+
+    ref = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    moved = ref.copy()
+    moved[1, 0] = 1.25  # pair (0, 1) from 1.0 to 1.25 Å; pair (0, 2) unchanged
+    re = re_descriptor(moved[None], ref)[0]
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    expected = [np.linalg.norm(ref[i] - ref[j]) / np.linalg.norm(moved[i] - moved[j]) for i, j in pairs]
+    assert sorted(np.round(re, 12)) == sorted(np.round(expected, 12))
+    assert 0.8 in np.round(re, 12) and 1.0 in np.round(re, 12)
+
+
+def test_topology_from_a_user_reference_xyz(small_demo, tmp_path):
+    from analysis.features.stage import build_topology
+    from analysis.ingest import ingest_batch
+    from analysis.qc import run_qc
+
+    out, _ = small_demo
+    ingest_batch(out / "ensemble", tmp_path / "s.npz", tmp_path / "t.csv")
+    run_qc([tmp_path / "s.npz"], [tmp_path / "t.csv"], tmp_path / "qc.csv", tmp_path / "t.parquet")
+    xyz = demo.equilibrium_geometry()
+    ref = tmp_path / "ref.xyz"
+    ref.write_text(f"{len(xyz)}\nminimum\n" + "".join(f"{s} {x:.6f} {y:.6f} {z:.6f}\n" for s, (x, y, z) in zip(demo.SYMBOLS, xyz)))
+    top = build_topology([tmp_path / "s.npz"], tmp_path / "t.parquet", tmp_path / "top.json", reference_xyz=ref)
+    np.testing.assert_allclose(top.reference_angstrom, xyz, atol=1e-6)
+    assert len(top.bonds) == 13 and len(top.rings) == 1
+    ref.write_text(f"{len(xyz)}\nminimum\n" + "".join(f"{s} {x:.6f} {y:.6f} {z:.6f}\n" for s, (x, y, z) in zip(demo.SYMBOLS[::-1], xyz)))
+    with pytest.raises(ValueError, match="same atoms in the same order"):
+        build_topology([tmp_path / "s.npz"], tmp_path / "t.parquet", tmp_path / "top.json", reference_xyz=ref)

@@ -21,18 +21,48 @@ def ok_ids(trajectories_parquet) -> set[str]:
     return set(table.loc[table["status"] == "ok", "trajectory_id"])
 
 
+def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
+    """Symbols and coordinates (Å) of the first frame of an XYZ file."""
+    from analysis.elements import normalize_symbol
+    from analysis.io.errors import TrajectoryFormatError
+
+    lines = Path(path).read_text().splitlines()
+    try:
+        natom = int(lines[0].split()[0])
+    except (IndexError, ValueError):
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    symbols, xyz = [], []
+    for k, line in enumerate(lines[2:2 + natom], start=3):
+        fields = line.split()
+        try:
+            symbols.append(normalize_symbol(fields[0]))
+            xyz.append([float(v) for v in fields[1:4]])
+        except (IndexError, ValueError):
+            raise TrajectoryFormatError(path, k, "an atom line 'Sym x y z' (Å)") from None
+    if len(xyz) != natom or any(len(r) != 3 for r in xyz):
+        raise TrajectoryFormatError(path, len(lines), f"{natom} atom lines 'Sym x y z'")
+    return symbols, np.array(xyz)
+
+
 def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2,
-                   bond_guesser: str = "mdanalysis") -> Topology:
-    """Perceive the topology from the first frame of the first ok trajectory (natural order)."""
+                   bond_guesser: str = "mdanalysis", reference_xyz: str | None = None) -> Topology:
+    """Perceive the topology from ``reference_xyz`` (a user-given geometry, Å) or else from the first frame of
+    the first ok trajectory (natural order). A reference must list the ensemble's atoms in the same order."""
     ok = ok_ids(trajectories_parquet)
     for path in store_paths:
         with Store(path) as store:
             for tid in store.ids:
                 if tid in ok:
-                    top = perceive_topology(store.meta[tid]["symbols"], store.array(tid, "coords_angstrom")[0],
-                                            atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser)
+                    symbols, xyz, source = store.meta[tid]["symbols"], store.array(tid, "coords_angstrom")[0], f"{tid} frame 0"
+                    if reference_xyz:
+                        ref_symbols, xyz = read_reference_xyz(reference_xyz)
+                        if ref_symbols != list(symbols):
+                            raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
+                                             f"ensemble's {list(symbols)} (same atoms in the same order expected)")
+                        source = str(reference_xyz)
+                    top = perceive_topology(symbols, xyz, atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser)
                     top.to_json(out_json)
-                    log.info("topology from %s frame 0: %d bonds, rings %s", tid, len(top.bonds), top.rings)
+                    log.info("topology from %s: %d bonds, rings %s", source, len(top.bonds), top.rings)
                     return top
     raise RuntimeError("no trajectory passed ingest and QC: nothing to perceive a topology from (see results/qc/qc.csv)")
 

@@ -8,6 +8,7 @@ rule topology:
         atom_names=config["features"]["atom_names"],
         bond_scale=config["features"]["bond_scale"],
         bond_guesser=config["features"]["bond_guesser"],
+        reference_xyz=config["features"]["reference_xyz"],
     log:
         "logs/features/topology.log",
     conda:
