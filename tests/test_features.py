@@ -63,9 +63,13 @@ def test_dihedrals_match_mdanalysis_on_real_frames():
     top = perceive_topology(t.symbols, t.coords_angstrom[0])
     quads = np.array(top.dihedrals())
     ours = np.radians(dihedrals(t.coords_angstrom[::50], quads))
+    table = featurize(t.coords_angstrom[::50], top, families=["dihedrals"])  # the sin/cos the pipeline uses
     for f, xyz in enumerate(t.coords_angstrom[::50]):
         ref = calc_dihedrals(xyz[quads[:, 0]], xyz[quads[:, 1]], xyz[quads[:, 2]], xyz[quads[:, 3]])
         np.testing.assert_allclose(ours[f], ref, atol=1e-6)  # radians, as MDAnalysis returns them
+        labels = ["-".join(top.names[i] for i in q) for q in quads]
+        np.testing.assert_allclose(table.loc[f, [f"dihedral_sin[{lab}]" for lab in labels]], np.sin(ref), atol=1e-6)
+        np.testing.assert_allclose(table.loc[f, [f"dihedral_cos[{lab}]" for lab in labels]], np.cos(ref), atol=1e-6)
 
 
 def test_cytosine_topology_ring_and_groups():
