@@ -1,13 +1,16 @@
 """hopscope benchmarks: one command (`make bench`), prints a table. Targets live here, not in unit tests.
 
-* reader: Newton-X dyn.out frames/s over a generated ensemble (demo cytosine, 13 atoms, 10 x 2001 steps), the
-  whole trajectory reader (dyn.out + en.dat + typeofdyn.log), vs MDAnalysis' XYZ reader on the same geometry
+* reader: Newton-X dyn.out frames/s over a generated ensemble (demo cytosine, 13 atoms, 10 x 2001 steps), in the
+  classic layout (2.0 kB/step) and in the NX-CS 2.6 layout (+ acceleration block and momentum lines, 2.8 kB/step,
+  the size issue 3's target is stated for); the whole trajectory reader (dyn.out + en.dat + typeofdyn.log);
+  MDAnalysis' XYZ reader on the same geometry
 * features: default feature families, frames/s on 200k frames of a 16-atom molecule (5-methylcytosine,
   built from the demo cytosine by replacing H on C5 with a methyl group)
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 import time
@@ -30,6 +33,18 @@ def best_of(fn, repeat=3):
         out = fn()
         times.append(time.perf_counter() - t0)
     return min(times), out
+
+
+_VELOCITY = re.compile(r"(  (New|Initial) velocity: \n((?:[^\n]*\d[^\n]*\n)+))")
+_MOMENTUM = ("Total linear momentum:      0.00409970   -0.00040221    0.00629659\n"
+             "Total ang mom about cm:    -2.02654533    2.26438569   -3.77147499\n"
+             "Total ang mom of cm:        0.01495858    0.00542319   -0.00939310\n \n")
+
+
+def nx_cs_layout(text: str) -> str:
+    """A classic dyn.out rewritten with NX-CS 2.6's extra lines (acceleration block, momentum lines)."""
+    text = _VELOCITY.sub(lambda m: m.group(1) + " \n  " + m.group(2) + " acceleration: \n" + m.group(3), text)
+    return re.sub(r"(Etot variation[^\n]*\n \n)", lambda m: m.group(1) + _MOMENTUM, text)
 
 
 def methylcytosine():
@@ -61,6 +76,14 @@ def main():
         secs, parsed = best_of(lambda: [read_dyn_out(d) for d in dyns])
         n = sum(len(p["time_fs"]) for p in parsed)
         rows.append(("Newton-X dyn.out reader (ensemble)", n, secs, f"{size / n / 1024:.2f} kB/step, {size / secs / 1e6:.0f} MB/s"))
+        cs_dyns = []
+        for d in dyns:
+            cs = d.with_name("dyn_nxcs.out")
+            cs.write_text(nx_cs_layout(d.read_text()))
+            cs_dyns.append(cs)
+        cs_size = sum(d.stat().st_size for d in cs_dyns)
+        secs, cs_parsed = best_of(lambda: [read_dyn_out(d) for d in cs_dyns])
+        rows.append(("Newton-X dyn.out reader, NX-CS layout", n, secs, f"{cs_size / n / 1024:.2f} kB/step, {cs_size / secs / 1e6:.0f} MB/s"))
         secs, trajs = best_of(lambda: [read_newtonx(f) for f in folders])
         rows.append(("Newton-X trajectory (dyn.out+en.dat+typeofdyn)", sum(t.n_frames for t in trajs), secs, ""))
         xyz = Path(tmp) / "traj.xyz"

@@ -107,7 +107,7 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     headers = _STEP_LINES_RE.findall(join_ranges(raw, starts[step_lines], ends[step_lines]).decode("ascii"))
     if len(headers) != n_blocks:
         raise _Irregular
-    header = np.array(headers).astype(float)  # ValueError -> exact reader names the line
+    header = np.array(headers, dtype=float)  # ValueError -> exact reader names the line
     header_state, times = header[:, 1].astype(np.int64), header[:, 2]
 
     geom_lines = np.flatnonzero(is_geom)

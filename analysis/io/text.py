@@ -20,6 +20,8 @@ _TEXT_BYTES[32:127] = True
 
 
 _ALLOWED = bytes([9, 10, 13]) + bytes(range(32, 127))
+_BLANK = np.zeros(256, dtype=bool)
+_BLANK[[9, 10, 13, 32]] = True
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -110,9 +112,10 @@ def parse_table(data: bytes, n_fields: int, usecols, dtype=float) -> np.ndarray:
     if not data:
         return np.empty((0, len(usecols)), dtype=dtype)
     buf = np.frombuffer(data, dtype=np.uint8)
-    blank = (buf == 32) | (buf == 9) | (buf == 10) | (buf == 13)
-    n_tokens = int((~blank[0]) + np.count_nonzero(~blank[1:] & blank[:-1]))
-    if n_tokens != data.count(b"\n") * n_fields:
+    blank = _BLANK[buf]
+    n_tokens = int((not blank[0]) + np.count_nonzero(blank[:-1] > blank[1:]))  # blank followed by non-blank
+    n_lines = data.count(b"\n")
+    if n_tokens != n_lines * n_fields:
         raise ValueError(f"expected {n_fields} fields on every line")
     try:
         frame = pd.read_csv(io.BytesIO(data), sep=r"\s+", header=None, names=list(range(n_fields)),
@@ -121,7 +124,7 @@ def parse_table(data: bytes, n_fields: int, usecols, dtype=float) -> np.ndarray:
     except (pd.errors.ParserError, ValueError, TypeError) as exc:
         raise ValueError(str(exc)) from None
     values = frame.to_numpy()
-    if values.shape[0] != data.count(b"\n"):
+    if values.shape[0] != n_lines:
         raise ValueError("row count changed while parsing")
     if np.isnan(values).any():  # a missing field or a literal NaN: let the line-exact parser decide
         raise ValueError("missing or NaN value")
@@ -197,3 +200,65 @@ def integer_column(values: np.ndarray, path, line_numbers, what: str, minimum: i
         k = int(np.flatnonzero(bad)[0])
         raise TrajectoryFormatError(path, int(np.asarray(line_numbers)[k]), f"{what}: an integer >= {minimum} (got {values[k]})")
     return values.astype(np.int64)
+
+
+def fixed_layout(line: bytes, fields) -> list[tuple[int, int, int]] | None:
+    """Column spans of whitespace-separated decimal fields in one sample line of a fixed-width table.
+
+    Returns, for each requested field index, (start, dot, end): the field occupies [start, end) including its
+    leading blanks (start = end of the previous token), with the decimal point at ``dot``. None when a field
+    has no decimal point.
+    """
+    tokens, pos = [], 0
+    for tok in line.split():
+        begin = line.index(tok, pos)
+        tokens.append((begin, begin + len(tok)))
+        pos = begin + len(tok)
+    out = []
+    for f in fields:
+        if f >= len(tokens):
+            return None
+        begin, end = tokens[f]
+        dot = line.find(b".", begin, end)
+        if dot < 0:
+            return None
+        out.append((tokens[f - 1][1] if f > 0 else 0, dot, end))
+    return out
+
+
+_POW10 = 10.0 ** np.arange(16)
+
+
+def parse_fixed_decimals(rows: np.ndarray, layout) -> np.ndarray | None:
+    """Decimal numbers at fixed columns of an (n_rows, width) uint8 array, bit-identical to ``float()``.
+
+    Each field must read ``[blanks][-]digits.digits`` (≤ 15 digits): the digits form an exact int64
+    mantissa and one IEEE division by 10^k rounds it correctly, as ``float()`` does. Returns None if any
+    row deviates, so the caller can use a general parser instead.
+    """
+    out = np.empty((rows.shape[0], len(layout)))
+    for k, (start, dot, end) in enumerate(layout):
+        chars = rows[:, start:end].astype(np.int64)
+        width, point = end - start, dot - start
+        digit = (chars >= 48) & (chars <= 57)
+        space = chars == 32
+        minus = chars == 45
+        if not np.all(chars[:, point] == 46) or not digit[:, point + 1:].all() or end - dot - 1 < 1:
+            return None
+        head_space, head_digit, head_minus = space[:, :point], digit[:, :point], minus[:, :point]
+        n_space = head_space.sum(axis=1)
+        if not np.all(head_space | head_digit | head_minus):
+            return None
+        if point > 1 and not np.all(head_space[:, 1:] <= head_space[:, :-1]):  # blanks only as a prefix
+            return None
+        cols = np.arange(point)[None, :]
+        sign_ok = np.where(head_minus, cols == n_space[:, None], True).all(axis=1)
+        if not sign_ok.all() or (digit.sum(axis=1) > 15).any() or not digit.any(axis=1).all():
+            return None
+        values = np.where(digit, chars - 48, 0)
+        exponents = np.concatenate([np.arange(point - 1, -1, -1), [0], np.arange(-1, point - width, -1)]) + (end - dot - 1)
+        exponents[point] = 0
+        mantissa = (values * (10 ** np.clip(exponents, 0, None))[None, :]).sum(axis=1)
+        sign = np.where(head_minus.any(axis=1), -1.0, 1.0)
+        out[:, k] = sign * (mantissa.astype(np.float64) / _POW10[end - dot - 1])
+    return out
