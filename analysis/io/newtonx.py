@@ -104,10 +104,12 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     first = _read_dyn_out_exact(path, raw[:first_end].decode("ascii"))
     natom = len(first["symbols"])
 
-    headers = _STEP_LINES_RE.findall(join_ranges(raw, starts[step_lines], ends[step_lines]).decode("ascii"))
-    if len(headers) != n_blocks:
+    header_text = join_ranges(raw, starts[step_lines], ends[step_lines])
+    # every header must read 'STEP <n> Molecular dynamics on state <s> TIME = <t> fs': without digits,
+    # signs, dots and blanks it is one fixed word string; the numbers are then parsed in bulk
+    if header_text.translate(None, b"0123456789+-. \t\r") != _STEP_WORDS * n_blocks:
         raise _Irregular
-    header = np.array(headers, dtype=float)  # ValueError -> exact reader names the line
+    header = parse_table(header_text, 11, (1, 6, 9))  # ValueError -> exact reader names the line
     header_state, times = header[:, 1].astype(np.int64), header[:, 2]
 
     geom_lines = np.flatnonzero(is_geom)
@@ -179,7 +181,7 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
 _GEOM_HEADERS = ("  New geometry:", "  Initial geometry:")
 _WF_PREFIX = " Wave function state"
 _STEP_RE = re.compile(r"STEP\s+(\S+)\s+Molecular\s+dynamics\s+on\s+state\s+(\S+)\s+TIME\s+=\s+(\S+)\s+fs\s*$")
-_STEP_LINES_RE = re.compile(r"^STEP\s+(\S+)\s+Molecular\s+dynamics\s+on\s+state\s+(\S+)\s+TIME\s+=\s+(\S+)\s+fs[ \t\r]*$", re.MULTILINE)
+_STEP_WORDS = b"STEPMoleculardynamicsonstateTIME=fs\n"
 
 
 def _line_kind(line: str) -> str:

@@ -108,24 +108,28 @@ def parse_table(data: bytes, n_fields: int, usecols, dtype=float) -> np.ndarray:
 
     Raises ``ValueError`` (no line number) on anything irregular: a wrong field count, a non-number in a
     used column, a missing value or a NaN. Callers fall back to a line-exact parser to report where.
+
+    The field count is checked by pandas itself: a sentinel row with ``n_fields + 1`` fields is appended and
+    column ``n_fields`` is read too; it must be empty on every real row (a longer row fills it) and a
+    shorter row leaves a used column empty (NaN).
     """
     if not data:
         return np.empty((0, len(usecols)), dtype=dtype)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    blank = _BLANK[buf]
-    n_tokens = int((not blank[0]) + np.count_nonzero(blank[:-1] > blank[1:]))  # blank followed by non-blank
     n_lines = data.count(b"\n")
-    if n_tokens != n_lines * n_fields:
-        raise ValueError(f"expected {n_fields} fields on every line")
+    sentinel = b" ".join([b"0"] * (n_fields + 1)) + b"\n"
+    cols = list(usecols) + [n_fields]
     try:
-        frame = pd.read_csv(io.BytesIO(data), sep=r"\s+", header=None, names=list(range(n_fields)),
-                            usecols=list(usecols), dtype={c: dtype for c in usecols}, engine="c",
-                            skip_blank_lines=False)
+        frame = pd.read_csv(io.BytesIO(data + sentinel), sep=r"\s+", header=None, names=list(range(n_fields + 1)),
+                            usecols=cols, dtype={c: dtype for c in cols}, engine="c", skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError, TypeError) as exc:
         raise ValueError(str(exc)) from None
     values = frame.to_numpy()
-    if values.shape[0] != n_lines:
+    if values.shape[0] != n_lines + 1:
         raise ValueError("row count changed while parsing")
+    values = values[:-1]
+    if not np.isnan(values[:, -1]).all():
+        raise ValueError(f"expected {n_fields} fields on every line")
+    values = values[:, :-1]
     if np.isnan(values).any():  # a missing field or a literal NaN: let the line-exact parser decide
         raise ValueError("missing or NaN value")
     return values
