@@ -175,3 +175,39 @@ def test_ensemble_with_broken_members_finishes_and_good_members_are_unchanged(sm
         for tid in good_ids:
             for name in ("time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev", "populations"):
                 np.testing.assert_array_equal(a.array(tid, name), b.array(tid, name))
+
+
+def test_compiled_tokenizer_and_pandas_fallback_agree_bit_for_bit(monkeypatch):
+    """The numba tokenizer (plain decimals only, mantissa / 10^k) and the pandas path read the same numbers."""
+    import analysis.io.newtonx as nx
+    from analysis.io.tokenize import parse_fields
+
+    paths = sorted(shared("newtonx").glob("*/TRAJ*/RESULTS/dyn.out"))
+    raws = [p.read_bytes() for p in paths]
+    assert parse_fields(b"1 2\n", np.array([0]), np.array([3]), 2, (0, 1)) is not None, "numba is a pinned dependency"
+    compiled = [nx._read_dyn_out_fast(p, r) for p, r in zip(paths, raws)]
+    monkeypatch.setattr(nx, "parse_fields", lambda *a, **k: None)
+    fallback = [nx._read_dyn_out_fast(p, r) for p, r in zip(paths, raws)]
+    for path, a, b in zip(paths, compiled, fallback):
+        for key, value in a.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(value, b[key], err_msg=f"{path}: {key}")
+
+
+def test_compiled_tokenizer_flags_what_float_would_read_differently():
+    from analysis.io.tokenize import parse_fields
+
+    lines = [b"1.5 -2.25 +3", b"-0.000 .5 7.", b"1e3 2 3", b"nan 1 2", b"1 2", b"1 2 3 4", b"1.2.3 4 5", b"- 1 2",
+             b"1234567890123456 1 2"]
+    raw = b"\n".join(lines) + b"\n"
+    starts = np.cumsum([0] + [len(x) + 1 for x in lines[:-1]])
+    ends = starts + np.array([len(x) for x in lines])
+    for i in range(len(lines)):
+        values, bad = parse_fields(raw, starts[i:i + 1], ends[i:i + 1], 3, (0, 1, 2))
+        if i < 2:
+            assert bad == -1
+            expected = [float(v) for v in lines[i].split()]
+            np.testing.assert_array_equal(values[0], expected)
+            assert list(np.signbit(values[0])) == list(np.signbit(expected))
+        else:
+            assert bad == 0, lines[i]  # exponent, nan, field count, malformed, > 15 digits: left to float()

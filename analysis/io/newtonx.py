@@ -20,6 +20,7 @@ from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
                               parse_lines, parse_table, read_bytes)
+from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -69,6 +70,17 @@ class _Irregular(Exception):
     """The fast reader met something it does not handle; the exact reader takes over."""
 
 
+def _numbers(raw: bytes, starts, ends, n_fields: int, usecols) -> np.ndarray:
+    """Decimal fields of whole lines: compiled tokenizer, else pandas; ValueError on any irregular line."""
+    parsed = parse_fields(raw, starts, ends, n_fields, usecols)
+    if parsed is None:
+        return parse_table(join_ranges(raw, starts, ends), n_fields, usecols)
+    values, bad = parsed
+    if bad >= 0:
+        raise ValueError(f"irregular line {bad}")
+    return values
+
+
 def _select_blocks(times: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray, int]:
     """Indices of the last complete block for each time, ordered by time; and the number of times
     (other than the final, truncated one) that have no complete block at all."""
@@ -109,7 +121,7 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     # signs, dots and blanks it is one fixed word string; the numbers are then parsed in bulk
     if header_text.translate(None, b"0123456789+-. \t\r") != _STEP_WORDS * n_blocks:
         raise _Irregular
-    header = parse_table(header_text, 11, (1, 6, 9))  # ValueError -> exact reader names the line
+    header = _numbers(raw, starts[step_lines], ends[step_lines], 11, (1, 6, 9))  # ValueError -> exact reader
     header_state, times = header[:, 1].astype(np.int64), header[:, 2]
 
     geom_lines = np.flatnonzero(is_geom)
@@ -134,7 +146,8 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     geom_of_block = np.full(n_blocks, -1)
     geom_of_block[line_block[geom_lines]] = np.arange(geom_lines.size)
     ids = atom_ids[geom_of_block[keep]]  # contiguous lines per block: one byte range each
-    xyz = parse_table(join_ranges(raw, starts[ids[:, 0]], ends[ids[:, -1]]), 6, (2, 3, 4)).reshape(-1, natom, 3)
+    flat = ids.ravel()
+    xyz = _numbers(raw, starts[flat], ends[flat], 6, (2, 3, 4)).reshape(-1, natom, 3)
 
     energy_lines = np.flatnonzero(is_energy)
     energy_of_block = np.full(n_blocks, -1)
@@ -143,7 +156,7 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
     n_cols = len(raw[starts[e_ids[0]] + 1: ends[e_ids[0]]].split())
     if n_cols < 4:
         raise _Irregular
-    energy = parse_table(join_ranges(raw, starts[e_ids] + 1, ends[e_ids]), n_cols, tuple(range(n_cols)))
+    energy = _numbers(raw, starts[e_ids] + 1, ends[e_ids], n_cols, tuple(range(n_cols)))
     nstat = n_cols - 3
 
     populations = None
@@ -153,12 +166,7 @@ def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
         keep_rank = np.full(n_blocks, -1)
         keep_rank[keep] = np.arange(keep.size)
         wf_sel = wf_lines[keep_rank[line_block[wf_lines]] >= 0]
-        # parse only what follows the colon ("Wave function state  i:  Re  Im"), found at one offset
-        colon = raw.find(b":", int(starts[wf_sel[0]]), int(ends[wf_sel[0]])) - int(starts[wf_sel[0]])
-        if colon > 0 and np.all(byte_at(raw, starts[wf_sel], ends[wf_sel], colon) == ord(":")):
-            wf = parse_table(join_ranges(raw, starts[wf_sel] + colon + 1, ends[wf_sel]), 2, (0, 1))
-        else:
-            wf = parse_table(join_ranges(raw, starts[wf_sel], ends[wf_sel]), 6, (4, 5))
+        wf = _numbers(raw, starts[wf_sel], ends[wf_sel], 6, (4, 5))
         wf = wf.reshape(-1, nstat, 2)
         order = np.argsort(keep_rank[line_block[wf_sel]].reshape(-1, nstat)[:, 0], kind="stable")
         populations = (wf[order] ** 2).sum(axis=2)
