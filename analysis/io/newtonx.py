@@ -19,11 +19,12 @@ import numpy as np
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
-                              parse_lines, parse_table, read_bytes)
+                              parse_lines, parse_table, read_bytes, read_xyz_frames)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
+_DYN_XYZ_TIME_RE = re.compile(r"^[^\n]*?Time\s*=\s*(\S+)", re.MULTILINE)
 _TYPEOFDYN_RE = re.compile(r"Time =\s*([-\d.]+).*?PES =\s*(\d+)")
 _TIME_DECIMALS = 6
 
@@ -348,41 +349,30 @@ def read_typeofdyn(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def read_dyn_xyz(path: str | Path) -> dict:
     """Parse Newton-X ``dyn.xyz`` (Å; comment line ``Time = t``). One frame per time (last wins)."""
     path = Path(path)
-    text = _read_text(path)
-    lines = text.splitlines()
+    frames = read_xyz_frames(path)
+    raw, starts, ends, comment_lines = frames["raw"], frames["starts"], frames["ends"], frames["comment_lines"]
+    times = _DYN_XYZ_TIME_RE.findall(join_ranges(raw, starts[comment_lines], ends[comment_lines]).decode("ascii"))
+    if len(times) != len(comment_lines):  # name the first comment without 'Time = t'
+        bad = next(i for i in comment_lines if not _DYN_XYZ_TIME_RE.search(raw[starts[i]:ends[i]].decode("ascii")))
+        raise TrajectoryFormatError(path, int(bad) + 1, "a comment line 'Time = t'")
     try:
-        natom = int(lines[0].split()[0])
-    except (ValueError, IndexError):
-        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
-    per = natom + 2
-    n_frames = len(lines) // per
-    if n_frames == 0:
-        raise TrajectoryFormatError(path, len(lines), f"{per} lines per frame")
-    truncated = len(lines) % per != 0 and any(s.strip() for s in lines[n_frames * per:])
-    block = np.array(lines[: n_frames * per], dtype=object).reshape(n_frames, per)
-    times = []
-    for i, comment in enumerate(block[:, 1]):
-        m = re.search(r"Time\s*=\s*(\S+)", comment)
-        if not m:
-            raise TrajectoryFormatError(path, i * per + 2, "a comment line 'Time = t'")
-        times.append(m.group(1))
-    fields = [ln.split() for ln in block[:, 2:].ravel()]
-    if any(len(f) != 4 for f in fields):
-        bad = next(i for i, f in enumerate(fields) if len(f) != 4)
-        frame, atom = divmod(bad, natom)
-        raise TrajectoryFormatError(path, frame * per + 3 + atom, "'Sym x y z'")
-    arr = np.array(fields, dtype=object).reshape(n_frames, natom, 4)
-    try:
-        xyz = arr[:, :, 1:].astype(float)
         t = np.array(times, dtype=float)
     except ValueError:
-        raise TrajectoryFormatError(path, None, "numeric coordinates and times") from None
-    symbols = [normalize_symbol(s) for s in arr[0, :, 0]]
+        bad = next(k for k, v in enumerate(times) if not _is_float(v))
+        raise TrajectoryFormatError(path, int(comment_lines[bad]) + 1, f"a number after 'Time =', got {times[bad]!r}") from None
     t_key = np.round(t, _TIME_DECIMALS)
     _, last = np.unique(t_key[::-1], return_index=True)
     keep = np.sort(len(t) - 1 - last)
-    return {"symbols": symbols, "time_fs": t[keep], "coords_angstrom": xyz[keep], "truncated": bool(truncated)}
+    return {"symbols": frames["symbols"], "time_fs": t[keep], "coords_angstrom": frames["coords_angstrom"][keep],
+            "truncated": frames["truncated"]}
 
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read one Newton-X classic trajectory folder (``TRAJn`` or its ``RESULTS``).

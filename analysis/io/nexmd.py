@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, parse_lines, read_bytes
+from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, parse_lines, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
 _TIME_DECIMALS = 6
@@ -58,33 +58,15 @@ def read_columns(path: str | Path, min_fields: int, time_column: int | None = 0)
 def read_coords_xyz(path: str | Path) -> dict:
     """NEXMD ``coords.xyz``: symbols, time_fs, coords_angstrom; a partial last frame is dropped (flagged)."""
     path = Path(path)
-    raw = read_bytes(path)
-    starts, ends = line_offsets(raw)
-    try:
-        natom = int(raw[starts[0]:ends[0]].strip())
-    except ValueError:
-        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
-    if natom <= 0:
-        raise TrajectoryFormatError(path, 1, "a positive atom count")
-    per = natom + 2
-    n_frames = len(starts) // per
-    if n_frames == 0:
-        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
-    frame0 = np.arange(n_frames) * per
-    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
-    if np.any(counts != natom):
-        bad = int(np.flatnonzero(counts != natom)[0])
-        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
+    frames = read_xyz_frames(path)
+    comment_lines = frames["comment_lines"]
     # comment: FINAL HEAT OF FORMATION = <value> time = <t>
-    comments = parse_lines(raw, starts, ends, frame0 + 1, 9, (5, 8), path,
+    comments = parse_lines(frames["raw"], frames["starts"], frames["ends"], comment_lines, 9, (5, 8), path,
                            "a comment 'FINAL HEAT OF FORMATION = <E> time = <t>'")
     if not np.isfinite(comments[:, 1]).all():
-        raise TrajectoryFormatError(path, int(frame0[np.flatnonzero(~np.isfinite(comments[:, 1]))[0]]) + 2, "a finite time")
-    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
-    xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
-    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
-    return {"symbols": symbols, "time_fs": comments[:, 1], "coords_angstrom": xyz, "truncated": len(starts) % per != 0}
-
+        raise TrajectoryFormatError(path, int(comment_lines[np.flatnonzero(~np.isfinite(comments[:, 1]))[0]]) + 1, "a finite time")
+    return {"symbols": frames["symbols"], "time_fs": comments[:, 1], "coords_angstrom": frames["coords_angstrom"],
+            "truncated": frames["truncated"]}
 
 def read_hops_out(path: str | Path) -> list[tuple[float, int, int]]:
     """Distinct hop events (time_fs, state_before, state_after) in NEXMD numbering (excited-state index)."""

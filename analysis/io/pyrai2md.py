@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, line_offsets, parse_lines, read_bytes
+from analysis.io.text import blank_lines, line_offsets, parse_lines, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
 
@@ -66,35 +66,16 @@ def read_energies(path: str | Path, allow_empty: bool = False) -> np.ndarray:
 def read_md_xyz(path: str | Path) -> dict:
     """Multi-frame ``md.xyz``: symbols, coords (Å), step and pre-hop state per frame, hop target or 0."""
     path = Path(path)
-    raw = read_bytes(path)
-    starts, ends = line_offsets(raw)
-    try:
-        natom = int(raw[starts[0]:ends[0]].strip())
-    except ValueError:
-        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
-    if natom <= 0:
-        raise TrajectoryFormatError(path, 1, "a positive atom count")
-    per = natom + 2
-    n_frames = len(starts) // per
-    if n_frames == 0:
-        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
-    frame0 = np.arange(n_frames) * per
-    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
-    if np.any(counts != natom):
-        bad = int(np.flatnonzero(counts != natom)[0])
-        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
-    comments = b"\n".join(raw[starts[i]:ends[i]] for i in frame0 + 1).decode("ascii").splitlines()
+    frames = read_xyz_frames(path)
+    raw, starts, ends, comment_lines = frames["raw"], frames["starts"], frames["ends"], frames["comment_lines"]
+    comments = b"\n".join(raw[starts[i]:ends[i]] for i in comment_lines).decode("ascii").splitlines()
     parsed = [_COMMENT_RE.search(c) for c in comments]
     if not all(parsed):
         bad = next(i for i, m in enumerate(parsed) if not m)
-        raise TrajectoryFormatError(path, int(frame0[bad]) + 2, "a comment '<title> coord <step> state <s> [to <s'> CI]'")
+        raise TrajectoryFormatError(path, int(comment_lines[bad]) + 1, "a comment '<title> coord <step> state <s> [to <s'> CI]'")
     info = np.array([[int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)] for m in parsed], dtype=np.int64)
-    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
-    xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
-    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
-    return {"symbols": symbols, "coords_angstrom": xyz, "step": info[:, 0], "state": info[:, 1], "hop_to": info[:, 2],
-            "truncated": len(starts) % per != 0}
-
+    return {"symbols": frames["symbols"], "coords_angstrom": frames["coords_angstrom"], "step": info[:, 0],
+            "state": info[:, 1], "hop_to": info[:, 2], "truncated": frames["truncated"]}
 
 def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read one PyRAI2MD trajectory folder.

@@ -29,7 +29,8 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines, read_bytes
+from analysis.io.text import (blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines,
+                              read_bytes, read_xyz_frames)
 from analysis.io.trajectory import Trajectory
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -132,35 +133,16 @@ def read_output_lis(path: str | Path) -> dict:
 def read_output_xyz(path: str | Path) -> dict:
     """Parse SHARC ``output.xyz`` (Å; comment ``t= time diag MCH``). A partial last frame is dropped."""
     path = Path(path)
-    raw = read_bytes(path)
-    starts, ends = line_offsets(raw)
-    try:
-        natom = int(raw[starts[0]:ends[0]].strip())
-    except ValueError:
-        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
-    if natom <= 0:
-        raise TrajectoryFormatError(path, 1, "a positive atom count")
-    per = natom + 2
-    n_frames = len(starts) // per
-    truncated = len(starts) % per != 0
-    if n_frames == 0:
-        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
-    frame0 = np.arange(n_frames) * per
-    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")
-    if np.any(counts[:, 0] != natom):
-        bad = int(np.flatnonzero(counts[:, 0] != natom)[0])
-        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
-    comments = parse_lines(raw, starts, ends, frame0 + 1, 4, (1, 2, 3), path, "a comment line 't= time diag MCH'")
-    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
-    xyz = parse_lines(raw, starts, ends, atom_ids, 4, (1, 2, 3), path, "an atom line 'Sym x y z'").reshape(n_frames, natom, 3)
-    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
+    frames = read_xyz_frames(path)
+    raw, starts, ends, comment_lines = frames["raw"], frames["starts"], frames["ends"], frames["comment_lines"]
+    comments = parse_lines(raw, starts, ends, comment_lines, 4, (1, 2, 3), path, "a comment line 't= time diag MCH'")
+    line_numbers = comment_lines + 1
     if not np.all(np.isfinite(comments[:, 0])):
-        raise TrajectoryFormatError(path, int(frame0[np.flatnonzero(~np.isfinite(comments[:, 0]))[0]]) + 2, "a finite time")
-    return {"symbols": symbols, "time_fs": comments[:, 0],
-            "diag_state": integer_column(comments[:, 1], path, frame0 + 2, "diagonal state"),
-            "mch_state": integer_column(comments[:, 2], path, frame0 + 2, "MCH state"),
-            "coords_angstrom": xyz, "truncated": truncated}
-
+        raise TrajectoryFormatError(path, int(line_numbers[np.flatnonzero(~np.isfinite(comments[:, 0]))[0]]), "a finite time")
+    return {"symbols": frames["symbols"], "time_fs": comments[:, 0],
+            "diag_state": integer_column(comments[:, 1], path, line_numbers, "diagonal state"),
+            "mch_state": integer_column(comments[:, 2], path, line_numbers, "MCH state"),
+            "coords_angstrom": frames["coords_angstrom"], "truncated": frames["truncated"]}
 
 def read_output_dat(path: str | Path) -> dict:
     """Parse the blocks of ``output.dat`` hopscope uses, by label.

@@ -205,3 +205,53 @@ def integer_column(values: np.ndarray, path, line_numbers, what: str, minimum: i
         raise TrajectoryFormatError(path, int(np.asarray(line_numbers)[k]), f"{what}: an integer >= {minimum} (got {values[k]})")
     return values.astype(np.int64)
 
+
+
+def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool = False) -> dict:
+    """The frame structure and coordinates of a multi-frame XYZ file (atom count, comment, atom lines).
+
+    Parameters
+    ----------
+    path : file to read
+    allow_partial_last : bool
+        Drop an incomplete last frame (a crash mid-write) and report ``truncated``; otherwise it is an error.
+    extra_columns : bool
+        Atom lines may carry more columns after ``Sym x y z`` (extended XYZ), the same number on every line.
+
+    Returns
+    -------
+    dict with raw, starts, ends (see :func:`line_offsets`), natom, comment_lines (0-based line index of each
+    frame's comment), symbols (of the first frame), coords_angstrom (n_frames, natom, 3), truncated.
+    """
+    from analysis.elements import normalize_symbol
+
+    path = Path(path)
+    raw = read_bytes(path)
+    starts, ends = line_offsets(raw)
+    try:
+        natom = int(raw[starts[0]:ends[0]].strip())
+    except ValueError:
+        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
+    if natom <= 0:
+        raise TrajectoryFormatError(path, 1, "a positive atom count")
+    per = natom + 2
+    n_frames = len(starts) // per
+    leftover = np.arange(n_frames * per, len(starts))
+    truncated = bool(leftover.size) and not blank_lines(raw, starts[leftover], ends[leftover]).all()
+    if truncated and not allow_partial_last:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms); the last frame is incomplete")
+    if n_frames == 0:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
+    frame0 = np.arange(n_frames) * per
+    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
+    if np.any(counts != natom):
+        bad = int(np.flatnonzero(counts != natom)[0])
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
+    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
+    n_fields = len(raw[starts[2]:ends[2]].split()) if extra_columns else 4
+    if n_fields < 4:
+        raise TrajectoryFormatError(path, 3, f"an atom line 'Sym x y z' (found {n_fields} fields)")
+    coords = parse_lines(raw, starts, ends, atom_ids, n_fields, (1, 2, 3), path, "an atom line 'Sym x y z'")
+    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
+    return {"raw": raw, "starts": starts, "ends": ends, "natom": natom, "comment_lines": frame0 + 1,
+            "symbols": symbols, "coords_angstrom": coords.reshape(n_frames, natom, 3), "truncated": truncated}

@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import line_offsets, parse_lines, read_bytes
+from analysis.io.text import read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
@@ -32,34 +32,11 @@ def is_xyz(folder: str | Path) -> bool:
 
 
 def check_xyz_layout(path: str | Path) -> int:
-    """Validate the frame structure (atom-count lines, line counts); return the number of frames.
+    """Validate the frame structure (atom-count lines, line counts, atom lines); return the number of frames.
 
     MDAnalysis' reader reports malformed files without a line number; this check names the line.
     """
-    path = Path(path)
-    raw = read_bytes(path)
-    starts, ends = line_offsets(raw)
-    try:
-        natom = int(raw[starts[0]:ends[0]].strip())
-    except ValueError:
-        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
-    if natom <= 0:
-        raise TrajectoryFormatError(path, 1, "a positive atom count")
-    per = natom + 2
-    if len(starts) % per:
-        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms); the last frame is incomplete")
-    frame0 = np.arange(len(starts) // per) * per
-    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
-    if np.any(counts != natom):
-        bad = int(np.flatnonzero(counts != natom)[0])
-        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
-    atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
-    n_fields = len(raw[starts[2]:ends[2]].split())  # extended XYZ may carry more columns (forces...)
-    if n_fields < 4:
-        raise TrajectoryFormatError(path, 3, f"an atom line 'Sym x y z' (found {n_fields} fields)")
-    parse_lines(raw, starts, ends, atom_ids, n_fields, (1, 2, 3), path, "an atom line 'Sym x y z ...'")
-    return frame0.size
-
+    return len(read_xyz_frames(path, allow_partial_last=False, extra_columns=True)["comment_lines"])
 
 def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read a folder with one multi-frame XYZ (through MDAnalysis) and an optional CSV of properties.
