@@ -22,6 +22,10 @@ include: "workflow/rules/surrogate.smk"
 include: "workflow/rules/report.smk"
 
 
+onsuccess:
+    print_run_summary()
+
+
 rule all:
     input:
         "results/ingest/trajectories.parquet",
@@ -32,3 +36,4 @@ rule all:
         "results/report/report.html",
         "results/report/channels.csv",
         "results/report/channels.md",
+        "results/report/warnings.txt",

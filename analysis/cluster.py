@@ -14,11 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import DBSCAN, AgglomerativeClustering
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 log = logging.getLogger(__name__)
+
+UNRESOLVED = "unresolved"
 
 
 def _order_by_size(labels: np.ndarray) -> np.ndarray:
@@ -32,7 +35,7 @@ def _order_by_size(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-class HierarchicalClustering:
+class HierarchicalClustering(ClusterMixin, BaseEstimator):
     """Density-based top level, agglomerative sub-levels.
 
     Parameters
@@ -43,18 +46,19 @@ class HierarchicalClustering:
     levels : int                 number of levels (1 = density clustering only)
     max_subclusters : int
     min_silhouette : float
-    noise : {'nearest', 'keep'}  noise points join the cluster of their nearest clustered point, or stay 'noise'
-    random_state : int
+    noise : {'nearest', 'keep'}  noise points join the cluster of their nearest clustered point, or stay
+                                 ``unresolved``. When the density step finds no cluster at all, every point
+                                 is ``unresolved`` (density noise is never shown as a channel).
 
     Attributes
     ----------
-    labels_ : ndarray of str     e.g. 'A1B2', or 'noise'
-    top_labels_ : ndarray of int level-A cluster (−1 noise)
+    labels_ : ndarray of str     e.g. 'A1B2', or 'unresolved'
+    top_labels_ : ndarray of int level-A cluster (−1 unresolved)
     is_noise_ : ndarray of bool  the density step called the point noise
     """
 
     def __init__(self, method="hdbscan", min_cluster_size=5, eps=0.5, levels=2, max_subclusters=4,
-                 min_silhouette=0.5, noise="nearest", random_state=0):
+                 min_silhouette=0.5, noise="nearest"):
         self.method = method
         self.min_cluster_size = min_cluster_size
         self.eps = eps
@@ -62,7 +66,6 @@ class HierarchicalClustering:
         self.max_subclusters = max_subclusters
         self.min_silhouette = min_silhouette
         self.noise = noise
-        self.random_state = random_state
 
     def _density(self, x):
         if self.method == "hdbscan":
@@ -89,15 +92,14 @@ class HierarchicalClustering:
             return np.zeros(n, dtype=int)
         return _order_by_size(best)
 
-    def fit(self, x: np.ndarray) -> "HierarchicalClustering":
+    def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.asarray(x, dtype=float)
         n = len(x)
-        top = self._density(x) if n >= 2 else np.zeros(n, dtype=int)
+        top = self._density(x) if n >= 2 else np.full(n, -1, dtype=int)
         self.is_noise_ = top < 0
         if (top < 0).all():
-            log.warning("density clustering found no cluster in %d points (min_cluster_size=%s): "
-                        "all events form one channel, flagged is_noise", n, self.min_cluster_size)
-            top = np.zeros(n, dtype=int)
+            log.warning("density clustering found no cluster in %d points (min_cluster_size=%s): all unresolved",
+                        n, self.min_cluster_size)
         elif self.noise == "nearest" and (top < 0).any():
             core = np.flatnonzero(top >= 0)
             nn = NearestNeighbors(n_neighbors=1).fit(x[core])
@@ -105,8 +107,8 @@ class HierarchicalClustering:
             top[top < 0] = top[core[idx[:, 0]]]
         top = _order_by_size(top)
         self.top_labels_ = top
-        labels = np.array([("noise" if t < 0 else f"A{t + 1}") for t in top], dtype=object)
-        groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != "noise"}
+        labels = np.array([(UNRESOLVED if t < 0 else f"A{t + 1}") for t in top], dtype=object)
+        groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != UNRESOLVED}
         for level in range(1, self.levels):
             letter = string.ascii_uppercase[level]
             new_groups = {}
@@ -121,25 +123,40 @@ class HierarchicalClustering:
         return self
 
 
-def run_cluster(scores_parquet, trajectories_parquet, out_csv, params: dict, random_state: int = 0) -> pd.DataFrame:
-    """Cluster the PCA scores; every ok trajectory gets exactly one channel.
+ASSIGNMENT_COLUMNS = ["transition", "trajectory_id", "frame", "event_time_fs", "kind", "channel", "is_noise"]
 
-    Trajectories without the analysis event get channel ``no_event``.
+
+def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Channels of every event, each transition clustered on its own PCA scores.
+
+    Events of a transition that was not reduced (too few events) are ``unresolved``.
+
+    Returns
+    -------
+    DataFrame with :data:`ASSIGNMENT_COLUMNS`, in event-table order.
     """
-    scores = pd.read_parquet(scores_parquet)
-    table = pd.read_parquet(trajectories_parquet)
+    key = ["transition", "trajectory_id", "frame"]
+    out = events[key + ["time_fs", "kind"]].rename(columns={"time_fs": "event_time_fs"}).copy()
+    out["channel"], out["is_noise"] = UNRESOLVED, False
     pcs = [c for c in scores.columns if c.startswith("PC")]
-    model = HierarchicalClustering(random_state=random_state, **params).fit(scores[pcs].to_numpy())
-    out = pd.DataFrame({"trajectory_id": scores["trajectory_id"], "channel": model.labels_,
-                        "is_noise": model.is_noise_, "event_time_fs": scores["time_fs"]})
-    ok = table.loc[table["status"] == "ok", "trajectory_id"]
-    missing = ok[~ok.isin(out["trajectory_id"])]
-    if len(missing):
-        out = pd.concat([out, pd.DataFrame({"trajectory_id": missing, "channel": "no_event", "is_noise": False,
-                                            "event_time_fs": np.nan})], ignore_index=True)
-    order = {t: i for i, t in enumerate(table["trajectory_id"])}
-    out = out.sort_values("trajectory_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    for transition, group in scores.groupby("transition", sort=False):
+        x = group[pcs].dropna(axis=1, how="all").to_numpy()
+        model = HierarchicalClustering(**params).fit(x)
+        found = pd.DataFrame({"transition": transition, "trajectory_id": group["trajectory_id"].to_numpy(),
+                              "frame": group["frame"].to_numpy(), "channel_": model.labels_, "noise_": model.is_noise_})
+        merged = out.merge(found, on=key, how="left")
+        hit = merged["channel_"].notna().to_numpy()
+        out.loc[hit, "channel"] = merged.loc[hit, "channel_"].to_numpy()
+        out.loc[hit, "is_noise"] = merged.loc[hit, "noise_"].astype(bool).to_numpy()
+        log.info("clusters %s: %s", transition, pd.Series(model.labels_).value_counts().to_dict())
+    return out[ASSIGNMENT_COLUMNS].reset_index(drop=True)
+
+
+def run_cluster(scores_parquet, events_parquet, out_csv, params: dict) -> pd.DataFrame:
+    """Read scores and events, :func:`cluster_events`, write ``assignments.csv`` (one row per event)."""
+    scores = pd.read_parquet(scores_parquet)
+    events = pd.read_parquet(events_parquet, columns=["transition", "trajectory_id", "frame", "time_fs", "kind"])
+    out = cluster_events(scores, events, params)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_csv, index=False)
-    log.info("clusters: %s", out["channel"].value_counts().to_dict())
     return out

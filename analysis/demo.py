@@ -145,7 +145,11 @@ def normal_modes(xyz, symbols):
     # eV/(Å² amu) -> 1/fs²: 1 eV = 1.602176634e-19 J, 1 amu Å² fs⁻² = 1.66053907e-27*1e-20/1e-30 J
     to_fs2 = 1.602176634e-19 / (1.66053906660e-27 * 1e-20 / 1e-30)
     omega = np.sqrt(w2[keep] * to_fs2)
-    modes = (vec[:, keep] / np.sqrt(m3)[:, None]).T.reshape(-1, len(symbols), 3)
+    modes = (vec[:, keep] / np.sqrt(m3)[:, None]).T
+    # LAPACK's eigenvector signs depend on the BLAS kernel (SkylakeX vs Haswell): fix them (largest Cartesian
+    # component positive), so the demo's thermal motion — and every number a test reads — is the same everywhere.
+    modes *= np.sign(modes[np.arange(len(modes)), np.abs(modes).argmax(axis=1)])[:, None]
+    modes = modes.reshape(-1, len(symbols), 3)
     return omega, modes
 
 
@@ -177,9 +181,24 @@ def channel_displacement(xyz: np.ndarray, channel: Channel, progress: np.ndarray
     return out
 
 
-def channel_vectors(xyz: np.ndarray) -> np.ndarray:
+def channel_vectors(xyz: np.ndarray, channels=CHANNELS) -> np.ndarray:
     """Full planted displacement for each channel, (n_channels, n_atoms, 3) in Å."""
-    return np.stack([channel_displacement(xyz, c, 1.0)[0] for c in CHANNELS])
+    return np.stack([channel_displacement(xyz, c, 1.0)[0] for c in channels])
+
+
+# The cascade variant (``generate_demo(cascade=True)``): S2→S1 through one of two C=O motions, then S1→S0
+# through one of two lower channels after a delay (hop_mean_fs is the delay after the S2→S1 hop), or no
+# S1→S0 hop at all ("S1 trapped": the trajectory never reaches S0, as many real ones).
+UPPER_CHANNELS = (
+    Channel("C=O out-of-plane [+]", 0.5, 30.0, 6.0, (("rotate", (6,), 1, 35.0),)),
+    Channel("C2-O7 stretching", 0.5, 30.0, 6.0, (("translate", (6,), "bond:1", 0.45),)),
+)
+LOWER_CHANNELS = (
+    Channel("C6 puckering", 0.4, 60.0, 10.0, (("translate", (5, 10), "normal", 0.55),)),
+    Channel("NH2 out-of-plane [+]", 0.35, 70.0, 10.0, (("rotate", (7, 11, 12), 3, 35.0),)),
+)
+TRAPPED_SHARE = 0.25
+UPPER_GAP_EV = 1.2
 
 
 class DemoPES:
@@ -189,30 +208,43 @@ class DemoPES:
     displacement and its mirror image through the (planar) equilibrium ring plane; ρ² = Σ q_c².
     """
 
-    def __init__(self, xyz_eq: np.ndarray, symbols=SYMBOLS):
-        from analysis.features.geometry import ring_normal
-
+    def __init__(self, xyz_eq: np.ndarray, symbols=SYMBOLS, channels=CHANNELS, upper_channels=()):
         self.xyz_eq = xyz_eq
         self.hess = spring_hessian(xyz_eq, symbols)
-        d = channel_vectors(xyz_eq)
+        self.directions = self._directions(xyz_eq, channels)
+        self.upper_directions = self._directions(xyz_eq, upper_channels) if upper_channels else None
+
+    @staticmethod
+    def _directions(xyz_eq, channels):
+        """Planted displacements and their mirror images, scaled so that q = Δx·d/|d|²."""
+        from analysis.features.geometry import ring_normal
+
+        d = channel_vectors(xyz_eq, channels)
         n = ring_normal(xyz_eq[RING])
         mirrored = d - 2.0 * (d @ n)[..., None] * n
         dirs = []
         for v in np.concatenate([d, mirrored]).reshape(2 * len(d), -1):
             if not any(np.allclose(v, w, atol=1e-9) for w in dirs):
                 dirs.append(v)
-        self.directions = np.array(dirs)
-        self.directions /= (self.directions**2).sum(axis=1, keepdims=True)  # q = Δx·d/|d|²
+        dirs = np.array(dirs)
+        return dirs / (dirs**2).sum(axis=1, keepdims=True)
 
     def energies_ev(self, coords: np.ndarray) -> np.ndarray:
-        """(n_frames, 3) absolute adiabatic energies in eV for coords (n_frames, n_atoms, 3) in Å."""
+        """(n_frames, 3) absolute adiabatic energies in eV for coords (n_frames, n_atoms, 3) in Å.
+
+        With ``upper_channels`` the S2–S1 gap closes along them: S2 = S1 + sqrt((1.2 eV (1 − ρ_u))² + ε²).
+        """
         dx = (coords - self.xyz_eq).reshape(len(coords), -1)
         v_vib = 0.5 * np.einsum("fi,ij,fj->f", dx, self.hess, dx)
         q = np.clip(dx @ self.directions.T, 0.0, None)
         rho2 = (q**2).sum(axis=1)
         s0 = E_REF_HARTREE * HARTREE_TO_EV + v_vib + S0_RISE_EV * rho2
         gap = np.sqrt((GAP0_EV * (1.0 - np.sqrt(rho2))) ** 2 + GAP_MIN_EV**2)
-        return np.column_stack([s0, s0 + gap, s0 + GAP0_EV + 1.2 + rho2])
+        if self.upper_directions is None:
+            return np.column_stack([s0, s0 + gap, s0 + GAP0_EV + 1.2 + rho2])
+        rho_u = np.sqrt((np.clip(dx @ self.upper_directions.T, 0.0, None) ** 2).sum(axis=1))
+        gap_u = np.sqrt((UPPER_GAP_EV * (1.0 - rho_u)) ** 2 + GAP_MIN_EV**2)
+        return np.column_stack([s0, s0 + gap, s0 + gap + gap_u])
 
 
 def _fmt_block_text(step, state_pre, time_fs, nhop, initial, symbols, z, xyz_bohr, masses, vel, etot, ekin, e, dE, pops):
@@ -254,18 +286,53 @@ SH_OUT_HEADER = """ -----------------------
 """
 
 
+def thermal_motion(rng, omega, modes, time_fs, thermal_rms=0.05) -> np.ndarray:
+    """Random-phase oscillation along the normal modes, (n_t, n_atoms, 3) Å, scaled to ``thermal_rms`` per atom."""
+    amp = 1.0 / np.maximum(omega, 1e-6)
+    amp *= rng.normal(1.0, 0.3, size=amp.shape).clip(0.3)
+    phase = rng.uniform(0, 2 * np.pi, size=omega.shape)
+    osc = amp[None, :] * np.cos(omega[None, :] * time_fs[:, None] + phase[None, :])  # (nt, m)
+    thermal = np.einsum("tm,mai->tai", osc, modes)
+    return thermal * thermal_rms / np.sqrt((thermal**2).sum(axis=2).mean())
+
+
+def simulate_cascade_trajectory(rng, xyz_eq, omega, modes, pes, upper: int, lower: int | None, time_fs, thermal_rms=0.05):
+    """One S2→S1(→S0) trajectory: coords (Å), energies (eV), active state, hop times (t21, t10 or None).
+
+    The upper motion grows as (t/t21)^1.5 and relaxes (τ 25 fs) after the S2→S1 hop; the lower one then grows
+    over the delay and completes at the S1→S0 hop (``lower`` None: it wanders to 40 % and never completes).
+    """
+    dt = time_fs[1] - time_fs[0]
+    up = UPPER_CHANNELS[upper]
+    t21 = float(np.round(np.clip(rng.normal(up.hop_mean_fs, up.hop_sd_fs), 10.0, time_fs[-1] / 3) / dt) * dt)
+    t10 = None
+    if lower is not None:
+        low = LOWER_CHANNELS[lower]
+        delay = np.clip(rng.normal(low.hop_mean_fs, low.hop_sd_fs), 25.0, time_fs[-1] - t21 - 20.0)
+        t10 = float(np.round((t21 + delay) / dt) * dt)
+    thermal = thermal_motion(rng, omega, modes, time_fs, thermal_rms)
+    p_up = np.where(time_fs <= t21, (time_fs / t21) ** 1.5, np.exp(-(time_fs - t21) / 25.0)) * rng.normal(1.0, 0.02)
+    after = np.clip(time_fs - t21, 0.0, None)
+    if t10 is None:
+        p_low = 0.4 * (1.0 - np.exp(-after / 40.0))
+        disp_low = channel_displacement(xyz_eq, LOWER_CHANNELS[int(rng.integers(len(LOWER_CHANNELS)))], p_low)
+    else:
+        p_low = np.where(time_fs <= t10, (after / (t10 - t21)) ** 1.5, 0.35 + 0.65 * np.exp(-(time_fs - t10) / 50.0))
+        disp_low = channel_displacement(xyz_eq, LOWER_CHANNELS[lower], p_low * rng.normal(1.0, 0.02))
+    coords = xyz_eq[None] + thermal + channel_displacement(xyz_eq, up, p_up) + disp_low
+    active = np.where(time_fs < t21, 3, 2)
+    if t10 is not None:
+        active = np.where(time_fs >= t10, 1, active)
+    return coords, pes.energies_ev(coords), active, t21, t10
+
+
 def simulate_trajectory(rng, xyz_eq, omega, modes, pes, channel_index, time_fs, thermal_rms=0.05):
     """Coordinates (Å), energies (eV), hop time for one planted trajectory."""
     channel = CHANNELS[channel_index]
     dt = time_fs[1] - time_fs[0]
     hop = float(np.clip(rng.normal(channel.hop_mean_fs, channel.hop_sd_fs), 10.0, time_fs[-1] - 30.0))
     hop = float(np.round(hop / dt) * dt)
-    amp = 1.0 / np.maximum(omega, 1e-6)
-    amp *= rng.normal(1.0, 0.3, size=amp.shape).clip(0.3)
-    phase = rng.uniform(0, 2 * np.pi, size=omega.shape)
-    osc = amp[None, :] * np.cos(omega[None, :] * time_fs[:, None] + phase[None, :])  # (nt, m)
-    thermal = np.einsum("tm,mai->tai", osc, modes)
-    thermal *= thermal_rms / np.sqrt((thermal**2).sum(axis=2).mean())
+    thermal = thermal_motion(rng, omega, modes, time_fs, thermal_rms)
     progress = np.where(time_fs <= hop, (time_fs / hop) ** 1.5, 0.35 + 0.65 * np.exp(-(time_fs - hop) / 50.0))
     progress *= rng.normal(1.0, 0.02)
     coords = xyz_eq[None] + thermal + channel_displacement(xyz_eq, channel, progress)
@@ -343,7 +410,8 @@ def channel_counts(n: int, shares) -> np.ndarray:
     return counts
 
 
-def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs=0.5, broken_fraction=0.03, thermal_rms_angstrom=0.05):
+def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs=0.5, broken_fraction=0.03, thermal_rms_angstrom=0.05,
+                  cascade: bool = False):
     """Write the demo ensemble to ``out_dir/ensemble/TRAJn`` and ``out_dir/truth.csv``.
 
     Parameters
@@ -356,10 +424,14 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
         Simulated time and output step.
     broken_fraction : float
         Share of trajectories deliberately broken (half ``energy_jump``, half ``truncated``).
+    cascade : bool
+        Start on S2: an S2→S1 hop through one of :data:`UPPER_CHANNELS`, then S1→S0 through one of
+        :data:`LOWER_CHANNELS` or never (``S1 trapped``, :data:`TRAPPED_SHARE`).
 
     Returns
     -------
-    DataFrame: trajectory_id, channel, hop_time_fs, broken.
+    DataFrame: trajectory_id, channel, hop_time_fs, broken (the S1→S0 channel and hop; '' and NaN when
+    trapped); with ``cascade`` also channel_S2_S1 and hop_time_S2_S1_fs.
     """
     out_dir = Path(out_dir)
     ens = out_dir / "ensemble"
@@ -367,9 +439,15 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     rng = np.random.default_rng(seed)
     xyz_eq = equilibrium_geometry()
     omega, modes = normal_modes(xyz_eq, SYMBOLS)
-    pes = DemoPES(xyz_eq)
+    pes = DemoPES(xyz_eq, channels=LOWER_CHANNELS, upper_channels=UPPER_CHANNELS) if cascade else DemoPES(xyz_eq)
     time_fs = np.round(np.arange(0.0, t_max_fs + dt_fs / 2, dt_fs), 6)
-    labels = np.repeat(np.arange(len(CHANNELS)), channel_counts(n_trajectories, [c.share for c in CHANNELS]))
+    if cascade:
+        upper = np.repeat(np.arange(len(UPPER_CHANNELS)), channel_counts(n_trajectories, [c.share for c in UPPER_CHANNELS]))
+        rng.shuffle(upper)
+        shares = [c.share for c in LOWER_CHANNELS] + [TRAPPED_SHARE]
+        labels = np.repeat(np.arange(len(shares)), channel_counts(n_trajectories, shares))
+    else:
+        labels = np.repeat(np.arange(len(CHANNELS)), channel_counts(n_trajectories, [c.share for c in CHANNELS]))
     rng.shuffle(labels)
     n_broken = int(round(broken_fraction * n_trajectories))
     broken = np.array([""] * n_trajectories, dtype=object)
@@ -380,10 +458,20 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     rows = []
     for k in range(n_trajectories):
         tid = f"TRAJ{k + 1}"
-        coords, energies, hop = simulate_trajectory(rng, xyz_eq, omega, modes, pes, labels[k], time_fs, thermal_rms_angstrom)
-        active = np.where(time_fs < hop, 2, 1)
-        pop_s0 = 1.0 / (1.0 + np.exp(-(time_fs - hop) / 5.0))
-        pops = np.column_stack([pop_s0, 1 - pop_s0, np.zeros_like(pop_s0)])
+        row = {"trajectory_id": tid}
+        if cascade:
+            lower = int(labels[k]) if labels[k] < len(LOWER_CHANNELS) else None
+            coords, energies, active, t21, hop = simulate_cascade_trajectory(
+                rng, xyz_eq, omega, modes, pes, int(upper[k]), lower, time_fs, thermal_rms_angstrom)
+            row.update(channel_S2_S1=UPPER_CHANNELS[upper[k]].name, hop_time_S2_S1_fs=t21,
+                       channel=LOWER_CHANNELS[lower].name if lower is not None else "", hop_time_fs=hop if hop is not None else np.nan)
+            pops = np.eye(3)[active - 1]
+        else:
+            coords, energies, hop = simulate_trajectory(rng, xyz_eq, omega, modes, pes, labels[k], time_fs, thermal_rms_angstrom)
+            active = np.where(time_fs < hop, 2, 1)
+            pop_s0 = 1.0 / (1.0 + np.exp(-(time_fs - hop) / 5.0))
+            pops = np.column_stack([pop_s0, 1 - pop_s0, np.zeros_like(pop_s0)])
+            row.update(channel=CHANNELS[labels[k]].name, hop_time_fs=hop)
         truncate_at, jump = None, None
         if broken[k] == "energy_jump":
             j = int(rng.integers(len(time_fs) // 4, len(time_fs) // 2))
@@ -391,7 +479,7 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
         elif broken[k] == "truncated":
             truncate_at = int(rng.integers(len(time_fs) // 5, len(time_fs) // 3))
         write_newtonx_trajectory(ens / tid, SYMBOLS, time_fs, coords, energies, active, pops, dt_fs, truncate_at, jump)
-        rows.append({"trajectory_id": tid, "channel": CHANNELS[labels[k]].name, "hop_time_fs": hop, "broken": broken[k]})
+        rows.append({**row, "broken": broken[k]})
         if (k + 1) % 50 == 0 or k + 1 == n_trajectories:
             log.info("demo: wrote %d/%d trajectories", k + 1, n_trajectories)
     truth = pd.DataFrame(rows)

@@ -1,42 +1,127 @@
-"""Which frame of a trajectory is its analysis event."""
+"""Which frames of a trajectory are its analysis events.
+
+The default unit of analysis is a *transition*: every kind of downward hop that occurs in the ensemble
+(``S2→S1``, ``S1→S0``, ``T1→S0`` …), each analysed on its own. States are named spectroscopically
+(:func:`frame_state_labels`): Newton-X, PyRAI2MD, NEXMD and plain-XYZ state k (1-based, as hopscope stores
+it) is S(k−1); SHARC's active (diagonal) state is named by the MCH state it has in that frame (``T1``, the
+M_s sublevel dropped).
+"""
 
 from __future__ import annotations
 
 import re
 
 import numpy as np
+import pandas as pd
 
-EVENT_HELP = ("last_hop_to_ground (default), first_hop, final_frame, time:<t_fs>, hop:<i>-<j> "
-              "(last hop from state i to j, 1-based)")
+from analysis.io.trajectory import frame_state_labels, hop_frames, spectroscopic  # noqa: F401  (re-exported)
+
+EVENT_HELP = ("transitions (default: every kind of downward hop, each analysed on its own), final_frame, "
+              "time:<t_fs>, hop:<from>-<to> with spectroscopic names (e.g. hop:S2-S1), last_hop_to_ground, first_hop")
+HOP_SELECT = ("last", "first", "all")
+ARROW = "→"
+EVENT_COLUMNS = ["transition", "frame", "time_fs", "kind", "from_label", "to_label"]
+
+def hop_table(time_fs: np.ndarray, active_state: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Every change of the active state: frame (first frame on the new state), time_fs, from/to state and names.
+
+    ``downward`` is True when the new state is lower in the program's energy-ordered numbering.
+    """
+    active_state = np.asarray(active_state)
+    frames = hop_frames(active_state)
+    from_label = np.asarray(labels)[frames - 1].astype(str)
+    to_label = np.asarray(labels)[frames].astype(str)
+    return pd.DataFrame({
+        "frame": frames.astype(int),
+        "time_fs": np.asarray(time_fs, dtype=float)[frames],
+        "from_state": active_state[frames - 1].astype(int),
+        "to_state": active_state[frames].astype(int),
+        "from_label": from_label,
+        "to_label": to_label,
+        "transition": np.char.add(np.char.add(from_label, ARROW), to_label) if len(frames) else np.array([], dtype=str),
+        "downward": active_state[frames] < active_state[frames - 1],
+    })
 
 
-def event_frame(time_fs: np.ndarray, active_state: np.ndarray, event: str = "last_hop_to_ground", ground_state: int = 1) -> int | None:
-    """Frame index of the analysis event, or None if the trajectory has no such event.
+def _select(hops: pd.DataFrame, hop_select: str) -> pd.DataFrame:
+    if hop_select == "all":
+        return hops
+    if hop_select == "first":
+        return hops.groupby("transition", sort=False).head(1)
+    if hop_select == "last":
+        return hops.groupby("transition", sort=False).tail(1)
+    raise ValueError(f"features.hop_select: {hop_select!r}; expected one of {HOP_SELECT}")
+
+
+def event_frames(time_fs, active_state, labels, event: str = "transitions", hop_select: str = "last") -> pd.DataFrame:
+    """The analysis events of one trajectory.
 
     Parameters
     ----------
-    time_fs, active_state : (n_frames,) post-hop active state, 1-based
+    time_fs, active_state : (n_frames,)
+    labels : (n_frames,) spectroscopic state names (:func:`frame_state_labels`)
     event : str
-        One of :data:`EVENT_HELP`. A hop's frame is the first frame on the new state.
+        One of :data:`EVENT_HELP`.
+    hop_select : {'last', 'first', 'all'}
+        Which hop of each kind is an event when a trajectory hops that way more than once.
+
+    Returns
+    -------
+    DataFrame with :data:`EVENT_COLUMNS`: the transition (group) the event belongs to, its frame and
+    time, ``kind`` ('hop' or 'frame'), and the state names before/after (equal for frame events).
     """
-    active_state = np.asarray(active_state)
-    hop_frames = np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
-    if event == "last_hop_to_ground":
-        sel = hop_frames[active_state[hop_frames] == ground_state]
-        return int(sel[-1]) if sel.size else None
-    if event == "first_hop":
-        return int(hop_frames[0]) if hop_frames.size else None
-    if event == "final_frame":
-        return int(len(time_fs) - 1)
-    m = re.fullmatch(r"time:([-\d.eE+]+)", event)
-    if m:
-        t = float(m.group(1))
-        if t > time_fs[-1] + 1e-9 or t < time_fs[0] - 1e-9:
-            return None
-        return int(np.argmin(np.abs(np.asarray(time_fs) - t)))
-    m = re.fullmatch(r"hop:(\d+)-(\d+)", event)
-    if m:
-        i, j = int(m.group(1)), int(m.group(2))
-        sel = hop_frames[(active_state[hop_frames - 1] == i) & (active_state[hop_frames] == j)]
-        return int(sel[-1]) if sel.size else None
-    raise ValueError(f"features.event: unknown event {event!r}; expected {EVENT_HELP}")
+    time_fs = np.asarray(time_fs, dtype=float)
+    labels = np.asarray(labels).astype(str)
+    empty = pd.DataFrame({c: pd.Series(dtype=object if c in ("transition", "kind", "from_label", "to_label") else float)
+                          for c in EVENT_COLUMNS})
+    if len(time_fs) == 0:
+        return empty
+    hops = hop_table(time_fs, active_state, labels)
+    if event == "transitions":
+        sel = _select(hops[hops["downward"]], hop_select)
+    elif event == "last_hop_to_ground":
+        ground = (hops["to_label"] == "S0") | (hops["to_state"] == 1)
+        sel = hops[ground].tail(1) if hop_select != "all" else hops[ground]
+        if hop_select == "first":
+            sel = hops[ground].head(1)
+    elif event == "first_hop":
+        sel = hops.head(1)
+    elif event == "final_frame" or event.startswith("time:"):
+        if event == "final_frame":
+            frame, name = len(time_fs) - 1, "final frame"
+        else:
+            t = _parse_time(event)
+            if t > time_fs[-1] + 1e-9 or t < time_fs[0] - 1e-9:
+                return empty
+            frame, name = int(np.argmin(np.abs(time_fs - t))), f"t = {t:g} fs"
+        return pd.DataFrame({"transition": [name], "frame": [frame], "time_fs": [time_fs[frame]], "kind": ["frame"],
+                             "from_label": [labels[frame]], "to_label": [labels[frame]]})
+    else:
+        m = re.fullmatch(r"hop:([^-\s]+)-([^-\s]+)", event)
+        if not m:
+            raise ValueError(f"features.event: unknown event {event!r}; expected {EVENT_HELP}")
+        sel = _select(hops[(hops["from_label"] == m.group(1)) & (hops["to_label"] == m.group(2))], hop_select)
+    if sel.empty:
+        return empty
+    out = sel[["transition", "frame", "time_fs", "from_label", "to_label"]].assign(kind="hop")
+    return out[EVENT_COLUMNS].sort_values("frame", kind="stable").reset_index(drop=True)
+
+
+def _parse_time(event: str) -> float:
+    try:
+        return float(event.split(":", 1)[1])
+    except ValueError:
+        raise ValueError(f"features.event: {event!r}: expected time:<t_fs>, e.g. time:100") from None
+
+
+def event_frame(time_fs, active_state, event: str = "last_hop_to_ground", labels=None) -> int | None:
+    """Frame of the single event ``event`` (the last one if several), or None.
+
+    Convenience wrapper of :func:`event_frames` for one-event-per-trajectory definitions; ``labels``
+    default to ``S0, S1, …`` for states 1, 2, ….
+    """
+    active_state = np.asarray(active_state, dtype=int)
+    if labels is None:
+        labels = np.char.add("S", (active_state - 1).astype(str))
+    ev = event_frames(time_fs, active_state, labels, event)
+    return int(ev["frame"].iloc[-1]) if len(ev) else None

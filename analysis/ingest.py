@@ -7,28 +7,65 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.io.discover import READERS, batch_slice, discover
+from analysis.io.discover import FORMATS, READERS, Found, batch_of, discover, found_from_manifest, read_manifest
 from analysis.io.errors import TrajectoryFormatError
+from analysis.io.trajectory import Trajectory
 
 log = logging.getLogger(__name__)
 
 TABLE_COLUMNS = ["trajectory_id", "source_path", "format", "n_frames", "n_atoms", "n_states", "n_hops",
-                 "final_state", "status", "reason", "flags"]
+                 "final_state", "final_label", "status", "reason", "flags"]
+
+
+class IngestError(RuntimeError):
+    """``input.on_error: fail`` and a trajectory could not be read."""
+
+
+def _unknown_reason(folder: Path) -> str:
+    known = "; ".join(f"{s.name}: {s.description}" for s in FORMATS)
+    return f"{folder}: no reader recognises its files (expected one of — {known})"
+
+
+def read_one(found: Found) -> Trajectory:
+    """Read one discovered trajectory with its format's reader.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        Whatever the reader finds wrong, naming the file (a missing file reads ``<path>: missing``).
+    """
+    if found.format == "unknown":
+        raise TrajectoryFormatError(found.folder, None, "files of a known format", _unknown_reason(found.folder))
+    try:
+        return READERS[found.format](found.folder, trajectory_id=found.trajectory_id)
+    except FileNotFoundError as exc:
+        missing = Path(exc.filename) if exc.filename else found.folder
+        raise TrajectoryFormatError(missing, None, "this file", f"{missing}: missing") from None
+    except TrajectoryFormatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unforeseen reader failure must not kill the ensemble
+        raise TrajectoryFormatError(found.folder, None, f"a readable {found.format} trajectory",
+                                    f"{found.folder}: {found.format} reader failed ({type(exc).__name__}: {exc})") from exc
 
 
 def ingest_batch(root, store_path, table_path, batch: int = 0, n_batches: int = 1, fmt: str = "auto",
-                 pattern: str = "*", on_error: str = "exclude") -> pd.DataFrame:
-    """Parse batch ``batch`` of ``n_batches`` of the trajectories under ``root`` into ``store_path``.
+                 pattern: str = "*", on_error: str = "exclude", manifest=None) -> pd.DataFrame:
+    """Parse the trajectories of one batch into ``store_path``.
 
     Parameters
     ----------
     root : path
-        Folder holding one sub-folder per trajectory.
+        Folder holding one sub-folder per trajectory (ignored when ``manifest`` is given).
     store_path, table_path : path
         Output ``.npz`` store and per-trajectory table (CSV).
-    fmt : 'auto' or a reader name
+    batch, n_batches : int
+        This batch and the number of batches (:func:`analysis.io.discover.batch_of`).
+    fmt : 'auto' or a format name
     on_error : {'exclude', 'fail'}
-        What a malformed trajectory does: recorded and excluded, or stop the run.
+        What an unreadable trajectory does: recorded with the reader's message and excluded, or stop the run
+        with that message (:class:`IngestError`).
+    manifest : path, optional
+        The batch's manifest (``discover`` rule): its trajectories are read instead of discovering anew.
 
     Returns
     -------
@@ -36,28 +73,26 @@ def ingest_batch(root, store_path, table_path, batch: int = 0, n_batches: int = 
     """
     from analysis.io.store import write_store
 
-    found = discover(root, pattern, fmt)
-    chunk = [found[i] for i in batch_slice(len(found), n_batches, batch)]
+    if manifest is not None:
+        chunk = found_from_manifest(read_manifest(manifest))
+    else:
+        chunk = [f for f in discover(root, pattern, fmt) if batch_of(f.trajectory_id, n_batches) == batch]
     rows, good = [], []
-    for k, (tid, folder, form) in enumerate(chunk, start=1):
-        row = {"trajectory_id": tid, "source_path": str(folder), "format": form, "status": "ok", "reason": "", "flags": ""}
-        if form == "unknown":
-            row.update(status="excluded", reason="format not recognised (no reader matched the folder's files)")
-            rows.append(row)
-            log.warning("%s: %s", folder, row["reason"])
-            continue
+    for k, found in enumerate(chunk, start=1):
+        row = {"trajectory_id": found.trajectory_id, "source_path": str(found.folder), "format": found.format,
+               "status": "ok", "reason": "", "flags": ""}
         try:
-            traj = READERS[form](folder, trajectory_id=tid)
-        except (TrajectoryFormatError, OSError) as exc:
+            traj = read_one(found)
+        except TrajectoryFormatError as exc:
             if on_error == "fail":
-                raise
-            row.update(status="excluded", reason=f"parse error: {exc}")
-            log.warning("excluded %s: %s", tid, exc)
+                raise IngestError(f"input.on_error=fail: {exc}") from None
+            row.update(status="excluded", reason=f"unreadable: {exc}")
+            log.warning("excluded %s: %s", found.trajectory_id, exc)
             rows.append(row)
             continue
-        hops = traj.hops
-        row.update(n_frames=traj.n_frames, n_atoms=traj.n_atoms, n_states=traj.n_states, n_hops=len(hops),
-                   final_state=int(traj.active_state[-1]), flags=";".join(traj.flags))
+        labels = traj.frame_labels
+        row.update(n_frames=traj.n_frames, n_atoms=traj.n_atoms, n_states=traj.n_states, n_hops=len(traj.hops),
+                   final_state=int(traj.active_state[-1]), final_label=str(labels[-1]), flags=";".join(traj.flags))
         rows.append(row)
         good.append(traj)
         if k % 25 == 0:

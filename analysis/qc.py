@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.io.discover import natural_rank
 from analysis.io.store import Store
+from analysis.io.trajectory import hop_frames
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,13 @@ def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_e
         with np.errstate(invalid="ignore"):
             drift = float(np.nanmax(np.abs(etot - etot[0]))) if etot.size else 0.0
             step = float(np.nanmax(np.abs(np.diff(etot)))) if etot.size > 1 else 0.0
-    hop_frames = np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
+    hops = hop_frames(active_state)
     hop_jump = 0.0
-    if hop_frames.size:
-        e_to = energies_ev[hop_frames, active_state[hop_frames] - 1]
-        e_from = energies_ev[hop_frames, active_state[hop_frames - 1] - 1]
+    if hops.size:
+        e_to = energies_ev[hops, active_state[hops] - 1]
+        e_from = energies_ev[hops, active_state[hops - 1] - 1]
         # without per-state energies: the active-surface energy across the hop step
-        jump = np.where(np.isfinite(e_to) & np.isfinite(e_from), e_to - e_from, epot[hop_frames] - epot[hop_frames - 1])
+        jump = np.where(np.isfinite(e_to) & np.isfinite(e_from), e_to - e_from, epot[hops] - epot[hops - 1])
         if np.isfinite(jump).any():
             hop_jump = float(np.nanmax(np.abs(jump)))
     return {"n_frames": int(len(time_fs)), "etot_drift_ev": drift, "etot_step_ev": step,
@@ -85,7 +87,8 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     """
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
-    table = pd.concat([pd.read_csv(p, dtype={"reason": str, "flags": str}, keep_default_na=False) for p in table_paths], ignore_index=True)
+    table = pd.concat([pd.read_csv(p, dtype={"trajectory_id": str, "reason": str, "flags": str, "final_label": str},
+                                   keep_default_na=False) for p in table_paths], ignore_index=True)
     rows, symbols = [], {}
     for path in store_paths:
         with Store(path) as store:
@@ -99,15 +102,12 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
                 rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags)})
     qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite",
                                      "excluding_flags"])
-    if len(qc):
-        nominal = float(np.median(qc["n_frames"]))
-        majority = Counter(symbols.values()).most_common(1)[0][0]
-        qc["length_fraction"] = qc["n_frames"] / nominal
-        qc["atoms_consistent"] = [symbols[t] == majority for t in qc["trajectory_id"]]
-    else:
-        nominal = 0.0
-        qc["length_fraction"] = []
-        qc["atoms_consistent"] = []
+    qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
+                    "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object})
+    nominal = float(np.median(qc["n_frames"])) if len(qc) else 0.0
+    majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
+    qc["length_fraction"] = (qc["n_frames"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
+    qc["atoms_consistent"] = pd.Series([symbols[t] == majority for t in qc["trajectory_id"]], index=qc.index, dtype=bool)
     fails = {
         "etot_drift": qc["etot_drift_ev"] > th["max_etot_drift_ev"],
         "etot_step": qc["etot_step_ev"] > th["max_etot_step_ev"],
@@ -128,10 +128,10 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
         "atoms_changed": lambda r: "atom count or order differs from the ensemble",
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",
     }
-    qc["qc_reason"] = [
+    qc["qc_reason"] = pd.Series([
         "; ".join(explain[name](r) for name in fails if not getattr(r, f"pass_{name}"))
         for r in qc.itertuples()
-    ]
+    ], index=qc.index, dtype=object)
     qc["qc_pass"] = qc["qc_reason"] == ""
     failed = qc.loc[~qc["qc_pass"]]
     if policy == "fail" and len(failed):
@@ -144,6 +144,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     else:
         merged.loc[bad, "reason"] = "QC (kept): " + merged.loc[bad, "qc_reason"]
     merged = merged.drop(columns=["qc_pass", "qc_reason"])
+    merged = merged.sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
     for col in ("n_frames", "n_atoms", "n_states", "n_hops", "final_state"):
         merged[col] = pd.to_numeric(merged[col], errors="coerce").astype("Int64")
     Path(qc_csv).parent.mkdir(parents=True, exist_ok=True)

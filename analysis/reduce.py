@@ -1,4 +1,4 @@
-"""PCA of the event features, with loadings that say which motion each component is."""
+"""PCA of the event features, per transition, with loadings that say which motion each component is."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
@@ -15,9 +16,11 @@ from analysis.features.internal import clustering_columns
 
 log = logging.getLogger(__name__)
 
+MIN_EVENTS = 3
 
-class EventPCA:
-    """Standardize the clustering columns, then PCA (scikit-learn conventions).
+
+class EventPCA(TransformerMixin, BaseEstimator):
+    """Standardize the numeric feature columns of an event table, then PCA.
 
     Parameters
     ----------
@@ -25,38 +28,39 @@ class EventPCA:
         Number of components, or the fraction of variance to keep (0 < x < 1).
     max_components : int
         Upper bound when ``n_components`` is a fraction.
-    random_state : int
 
     Attributes
     ----------
-    columns_ : list of str        feature columns used
+    columns_ : list of str        feature columns used (constant columns dropped)
     scaler_ : StandardScaler
     pca_ : PCA
     loadings_ : DataFrame         (n_features, n_components) component weights
     """
 
-    def __init__(self, n_components=0.9, max_components: int = 10, random_state: int = 0):
+    def __init__(self, n_components=0.9, max_components: int = 10):
         self.n_components = n_components
         self.max_components = max_components
-        self.random_state = random_state
 
-    def fit(self, features: pd.DataFrame) -> "EventPCA":
+    def fit(self, features: pd.DataFrame, y=None) -> "EventPCA":
         cols = clustering_columns(c for c in features.columns if "[" in c)
         x = features[cols].to_numpy(dtype=float)
         # Constant columns (e.g. a rigid bond) carry no information and would divide by zero.
-        keep = x.std(axis=0) > 1e-12
+        keep = x.std(axis=0) > 1e-12 if len(x) else np.zeros(len(cols), dtype=bool)
         self.columns_ = [c for c, k in zip(cols, keep) if k]
+        if not self.columns_ or len(x) < 2:
+            raise ValueError(f"EventPCA: {len(x)} events and {len(self.columns_)} varying features; need >= 2 of each "
+                             "(or 1 varying feature)" if len(x) < 2 else "EventPCA: no feature varies between the events")
         x = x[:, keep]
         self.scaler_ = StandardScaler().fit(x)
         z = self.scaler_.transform(x)
         n_max = max(1, min(self.max_components, z.shape[0] - 1, z.shape[1]))
-        full = PCA(n_components=n_max, svd_solver="full", random_state=self.random_state).fit(z)
+        full = PCA(n_components=n_max, svd_solver="full").fit(z)  # exact SVD: deterministic, no random_state
         if isinstance(self.n_components, float) and 0 < self.n_components < 1:
             k = int(np.searchsorted(np.cumsum(full.explained_variance_ratio_), self.n_components) + 1)
         else:
             k = int(self.n_components)
         k = max(1, min(k, n_max))
-        self.pca_ = PCA(n_components=k, svd_solver="full", random_state=self.random_state).fit(z)
+        self.pca_ = PCA(n_components=k, svd_solver="full").fit(z)
         names = [f"PC{i + 1}" for i in range(k)]
         self.loadings_ = pd.DataFrame(self.pca_.components_.T, index=self.columns_, columns=names)
         return self
@@ -70,26 +74,71 @@ class EventPCA:
         return [(i, float(col[i])) for i in idx]
 
 
-def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_components=0.9, max_components=10, random_state=0) -> EventPCA:
-    """Fit the PCA on all events, write scores (parquet), loadings (CSV) and a JSON summary."""
+def too_few_events(transition: str, events: pd.DataFrame, min_events: int = MIN_EVENTS) -> str:
+    """Plain words for a transition with too few events: 'S1→S0: 1 event (TRAJ7 at 9.2 fs); at least 3 …'."""
+    listed = ", ".join(f"{r.trajectory_id} at {r.time_fs:.1f} fs" for r in events.head(5).itertuples())
+    more = ", …" if len(events) > 5 else ""
+    noun = "event" if len(events) == 1 else "events"
+    return (f"{transition}: {len(events)} {noun}" + (f" ({listed}{more})" if len(events) else "")
+            + f"; at least {min_events} are needed for channels")
+
+
+def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 10,
+                  min_events: int = MIN_EVENTS) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """PCA of each transition's events on its own.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Event table of the features stage (``transition`` column + features).
+    min_events : int
+        Transitions with fewer events are not reduced; the summary says why in words.
+
+    Returns
+    -------
+    scores : DataFrame   transition, trajectory_id, frame, time_fs, PC1…
+    loadings : DataFrame transition, feature, PC1…
+    summary : dict       per transition: n_events, n_features, explained_variance_ratio, top_loadings — or
+                         ``skipped`` (the reason) and the events it had
+    """
+    scores, loadings, summary = [], [], {}
+    for transition, group in events.groupby("transition", sort=False):
+        group = group.reset_index(drop=True)
+        if len(group) < min_events:
+            summary[transition] = {"n_events": len(group), "skipped": too_few_events(transition, group, min_events)}
+            continue
+        try:
+            model = EventPCA(n_components, max_components).fit(group)
+        except ValueError as exc:
+            summary[transition] = {"n_events": len(group), "skipped": f"{transition}: {exc}"}
+            continue
+        sc = pd.DataFrame(model.transform(group), columns=model.loadings_.columns)
+        scores.append(pd.concat([group[["transition", "trajectory_id", "frame", "time_fs"]], sc], axis=1))
+        loadings.append(model.loadings_.rename_axis("feature").reset_index().assign(transition=transition))
+        summary[transition] = {
+            "n_events": int(len(group)), "n_features": len(model.columns_), "n_components": int(model.pca_.n_components_),
+            "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_],
+            "top_loadings": {f"PC{i + 1}": model.top_loadings(i) for i in range(model.pca_.n_components_)},
+        }
+        log.info("PCA %s: %d events x %d features -> %d components (%.1f %% variance)", transition, len(group),
+                 len(model.columns_), model.pca_.n_components_, 100 * float(np.sum(model.pca_.explained_variance_ratio_)))
+    for transition, s in summary.items():
+        if "skipped" in s:
+            log.warning("no channels for %s", s["skipped"])
+    head = ["transition", "trajectory_id", "frame", "time_fs"]
+    scores_df = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame(columns=head + ["PC1"])
+    loadings_df = pd.concat(loadings, ignore_index=True) if loadings else pd.DataFrame(columns=["feature", "PC1", "transition"])
+    loadings_df = loadings_df[["transition", "feature", *[c for c in loadings_df.columns if c.startswith("PC")]]]
+    return scores_df, loadings_df, summary
+
+
+def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_components=0.9, max_components=10,
+               min_events: int = MIN_EVENTS) -> dict:
+    """Read the event table, :func:`reduce_events`, write scores (parquet), loadings (CSV) and summary (JSON)."""
     events = pd.read_parquet(events_parquet)
-    if len(events) < 3:
-        raise RuntimeError(f"{events_parquet}: only {len(events)} trajectories have the analysis event; PCA needs at least 3")
-    model = EventPCA(n_components, max_components, random_state).fit(events)
-    scores = model.transform(events)
-    out = pd.DataFrame(scores, columns=model.loadings_.columns)
-    out.insert(0, "trajectory_id", events["trajectory_id"].to_numpy())
-    out.insert(1, "time_fs", events["time_fs"].to_numpy())
+    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events)
     Path(scores_out).parent.mkdir(parents=True, exist_ok=True)
-    out.to_parquet(scores_out, index=False)
-    model.loadings_.to_csv(loadings_out, index_label="feature", float_format="%.6f")
-    summary = {
-        "n_events": int(len(events)), "n_features": len(model.columns_), "n_components": int(model.pca_.n_components_),
-        "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_],
-        "top_loadings": {f"PC{i + 1}": model.top_loadings(i) for i in range(model.pca_.n_components_)},
-        "random_state": random_state,
-    }
-    Path(summary_out).write_text(json.dumps(summary, indent=1))
-    log.info("PCA: %d events x %d features -> %d components (%.1f %% variance)", len(events), len(model.columns_),
-             model.pca_.n_components_, 100 * float(np.sum(model.pca_.explained_variance_ratio_)))
-    return model
+    scores.to_parquet(scores_out, index=False)
+    loadings.to_csv(loadings_out, index=False, float_format="%.6f")
+    Path(summary_out).write_text(json.dumps({"min_events": min_events, "transitions": summary}, indent=1, ensure_ascii=False))
+    return summary

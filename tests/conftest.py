@@ -26,3 +26,53 @@ def small_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     truth = generate_demo(out, n_trajectories=24, seed=7, t_max_fs=200.0, dt_fs=0.5, broken_fraction=0.1)
     return out, truth
+
+
+SNAKEMAKE_FAST = """
+ingest: {n_batches: 1}
+surrogate: {hidden_layer_sizes: [16], max_iter: 20}
+"""
+
+
+def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True):
+    """The real ``snakemake`` on ``config_text`` (YAML) in ``workdir``; ``fast`` adds one ingest batch and a tiny
+    surrogate (a second ``--configfile`` overrides the first key by key)."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = Path(workdir) / "test.yaml"
+    cfg.write_text(config_text)
+    files = [str(cfg)]
+    if fast:
+        (Path(workdir) / "fast.yaml").write_text(SNAKEMAKE_FAST)
+        files.insert(0, str(Path(workdir) / "fast.yaml"))
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2",
+           "--configfile", *files, *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def write_nx_ensemble(root, hopping, t_max_fs=60.0, dt_fs=0.5, seed=0) -> list:
+    """Newton-X trajectories of the demo molecule (C6 puckering channel) at ``root/TRAJ1..``, one per entry of
+    ``hopping``: True hops S1→S0 where its planted deformation completes, False never hops (stays on S1).
+
+    Returns the hop time (fs) of each trajectory, None for those that never hop.
+    """
+    import numpy as np
+
+    from analysis import demo
+
+    rng = np.random.default_rng(seed)
+    xyz = demo.equilibrium_geometry()
+    omega, modes = demo.normal_modes(xyz, demo.SYMBOLS)
+    pes = demo.DemoPES(xyz)
+    time_fs = np.round(np.arange(0.0, t_max_fs + dt_fs / 2, dt_fs), 6)
+    times = []
+    for k, hop in enumerate(hopping, start=1):
+        coords, energies, planted = demo.simulate_trajectory(rng, xyz, omega, modes, pes, 0, time_fs)
+        active = np.where(time_fs < planted, 2, 1) if hop else np.full(len(time_fs), 2)
+        demo.write_newtonx_trajectory(Path(root) / f"TRAJ{k}", demo.SYMBOLS, time_fs, coords, energies, active,
+                                      np.eye(3)[active - 1], dt_fs)
+        times.append(planted if hop else None)
+    return times

@@ -27,7 +27,8 @@ def recovered(tmp_path_factory):
     featurize_batch(d / "s.npz", d / "traj.parquet", d / "top.json", d / "ev.parquet", d / "fr.parquet",
                     DEFAULT_FAMILIES)
     run_reduce(d / "ev.parquet", d / "scores.parquet", d / "load.csv", d / "pca.json")
-    assign = run_cluster(d / "scores.parquet", d / "traj.parquet", d / "assign.csv", {"min_cluster_size": 5})
+    assign = run_cluster(d / "scores.parquet", d / "ev.parquet", d / "assign.csv", {"min_cluster_size": 5})
+    assert set(assign["transition"]) == {"S1→S0"}  # the demo's only hop kind
     return d, truth, assign
 
 
@@ -46,7 +47,7 @@ def test_motion_words_name_the_planted_channel(recovered):
     events = pd.read_parquet(d / "ev.parquet")
     frames = pd.read_parquet(d / "fr.parquet")
     top = Topology.from_json(d / "top.json")
-    m = events.merge(assign, on="trajectory_id").merge(truth, on="trajectory_id", suffixes=("", "_true"))
+    m = events.merge(assign, on=["transition", "trajectory_id", "frame"]).merge(truth, on="trajectory_id", suffixes=("", "_true"))
     for channel, group in m.groupby("channel"):
         planted = group["channel_true"].mode().iloc[0]
         words = important_motions(group, frames[frames.frame == 0], top, n=1)[0]
@@ -86,6 +87,7 @@ def test_channel_table_names_the_ring_conformer_of_each_channel(recovered):
     frames = pd.read_parquet(d / "fr.parquet")
     top = Topology.from_json(d / "top.json")
     table = channel_table(assign, events, frames[frames.frame == 0], top).set_index("important_motion")
+    assert table["hop_time_fs_mean"].notna().all()  # hop events: the time column says "hop"
     assert table.loc["C6 puckering", "conformer[ring1]"].split(" (")[0] in ("envelope ⁶E", "envelope E₆")
     assert table.loc["C5 puckering", "conformer[ring1]"].split(" (")[0] in ("envelope ⁵E", "envelope E₅")
     for motion in ("NH2 out-of-plane [+]", "NH2 out-of-plane [-]", "C2-O7 stretching"):

@@ -46,16 +46,30 @@ def test_demo_trajectories_follow_truth(small_demo):
     out, truth = small_demo
     assert len(truth) == 24 and set(truth["channel"]) <= {c.name for c in demo.CHANNELS}
     assert (truth["broken"] != "").sum() == 2
+    gaps = []
     for row in truth[truth["broken"] == ""].head(6).itertuples():
         t = read_newtonx(out / "ensemble" / row.trajectory_id)
         hops = t.hops
         assert list(zip(hops.from_state, hops.to_state)) == [(2, 1)]
         assert hops.time_fs.iloc[0] == pytest.approx(row.hop_time_fs)
+        gap_fc = t.energies_ev[0, 1] - t.energies_ev[0, 0]
         gap_at_hop = t.energies_ev[hops.frame.iloc[0], 1] - t.energies_ev[hops.frame.iloc[0], 0]
-        assert gap_at_hop < 0.6
-        assert t.energies_ev[0, 1] - t.energies_ev[0, 0] > 3.5
+        # By construction the planted deformation is complete at the hop (progress 1 ± 2 %), so the S1–S0 gap
+        # has closed to a small fraction of its Franck–Condon value; thermal motion (0.05 Å RMS) keeps it
+        # from closing exactly (≤ 0.63 eV over 120 trajectories of seed 7). Margins, not last bits.
+        assert gap_fc > 3.5
+        assert gap_at_hop < 0.25 * gap_fc
+        gaps.append(gap_at_hop)
         assert np.ptp(t.total_energy_ev) < 0.005  # noise sd 1e-5 Eh = 2.7e-4 eV; 401 frames span ~6 sd
         assert np.abs(t.coords_angstrom[0] - demo.equilibrium_geometry()).max() < 0.3
+    assert np.median(gaps) < 0.6
+
+
+def test_normal_modes_do_not_depend_on_the_blas_kernel():
+    """Eigenvector signs are fixed (largest component positive), so the demo is the same on every CPU."""
+    _, modes = demo.normal_modes(demo.equilibrium_geometry(), demo.SYMBOLS)
+    flat = modes.reshape(len(modes), -1)
+    assert (flat[np.arange(len(flat)), np.abs(flat).argmax(axis=1)] > 0).all()
 
 
 def test_demo_is_reproducible_from_seed(tmp_path):

@@ -13,11 +13,9 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 def run_snakemake(workdir, config_text, *extra):
-    cfg = Path(workdir) / "test.yaml"
-    cfg.write_text(config_text)
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", "--configfile", str(cfg), *extra]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    from tests.conftest import run_snakemake as run
+
+    return run(workdir, config_text, *extra, fast=False)
 
 
 TINY = """
@@ -45,10 +43,11 @@ def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
     assert set(table.loc[table.status == "excluded", "trajectory_id"]) == set(truth.loc[truth.broken != "", "trajectory_id"])
     assign = pd.read_csv(r / "clusters/assignments.csv")
     ok = set(table.loc[table.status == "ok", "trajectory_id"])
-    assert sorted(assign.trajectory_id) == sorted(ok)  # every ok trajectory has exactly one channel
+    assert sorted(assign.trajectory_id) == sorted(ok)  # every ok demo trajectory has exactly one S1→S0 event
+    assert set(assign.transition) == {"S1→S0"}
     channels = pd.read_csv(r / "report/channels.csv")
     assert channels["percent"].sum() == pytest.approx(100.0, abs=0.05)
-    assert channels["n_trajectories"].sum() == len(ok)
+    assert channels["n_events"].sum() == len(ok)
     html = (r / "report/report.html").read_text()
     assert "data:image/png;base64," in html and "src=\"http" not in html  # self-contained
     for log in ("logs/qc.log", "logs/cluster.log", "logs/report.log"):

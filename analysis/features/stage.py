@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.events import event_frame
+from analysis.events import event_frames
 from analysis.features.internal import featurize
 from analysis.io.store import Store
 from analysis.topology import Topology, perceive_topology
@@ -64,37 +64,47 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
                     top.to_json(out_json)
                     log.info("topology from %s: %d bonds, rings %s", source, len(top.bonds), top.rings)
                     return top
-    raise RuntimeError("no trajectory passed ingest and QC: nothing to perceive a topology from (see results/qc/qc.csv)")
+    log.warning("no trajectory passed ingest and QC: no topology (see results/qc/qc.csv)")
+    empty = Topology(symbols=[], names=[], bonds=[], rings=[])
+    empty.to_json(out_json)
+    return empty
+
+
+HEAD_COLUMNS = ["trajectory_id", "time_fs", "frame", "active_state", "state_label"]
+EVENT_HEAD_COLUMNS = ["transition", "kind", "from_label", "to_label", "event"] + HEAD_COLUMNS
 
 
 def featurize_batch(store_path, trajectories_parquet, topology_json, events_out, frames_out,
-                    families, event: str = "last_hop_to_ground", frame_stride: int = 10) -> None:
-    """Features at the event (one row per ok trajectory that has it) and every ``frame_stride``-th frame.
+                    families, event: str = "transitions", frame_stride: int = 10, hop_select: str = "last") -> None:
+    """Features at every analysis event and at every ``frame_stride``-th frame of the ok trajectories.
 
-    Both tables start with trajectory_id, time_fs, frame, active_state; events also have ``event``.
-    Frame 0 is always among the time-resolved rows (it is the Franck–Condon reference for motions).
+    The time-resolved table starts with :data:`HEAD_COLUMNS` (``state_label``: spectroscopic name of the
+    active state, e.g. ``S1``); the event table with :data:`EVENT_HEAD_COLUMNS`, one row per event
+    (:func:`analysis.events.event_frames`; ``transition`` groups them, e.g. ``S1→S0``). Frame 0 is always
+    among the time-resolved rows (the Franck–Condon reference for motions).
     """
     top = Topology.from_json(topology_json)
     ok = ok_ids(trajectories_parquet)
-    ev_rows, fr_tables = [], []
+    ev_tables, fr_tables = [], []
     with Store(store_path) as store:
         for tid in store.ids:
-            if tid not in ok:
+            if tid not in ok or not top.symbols:
                 continue
             t = store.trajectory(tid)
+            labels = t.frame_labels
             frames = np.arange(0, t.n_frames, max(int(frame_stride), 1))
-            f_ev = event_frame(t.time_fs, t.active_state, event)
-            sel = frames if f_ev is None else np.append(frames, f_ev)
+            ev = event_frames(t.time_fs, t.active_state, labels, event, hop_select)
+            sel = np.concatenate([frames, ev["frame"].to_numpy(dtype=int)])
             feats = featurize(t.coords_angstrom[sel], top, families)
             head = pd.DataFrame({"trajectory_id": tid, "time_fs": t.time_fs[sel], "frame": sel,
-                                 "active_state": t.active_state[sel]})
+                                 "active_state": t.active_state[sel], "state_label": labels[sel]})
             table = pd.concat([head, feats], axis=1)
             fr_tables.append(table.iloc[: len(frames)])
-            if f_ev is not None:
-                ev_rows.append(table.iloc[[-1]].assign(event=event))
-    empty = pd.DataFrame(columns=["trajectory_id", "time_fs", "frame", "active_state"])
-    events = pd.concat(ev_rows, ignore_index=True) if ev_rows else empty.assign(event=[])
-    frames_df = pd.concat(fr_tables, ignore_index=True) if fr_tables else empty
+            if len(ev):
+                ev_head = ev[["transition", "kind", "from_label", "to_label"]].assign(event=event).reset_index(drop=True)
+                ev_tables.append(pd.concat([ev_head, table.iloc[len(frames):].reset_index(drop=True)], axis=1))
+    events = pd.concat(ev_tables, ignore_index=True) if ev_tables else pd.DataFrame(columns=EVENT_HEAD_COLUMNS)
+    frames_df = pd.concat(fr_tables, ignore_index=True) if fr_tables else pd.DataFrame(columns=HEAD_COLUMNS)
     for df, out in ((events, events_out), (frames_df, frames_out)):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         df.to_parquet(out, index=False)
@@ -103,8 +113,12 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
 
 def merge_tables(paths, out) -> pd.DataFrame:
     """Concatenate per-batch parquet tables (natural order of trajectory ids is kept)."""
+    from analysis.io.discover import natural_rank
+
     tables = [pd.read_parquet(p) for p in paths]
     tables = [t for t in tables if len(t)]
     df = pd.concat(tables, ignore_index=True) if tables else pd.read_parquet(paths[0])
+    if len(df):  # batches are hash-assigned: restore natural trajectory order (stable within a trajectory)
+        df = df.sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
     df.to_parquet(out, index=False)
     return df

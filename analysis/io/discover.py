@@ -1,17 +1,82 @@
-"""Find trajectory folders under a root and recognise their format."""
+"""The reader registry, trajectory discovery and the input manifest.
+
+One registry (:data:`FORMATS`) says for every format its reader, how a complete folder is recognised, which
+files the reader reads, and which files betray the format even when others are missing (so the reader
+runs and names what is missing, instead of the folder being "not recognised"). ``format: auto``, the
+manifest and the error messages are all derived from it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, NamedTuple
+
+import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
 
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """A trajectory format: its reader and the files that identify it.
+
+    Attributes
+    ----------
+    name : str                 config name (``input.format``)
+    read : callable            ``read(folder, trajectory_id=None) -> Trajectory``
+    detect : callable          True if the folder holds a complete trajectory of this format
+    files : tuple of str       globs (relative to the folder) of every file the reader may read
+    signature : tuple of str   globs whose presence alone says "this folder is meant to be this format"
+    description : str          the files, in words (README and error messages)
+    """
+
+    name: str
+    read: Callable
+    detect: Callable
+    files: tuple
+    signature: tuple
+    description: str
+
+
+_NX_FILES = ("dyn.out", "dyn.xyz", "en.dat", "typeofdyn.log", "sh.out")
 # Order matters for format: auto — specific layouts first, plain XYZ (one *.xyz file) last.
-READERS = {"newtonx": newtonx.read_newtonx, "sharc": sharc.read_sharc, "pyrai2md": pyrai2md.read_pyrai2md,
-           "nexmd": nexmd.read_nexmd, "xyz": xyz.read_xyz}
-DETECTORS = {"newtonx": newtonx.is_newtonx, "sharc": sharc.is_sharc, "pyrai2md": pyrai2md.is_pyrai2md,
-             "nexmd": nexmd.is_nexmd, "xyz": xyz.is_xyz}
+FORMATS = (
+    ReaderSpec("newtonx", newtonx.read_newtonx, newtonx.is_newtonx,
+               tuple(f"RESULTS/{f}" for f in _NX_FILES) + _NX_FILES,
+               ("RESULTS/en.dat", "RESULTS/dyn.out", "RESULTS/dyn.xyz", "en.dat", "dyn.out"),
+               "`RESULTS/dyn.out` (or `dyn.xyz`), `en.dat`, `typeofdyn.log`"),
+    ReaderSpec("sharc", sharc.read_sharc, sharc.is_sharc,
+               ("output.lis", "output.xyz", "output.dat", "input", "DONT_ANALYZE"), ("output.lis", "output.dat"),
+               "`output.lis` + `output.xyz` and/or `output.dat`, `input` (for nstates/ezero)"),
+    ReaderSpec("pyrai2md", pyrai2md.read_pyrai2md, pyrai2md.is_pyrai2md,
+               ("*.md.energies", "*.md.xyz", "*.sh.energies"), ("*.md.energies", "*.md.xyz", "*.sh.energies"),
+               "`<title>.md.energies`, `<title>.md.xyz`, `<title>.sh.energies`"),
+    ReaderSpec("nexmd", nexmd.read_nexmd, nexmd.is_nexmd,
+               ("coords.xyz", "pes.out", "coeff-n.out", "energy-ev.out", "hops.out"), ("pes.out", "coeff-n.out", "hops.out"),
+               "`coords.xyz`, `pes.out`, `coeff-n.out`, `energy-ev.out`, `hops.out`"),
+    ReaderSpec("xyz", xyz.read_xyz, xyz.is_xyz, ("*.xyz", "*.csv"), ("*.xyz",),
+               "one multi-frame `*.xyz` (Å) + optional `*.csv` (`time_fs`, `active_state`, `e1_ev`…, `etot_ev`)"),
+)
+REGISTRY = {spec.name: spec for spec in FORMATS}
+READERS = {spec.name: spec.read for spec in FORMATS}
+
+
+class Found(NamedTuple):
+    """A trajectory folder and the format it will be read as (``unknown``: no reader claims it)."""
+
+    trajectory_id: str
+    folder: Path
+    format: str
+
+    def files(self) -> list[Path]:
+        """The files the reader reads that exist (all regular top-level files for ``unknown``)."""
+        if self.format == "unknown":
+            return sorted(p for p in self.folder.iterdir() if p.is_file())
+        return sorted({p for g in REGISTRY[self.format].files for p in self.folder.glob(g) if p.is_file()})
 
 
 def natural_key(name: str):
@@ -19,33 +84,45 @@ def natural_key(name: str):
     return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
 
 
+def natural_rank(ids: pd.Series) -> pd.Series:
+    """Integer rank of each trajectory id in natural order (a sort key for tables)."""
+    order = {tid: k for k, tid in enumerate(sorted(set(ids), key=natural_key))}
+    return ids.map(order)
+
+
 def detect_format(folder: str | Path) -> str | None:
-    """Name of the first reader that recognises ``folder``, or None."""
-    for name, test in DETECTORS.items():
-        if test(folder):
-            return name
+    """Name of the first format whose complete file set is in ``folder``; else the first whose signature files
+    are (the reader will then name what is missing); else None."""
+    folder = Path(folder)
+    for spec in FORMATS:
+        if spec.detect(folder):
+            return spec.name
+    for spec in FORMATS:
+        if any(next(folder.glob(g), None) is not None for g in spec.signature):
+            return spec.name
     return None
 
 
-def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[tuple[str, Path, str]]:
+def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Found]:
     """Trajectory folders directly under ``root`` matching ``pattern``, in natural order.
 
-    Returns
-    -------
-    list of (trajectory_id, folder, format). Folders no reader recognises are returned with format
-    ``"unknown"`` so the ensemble reports them instead of silently dropping them.
+    With ``fmt='auto'`` each folder gets :func:`detect_format`; a named format is used for every folder,
+    so its reader's own error names whatever is missing. Folders no reader claims get ``unknown`` so the
+    ensemble reports them instead of dropping them silently.
     """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"input.root: {root} is not a directory")
-    if fmt != "auto" and fmt not in READERS:
-        raise ValueError(f"input.format: unknown format {fmt!r}; known: auto, {', '.join(READERS)}")
+    if fmt != "auto" and fmt not in REGISTRY:
+        raise ValueError(f"input.format: unknown format {fmt!r}; known: auto, {', '.join(REGISTRY)}")
     folders = sorted((p for p in root.glob(pattern) if p.is_dir()), key=lambda p: natural_key(p.name))
-    out = []
-    for folder in folders:
-        found = detect_format(folder) if fmt == "auto" else (fmt if DETECTORS[fmt](folder) else None)
-        out.append((folder.name, folder, found or "unknown"))
-    return out
+    return [Found(f.name, f, (detect_format(f) or "unknown") if fmt == "auto" else fmt) for f in folders]
+
+
+def batch_of(trajectory_id: str, n_batches: int) -> int:
+    """Batch (0-based) of a trajectory: a stable hash of its id, so adding or removing a trajectory changes
+    only its own batch."""
+    return zlib.crc32(trajectory_id.encode()) % int(n_batches)
 
 
 def batch_slice(n_items: int, n_batches: int, batch: int) -> range:
@@ -55,3 +132,52 @@ def batch_slice(n_items: int, n_batches: int, batch: int) -> range:
     start = (n_items * batch) // n_batches
     stop = (n_items * (batch + 1)) // n_batches
     return range(start, stop)
+
+
+MANIFEST_COLUMNS = ["trajectory_id", "folder", "format", "file", "size_bytes", "mtime_ns"]
+
+
+def manifest(found: list[Found], content_hash: bool = False) -> pd.DataFrame:
+    """One row per (trajectory, file the reader reads): size and modification time (ns), optionally a
+    BLAKE2 digest of the content in ``sha`` (slow on large ensembles; see bench)."""
+    rows = []
+    for f in found:
+        files = f.files()
+        if not files:
+            rows.append((f.trajectory_id, str(f.folder), f.format, "", 0, 0))
+        for p in files:
+            st = p.stat()
+            rows.append((f.trajectory_id, str(f.folder), f.format, str(p.relative_to(f.folder)), st.st_size, st.st_mtime_ns))
+    out = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    if content_hash:
+        out["sha"] = [hashlib.blake2b(Path(r.folder, r.file).read_bytes(), digest_size=16).hexdigest() if r.file else ""
+                      for r in out.itertuples()]
+    return out
+
+
+def batch_manifest(root, pattern: str = "*", fmt: str = "auto", n_batches: int = 1, batch: int = 0) -> pd.DataFrame:
+    """The manifest rows of batch ``batch`` (see :func:`batch_of`)."""
+    found = [f for f in discover(root, pattern, fmt) if batch_of(f.trajectory_id, n_batches) == batch]
+    return manifest(found)
+
+
+def manifest_digest(table: pd.DataFrame) -> str:
+    """Short digest of a manifest: changes when a trajectory or one of its files is added, removed or modified."""
+    return hashlib.blake2b(table.to_csv(index=False).encode(), digest_size=12).hexdigest()
+
+
+def found_from_manifest(table: pd.DataFrame) -> list[Found]:
+    """The trajectories listed in a manifest, in natural order."""
+    first = table.drop_duplicates("trajectory_id")
+    found = [Found(r.trajectory_id, Path(r.folder), r.format) for r in first.itertuples()]
+    return sorted(found, key=lambda f: natural_key(f.trajectory_id))
+
+
+def write_manifest(table: pd.DataFrame, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, sep="\t", index=False)
+
+
+def read_manifest(path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype={"trajectory_id": str, "folder": str, "format": str, "file": str},
+                       keep_default_na=False)

@@ -16,11 +16,13 @@ class TrajectoryFormatError(ValueError):
         1-based line number where the problem was found (None if it concerns the whole file).
     expected : str
         What the parser expected to find there.
+    message : str, optional
+        The whole message, when "<file>:<line>: expected …" does not say it best (``traj3.md.xyz: missing``).
     """
 
-    def __init__(self, path: str | Path, line: int | None, expected: str):
+    def __init__(self, path: str | Path, line: int | None, expected: str, message: str | None = None):
         self.path = str(path)
         self.line = line
         self.expected = expected
         where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: expected {expected}")
+        super().__init__(message or f"{where}: expected {expected}")

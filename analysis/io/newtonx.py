@@ -445,6 +445,8 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
         p = np.clip(np.searchsorted(tod_key, frame_key), 0, len(tod_key) - 1)
         found = tod_key[p] == frame_key
         active = np.where(found, tod_state[p], active)
+    else:
+        flags.append("no_typeofdyn.log:active_state_from_en.dat")
     if truncated:
         flags.append("truncated")
 

@@ -153,6 +153,8 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         derived = [(round(float(common[k]), _TIME_DECIMALS), int(state[k - 1]), int(state[k])) for k in change]
         if listed != derived:
             flags.append("hops.out_disagrees_with_coeff-n.out")
+    else:
+        flags.append("no_hops.out:hops_not_cross_checked")
 
     symbols = xyz["symbols"]
     return Trajectory(

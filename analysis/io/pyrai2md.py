@@ -139,6 +139,8 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
         hop_steps = common[hop_to > 0]
         if not np.array_equal(np.sort(sh_steps), hop_steps):
             flags.append("sh.energies_disagrees_with_md.xyz_hops")
+    else:
+        flags.append("no_sh.energies:hops_not_cross_checked")
 
     time_fs = (common - 1) * dt_au * AU_TIME_TO_FS
     symbols = xyz["symbols"]

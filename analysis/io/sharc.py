@@ -341,6 +341,7 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         populations = None if dat["populations_diag"] is None else dat["populations_diag"][i_dat]
         masses = dat["masses_amu"]
     else:
+        flags.append("no_output.dat:no_per_state_energies")
         energies = np.full((i_lis.size, n_states), np.nan)
         populations = None
         masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])

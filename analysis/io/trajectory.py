@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,6 +85,11 @@ class Trajectory:
         return int(self.energies_ev.shape[1])
 
     @property
+    def frame_labels(self) -> np.ndarray:
+        """Spectroscopic name of the active state in every frame (:func:`frame_state_labels`)."""
+        return frame_state_labels(self.active_state, self.state_labels, self.extra)
+
+    @property
     def hops(self) -> pd.DataFrame:
         """Hops derived from changes of the active state: time_fs, frame, from_state, to_state.
 
@@ -95,6 +101,43 @@ class Trajectory:
 def default_state_labels(n_states: int) -> list[str]:
     """``S0, S1, ...``: state 1 is the ground state (Newton-X, PyRAI2MD, NEXMD numbering + 1)."""
     return [f"S{i}" for i in range(n_states)]
+
+
+_MS_SUFFIX = re.compile(r"\s*\(Ms=[^)]*\)$")
+
+
+def spectroscopic(label: str) -> str:
+    """``T1 (Ms=-1)`` → ``T1``: a spin sublevel is not a different electronic state for the analysis."""
+    return _MS_SUFFIX.sub("", str(label))
+
+
+def frame_state_labels(active_state: np.ndarray, state_labels, extra: dict | None = None) -> np.ndarray:
+    """Spectroscopic name of the active state in every frame.
+
+    Newton-X, PyRAI2MD, NEXMD and plain-XYZ state k (1-based, as hopscope stores it) is S(k−1) (its
+    ``state_labels``); SHARC's active (diagonal) state is named by the MCH state of that frame
+    (``extra['mch_state']`` into ``extra['mch_labels']``, M_s dropped: ``T1``), or ``MCHk`` without ``nstates``.
+
+    Returns
+    -------
+    ndarray of str, (n_frames,)
+    """
+    active_state = np.asarray(active_state, dtype=int)
+    extra = extra or {}
+    if "mch_state" in extra:
+        mch = np.asarray(extra["mch_state"], dtype=int)
+        if "mch_labels" in extra:
+            names = np.array([spectroscopic(s) for s in extra["mch_labels"]] + ["?"])
+            return names[np.clip(mch, 1, len(names)) - 1]
+        return np.char.add("MCH", mch.astype(str))
+    names = np.array([spectroscopic(s) for s in state_labels] + ["?"])
+    return names[np.clip(active_state, 1, len(names)) - 1]
+
+
+def hop_frames(active_state: np.ndarray) -> np.ndarray:
+    """Indices of the frames whose (post-hop) active state differs from the previous frame's: the hops."""
+    active_state = np.asarray(active_state)
+    return np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
 
 
 def hops_from_states(time_fs: np.ndarray, active_state: np.ndarray) -> pd.DataFrame:
@@ -110,7 +153,7 @@ def hops_from_states(time_fs: np.ndarray, active_state: np.ndarray) -> pd.DataFr
     DataFrame with columns time_fs, frame, from_state, to_state.
     """
     active_state = np.asarray(active_state)
-    frames = np.flatnonzero(active_state[1:] != active_state[:-1]) + 1
+    frames = hop_frames(active_state)
     return pd.DataFrame(
         {
             "time_fs": np.asarray(time_fs, dtype=float)[frames],

@@ -1,169 +1,337 @@
-"""Assemble the channel report: channels.csv, channels.md, report.html (self-contained), geometries/."""
+"""Assemble the channel report: channels.csv, channels.md, report.html (self-contained), geometries/, warnings.txt.
+
+The report has one section per transition (``S2→S1``, ``S1→S0`` …). A transition with too few events, or
+whose events the density step leaves unresolved, still gets its section: what was found, in words, and its
+event geometries. The ensemble summary (QC, final states, trajectories that never hop, populations) is
+always there, even when every trajectory was excluded.
+"""
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis.cluster import UNRESOLVED
 from analysis.io.store import Store
 from analysis.motions import important_motions
 from analysis.report import figures
+from analysis.report.html import img, page, table_html
 from analysis.topology import Topology
 
 log = logging.getLogger(__name__)
 
+MAX_EVENT_GEOMETRIES = 10
 
-def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology) -> pd.DataFrame:
-    """channel, n_trajectories, percent, important_motion, second_motion, hop_time_fs_mean, hop_time_fs_sd, and
-    per ring ``conformer[ringK]``: the most frequent conformer label at the event with its share (``chair ¹C₄ (80 %)``)."""
+
+def time_name(kind: str) -> str:
+    """Column stem of an event's time: 'hop_time' for hops, 'event_time' for frame events."""
+    return "hop_time" if kind == "hop" else "event_time"
+
+
+def slug(transition: str) -> str:
+    """File-name form of a transition: 'S1→S0' → 'S1-S0', 't = 100 fs' → 't_100_fs'."""
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", transition.replace("→", "-")).strip("_")
+
+
+def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology,
+                  n_trajectories: int | None = None) -> pd.DataFrame:
+    """Channels of one transition: channel, n_events, percent (of its events), percent_of_trajectories,
+    important_motion, second_motion, ``<time>_fs_mean``/``_sd`` (hop_time for hops, else event_time), and per
+    ring ``conformer[ringK]``: the most frequent label at the event with its share. ``unresolved`` (density
+    noise) is a row of its own with ``resolved`` False and no motion."""
+    key = ["trajectory_id", "frame"]
+    ev = events.merge(assignments[key + ["channel"]], on=key)
+    kind = str(assignments["kind"].iloc[0]) if "kind" in assignments and len(assignments) else "hop"
+    tname = time_name(kind)
     n_total = len(assignments)
-    rows = []
-    ev = events.merge(assignments[["trajectory_id", "channel"]], on="trajectory_id")
+    n_traj = n_trajectories or assignments["trajectory_id"].nunique()
     conformer_cols = [c for c in events.columns if c.startswith("conformer[")]
+    rows = []
     for channel, group in assignments.groupby("channel", sort=True):
-        motions = important_motions(ev[ev["channel"] == channel], reference, topology, n=2) if channel != "no_event" else ["(no hop into the ground state)"]
+        resolved = channel != UNRESOLVED
+        motions = important_motions(ev[ev["channel"] == channel], reference, topology, n=2) if resolved and len(reference) else []
         t = group["event_time_fs"].dropna()
-        rows.append({
-            "channel": channel, "n_trajectories": len(group), "percent": 100.0 * len(group) / n_total,
-            "important_motion": motions[0] if motions else "", "second_motion": motions[1] if len(motions) > 1 else "",
-            "hop_time_fs_mean": float(t.mean()) if len(t) else np.nan,
-            "hop_time_fs_sd": float(t.std(ddof=1)) if len(t) > 1 else np.nan,
-        })
+        row = {"channel": channel, "resolved": resolved, "n_events": len(group), "percent": 100.0 * len(group) / n_total,
+               "percent_of_trajectories": 100.0 * group["trajectory_id"].nunique() / n_traj,
+               "important_motion": motions[0] if motions else "", "second_motion": motions[1] if len(motions) > 1 else "",
+               f"{tname}_fs_mean": float(t.mean()) if len(t) else np.nan,
+               f"{tname}_fs_sd": float(t.std(ddof=1)) if len(t) > 1 else np.nan}
         for col in conformer_cols:
             labels = ev.loc[ev["channel"] == channel, col].dropna()
-            if len(labels):
-                counts = labels.value_counts()
-                rows[-1][col] = f"{counts.index[0]} ({100.0 * counts.iloc[0] / len(labels):.0f} %)"
-            else:
-                rows[-1][col] = ""
-    return pd.DataFrame(rows).sort_values(["n_trajectories", "channel"], ascending=[False, True]).reset_index(drop=True)
+            counts = labels.value_counts()
+            row[col] = f"{counts.index[0]} ({100.0 * counts.iloc[0] / len(labels):.0f} %)" if len(labels) else ""
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return out.sort_values(["resolved", "n_events", "channel"], ascending=[False, False, True]).reset_index(drop=True)
 
 
-def representatives(scores: pd.DataFrame, assignments: pd.DataFrame) -> dict[str, str]:
-    """Per channel the trajectory whose event lies closest to the channel's mean in PCA space."""
-    df = scores.merge(assignments[["trajectory_id", "channel"]], on="trajectory_id")
-    pcs = [c for c in scores.columns if c.startswith("PC")]
+def representatives(scores: pd.DataFrame, assignments: pd.DataFrame) -> dict[str, tuple[str, int]]:
+    """Per resolved channel the (trajectory_id, frame) whose event lies closest to the channel's mean in PCA space."""
+    key = ["trajectory_id", "frame"]
+    df = scores.merge(assignments[key + ["channel"]], on=key)
+    pcs = [c for c in scores.columns if c.startswith("PC") and scores[c].notna().any()]
     out = {}
-    for channel, g in df.groupby("channel"):
+    for channel, g in df[df["channel"] != UNRESOLVED].groupby("channel"):
         x = g[pcs].to_numpy()
-        out[channel] = g["trajectory_id"].iloc[int(np.argmin(((x - x.mean(0)) ** 2).sum(1)))]
+        best = g.iloc[int(np.argmin(((x - x.mean(0)) ** 2).sum(1)))]
+        out[channel] = (str(best["trajectory_id"]), int(best["frame"]))
     return out
 
 
-def write_geometries(reps: dict, events: pd.DataFrame, store_paths, out_dir: Path) -> dict[str, str]:
-    """XYZ of each representative event geometry (Å)."""
+def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: Path, comment: str = "") -> dict[str, str]:
+    """XYZ (Å) of each named (trajectory_id, frame) geometry; returns name → file name."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame_of = dict(zip(events["trajectory_id"], events["frame"]))
-    wanted = {tid: ch for ch, tid in reps.items()}
+    by_tid: dict[str, list[tuple[str, int]]] = {}
+    for name, (tid, frame) in wanted.items():
+        by_tid.setdefault(tid, []).append((name, frame))
     files = {}
     for path in store_paths:
         with Store(path) as store:
-            for tid in store.ids:
-                if tid in wanted:
-                    xyz = store.array(tid, "coords_angstrom")[int(frame_of[tid])]
-                    sym = store.meta[tid]["symbols"]
-                    t = store.array(tid, "time_fs")[int(frame_of[tid])]
-                    body = "\n".join(f"{s:2s} {x:12.6f} {y:12.6f} {z:12.6f}" for s, (x, y, z) in zip(sym, xyz))
-                    name = f"{wanted[tid]}.xyz"
-                    (out_dir / name).write_text(f"{len(sym)}\n{tid} channel {wanted[tid]} t={t:.2f} fs (Angstrom)\n{body}\n")
-                    files[wanted[tid]] = name
-    return files
+            for tid in set(store.ids) & set(by_tid):
+                coords, time_fs, sym = store.array(tid, "coords_angstrom"), store.array(tid, "time_fs"), store.meta[tid]["symbols"]
+                for name, frame in by_tid[tid]:
+                    body = "\n".join(f"{s:2s} {x:12.6f} {y:12.6f} {z:12.6f}" for s, (x, y, z) in zip(sym, coords[frame]))
+                    (out_dir / f"{name}.xyz").write_text(
+                        f"{len(sym)}\n{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)\n{body}\n")
+                    files[name] = f"{name}.xyz"
+    return dict(sorted(files.items()))
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+class TransitionSection:
+    """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
+
+    def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths):
+        self.transition = transition
+        self.summary = summary
+        self.assignments = assignments
+        self.kind = str(assignments["kind"].iloc[0]) if len(assignments) else "hop"
+        self.time_label = "hop time" if self.kind == "hop" else "event time"
+        self.n_events = len(assignments)
+        self.channels = channel_table(assignments, events, reference, topology, n_trajectories=n_ok) if self.n_events else pd.DataFrame()
+        self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
+        self.figures: dict[str, bytes] = {}
+        self.geometries: dict[str, str] = {}
+        self.reps: dict[str, tuple[str, int]] = {}
+        s = slug(transition)
+        if "skipped" in summary or not len(self.resolved):
+            wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
+                      for r in assignments.head(MAX_EVENT_GEOMETRIES).itertuples()}
+            self.geometries = write_geometries(wanted, store_paths, out_dir / "geometries", comment=f"{transition} event ")
+        else:
+            self.reps = representatives(scores, assignments)
+            self.geometries = write_geometries({f"{s}_{c}": v for c, v in self.reps.items()}, store_paths,
+                                               out_dir / "geometries", comment=f"{transition} ")
+            self.channels["representative"] = self.channels["channel"].map(
+                lambda c: f"{self.reps[c][0]} frame {self.reps[c][1]}" if c in self.reps else "")
+        if "skipped" not in summary and self.n_events:
+            title = f"{transition}: channels"
+            self.figures["shares"] = figures.channel_shares(self.channels, title)
+            self.figures["pca"] = figures.pca_scatter(scores, assignments, summary["explained_variance_ratio"], f"{transition}: events in PCA space")
+        if self.n_events:
+            self.figures["times"] = figures.event_times(assignments, self.time_label, f"{transition}: {self.time_label} per channel")
+
+    @property
+    def status(self) -> str:
+        """One sentence: how many channels, or why none."""
+        if "skipped" in self.summary:
+            return self.summary["skipped"]
+        n_unres = int((self.assignments["channel"] == UNRESOLVED).sum())
+        if not len(self.resolved):
+            return (f"{self.transition}: {self.n_events} events, no channel resolved (all density noise: unresolved, "
+                    f"{n_unres} events)")
+        text = f"{self.transition}: {self.n_events} events in {len(self.resolved)} channel{'s' if len(self.resolved) > 1 else ''}"
+        return text + (f"; unresolved, {n_unres} events (density noise)" if n_unres else "")
+
+    def csv_rows(self) -> pd.DataFrame:
+        return self.channels.assign(transition=self.transition) if len(self.channels) else pd.DataFrame()
+
+    def markdown(self) -> list[str]:
+        out = [f"## {self.transition}", "", self.status + ".", ""]
+        if len(self.resolved):
+            cols = [c for c in self.channels.columns if c not in ("resolved",)]
+            out += [self.channels[cols].to_markdown(index=False, floatfmt=".1f"), ""]
+        elif self.n_events:
+            ev = self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{self.time_label} (fs)"})
+            out += [ev.to_markdown(index=False, floatfmt=".1f"), ""]
+        return out
+
+    def html(self, pca_summary: dict) -> str:
+        parts = [f'<h2 id="{html.escape(slug(self.transition))}">{html.escape(self.transition)}</h2>',
+                 f"<p>{html.escape(self.status)}.</p>"]
+        if len(self.resolved):
+            parts.append(table_html(self.channels.drop(columns=["resolved"])))
+        elif self.n_events:
+            ev = self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{self.time_label} (fs)"})
+            parts.append(table_html(ev))
+        if "shares" in self.figures:
+            parts.append(img(self.figures["shares"], f"{self.transition} channel shares"))
+        if "top_loadings" in pca_summary:
+            items = "".join(
+                f"<li><b>{pc}</b> ({100 * v:.1f} %): " + ", ".join(f"{html.escape(f)} ({w:+.2f})" for f, w in pca_summary["top_loadings"][pc]) + "</li>"
+                for pc, v in zip(pca_summary["top_loadings"], pca_summary["explained_variance_ratio"]))
+            parts.append(f"<p>PCA: {pca_summary['n_events']} events, {pca_summary['n_features']} features, "
+                         f"{pca_summary['n_components']} components.</p><ul>{items}</ul>")
+        for key in ("pca", "times"):
+            if key in self.figures:
+                parts.append(img(self.figures[key], f"{self.transition} {key}"))
+        if self.geometries:
+            what = "Representative geometries" if self.reps else "Event geometries"
+            parts.append(f"<p>{what} (XYZ, Å): " + ", ".join(f"<code>geometries/{html.escape(f)}</code>" for f in self.geometries.values()) + "</p>")
+        return "\n".join(parts)
 
 
-def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep="–", border=0, classes="tbl")
+def ensemble_summary(table: pd.DataFrame, events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Transitions seen, final states and trajectories that never hop, over the ok trajectories."""
+    ok = table[table["status"] == "ok"]
+    final = ok.groupby("final_label").size().rename("trajectories").reset_index() if len(ok) else pd.DataFrame(columns=["final_label", "trajectories"])
+    if len(final):
+        final["percent"] = 100.0 * final["trajectories"] / len(ok)
+    never = ok[pd.to_numeric(ok["n_hops"], errors="coerce").fillna(0) == 0][["trajectory_id", "n_frames", "final_label"]]
+    if len(events):
+        kinds = events.groupby("transition", sort=False).agg(
+            trajectories=("trajectory_id", "nunique"), events=("trajectory_id", "size"),
+            time_fs_mean=("time_fs", "mean"), time_fs_min=("time_fs", "min"), time_fs_max=("time_fs", "max")).reset_index()
+    else:
+        kinds = pd.DataFrame(columns=["transition", "trajectories", "events", "time_fs_mean", "time_fs_min", "time_fs_max"])
+    return {"final_states": final, "never_hop": never, "transitions": kinds}
+
+
+def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surrogate: dict, n_events: int, event: str) -> list[str]:
+    """What a user must not miss, one line each (printed again at the end of the run)."""
+    out = []
+    excluded = table[table["status"] != "ok"]
+    if len(excluded):
+        out.append(f"{len(excluded)} of {len(table)} trajectories excluded:")
+        out += [f"  {r.trajectory_id}: {r.reason}" for r in excluded.head(10).itertuples()]
+        if len(excluded) > 10:
+            out.append(f"  ... and {len(excluded) - 10} more (results/ingest/trajectories.parquet)")
+    if not (table["status"] == "ok").any():
+        out.append("no trajectory passed ingest and QC: nothing was analysed")
+    elif n_events == 0:
+        out.append(f"no trajectory has an analysis event ({event}): no channels")
+    for s in sections:
+        if "skipped" in s.summary or not len(s.resolved):
+            out.append(f"no channels for {s.status}")
+    if "skipped" in surrogate:
+        out.append(f"surrogate not trained: {surrogate['skipped']}")
+    return out
+
+
+def _surrogate_html(surrogate: dict, model_dir) -> tuple[str, dict[str, bytes]]:
+    if "skipped" in surrogate:
+        return f"<p>Not trained: {html.escape(surrogate['skipped'])}.</p>", {}
+    rows = pd.DataFrame([{"model": k, "mean MAE (eV)": v["mean_mae_ev"],
+                          "S1–S0 gap MAE (eV)": v.get("gap_S1_S0", {}).get("mae_ev", np.nan), "fit (s)": v["fit_seconds"]}
+                         for k, v in surrogate["models"].items()])
+    fig = figures.parity(pd.read_csv(Path(model_dir) / "heldout_predictions.csv"))
+    text = (f"<p>{surrogate['split']}: {surrogate['n_train_trajectories']} training / {surrogate['n_test_trajectories']} test "
+            f"trajectories ({surrogate['n_train_frames']} / {surrogate['n_test_frames']} frames), descriptor "
+            f"{html.escape(surrogate['descriptor'])}.</p>"
+            + rows.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="tbl") + img(fig, "parity plot"))
+    return text, {"parity": fig}
+
+
+def _summary_html(table, summary, n_events, event) -> str:
+    ok = int((table["status"] == "ok").sum())
+    parts = [f"<p>{ok} of {len(table)} trajectories analysed ({len(table) - ok} excluded); analysis event: "
+             f"<code>{html.escape(event)}</code>, {n_events} events. Units: time fs, energies eV, distances Å, angles "
+             "degrees. States are named spectroscopically (S0 = ground state; Newton-X/PyRAI2MD/NEXMD state k is "
+             "S(k−1); SHARC states by their MCH label).</p>"]
+    if len(summary["transitions"]):
+        parts.append("<h3>Transitions</h3>" + table_html(summary["transitions"]))
+    else:
+        parts.append("<p>No trajectory has an analysis event.</p>")
+    if len(summary["final_states"]):
+        parts.append("<h3>Final states</h3>" + table_html(summary["final_states"]))
+    never = summary["never_hop"]
+    if ok:
+        ids = ", ".join(never["trajectory_id"].head(20)) + (" …" if len(never) > 20 else "")
+        parts.append(f"<p>{len(never)} of {ok} trajectories never hop" + (f": {html.escape(ids)}" if len(never) else "") + ".</p>")
+    return "\n".join(parts)
+
+
+def _config_table(config_summary: dict) -> pd.DataFrame:
+    flat = pd.json_normalize(config_summary or {}, sep=".")
+    return pd.DataFrame({"key": flat.columns, "value": [str(v) for v in flat.iloc[0]]}) if len(flat.columns) else pd.DataFrame()
 
 
 def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
                  config_summary: dict | None = None) -> pd.DataFrame:
-    """Write channels.csv, channels.md, report.html and geometries/ under ``out_dir``.
+    """Write channels.csv, channels.md, report.html, figures, geometries/ and warnings.txt under ``out_dir``.
 
-    ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables.
+    ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
+    channel table of every transition (``transition`` column).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = pd.read_parquet(trajectories_parquet)
     qc = pd.read_csv(qc_csv)
-    assignments = pd.read_csv(assignments_csv)
+    assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str})
     events = pd.read_parquet(events_parquet)
     frame_paths = [frames_parquet] if isinstance(frames_parquet, (str, Path)) else list(frames_parquet)
     frames = pd.concat([pd.read_parquet(p) for p in frame_paths], ignore_index=True)
     scores = pd.read_parquet(scores_parquet)
-    pca = json.loads(Path(pca_json).read_text())
+    pca = json.loads(Path(pca_json).read_text())["transitions"]
     topology = Topology.from_json(topology_json)
     surrogate = json.loads(Path(surrogate_metrics_json).read_text())
-    reference = frames[frames["frame"] == 0]
+    reference = frames[frames["frame"] == 0] if len(frames) else frames
+    event = (config_summary or {}).get("features", {}).get("event", str(events["event"].iloc[0]) if len(events) else "transitions")
+    n_ok = int((table["status"] == "ok").sum())
 
-    channels = channel_table(assignments, events, reference, topology)
-    reps = representatives(scores, assignments)
-    geo = write_geometries(reps, events, store_paths, out_dir / "geometries")
-    channels["representative"] = channels["channel"].map(reps).fillna("")
+    sections = []
+    for transition in pca:
+        sel = assignments["transition"] == transition
+        sections.append(TransitionSection(transition, pca[transition], events[events["transition"] == transition],
+                                          assignments[sel].reset_index(drop=True), scores[scores["transition"] == transition],
+                                          reference, topology, n_ok, out_dir, store_paths))
+    summary = ensemble_summary(table, events)
+    channels = pd.concat([s.csv_rows() for s in sections], ignore_index=True) if sections else pd.DataFrame()
+    if len(channels):
+        channels = channels[["transition", *[c for c in channels.columns if c != "transition"]]]
+    else:
+        channels = pd.DataFrame(columns=["transition", "channel", "resolved", "n_events", "percent", "important_motion"])
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
 
-    md_cols = ["channel", "n_trajectories", "percent", "important_motion", "second_motion", "hop_time_fs_mean", "hop_time_fs_sd",
-               *[c for c in channels.columns if c.startswith("conformer[")], "representative"]
-    md = ["# hopscope channel report", "",
-          f"{int((table.status == 'ok').sum())} of {len(table)} trajectories analysed; event: `{events['event'].iloc[0] if len(events) else 'n/a'}`. "
-          "Times in fs, energies in eV.", "", channels[md_cols].to_markdown(index=False, floatfmt=".1f"), ""]
-    excluded = table[table["status"] != "ok"][["trajectory_id", "reason"]]
+    excluded = table[table["status"] != "ok"][["trajectory_id", "format", "reason"]]
+    md = ["# hopscope channel report", "", f"{n_ok} of {len(table)} trajectories analysed; event: `{event}`. "
+          "Times in fs, energies in eV.", ""]
+    for s in sections:
+        md += s.markdown()
+    if not sections:
+        md += ["No trajectory has an analysis event: no channels.", ""]
     md += ["## Excluded trajectories", "", excluded.to_markdown(index=False) if len(excluded) else "none", ""]
     (out_dir / "channels.md").write_text("\n".join(md))
 
-    loadings = "".join(
-        f"<li><b>{pc}</b> ({100 * v:.1f} %): " + ", ".join(f"{html.escape(f)} ({w:+.2f})" for f, w in pca["top_loadings"][pc]) + "</li>"
-        for pc, v in zip(pca["top_loadings"], pca["explained_variance_ratio"]))
-    figs = {
-        "shares": figures.channel_shares(channels),
-        "pca": figures.pca_scatter(scores, assignments, pca["explained_variance_ratio"]),
-        "hops": figures.hop_times(assignments),
-        "pop": figures.populations(frames),
-    }
-    if "skipped" in surrogate:
-        surrogate_html = f"<p>Not trained: {html.escape(surrogate['skipped'])}.</p>"
-    else:
-        surrogate_rows = pd.DataFrame([{"model": k, "mean MAE (eV)": v["mean_mae_ev"],
-                                        "S1–S0 gap MAE (eV)": v.get("gap_S1_S0", {}).get("mae_ev", np.nan), "fit (s)": v["fit_seconds"]}
-                                       for k, v in surrogate["models"].items()])
-        figs["parity"] = figures.parity(pd.read_csv(Path(surrogate_model_dir) / "heldout_predictions.csv"))
-        surrogate_html = (f"<p>{surrogate['split']}: {surrogate['n_train_trajectories']} training / {surrogate['n_test_trajectories']} test "
-                          f"trajectories ({surrogate['n_train_frames']} / {surrogate['n_test_frames']} frames), descriptor "
-                          f"{html.escape(surrogate['descriptor'])}.</p>"
-                          + surrogate_rows.to_html(index=False, float_format=lambda v: f'{v:.3f}', border=0, classes='tbl')
-                          + _img(figs["parity"], "parity plot"))
-    for name, png in figs.items():
+    warn = warnings_lines(table, sections, surrogate, len(events), event)
+    (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn))
+    pop = figures.populations(frames)
+    surrogate_html, surrogate_figs = _surrogate_html(surrogate, surrogate_model_dir)
+    for s in sections:
+        for name, png in s.figures.items():
+            (out_dir / f"{slug(s.transition)}_{name}.png").write_bytes(png)
+    for name, png in {"populations": pop, **surrogate_figs}.items():
         (out_dir / f"{name}.png").write_bytes(png)
-    qc_fail = qc[~qc["qc_pass"]][["trajectory_id", "qc_reason"]]
-    geo_list = "".join(f"<li>{html.escape(c)}: <code>geometries/{html.escape(f)}</code> ({html.escape(reps[c])})</li>" for c, f in geo.items())
-    cfg = html.escape(json.dumps(config_summary or {}, indent=1))
-    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>hopscope report</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}} .tbl{{border-collapse:collapse}}
-.tbl td,.tbl th{{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}} img{{max-width:100%}} code{{background:#f4f4f4}}</style>
-</head><body>
-<h1>hopscope channel report</h1>
-<p>{int((table.status == 'ok').sum())} of {len(table)} trajectories analysed, {len(events)} reached the analysis event.
-Units: time in fs, energies in eV, distances in Å, angles in degrees.</p>
-<h2>Channels</h2>{_table_html(channels)}
-{_img(figs['shares'], 'channel shares')}
-<h2>Motions: PCA of the event geometries</h2><p>{pca['n_events']} events, {pca['n_features']} features, {pca['n_components']} components.</p><ul>{loadings}</ul>
-{_img(figs['pca'], 'PCA scatter')}
-<h2>Hop times and populations</h2>{_img(figs['hops'], 'hop times')}{_img(figs['pop'], 'populations')}
-<h2>Representative geometries</h2><ul>{geo_list}</ul>
-<h2>Quality control</h2><p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total.</p>
-{_table_html(excluded) if len(excluded) else '<p>none</p>'}
-<h2>MLP surrogate</h2>{surrogate_html}
-<h2>Configuration</h2><pre>{cfg}</pre>
-</body></html>"""
-    (out_dir / "report.html").write_text(page)
-    log.info("report: %d channels written to %s", len(channels), out_dir)
+
+    qc_fail = qc[~qc["qc_pass"].astype(bool)] if len(qc) else qc
+    warn_html = ('<div class="warn"><b>Read first</b><ul>' + "".join(f"<li>{html.escape(w.strip())}</li>" for w in warn if not w.startswith("  "))
+                 + "</ul></div>") if warn else ""
+    body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(table, summary, len(events), event), img(pop, "populations")]
+    body += [s.html(pca[s.transition]) for s in sections]
+    body += ['<h2 id="qc">Quality control</h2>', f"<p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total.</p>",
+             table_html(excluded) if len(excluded) else "<p>none</p>",
+             '<h2 id="surrogate">MLP surrogate</h2>', surrogate_html,
+             '<h2 id="config">Configuration</h2>', table_html(_config_table(config_summary))]
+    toc = [("summary", "Ensemble")] + [(slug(s.transition), s.transition) for s in sections] + [
+        ("qc", "Quality control"), ("surrogate", "MLP surrogate"), ("config", "Configuration")]
+    (out_dir / "report.html").write_text(page("hopscope channel report", toc, "\n".join(body)))
+    log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

@@ -1,4 +1,4 @@
-"""Report figures (matplotlib, Agg), returned as PNG bytes."""
+"""Report figures (matplotlib, Agg), returned as PNG bytes. Every axis says its unit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+UNRESOLVED_COLOR = "#9a9a9a"
+
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
@@ -22,59 +24,77 @@ def _png(fig) -> bytes:
 
 def _colors(labels):
     cmap = plt.get_cmap("tab10")
-    return {lab: cmap(i % 10) for i, lab in enumerate(labels)}
+    resolved = [lab for lab in labels if lab != "unresolved"]
+    out = {lab: cmap(i % 10) for i, lab in enumerate(resolved)}
+    out["unresolved"] = UNRESOLVED_COLOR
+    return out
 
 
-def channel_shares(channels: pd.DataFrame) -> bytes:
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    labels = [f"{c}\n{m}" for c, m in zip(channels["channel"], channels["important_motion"])]
-    ax.barh(labels[::-1], channels["percent"].to_numpy()[::-1], color="#4c72b0")
-    ax.set_xlabel("share of trajectories (%)")
-    ax.set_title("Reaction channels")
+def channel_shares(channels: pd.DataFrame, title: str) -> bytes:
+    """Horizontal bars: share of the transition's events per channel (unresolved in grey)."""
+    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * max(len(channels), 2)))
+    labels = [f"{c}  {m}" if m else c for c, m in zip(channels["channel"], channels["important_motion"].fillna(""))]
+    colors = [UNRESOLVED_COLOR if c == "unresolved" else "#4c72b0" for c in channels["channel"]]
+    ax.barh(labels[::-1], channels["percent"].to_numpy()[::-1], color=colors[::-1])
+    ax.set_xlabel("share of events (%)")
+    ax.set_xlim(0, 100)
+    ax.set_title(title)
     return _png(fig)
 
 
-def pca_scatter(scores: pd.DataFrame, assignments: pd.DataFrame, explained) -> bytes:
-    df = scores.merge(assignments[["trajectory_id", "channel"]], on="trajectory_id")
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+def pca_scatter(scores: pd.DataFrame, assignments: pd.DataFrame, explained, title: str) -> bytes:
+    """PC1 vs PC2 (PC1 vs event time when there is one component), coloured by channel."""
+    df = scores.merge(assignments[["trajectory_id", "frame", "channel"]], on=["trajectory_id", "frame"])
+    fig, ax = plt.subplots(figsize=(5.5, 4.3))
     chans = sorted(df["channel"].unique())
     col = _colors(chans)
-    y = df["PC2"] if "PC2" in df else np.zeros(len(df))
+    two = "PC2" in df and df["PC2"].notna().any()
     for c in chans:
         m = df["channel"] == c
-        ax.scatter(df.loc[m, "PC1"], y[m], s=14, color=col[c], label=c)
-    ax.set_xlabel(f"PC1 ({100 * explained[0]:.0f} %)")
-    ax.set_ylabel(f"PC2 ({100 * explained[1]:.0f} %)" if len(explained) > 1 else "")
+        ax.scatter(df.loc[m, "PC1"], df.loc[m, "PC2"] if two else df.loc[m, "time_fs"], s=14, color=col[c], label=c,
+                   marker="x" if c == "unresolved" else "o")
+    ax.set_xlabel(f"PC1 ({100 * explained[0]:.0f} % of variance, standardized units)")
+    ax.set_ylabel(f"PC2 ({100 * explained[1]:.0f} % of variance)" if two else "event time (fs)")
     ax.legend(fontsize=7, loc="best")
-    ax.set_title("Events in PCA space")
+    ax.set_title(title)
     return _png(fig)
 
 
-def hop_times(assignments: pd.DataFrame) -> bytes:
+def event_times(assignments: pd.DataFrame, time_label: str, title: str) -> bytes:
+    """Event-time histograms as small multiples, one row per channel on a shared time axis (never overdrawn)."""
     df = assignments.dropna(subset=["event_time_fs"])
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    chans = sorted(df["channel"].unique())
+    chans = sorted(df["channel"].unique(), key=lambda c: (c == "unresolved", c))
+    n = max(len(chans), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(6, 0.9 + 1.1 * n), sharex=True, squeeze=False)
     col = _colors(chans)
-    bins = np.linspace(df["event_time_fs"].min(), df["event_time_fs"].max() + 1e-9, 25) if len(df) else 10
-    for c in chans:
-        ax.hist(df.loc[df["channel"] == c, "event_time_fs"], bins=bins, alpha=0.6, color=col[c], label=c)
-    ax.set_xlabel("event (hop) time (fs)")
-    ax.set_ylabel("trajectories")
-    ax.legend(fontsize=7)
+    lo, hi = (df["event_time_fs"].min(), df["event_time_fs"].max()) if len(df) else (0.0, 1.0)
+    bins = np.linspace(lo, hi + max(1e-9, 0.01 * (hi - lo)), 25)
+    for ax, c in zip(axes[:, 0], chans):
+        t = df.loc[df["channel"] == c, "event_time_fs"]
+        ax.hist(t, bins=bins, color=col[c])
+        ax.set_ylabel("events")
+        ax.text(0.99, 0.85, f"{c} (n={len(t)})", transform=ax.transAxes, ha="right", va="top", fontsize=8)
+    axes[-1, 0].set_xlabel(f"{time_label} (fs)")
+    axes[0, 0].set_title(title)
     return _png(fig)
 
 
 def populations(frames: pd.DataFrame) -> bytes:
-    """Fraction of trajectories in each active state vs time."""
-    counts = frames.groupby(["time_fs", "active_state"]).size().unstack(fill_value=0)
-    frac = counts.div(counts.sum(axis=1), axis=0)
+    """Fraction of trajectories in each active state (spectroscopic name) vs time."""
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for s in frac.columns:
-        ax.plot(frac.index, frac[s], label=f"S{int(s) - 1}")
+    if len(frames):
+        label = frames["state_label"] if "state_label" in frames else "S" + (frames["active_state"] - 1).astype(str)
+        counts = frames.assign(state=label).groupby(["time_fs", "state"]).size().unstack(fill_value=0)
+        frac = counts.div(counts.sum(axis=1), axis=0)
+        for s in sorted(frac.columns, key=lambda v: (v[0], int(v[1:]) if v[1:].isdigit() else 0, v)):
+            ax.plot(frac.index, frac[s], label=s)
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no trajectory to show", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("time (fs)")
-    ax.set_ylabel("active-state population")
+    ax.set_ylabel("fraction of trajectories")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=8)
+    ax.set_title("Active-state populations")
     return _png(fig)
 
 

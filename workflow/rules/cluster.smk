@@ -1,12 +1,11 @@
 rule cluster:
     input:
         scores="results/reduce/scores.parquet",
-        trajectories="results/ingest/trajectories.parquet",
+        events="results/features/events.parquet",
     output:
         assignments="results/clusters/assignments.csv",
     params:
         cluster=config["cluster"],
-        seed=config["seed"],
     log:
         "logs/cluster.log",
     conda:

@@ -3,14 +3,28 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-DEMO = config["input"]["root"] == "demo"
-if not DEMO and not Path(config["input"]["root"]).is_dir():
-    raise WorkflowError(
-        f"config key input.root: {config['input']['root']!r} is not a directory "
-        "(give a folder holding one folder per trajectory, or 'demo')"
-    )
+from analysis.io.discover import batch_of, discover, manifest, manifest_digest
 
+DEMO = config["input"]["root"] == "demo"
 BATCHES = [f"{i:03d}" for i in range(config["ingest"]["n_batches"])]
+
+if DEMO:
+    FOUND = []
+else:
+    _root, _pattern = config["input"]["root"], config["input"]["pattern"]
+    if not Path(_root).is_dir():
+        raise WorkflowError(
+            f"config key input.root: {_root!r} is not a directory "
+            "(give a folder holding one folder per trajectory, or 'demo')"
+        )
+    # Discovered once per invocation (stat calls only); the manifest digest of each batch is a param of its
+    # discover job, so adding, removing or changing a trajectory re-runs exactly that batch.
+    FOUND = discover(_root, _pattern, config["input"]["format"])
+    if not FOUND:
+        raise WorkflowError(
+            f"no trajectory folders under {_root} matching input.pattern {_pattern!r} "
+            "(input.root holds one folder per trajectory)"
+        )
 
 
 wildcard_constraints:
@@ -21,8 +35,16 @@ def ensemble_root():
     return "results/demo/ensemble" if DEMO else config["input"]["root"]
 
 
-def ingest_inputs(wildcards):
+def discover_inputs(wildcards):
     return {"ensemble": "results/demo/ensemble"} if DEMO else {}
+
+
+def batch_manifest_digest(wildcards):
+    """Digest of the files (size, mtime) of this batch's trajectories; 'demo' for the generated demo."""
+    if DEMO:
+        return "demo"
+    n = len(BATCHES)
+    return manifest_digest(manifest([f for f in FOUND if batch_of(f.trajectory_id, n) == int(wildcards.batch)]))
 
 
 def batch_stores():
@@ -31,3 +53,14 @@ def batch_stores():
 
 def batch_tables():
     return expand("results/ingest/batches/{batch}.csv", batch=BATCHES)
+
+
+def print_run_summary():
+    """Last lines of a successful run: where the report is, and the warnings of the jobs again."""
+    html_path = Path("results/report/report.html")
+    warnings = Path("results/report/warnings.txt")
+    if warnings.is_file() and warnings.read_text().strip():
+        text = warnings.read_text().rstrip()
+        print(f"\nhopscope warnings (details in the report):\n{text}")
+    if html_path.is_file():
+        print(f"\nhopscope report: {html_path.resolve()}")

@@ -7,6 +7,7 @@ rule demo:
         t_max_fs=config["demo"]["t_max_fs"],
         dt_fs=config["demo"]["dt_fs"],
         broken_fraction=config["demo"]["broken_fraction"],
+        cascade=config["demo"]["cascade"],
         seed=config["seed"],
     log:
         "logs/demo.log",

@@ -28,6 +28,7 @@ rule features:
     params:
         families=config["features"]["families"],
         event=config["features"]["event"],
+        hop_select=config["features"]["hop_select"],
         frame_stride=config["features"]["frame_stride"],
     log:
         "logs/features/{batch}.log",

@@ -1,15 +1,30 @@
-rule ingest:
+rule discover:
     input:
-        unpack(ingest_inputs),
+        unpack(discover_inputs),
     output:
-        store="results/ingest/batches/{batch}.npz",
-        table="results/ingest/batches/{batch}.csv",
+        manifest="results/ingest/manifest/{batch}.tsv",
     params:
         root=ensemble_root(),
         fmt=config["input"]["format"],
         pattern=config["input"]["pattern"],
-        on_error=config["input"]["on_error"],
         n_batches=len(BATCHES),
+        digest=batch_manifest_digest,
+    log:
+        "logs/ingest/discover_{batch}.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/discover.py"
+
+
+rule ingest:
+    input:
+        manifest="results/ingest/manifest/{batch}.tsv",
+    output:
+        store="results/ingest/batches/{batch}.npz",
+        table="results/ingest/batches/{batch}.csv",
+    params:
+        on_error=config["input"]["on_error"],
     log:
         "logs/ingest/{batch}.log",
     conda:

@@ -8,7 +8,7 @@ rule reduce:
     params:
         n_components=config["reduce"]["n_components"],
         max_components=config["reduce"]["max_components"],
-        seed=config["seed"],
+        min_events=config["reduce"]["min_events"],
     log:
         "logs/reduce.log",
     conda:

@@ -15,6 +15,7 @@ rule report:
         html=report("results/report/report.html", caption="../report/report.rst", category="Report"),
         channels="results/report/channels.csv",
         markdown="results/report/channels.md",
+        warnings="results/report/warnings.txt",
     params:
         config_summary=config,
     log:

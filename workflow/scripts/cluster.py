@@ -2,5 +2,5 @@ from analysis.cluster import run_cluster
 from analysis.runlog import setup
 
 setup(snakemake.log[0])
-run_cluster(snakemake.input.scores, snakemake.input.trajectories, snakemake.output.assignments,
-            params=dict(snakemake.params.cluster), random_state=snakemake.params.seed)
+run_cluster(snakemake.input.scores, snakemake.input.events, snakemake.output.assignments,
+            params=dict(snakemake.params.cluster))

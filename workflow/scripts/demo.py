@@ -6,4 +6,4 @@ from analysis.runlog import setup
 setup(snakemake.log[0])
 p = snakemake.params
 generate_demo(Path(snakemake.output.ensemble).parent, n_trajectories=p.n_trajectories, seed=p.seed,
-              t_max_fs=p.t_max_fs, dt_fs=p.dt_fs, broken_fraction=p.broken_fraction)
+              t_max_fs=p.t_max_fs, dt_fs=p.dt_fs, broken_fraction=p.broken_fraction, cascade=p.cascade)

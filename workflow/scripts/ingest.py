@@ -2,6 +2,5 @@ from analysis.ingest import ingest_batch
 from analysis.runlog import setup
 
 setup(snakemake.log[0])
-p = snakemake.params
-ingest_batch(p.root, snakemake.output.store, snakemake.output.table, batch=int(snakemake.wildcards.batch),
-             n_batches=p.n_batches, fmt=p.fmt, pattern=p.pattern, on_error=p.on_error)
+ingest_batch(None, snakemake.output.store, snakemake.output.table, batch=int(snakemake.wildcards.batch),
+             manifest=snakemake.input.manifest, on_error=snakemake.params.on_error)

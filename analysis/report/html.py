@@ -1,0 +1,33 @@
+"""HTML pieces of the self-contained report: images inline (base64), tables that scroll inside their box."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import pandas as pd
+
+STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+.scroll{overflow-x:auto;max-width:100%} .tbl{border-collapse:collapse;font-size:0.92em}
+.tbl td,.tbl th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}
+img{max-width:100%} code{background:#f4f4f4} .warn{background:#fff4e0;border-left:4px solid #e0a030;padding:0.5em 1em}
+nav ul{columns:2}"""
+
+
+def img(png: bytes, alt: str) -> str:
+    """An inline PNG."""
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """A table inside a horizontally scrolling box (never wider than the page)."""
+    body = df.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep="–", border=0, classes="tbl")
+    return f'<div class="scroll">{body}</div>'
+
+
+def page(title: str, toc: list[tuple[str, str]], body: str) -> str:
+    """The whole document: title, table of contents (anchor, text), body."""
+    nav = "".join(f'<li><a href="#{html.escape(a)}">{html.escape(t)}</a></li>' for a, t in toc)
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><nav><ul>{nav}</ul></nav>{body}</body></html>")

@@ -1,0 +1,71 @@
+"""Every real ensemble under ../shared/data ends in a report (exit 0) that gives reasons for whatever could not be
+analysed; the multi-transition demo variant recovers the channels of both transitions in their own sections."""
+
+import pandas as pd
+import pytest
+
+from tests.conftest import SHARED_DATA, run_snakemake, shared
+
+pytestmark = pytest.mark.slow
+
+REAL_SETS = ["newtonx/cyclohexadiene_nx2.2", "newtonx/cyclohexadiene_nx2.2_b", "newtonx/pyrazine_nx2.6",
+             "sharc/butene_sharc2.1", "sharc/ch2nh2_sharc2.0", "sharc/ch2nh2_sharc3.0_triplets", "sharc/ch2nh2_sharc4.0",
+             "sharc/ch2s_sharc2", "sharc/ch2s_sharc2_full", "pyrai2md/ch2nh2", "nexmd/benzene"]
+
+
+def test_the_list_covers_every_trajectory_set():
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real test data not available: {SHARED_DATA}")
+    sets = {f"{fmt.name}/{s.name}" for fmt in SHARED_DATA.iterdir() if fmt.is_dir() and fmt.name not in ("ase", "md17", "licenses")
+            for s in fmt.iterdir() if s.is_dir()}
+    assert sets == set(REAL_SETS)
+
+
+@pytest.mark.parametrize("name", REAL_SETS)
+def test_real_ensemble_ends_in_a_report(tmp_path, name):
+    root = shared(*name.split("/"))
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    r = tmp_path / "results"
+    html = (r / "report/report.html").read_text()
+    table = pd.read_parquet(r / "ingest/trajectories.parquet")
+    assert len(table) >= 1 and f"of {len(table)} trajectories analysed" in html
+    for row in table[table.status != "ok"].itertuples():  # every exclusion is explained in the report
+        assert row.reason and row.trajectory_id in html
+    events = pd.read_parquet(r / "features/events.parquet")
+    assign = pd.read_csv(r / "clusters/assignments.csv")
+    assert len(assign) == len(events)
+    for transition in set(events.get("transition", [])):
+        assert f"{transition}:" in html  # a section with its one-sentence status
+    assert "hopscope report:" in proc.stdout
+
+
+def test_states_are_named_spectroscopically_on_sharc_with_triplets():
+    from analysis.io.discover import READERS
+
+    t = READERS["sharc"](shared("sharc", "ch2nh2_sharc4.0", "TRAJ_00001"))
+    labels = set(t.frame_labels)
+    assert labels <= {"S0", "S1", "S2", "T1", "T2", "T3"} and "S1" in labels
+
+
+def test_cascade_demo_recovers_both_transitions(tmp_path):
+    """S2→S1 (two C=O motions) then S1→S0 (C6 puckering, NH2 out-of-plane) or never: each transition's channels
+    come back in their own section with their planted motions and shares."""
+    proc = run_snakemake(tmp_path, "input: {root: demo}\ndemo: {n_trajectories: 60, broken_fraction: 0.0, cascade: true}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    truth = pd.read_csv(tmp_path / "results/demo/truth.csv", keep_default_na=False)
+    assign = pd.read_csv(tmp_path / "results/clusters/assignments.csv")
+    channels = pd.read_csv(tmp_path / "results/report/channels.csv")
+    assert set(assign.transition) == {"S2→S1", "S1→S0"}
+    for transition, planted_col in (("S2→S1", "channel_S2_S1"), ("S1→S0", "channel")):
+        a = assign[assign.transition == transition].merge(truth, on="trajectory_id")
+        assert len(a) == (truth[planted_col] != "").sum()  # one event per trajectory that made this hop
+        table = pd.crosstab(a["channel"], a[planted_col])
+        assert table.shape == (2, 2) and table.max(axis=1).sum() / table.values.sum() >= 0.95
+        rows = channels[channels.transition == transition]
+        for channel, planted in table.idxmax(axis=1).items():
+            assert rows.set_index("channel").loc[channel, "important_motion"] == planted
+    html = (tmp_path / "results/report/report.html").read_text()
+    assert html.index('id="S2-S1"') < html.index('id="S1-S0"')
+    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").merge(truth, on="trajectory_id")
+    assert ((table["final_label"] == "S1") == (table["channel"] == "")).all()  # the trapped ones never reach S0

@@ -1,0 +1,164 @@
+"""Small and degenerate ensembles never crash a stage: the real snakemake ends in a report that says, in words,
+what was found and why no channel table could be made."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, run_snakemake, write_nx_ensemble
+
+pytestmark = pytest.mark.slow
+
+
+def _report(tmp_path) -> tuple[str, str, pd.DataFrame]:
+    r = tmp_path / "results" / "report"
+    assert (r / "report.html").is_file()
+    return (r / "report.html").read_text(), (r / "channels.md").read_text(), pd.read_csv(r / "channels.csv")
+
+
+def test_zero_events_gives_a_report_that_says_so(tmp_path):
+    root = tmp_path / "ens"
+    write_nx_ensemble(root, [False, False, False])
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    assert "No trajectory has an analysis event" in html
+    assert "3 of 3 trajectories never hop" in html
+    assert channels.empty
+    assert "no trajectory has an analysis event (transitions): no channels" in proc.stdout
+    assert "hopscope report:" in proc.stdout  # the last lines say where the report is
+
+
+@pytest.mark.parametrize("n_hopping", [1, 2])
+def test_one_or_two_events_are_listed_not_clustered(tmp_path, n_hopping):
+    root = tmp_path / "ens"
+    t = write_nx_ensemble(root, [k < n_hopping for k in range(4)])
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    if n_hopping == 1:
+        sentence = f"S1→S0: 1 event (TRAJ1 at {t[0]:.1f} fs); at least 3 are needed for channels"
+    else:
+        sentence = f"S1→S0: 2 events (TRAJ1 at {t[0]:.1f} fs, TRAJ2 at {t[1]:.1f} fs); at least 3 are needed for channels"
+    assert sentence in html and sentence in md and sentence in proc.stdout
+    assert set(channels["channel"]) == {"unresolved"} and channels["n_events"].sum() == n_hopping
+    geoms = sorted(p.name for p in (tmp_path / "results/report/geometries").glob("*.xyz"))
+    assert len(geoms) == n_hopping and geoms[0] == f"S1-S0_TRAJ1_frame{round(t[0] / 0.5)}.xyz"  # event geometries
+    assert f"{4 - n_hopping} of 4 trajectories never hop" in html
+
+
+def test_every_trajectory_excluded_gives_a_report_listing_why(tmp_path):
+    root = tmp_path / "ens"
+    for k in (1, 2):
+        (root / f"TRAJ{k}" / "RESULTS").mkdir(parents=True)
+        (root / f"TRAJ{k}" / "RESULTS" / "en.dat").write_text("garbage\n")
+        (root / f"TRAJ{k}" / "RESULTS" / "dyn.out").write_text("not a dyn.out\n")
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    assert "0 of 2 trajectories analysed" in html
+    assert html.count("en.dat:1: expected") == 2 or html.count("dyn.out:1") == 2
+    assert "2 of 2 trajectories excluded" in proc.stdout
+    assert "no trajectory passed ingest and QC" in proc.stdout
+
+
+def test_one_trajectory(tmp_path):
+    root = tmp_path / "ens"
+    t = write_nx_ensemble(root, [True, True, True])
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}, pattern: TRAJ2}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    assert "1 of 1 trajectories analysed" in html
+    assert f"S1→S0: 1 event (TRAJ2 at {t[1]:.1f} fs)" in html
+    assert "surrogate not trained: need at least 2 trajectories" in proc.stdout
+
+
+@pytest.mark.parametrize("pattern", ["*", "nothing_matches*"])
+def test_empty_root_or_pattern_stops_at_dry_run(tmp_path, pattern):
+    root = tmp_path / "empty"
+    root.mkdir()
+    if pattern != "*":
+        write_nx_ensemble(root, [False])
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}, pattern: '{pattern}'}}\n", "-n")
+    assert proc.returncode != 0
+    assert f"no trajectory folders under {root} matching input.pattern '{pattern}'" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_file_with_explicit_format_is_named_and_fail_stops(tmp_path):
+    root = tmp_path / "ens"
+    write_nx_ensemble(root, [True, True, True])
+    (root / "TRAJ2" / "RESULTS" / "en.dat").unlink()
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}, format: newtonx}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").set_index("trajectory_id")
+    assert table.loc["TRAJ2", "status"] == "excluded"
+    assert "TRAJ2/RESULTS/en.dat" in table.loc["TRAJ2", "reason"]
+    shutil.rmtree(tmp_path / "results")
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}, format: newtonx, on_error: fail}}\n")
+    assert proc.returncode != 0
+    assert "input.on_error=fail" in proc.stdout + proc.stderr and "TRAJ2/RESULTS/en.dat" in proc.stdout + proc.stderr
+
+
+def test_missing_pyrai2md_xyz_is_named_with_auto_format(tmp_path):
+    from tests.conftest import shared
+
+    root = tmp_path / "ens"
+    shutil.copytree(shared("pyrai2md", "ch2nh2"), root)
+    (root / "traj3" / "mai.md.xyz").unlink()
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\nqc: {{policy: keep}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").set_index("trajectory_id")
+    assert table.loc["traj3", "format"] == "pyrai2md"
+    assert table.loc["traj3", "reason"].endswith("traj3/mai.md.xyz: missing")
+
+
+def test_added_or_changed_trajectory_is_reingested(tmp_path):
+    root = tmp_path / "ens"
+    write_nx_ensemble(root, [True, True, True])
+    config = f"input: {{root: {root}}}\n"
+    assert run_snakemake(tmp_path, config).returncode == 0
+    assert "Nothing to be done" in run_snakemake(tmp_path, config, "-n").stdout + run_snakemake(tmp_path, config, "-n").stderr
+    write_nx_ensemble(tmp_path / "more", [True, True, True, True])
+    shutil.copytree(tmp_path / "more" / "TRAJ4", root / "TRAJ4")
+    dry = run_snakemake(tmp_path, config, "-n", "--quiet", "progress")
+    text = dry.stdout + dry.stderr
+    assert "discover" in text and "ingest" in text and "Params have changed" in text
+    proc = run_snakemake(tmp_path, config)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet")
+    assert list(table["trajectory_id"]) == ["TRAJ1", "TRAJ2", "TRAJ3", "TRAJ4"]
+    # a changed file (same name) is noticed too
+    en = root / "TRAJ1" / "RESULTS" / "en.dat"
+    en.write_text(en.read_text())
+    os.utime(en, ns=(en.stat().st_atime_ns, en.stat().st_mtime_ns + 10**9))
+    assert "Params have changed" in run_snakemake(tmp_path, config, "-n").stdout
+
+
+def test_interrupt_then_plain_rerun_completes(tmp_path):
+    """Ctrl-C in the middle of a run, then plain ``snakemake`` (the workflow profile sets rerun-incomplete)."""
+    root = tmp_path / "ens"
+    write_nx_ensemble(root, [True, True, True, False], t_max_fs=120.0)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input: {{root: {root}}}\ningest: {{n_batches: 2}}\n")
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+           "--cores", "1", "--configfile", str(cfg)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "results" / "ingest" / "batches").glob("*.npz")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert not (tmp_path / "results/report/report.html").exists()
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert (tmp_path / "results/report/report.html").is_file()
+    assert "Using workflow specific profile" in rerun.stdout + rerun.stderr
