@@ -53,11 +53,11 @@ def test_cascade_demo_recovers_both_transitions(tmp_path):
     come back in their own section with their planted motions and shares."""
     proc = run_snakemake(tmp_path, "input: {root: demo}\ndemo: {n_trajectories: 60, broken_fraction: 0.0, cascade: true}\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    truth = pd.read_csv(tmp_path / "results/demo/truth.csv", keep_default_na=False)
+    truth = pd.read_csv(tmp_path / "results/demo/truth.csv", keep_default_na=False).rename(columns={"channel": "channel_S1_S0"})
     assign = pd.read_csv(tmp_path / "results/clusters/assignments.csv")
     channels = pd.read_csv(tmp_path / "results/report/channels.csv")
     assert set(assign.transition) == {"S2→S1", "S1→S0"}
-    for transition, planted_col in (("S2→S1", "channel_S2_S1"), ("S1→S0", "channel")):
+    for transition, planted_col in (("S2→S1", "channel_S2_S1"), ("S1→S0", "channel_S1_S0")):
         a = assign[assign.transition == transition].merge(truth, on="trajectory_id")
         assert len(a) == (truth[planted_col] != "").sum()  # one event per trajectory that made this hop
         table = pd.crosstab(a["channel"], a[planted_col])
@@ -68,4 +68,4 @@ def test_cascade_demo_recovers_both_transitions(tmp_path):
     html = (tmp_path / "results/report/report.html").read_text()
     assert html.index('id="S2-S1"') < html.index('id="S1-S0"')
     table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").merge(truth, on="trajectory_id")
-    assert ((table["final_label"] == "S1") == (table["channel"] == "")).all()  # the trapped ones never reach S0
+    assert ((table["final_label"] == "S1") == (table["channel_S1_S0"] == "")).all()  # the trapped ones never reach S0
