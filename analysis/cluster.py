@@ -136,20 +136,17 @@ def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict) -> 
     DataFrame with :data:`ASSIGNMENT_COLUMNS`, in event-table order.
     """
     key = ["transition", "trajectory_id", "frame"]
-    out = events[key + ["time_fs", "kind"]].rename(columns={"time_fs": "event_time_fs"}).copy()
-    out["channel"], out["is_noise"] = UNRESOLVED, False
     pcs = [c for c in scores.columns if c.startswith("PC")]
+    found = [pd.DataFrame(columns=key + ["channel", "is_noise"])]
     for transition, group in scores.groupby("transition", sort=False):
-        x = group[pcs].dropna(axis=1, how="all").to_numpy()
-        model = HierarchicalClustering(**params).fit(x)
-        found = pd.DataFrame({"transition": transition, "trajectory_id": group["trajectory_id"].to_numpy(),
-                              "frame": group["frame"].to_numpy(), "channel_": model.labels_, "noise_": model.is_noise_})
-        merged = out.merge(found, on=key, how="left")
-        hit = merged["channel_"].notna().to_numpy()
-        out.loc[hit, "channel"] = merged.loc[hit, "channel_"].to_numpy()
-        out.loc[hit, "is_noise"] = merged.loc[hit, "noise_"].astype(bool).to_numpy()
+        model = HierarchicalClustering(**params).fit(group[pcs].dropna(axis=1, how="all").to_numpy())
+        found.append(group[key].assign(channel=model.labels_, is_noise=model.is_noise_))
         log.info("clusters %s: %s", transition, pd.Series(model.labels_).value_counts().to_dict())
-    return out[ASSIGNMENT_COLUMNS].reset_index(drop=True)
+    out = events[key + ["time_fs", "kind"]].rename(columns={"time_fs": "event_time_fs"})
+    out = out.merge(pd.concat(found, ignore_index=True), on=key, how="left")
+    out["channel"] = out["channel"].fillna(UNRESOLVED)
+    out["is_noise"] = out["is_noise"].eq(True)
+    return out[ASSIGNMENT_COLUMNS]
 
 
 def run_cluster(scores_parquet, events_parquet, out_csv, params: dict) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from analysis.io.trajectory import frame_state_labels, hop_frames, spectroscopic  # noqa: F401  (re-exported)
+from analysis.io.trajectory import hops_from_states
 
 EVENT_HELP = ("transitions (default: every kind of downward hop, each analysed on its own), final_frame, "
               "time:<t_fs>, hop:<from>-<to> with spectroscopic names (e.g. hop:S2-S1), last_hop_to_ground, first_hop")
@@ -22,35 +22,28 @@ HOP_SELECT = ("last", "first", "all")
 ARROW = "→"
 EVENT_COLUMNS = ["transition", "frame", "time_fs", "kind", "from_label", "to_label"]
 
+
 def hop_table(time_fs: np.ndarray, active_state: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """Every change of the active state: frame (first frame on the new state), time_fs, from/to state and names.
-
-    ``downward`` is True when the new state is lower in the program's energy-ordered numbering.
-    """
-    active_state = np.asarray(active_state)
-    frames = hop_frames(active_state)
-    from_label = np.asarray(labels)[frames - 1].astype(str)
-    to_label = np.asarray(labels)[frames].astype(str)
-    return pd.DataFrame({
-        "frame": frames.astype(int),
-        "time_fs": np.asarray(time_fs, dtype=float)[frames],
-        "from_state": active_state[frames - 1].astype(int),
-        "to_state": active_state[frames].astype(int),
-        "from_label": from_label,
-        "to_label": to_label,
-        "transition": np.char.add(np.char.add(from_label, ARROW), to_label) if len(frames) else np.array([], dtype=str),
-        "downward": active_state[frames] < active_state[frames - 1],
-    })
+    """:func:`~analysis.io.trajectory.hops_from_states` plus the state names before/after each hop, the
+    ``transition`` they make (``S2→S1``) and ``downward`` (the new state is lower in the program's
+    energy-ordered numbering)."""
+    hops = hops_from_states(time_fs, active_state)
+    labels = np.asarray(labels).astype(str)
+    hops["from_label"] = labels[hops["frame"] - 1]
+    hops["to_label"] = labels[hops["frame"]]
+    hops["transition"] = hops["from_label"] + ARROW + hops["to_label"]
+    hops["downward"] = hops["to_state"] < hops["from_state"]
+    return hops
 
 
-def _select(hops: pd.DataFrame, hop_select: str) -> pd.DataFrame:
+def _select(hops: pd.DataFrame, hop_select: str, by=("transition",)) -> pd.DataFrame:
+    """The first, last or all hops of each group (``by=()``: of the whole table)."""
+    if hop_select not in HOP_SELECT:
+        raise ValueError(f"features.hop_select: {hop_select!r}; expected one of {HOP_SELECT}")
     if hop_select == "all":
         return hops
-    if hop_select == "first":
-        return hops.groupby("transition", sort=False).head(1)
-    if hop_select == "last":
-        return hops.groupby("transition", sort=False).tail(1)
-    raise ValueError(f"features.hop_select: {hop_select!r}; expected one of {HOP_SELECT}")
+    groups = hops.groupby(list(by), sort=False) if by else hops
+    return groups.head(1) if hop_select == "first" else groups.tail(1)
 
 
 def event_frames(time_fs, active_state, labels, event: str = "transitions", hop_select: str = "last") -> pd.DataFrame:
@@ -80,10 +73,7 @@ def event_frames(time_fs, active_state, labels, event: str = "transitions", hop_
     if event == "transitions":
         sel = _select(hops[hops["downward"]], hop_select)
     elif event == "last_hop_to_ground":
-        ground = (hops["to_label"] == "S0") | (hops["to_state"] == 1)
-        sel = hops[ground].tail(1) if hop_select != "all" else hops[ground]
-        if hop_select == "first":
-            sel = hops[ground].head(1)
+        sel = _select(hops[(hops["to_label"] == "S0") | (hops["to_state"] == 1)], hop_select, by=())
     elif event == "first_hop":
         sel = hops.head(1)
     elif event == "final_frame" or event.startswith("time:"):

@@ -47,9 +47,10 @@ class EventPCA(TransformerMixin, BaseEstimator):
         # Constant columns (e.g. a rigid bond) carry no information and would divide by zero.
         keep = x.std(axis=0) > 1e-12 if len(x) else np.zeros(len(cols), dtype=bool)
         self.columns_ = [c for c, k in zip(cols, keep) if k]
-        if not self.columns_ or len(x) < 2:
-            raise ValueError(f"EventPCA: {len(x)} events and {len(self.columns_)} varying features; need >= 2 of each "
-                             "(or 1 varying feature)" if len(x) < 2 else "EventPCA: no feature varies between the events")
+        if len(x) < 2:
+            raise ValueError(f"EventPCA: {len(x)} event(s); a PCA needs at least 2")
+        if not self.columns_:
+            raise ValueError("EventPCA: no feature varies between the events")
         x = x[:, keep]
         self.scaler_ = StandardScaler().fit(x)
         z = self.scaler_.transform(x)

@@ -125,15 +125,6 @@ def batch_of(trajectory_id: str, n_batches: int) -> int:
     return zlib.crc32(trajectory_id.encode()) % int(n_batches)
 
 
-def batch_slice(n_items: int, n_batches: int, batch: int) -> range:
-    """Contiguous, balanced slice of ``n_items`` for batch ``batch`` (0-based) of ``n_batches``."""
-    if not 0 <= batch < n_batches:
-        raise ValueError(f"batch {batch} outside 0..{n_batches - 1}")
-    start = (n_items * batch) // n_batches
-    stop = (n_items * (batch + 1)) // n_batches
-    return range(start, stop)
-
-
 MANIFEST_COLUMNS = ["trajectory_id", "folder", "format", "file", "size_bytes", "mtime_ns"]
 
 

@@ -150,6 +150,12 @@ class TransitionSection:
         text = f"{self.transition}: {self.n_events} events in {len(self.resolved)} channel{'s' if len(self.resolved) > 1 else ''}"
         return text + (f"; unresolved, {n_unres} events (density noise)" if n_unres else "")
 
+    @property
+    def event_list(self) -> pd.DataFrame:
+        """The events one by one (shown when there is no channel table)."""
+        return self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(
+            columns={"event_time_fs": f"{self.time_label} (fs)"})
+
     def csv_rows(self) -> pd.DataFrame:
         return self.channels.assign(transition=self.transition) if len(self.channels) else pd.DataFrame()
 
@@ -159,8 +165,7 @@ class TransitionSection:
             cols = [c for c in self.channels.columns if c not in ("resolved",)]
             out += [self.channels[cols].to_markdown(index=False, floatfmt=".1f"), ""]
         elif self.n_events:
-            ev = self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{self.time_label} (fs)"})
-            out += [ev.to_markdown(index=False, floatfmt=".1f"), ""]
+            out += [self.event_list.to_markdown(index=False, floatfmt=".1f"), ""]
         return out
 
     def html(self, pca_summary: dict) -> str:
@@ -169,8 +174,7 @@ class TransitionSection:
         if len(self.resolved):
             parts.append(table_html(self.channels.drop(columns=["resolved"])))
         elif self.n_events:
-            ev = self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{self.time_label} (fs)"})
-            parts.append(table_html(ev))
+            parts.append(table_html(self.event_list))
         if "shares" in self.figures:
             parts.append(img(self.figures["shares"], f"{self.transition} channel shares"))
         if "top_loadings" in pca_summary:
