@@ -431,7 +431,8 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     Returns
     -------
     DataFrame: trajectory_id, channel, hop_time_fs, broken (the S1→S0 channel and hop; '' and NaN when
-    trapped); with ``cascade`` also channel_S2_S1 and hop_time_S2_S1_fs.
+    trapped), broken_at_fs (time of the planted energy jump or crash); with ``cascade`` also channel_S2_S1
+    and hop_time_S2_S1_fs.
     """
     out_dir = Path(out_dir)
     ens = out_dir / "ensemble"
@@ -472,14 +473,16 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
             pop_s0 = 1.0 / (1.0 + np.exp(-(time_fs - hop) / 5.0))
             pops = np.column_stack([pop_s0, 1 - pop_s0, np.zeros_like(pop_s0)])
             row.update(channel=CHANNELS[labels[k]].name, hop_time_fs=hop)
-        truncate_at, jump = None, None
+        truncate_at, jump, broken_at = None, None, np.nan
         if broken[k] == "energy_jump":
             j = int(rng.integers(len(time_fs) // 4, len(time_fs) // 2))
             jump = np.where(np.arange(len(time_fs)) >= j, 0.8, 0.0)
+            broken_at = float(time_fs[j])
         elif broken[k] == "truncated":
             truncate_at = int(rng.integers(len(time_fs) // 5, len(time_fs) // 3))
+            broken_at = float(time_fs[truncate_at])
         write_newtonx_trajectory(ens / tid, SYMBOLS, time_fs, coords, energies, active, pops, dt_fs, truncate_at, jump)
-        rows.append({**row, "broken": broken[k]})
+        rows.append({**row, "broken": broken[k], "broken_at_fs": broken_at})
         if (k + 1) % 50 == 0 or k + 1 == n_trajectories:
             log.info("demo: wrote %d/%d trajectories", k + 1, n_trajectories)
     truth = pd.DataFrame(rows)

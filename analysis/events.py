@@ -25,14 +25,15 @@ EVENT_COLUMNS = ["transition", "frame", "time_fs", "kind", "from_label", "to_lab
 
 def hop_table(time_fs: np.ndarray, active_state: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     """:func:`~analysis.io.trajectory.hops_from_states` plus the state names before/after each hop, the
-    ``transition`` they make (``S2→S1``) and ``downward`` (the new state is lower in the program's
-    energy-ordered numbering)."""
+    ``transition`` they make (``S2→S1``) and ``downward``: the new state is lower in the program's
+    energy-ordered numbering *and* has another name. (A SHARC hop between two diagonal states that are the
+    same MCH state, ``S2→S2``, changes no electronic state in spectroscopic terms and is no transition.)"""
     hops = hops_from_states(time_fs, active_state)
     labels = np.asarray(labels).astype(str)
     hops["from_label"] = labels[hops["frame"] - 1]
     hops["to_label"] = labels[hops["frame"]]
     hops["transition"] = hops["from_label"] + ARROW + hops["to_label"]
-    hops["downward"] = hops["to_state"] < hops["from_state"]
+    hops["downward"] = (hops["to_state"] < hops["from_state"]) & (hops["from_label"] != hops["to_label"])
     return hops
 
 

@@ -71,6 +71,36 @@ def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_e
             "hop_epot_jump_ev": hop_jump, "finite": finite}
 
 
+LOCAL_CHECKS = ("etot_drift", "etot_step", "hop_epot_jump")  # fail at a frame: a trajectory can be truncated there
+
+
+def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_energy_ev, thresholds: dict) -> int:
+    """Index of the first frame at which a frame-local check fails (n_frames if none does).
+
+    The frames before it are the usable part of the trajectory, as in SHARC's ``diagnostics.py``: the first
+    frame whose |E_tot − E_tot(0)| exceeds ``max_etot_drift_ev``, the frame after a one-step total-energy
+    change above ``max_etot_step_ev``, or a hop frame whose potential-energy jump exceeds ``max_hop_epot_jump_ev``.
+    """
+    etot = np.asarray(total_energy_ev, dtype=float)
+    energies_ev = np.asarray(energies_ev, dtype=float)
+    active_state = np.asarray(active_state)
+    n = len(active_state)
+    candidates = [n]
+    if n and not np.isnan(etot).all():
+        with np.errstate(invalid="ignore"):
+            candidates += list(np.flatnonzero(np.abs(etot - etot[0]) > thresholds["max_etot_drift_ev"])[:1])
+            candidates += list(np.flatnonzero(np.abs(np.diff(etot)) > thresholds["max_etot_step_ev"])[:1] + 1)
+    hops = hop_frames(active_state)
+    if hops.size:
+        e_to = energies_ev[hops, active_state[hops] - 1]
+        e_from = energies_ev[hops, active_state[hops - 1] - 1]
+        epot = np.asarray(potential_energy_ev, dtype=float)
+        jump = np.where(np.isfinite(e_to) & np.isfinite(e_from), e_to - e_from, epot[hops] - epot[hops - 1])
+        with np.errstate(invalid="ignore"):
+            candidates += list(hops[np.abs(jump) > thresholds["max_hop_epot_jump_ev"]][:1])
+    return int(min(candidates))
+
+
 def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, policy: str = "exclude") -> pd.DataFrame:
     """QC every ingested trajectory and write ``qc.csv`` and the final ``trajectories.parquet``.
 
@@ -82,8 +112,11 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
         (``exclude_flags``: list of reader-flag prefixes that fail a trajectory, default
         :data:`DEFAULT_EXCLUDE_FLAGS`)
-    policy : {'exclude', 'keep', 'fail'}
-        A failed check excludes the trajectory, is only reported, or stops the run.
+    policy : {'exclude', 'truncate', 'keep', 'fail'}
+        A failed check excludes the trajectory, is only reported, or stops the run. ``truncate`` keeps the
+        frames before the first failure of a frame-local check (:data:`LOCAL_CHECKS`,
+        :func:`first_failing_frame`) and excludes on the other checks; the table's ``n_frames_used`` says how
+        many frames later stages read.
     """
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
@@ -99,11 +132,16 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
                                            store.array(tid, "potential_energy_ev"))
                 symbols[tid] = tuple(store.meta[tid]["symbols"])
                 bad_flags = [f for f in store.meta[tid]["flags"] if f.startswith(exclude_flags)] if exclude_flags else []
-                rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags)})
+                usable = first_failing_frame(store.array(tid, "active_state"), store.array(tid, "energies_ev"),
+                                             store.array(tid, "total_energy_ev"), store.array(tid, "potential_energy_ev"), th)
+                time_fs = store.array(tid, "time_fs")
+                rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
+                             "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan})
     qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite",
-                                     "excluding_flags"])
+                                     "excluding_flags", "usable_frames", "first_failing_time_fs"])
     qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
-                    "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object})
+                    "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
+                    "first_failing_time_fs": float})
     nominal = float(np.median(qc["n_frames"])) if len(qc) else 0.0
     majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
     qc["length_fraction"] = (qc["n_frames"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
@@ -136,16 +174,27 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     failed = qc.loc[~qc["qc_pass"]]
     if policy == "fail" and len(failed):
         raise RuntimeError("qc.policy=fail and QC failed for: " + "; ".join(f"{r.trajectory_id}: {r.qc_reason}" for r in failed.itertuples()))
-    merged = table.merge(qc[["trajectory_id", "qc_pass", "qc_reason"]], on="trajectory_id", how="left")
+    whole = [name for name in fails if name not in LOCAL_CHECKS]
+    qc["truncatable"] = ~qc["qc_pass"] & qc[[f"pass_{n}" for n in whole]].all(axis=1) & (qc["usable_frames"] >= 2)
+    merged = table.merge(qc[["trajectory_id", "qc_pass", "qc_reason", "truncatable", "usable_frames", "first_failing_time_fs"]],
+                         on="trajectory_id", how="left")
     bad = (merged["status"] == "ok") & (merged["qc_pass"] == False)  # noqa: E712
-    if policy == "exclude":
+    merged["n_frames_used"] = pd.to_numeric(merged["n_frames"], errors="coerce")
+    if policy == "truncate":
+        cut = bad & (merged["truncatable"] == True)  # noqa: E712
+        merged.loc[cut, "n_frames_used"] = merged.loc[cut, "usable_frames"]
+        merged.loc[cut, "reason"] = [f"QC (truncated: frames from {r.first_failing_time_fs:.2f} fs on dropped, {r.usable_frames} "
+                                     f"of {r.n_frames} kept): {r.qc_reason}" for r in merged[cut].itertuples()]
+        bad = bad & ~cut
+    if policy in ("exclude", "truncate"):
         merged.loc[bad, "status"] = "excluded"
         merged.loc[bad, "reason"] = "QC: " + merged.loc[bad, "qc_reason"]
     else:
         merged.loc[bad, "reason"] = "QC (kept): " + merged.loc[bad, "qc_reason"]
-    merged = merged.drop(columns=["qc_pass", "qc_reason"])
+    merged.loc[merged["status"] != "ok", "n_frames_used"] = np.nan
+    merged = merged.drop(columns=["qc_pass", "qc_reason", "truncatable", "usable_frames", "first_failing_time_fs"])
     merged = merged.sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
-    for col in ("n_frames", "n_atoms", "n_states", "n_hops", "final_state"):
+    for col in ("n_frames", "n_frames_used", "n_atoms", "n_states", "n_hops", "final_state"):
         merged[col] = pd.to_numeric(merged[col], errors="coerce").astype("Int64")
     Path(qc_csv).parent.mkdir(parents=True, exist_ok=True)
     qc.to_csv(qc_csv, index=False, float_format="%.6g")

@@ -63,3 +63,12 @@ def test_sharc_states_are_named_by_their_mch_label_without_ms():
     hops = hop_table(np.arange(5.0), np.array([5, 5, 3, 3, 1]), names)
     assert list(hops.transition) == ["S1→T1", "T1→S0"] and hops.downward.all()
     assert list(frame_state_labels(np.array([2, 1]), [], {"mch_state": np.array([4, 1])})) == ["MCH4", "MCH1"]
+
+
+def test_a_sharc_hop_within_one_mch_state_is_no_transition():
+    """diag 4→3 while the MCH state stays S2 (spin–orbit mixing): a hop in the table, not a downward transition."""
+    names = np.array(["S2", "S2", "S2", "S1"])
+    state = np.array([4, 4, 3, 2])
+    hops = hop_table(np.arange(4.0), state, names)
+    assert list(hops.transition) == ["S2→S2", "S2→S1"] and list(hops.downward) == [False, True]
+    assert list(event_frames(np.arange(4.0), state, names).transition) == ["S2→S1"]

@@ -38,16 +38,25 @@ def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
         assert (r / rel).is_file(), rel
     assert list((r / "features" / "frames").glob("*.parquet"))
     table = pd.read_parquet(r / "ingest/trajectories.parquet")
-    truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False)
+    truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False, na_values={"broken_at_fs": [""], "hop_time_fs": [""]})
     assert len(table) == 20
-    assert set(table.loc[table.status == "excluded", "trajectory_id"]) == set(truth.loc[truth.broken != "", "trajectory_id"])
+    # qc.policy truncate (the default): a crashed run (too short) is excluded; one whose energies jump is kept up
+    # to the planted jump, exactly
+    crashed = truth[truth.broken == "truncated"]
+    jumped = truth[truth.broken == "energy_jump"].merge(table, on="trajectory_id")
+    assert len(crashed) and len(jumped)
+    assert set(table.loc[table.status == "excluded", "trajectory_id"]) == set(crashed.trajectory_id)
+    assert (jumped.status == "ok").all() and (jumped.n_frames_used == jumped.broken_at_fs / 0.5).all()
+    assert all(f"frames from {t:.2f} fs on dropped" in r for t, r in zip(jumped.broken_at_fs, jumped.reason))
     assign = pd.read_csv(r / "clusters/assignments.csv")
     ok = set(table.loc[table.status == "ok", "trajectory_id"])
-    assert sorted(assign.trajectory_id) == sorted(ok)  # every ok demo trajectory has exactly one S1→S0 event
+    # every ok demo trajectory has exactly one S1→S0 event, unless QC cut it before its hop
+    cut_before_hop = set(truth.loc[truth.hop_time_fs >= truth.broken_at_fs, "trajectory_id"])
+    assert sorted(assign.trajectory_id) == sorted(ok - cut_before_hop)
     assert set(assign.transition) == {"S1→S0"}
     channels = pd.read_csv(r / "report/channels.csv")
     assert channels["percent"].sum() == pytest.approx(100.0, abs=0.05)
-    assert channels["n_events"].sum() == len(ok)
+    assert channels["n_events"].sum() == len(ok - cut_before_hop)
     html = (r / "report/report.html").read_text()
     assert "data:image/png;base64," in html and "src=\"http" not in html  # self-contained
     for log in ("logs/qc.log", "logs/cluster.log", "logs/report.log"):

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from analysis.ingest import ingest_batch
@@ -56,3 +57,31 @@ def test_checks_detect_nan_and_step():
     etot = np.array([0, 0, 0.5, 0.5, 0.5])
     c = trajectory_checks(t, coords, np.ones(5, dtype=int), e, etot)
     assert not c["finite"] and c["etot_step_ev"] == 0.5 and c["etot_drift_ev"] == 0.5
+
+
+def test_first_failing_frame_known_answers():
+    from analysis.qc import first_failing_frame
+
+    th = {"max_etot_drift_ev": 0.2, "max_etot_step_ev": 0.1, "max_hop_epot_jump_ev": 1.0}
+    state = np.array([2, 2, 2, 1, 1, 1])
+    e = np.column_stack([np.zeros(6), np.full(6, 0.5)])
+    etot = np.array([0.0, 0.05, 0.1, 0.15, 0.21, 0.25])  # slow drift: first frame beyond 0.2 eV is 4
+    assert first_failing_frame(state, e, etot, e[np.arange(6), state - 1], th) == 4
+    etot = np.array([0.0, 0.0, 0.15, 0.15, 0.15, 0.15])  # one-step jump between frames 1 and 2
+    assert first_failing_frame(state, e, etot, e[np.arange(6), state - 1], th) == 2
+    e_far = np.column_stack([np.zeros(6), np.full(6, 2.0)])  # the hop at frame 3 jumps 2 eV
+    assert first_failing_frame(state, e_far, np.zeros(6), e_far[np.arange(6), state - 1], th) == 3
+    assert first_failing_frame(state, e, np.full(6, np.nan), e[np.arange(6), state - 1], th) == 6  # nothing fails
+
+
+def test_policy_truncate_cuts_at_the_planted_jump_and_excludes_the_crash(small_demo, tmp_path):
+    out, truth = small_demo
+    ingest_batch(out / "ensemble", tmp_path / "0.npz", tmp_path / "0.csv")
+    run_qc([tmp_path / "0.npz"], [tmp_path / "0.csv"], tmp_path / "qc.csv", tmp_path / "t.parquet", policy="truncate")
+    table = pd.read_parquet(tmp_path / "t.parquet").merge(truth, on="trajectory_id")
+    jumped, crashed = table[table.broken == "energy_jump"], table[table.broken == "truncated"]
+    assert len(jumped) and len(crashed)
+    assert (jumped.status == "ok").all() and (jumped.n_frames_used == np.round(jumped.broken_at_fs / 0.5)).all()
+    assert (crashed.status == "excluded").all()
+    clean = table[table.broken == ""]
+    assert (clean.status == "ok").all() and (clean.n_frames_used == clean.n_frames).all()

@@ -10,15 +10,10 @@ import pandas as pd
 
 from analysis.events import event_frames
 from analysis.features.internal import featurize
-from analysis.io.store import Store
+from analysis.io.store import Store, usable_frames
 from analysis.topology import Topology, perceive_topology
 
 log = logging.getLogger(__name__)
-
-
-def ok_ids(trajectories_parquet) -> set[str]:
-    table = pd.read_parquet(trajectories_parquet)
-    return set(table.loc[table["status"] == "ok", "trajectory_id"])
 
 
 def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
@@ -48,7 +43,7 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
                    bond_guesser: str = "mdanalysis", reference_xyz: str | None = None) -> Topology:
     """Perceive the topology from ``reference_xyz`` (a user-given geometry, Å) or else from the first frame of
     the first ok trajectory (natural order). A reference must list the ensemble's atoms in the same order."""
-    ok = ok_ids(trajectories_parquet)
+    ok = usable_frames(trajectories_parquet)
     for path in store_paths:
         with Store(path) as store:
             for tid in store.ids:
@@ -76,7 +71,8 @@ EVENT_HEAD_COLUMNS = ["transition", "kind", "from_label", "to_label", "event"] +
 
 def featurize_batch(store_path, trajectories_parquet, topology_json, events_out, frames_out,
                     families, event: str = "transitions", frame_stride: int = 10, hop_select: str = "last") -> None:
-    """Features at every analysis event and at every ``frame_stride``-th frame of the ok trajectories.
+    """Features at every analysis event and at every ``frame_stride``-th frame of the ok trajectories (their
+    first ``n_frames_used`` frames: QC may have truncated them).
 
     The time-resolved table starts with :data:`HEAD_COLUMNS` (``state_label``: spectroscopic name of the
     active state, e.g. ``S1``); the event table with :data:`EVENT_HEAD_COLUMNS`, one row per event
@@ -84,13 +80,13 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
     among the time-resolved rows (the Franck–Condon reference for motions).
     """
     top = Topology.from_json(topology_json)
-    ok = ok_ids(trajectories_parquet)
+    ok = usable_frames(trajectories_parquet)
     ev_tables, fr_tables = [], []
     with Store(store_path) as store:
         for tid in store.ids:
             if tid not in ok or not top.symbols:
                 continue
-            t = store.trajectory(tid)
+            t = store.trajectory(tid).head(ok[tid])
             labels = t.frame_labels
             frames = np.arange(0, t.n_frames, max(int(frame_stride), 1))
             ev = event_frames(t.time_fs, t.active_state, labels, event, hop_select)

@@ -43,6 +43,18 @@ def write_store(trajectories: list[Trajectory], path: str | Path) -> None:
         np.savez_compressed(fh, **arrays)
 
 
+def usable_frames(trajectories) -> dict[str, int]:
+    """Trajectories to analyse and how many of their frames: ``{trajectory_id: n_frames_used}`` for every row
+    of the final trajectory table (path or DataFrame) whose status is ``ok``. ``n_frames_used`` is below
+    ``n_frames`` when QC truncated the trajectory at its first failed check (``qc.policy: truncate``)."""
+    import pandas as pd
+
+    table = pd.read_parquet(trajectories) if not isinstance(trajectories, pd.DataFrame) else trajectories
+    ok = table[table["status"] == "ok"]
+    used = ok["n_frames_used"] if "n_frames_used" in ok else ok["n_frames"]
+    return {tid: int(n) for tid, n in zip(ok["trajectory_id"], used)}
+
+
 class Store:
     """Lazy reader of one batch store. Use as a context manager or call :meth:`close`."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,16 @@ class Trajectory:
     @property
     def n_states(self) -> int:
         return int(self.energies_ev.shape[1])
+
+    def head(self, n_frames: int) -> "Trajectory":
+        """The first ``n_frames`` frames (every per-frame array cut, per-trajectory data kept): QC truncation."""
+        if n_frames >= self.n_frames:
+            return self
+        cut = {name: getattr(self, name)[:n_frames] for name in
+               ("time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev", "potential_energy_ev")}
+        pops = None if self.populations is None else self.populations[:n_frames]
+        extra = {k: (v[:n_frames] if np.ndim(v) and len(v) == self.n_frames else v) for k, v in self.extra.items()}
+        return replace(self, **cut, populations=pops, extra=extra, flags=[*self.flags, f"qc_truncated_to={n_frames}"])
 
     @property
     def frame_labels(self) -> np.ndarray:

@@ -208,6 +208,14 @@ def ensemble_summary(table: pd.DataFrame, events: pd.DataFrame) -> dict[str, pd.
     return {"final_states": final, "never_hop": never, "transitions": kinds}
 
 
+def truncated_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """ok trajectories that QC cut at their first failed frame-local check (``qc.policy: truncate``)."""
+    if "n_frames_used" not in table:
+        return table.iloc[:0][["trajectory_id", "reason"]]
+    cut = (table["status"] == "ok") & (table["n_frames_used"] < table["n_frames"])
+    return table.loc[cut, ["trajectory_id", "n_frames", "n_frames_used", "reason"]]
+
+
 def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surrogate: dict, n_events: int, event: str) -> list[str]:
     """What a user must not miss, one line each (printed again at the end of the run)."""
     out = []
@@ -217,6 +225,10 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
         out += [f"  {r.trajectory_id}: {r.reason}" for r in excluded.head(10).itertuples()]
         if len(excluded) > 10:
             out.append(f"  ... and {len(excluded) - 10} more (results/ingest/trajectories.parquet)")
+    truncated = truncated_rows(table)
+    if len(truncated):
+        out.append(f"{len(truncated)} trajectories analysed only up to their first failed energy check (qc.policy truncate):")
+        out += [f"  {r.trajectory_id}: {r.reason}" for r in truncated.head(10).itertuples()]
     if not (table["status"] == "ok").any():
         out.append("no trajectory passed ingest and QC: nothing was analysed")
     elif n_events == 0:
@@ -330,8 +342,12 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                  + "</ul></div>") if warn else ""
     body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(table, summary, len(events), event), img(pop, "populations")]
     body += [s.html(pca[s.transition]) for s in sections]
-    body += ['<h2 id="qc">Quality control</h2>', f"<p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total.</p>",
-             table_html(excluded) if len(excluded) else "<p>none</p>",
+    truncated = truncated_rows(table)
+    body += ['<h2 id="qc">Quality control</h2>',
+             f"<p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total"
+             f"{f', {len(truncated)} analysed up to their first failed energy check' if len(truncated) else ''}.</p>",
+             "<h3>Excluded</h3>", table_html(excluded) if len(excluded) else "<p>none</p>",
+             *(["<h3>Truncated</h3>", table_html(truncated)] if len(truncated) else []),
              '<h2 id="surrogate">MLP surrogate</h2>', surrogate_html,
              '<h2 id="config">Configuration</h2>', table_html(_config_table(config_summary))]
     toc = [("summary", "Ensemble")] + [(slug(s.transition), s.transition) for s in sections] + [

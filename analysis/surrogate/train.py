@@ -22,7 +22,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analysis.io.store import Store
+from analysis.io.store import Store, usable_frames
 from analysis.surrogate.descriptors import DESCRIPTORS
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ class SurrogateSkipped(RuntimeError):
 def collect_frames(store_paths, ok_ids, frame_stride: int = 5, max_frames: int = 20000, seed: int = 0):
     """Frames from ok trajectories: coords (n, n_atoms, 3), energies (n, n_states), groups (n,) ids.
 
+    ``ok_ids``: a set of trajectory ids, or ``{id: n_frames_used}`` (only those first frames are used).
+
     Only frames whose every state energy is finite are used (formats that do not write per-state
     energies — SHARC without ``output.dat``, XYZ without a CSV — give none).
     """
@@ -44,7 +46,7 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 5, max_frames: int =
             for tid in store.ids:
                 if tid not in ok_ids:
                     continue
-                sl = slice(0, None, max(1, int(frame_stride)))
+                sl = slice(0, ok_ids[tid] if isinstance(ok_ids, dict) else None, max(1, int(frame_stride)))
                 e = store.array(tid, "energies_ev")[sl]
                 finite = np.isfinite(e).all(axis=1)
                 if not finite.any():
@@ -85,8 +87,7 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, d
     Targets are state energies in eV relative to ``energy_offset_ev`` (the training mean of S0), stored in
     the model metadata so predictions can be turned back into absolute energies.
     """
-    table = pd.read_parquet(trajectories_parquet)
-    ok = set(table.loc[table["status"] == "ok", "trajectory_id"])
+    ok = usable_frames(trajectories_parquet)
     try:
         coords, energies, groups = collect_frames(store_paths, ok, frame_stride, max_frames, random_state)
         n_traj = len(set(groups))
