@@ -34,6 +34,7 @@ lint: $(STAMP_RUN)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/planted_family.py
 
 clean-results:
 	rm -rf results logs .snakemake

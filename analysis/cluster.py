@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import DBSCAN, AgglomerativeClustering
+from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
@@ -45,7 +46,11 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     eps : float                  DBSCAN radius (in PCA-score units)
     levels : int                 number of levels (1 = density clustering only)
     max_subclusters : int
-    min_silhouette : float
+    min_silhouette : float       a split must reach this silhouette (on the cluster's own PCA axes) …
+    split_components : int       … computed on this many of the cluster's own principal axes …
+    n_null : int                 … and beat the best split of each of this many Gaussian samples with the
+                                 cluster's covariance (see :meth:`_split`)
+    random_state : int           seeds the null samples
     noise : {'nearest', 'keep'}  noise points join the cluster of their nearest clustered point, or stay
                                  ``unresolved``. When the density step finds no cluster at all, every point
                                  is ``unresolved`` (density noise is never shown as a channel).
@@ -58,7 +63,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, method="hdbscan", min_cluster_size=5, eps=0.5, levels=2, max_subclusters=4,
-                 min_silhouette=0.5, noise="nearest"):
+                 min_silhouette=0.5, noise="nearest", split_components=2, n_null=30, random_state=0):
         self.method = method
         self.min_cluster_size = min_cluster_size
         self.eps = eps
@@ -66,6 +71,9 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         self.max_subclusters = max_subclusters
         self.min_silhouette = min_silhouette
         self.noise = noise
+        self.split_components = split_components
+        self.n_null = n_null
+        self.random_state = random_state
 
     def _density(self, x):
         if self.method == "hdbscan":
@@ -77,23 +85,44 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             return DBSCAN(eps=self.eps, min_samples=int(self.min_cluster_size)).fit_predict(x)
         raise ValueError(f"cluster.method: unknown method {self.method!r}; expected hdbscan or dbscan")
 
-    def _split(self, x):
-        """Best agglomerative split of x, or all zeros."""
-        n = len(x)
+    def _best_ward(self, z):
+        """(labels, silhouette) of the best Ward split of z into 2..max_subclusters groups of at least
+        ``min_cluster_size`` points (a sub-channel is held to the size a level-A channel needs)."""
+        n = len(z)
         best, best_score = np.zeros(n, dtype=int), -1.0
         for k in range(2, min(self.max_subclusters, n - 1) + 1):
-            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
-            if np.min(np.bincount(labels)) < 2:
+            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(z)
+            if np.min(np.bincount(labels)) < max(2, int(self.min_cluster_size)):
                 continue
-            score = silhouette_score(x, labels)
+            score = silhouette_score(z, labels)
             if score > best_score:
                 best, best_score = labels, score
-        if best_score < self.min_silhouette:
+        return best, best_score
+
+    def _split(self, x, rng):
+        """Split of one cluster (x: its level-A scores), or all zeros.
+
+        The cluster gets its own PCA (``split_components`` axes), so a motion that is minor in the whole
+        ensemble but separates the cluster becomes visible. The best Ward split must reach ``min_silhouette``
+        and beat every one of ``n_null`` splits of Gaussian samples with the cluster's own mean and
+        covariance (thermal noise alone has no sub-structure; a silhouette threshold alone splits elongated
+        noise and misses close channels).
+        """
+        n = len(x)
+        k_axes = max(1, min(self.split_components, x.shape[1], n - 1))
+        z = PCA(n_components=k_axes).fit_transform(x)
+        best, score = self._best_ward(z)
+        if score < self.min_silhouette:
             return np.zeros(n, dtype=int)
+        cov = np.atleast_2d(np.cov(z.T))
+        for _ in range(self.n_null):
+            null = rng.multivariate_normal(np.zeros(k_axes), cov, size=n, method="eigh")
+            if self._best_ward(null)[1] >= score:
+                return np.zeros(n, dtype=int)
         return _order_by_size(best)
 
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
-        x = np.asarray(x, dtype=float)
+        x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
         n = len(x)
         top = self._density(x) if n >= 2 else np.full(n, -1, dtype=int)
         self.is_noise_ = top < 0
@@ -109,11 +138,12 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         self.top_labels_ = top
         labels = np.array([(UNRESOLVED if t < 0 else f"A{t + 1}") for t in top], dtype=object)
         groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != UNRESOLVED}
+        rng = np.random.default_rng(self.random_state)
         for level in range(1, self.levels):
             letter = string.ascii_uppercase[level]
             new_groups = {}
             for lab, members in groups.items():
-                sub = self._split(x[members]) if len(members) >= 2 * max(2, self.min_cluster_size) else np.zeros(len(members), dtype=int)
+                sub = self._split(x[members], rng) if len(members) >= 2 * max(2, self.min_cluster_size) else np.zeros(len(members), dtype=int)
                 for s in np.unique(sub):
                     name = f"{lab}{letter}{s + 1}"
                     labels[members[sub == s]] = name

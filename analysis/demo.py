@@ -7,16 +7,18 @@ Model (all energies from an analytic function of the geometry only):
   C2=O 1.216, C4–N 1.362 Å; ring angles at C2, N3, C4, C5 115.7, 121.0, 124.1, 115.4°, which close the
   ring with N1 123.2° and C6 120.6°).
   Atom order (= atom names in reports): N1 C2 N3 C4 C5 C6 O7 N8 H9(N1) H10(C5) H11(C6) H12 H13(N8).
-* Thermal motion: random-phase oscillation along the normal modes of a spring network
+* Thermal motion: classical thermal (Gaussian) oscillation along the normal modes of a spring network
   (bond and 1–3 springs in plane, a bond-graph Laplacian out of plane), scaled to ~0.05 Å RMS per atom.
 * Channels: each trajectory follows one planted displacement ``d_c`` (C6 puckering, C5 puckering,
   NH2 out-of-plane [+]/[-] and C=O out-of-plane [+] as rigid rotations of the group about its ring
   atom, C2–O7 stretching); the deformation grows as
   (t/t_hop)^1.5 and relaxes partly after the hop. "[+]" is the side of the ring normal of
   :func:`analysis.features.geometry.ring_normal` for the ring N1..C6.
-* Energies (eV): S0 = E_ref + V_vib + a Σ q_c², S1 = S0 + sqrt((Δ0 (1 − ρ))² + ε²) with
-  ρ = sqrt(Σ q_c²), q_c the positive part of the projection of the displacement on d_c / |d_c|² (for
+* Energies (eV): S0 = E_ref + V_vib + a ρ², S1 = S0 + sqrt((Δ0 (1 − ρ))² + ε²) with
+  ρ = max_c q_c, q_c the positive part of the projection of the displacement on d_c / |d_c|² (for
   every planted d_c and its mirror image, so the PES is mirror-symmetric), S2 = S0 + Δ0 + 1.2 + ρ².
+  ρ is the progress along the nearest channel, so channels need not be orthogonal (a motion and the
+  same motion plus a second one both close the gap at their full deformation).
   The S1–S0 gap closes (to ε) where the planted deformation is complete; the S1→S0 hop happens there.
 * Total energy is conserved to ~1e-5 Eh (E_kin = E_tot − E_active).
 
@@ -205,7 +207,7 @@ class DemoPES:
     """Analytic S0/S1/S2 energies (eV) as a function of geometry only, symmetric under the ring-plane mirror.
 
     Channel coordinates are the positive parts of the projections q_c = Δx·d_c/|d_c|² on every planted
-    displacement and its mirror image through the (planar) equilibrium ring plane; ρ² = Σ q_c².
+    displacement and its mirror image through the (planar) equilibrium ring plane; ρ = max_c q_c.
     """
 
     def __init__(self, xyz_eq: np.ndarray, symbols=SYMBOLS, channels=CHANNELS, upper_channels=()):
@@ -237,12 +239,12 @@ class DemoPES:
         dx = (coords - self.xyz_eq).reshape(len(coords), -1)
         v_vib = 0.5 * np.einsum("fi,ij,fj->f", dx, self.hess, dx)
         q = np.clip(dx @ self.directions.T, 0.0, None)
-        rho2 = (q**2).sum(axis=1)
+        rho2 = q.max(axis=1) ** 2
         s0 = E_REF_HARTREE * HARTREE_TO_EV + v_vib + S0_RISE_EV * rho2
         gap = np.sqrt((GAP0_EV * (1.0 - np.sqrt(rho2))) ** 2 + GAP_MIN_EV**2)
         if self.upper_directions is None:
             return np.column_stack([s0, s0 + gap, s0 + GAP0_EV + 1.2 + rho2])
-        rho_u = np.sqrt((np.clip(dx @ self.upper_directions.T, 0.0, None) ** 2).sum(axis=1))
+        rho_u = np.clip(dx @ self.upper_directions.T, 0.0, None).max(axis=1)
         gap_u = np.sqrt((UPPER_GAP_EV * (1.0 - rho_u)) ** 2 + GAP_MIN_EV**2)
         return np.column_stack([s0, s0 + gap, s0 + gap + gap_u])
 
@@ -287,11 +289,16 @@ SH_OUT_HEADER = """ -----------------------
 
 
 def thermal_motion(rng, omega, modes, time_fs, thermal_rms=0.05) -> np.ndarray:
-    """Random-phase oscillation along the normal modes, (n_t, n_atoms, 3) Å, scaled to ``thermal_rms`` per atom."""
+    """Classical thermal oscillation along the normal modes, (n_t, n_atoms, 3) Å, scaled to ``thermal_rms`` per atom.
+
+    Each mode moves as a cos ωt + b sin ωt with a, b ~ N(0, 1/ω²) (equipartition): a Rayleigh amplitude and a
+    uniform phase, so every coordinate is Gaussian across the ensemble at any time, as in a Boltzmann or
+    Wigner sample (a fixed amplitude would give a two-peaked arcsine distribution that looks like sub-channels).
+    """
     amp = 1.0 / np.maximum(omega, 1e-6)
-    amp *= rng.normal(1.0, 0.3, size=amp.shape).clip(0.3)
-    phase = rng.uniform(0, 2 * np.pi, size=omega.shape)
-    osc = amp[None, :] * np.cos(omega[None, :] * time_fs[:, None] + phase[None, :])  # (nt, m)
+    a, b = rng.normal(size=(2, omega.size))
+    wt = omega[None, :] * time_fs[:, None]
+    osc = amp[None, :] * (a[None, :] * np.cos(wt) + b[None, :] * np.sin(wt))  # (nt, m)
     thermal = np.einsum("tm,mai->tai", osc, modes)
     return thermal * thermal_rms / np.sqrt((thermal**2).sum(axis=2).mean())
 
@@ -326,9 +333,9 @@ def simulate_cascade_trajectory(rng, xyz_eq, omega, modes, pes, upper: int, lowe
     return coords, pes.energies_ev(coords), active, t21, t10
 
 
-def simulate_trajectory(rng, xyz_eq, omega, modes, pes, channel_index, time_fs, thermal_rms=0.05):
-    """Coordinates (Å), energies (eV), hop time for one planted trajectory."""
-    channel = CHANNELS[channel_index]
+def simulate_trajectory(rng, xyz_eq, omega, modes, pes, channel_index, time_fs, thermal_rms=0.05, channels=CHANNELS):
+    """Coordinates (Å), energies (eV), hop time for one trajectory planted in ``channels[channel_index]``."""
+    channel = channels[channel_index]
     dt = time_fs[1] - time_fs[0]
     hop = float(np.clip(rng.normal(channel.hop_mean_fs, channel.hop_sd_fs), 10.0, time_fs[-1] - 30.0))
     hop = float(np.round(hop / dt) * dt)
@@ -411,7 +418,7 @@ def channel_counts(n: int, shares) -> np.ndarray:
 
 
 def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs=0.5, broken_fraction=0.03, thermal_rms_angstrom=0.05,
-                  cascade: bool = False):
+                  cascade: bool = False, channels=None):
     """Write the demo ensemble to ``out_dir/ensemble/TRAJn`` and ``out_dir/truth.csv``.
 
     Parameters
@@ -424,6 +431,8 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
         Simulated time and output step.
     broken_fraction : float
         Share of trajectories deliberately broken (half ``energy_jump``, half ``truncated``).
+    channels : sequence of :class:`Channel`, optional
+        The planted S1→S0 channels (default :data:`CHANNELS`); the PES closes the gap along each.
     cascade : bool
         Start on S2: an S2→S1 hop through one of :data:`UPPER_CHANNELS`, then S1→S0 through one of
         :data:`LOWER_CHANNELS` or never (``S1 trapped``, :data:`TRAPPED_SHARE`).
@@ -440,7 +449,8 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     rng = np.random.default_rng(seed)
     xyz_eq = equilibrium_geometry()
     omega, modes = normal_modes(xyz_eq, SYMBOLS)
-    pes = DemoPES(xyz_eq, channels=LOWER_CHANNELS, upper_channels=UPPER_CHANNELS) if cascade else DemoPES(xyz_eq)
+    channels = tuple(channels or CHANNELS)
+    pes = DemoPES(xyz_eq, channels=LOWER_CHANNELS, upper_channels=UPPER_CHANNELS) if cascade else DemoPES(xyz_eq, channels=channels)
     time_fs = np.round(np.arange(0.0, t_max_fs + dt_fs / 2, dt_fs), 6)
     if cascade:
         upper = np.repeat(np.arange(len(UPPER_CHANNELS)), channel_counts(n_trajectories, [c.share for c in UPPER_CHANNELS]))
@@ -448,7 +458,7 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
         shares = [c.share for c in LOWER_CHANNELS] + [TRAPPED_SHARE]
         labels = np.repeat(np.arange(len(shares)), channel_counts(n_trajectories, shares))
     else:
-        labels = np.repeat(np.arange(len(CHANNELS)), channel_counts(n_trajectories, [c.share for c in CHANNELS]))
+        labels = np.repeat(np.arange(len(channels)), channel_counts(n_trajectories, [c.share for c in channels]))
     rng.shuffle(labels)
     n_broken = int(round(broken_fraction * n_trajectories))
     broken = np.array([""] * n_trajectories, dtype=object)
@@ -468,11 +478,12 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
                        channel=LOWER_CHANNELS[lower].name if lower is not None else "", hop_time_fs=hop if hop is not None else np.nan)
             pops = np.eye(3)[active - 1]
         else:
-            coords, energies, hop = simulate_trajectory(rng, xyz_eq, omega, modes, pes, labels[k], time_fs, thermal_rms_angstrom)
+            coords, energies, hop = simulate_trajectory(rng, xyz_eq, omega, modes, pes, labels[k], time_fs, thermal_rms_angstrom,
+                                                        channels)
             active = np.where(time_fs < hop, 2, 1)
             pop_s0 = 1.0 / (1.0 + np.exp(-(time_fs - hop) / 5.0))
             pops = np.column_stack([pop_s0, 1 - pop_s0, np.zeros_like(pop_s0)])
-            row.update(channel=CHANNELS[labels[k]].name, hop_time_fs=hop)
+            row.update(channel=channels[labels[k]].name, hop_time_fs=hop)
         truncate_at, jump, broken_at = None, None, np.nan
         if broken[k] == "energy_jump":
             j = int(rng.integers(len(time_fs) // 4, len(time_fs) // 2))

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 
-from analysis.features.internal import clustering_columns
+from analysis.features.internal import FAMILY_SCALE, clustering_columns, feature_family
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +27,24 @@ class EventPCA(TransformerMixin, BaseEstimator):
         Number of components, or the fraction of variance to keep (0 < x < 1).
     max_components : int
         Upper bound when ``n_components`` is a fraction.
+    scaling : {'family', 'standard'}
+        Divide each centred column by its family's natural unit (:data:`~analysis.features.internal.FAMILY_SCALE`:
+        0.1 Å for bonds and puckering heights, 10° for angles, out-of-plane and pyramidalization, 1 for
+        dihedral sin/cos) — a motion weighs by how large it is chemically, and a column that only carries
+        thermal noise is not blown up to unit variance — or by its standard deviation.
 
     Attributes
     ----------
     columns_ : list of str        feature columns used (constant columns dropped)
-    scaler_ : StandardScaler
+    center_, scale_ : ndarray      column means and divisors
     pca_ : PCA
     loadings_ : DataFrame         (n_features, n_components) component weights
     """
 
-    def __init__(self, n_components=0.9, max_components: int = 10):
+    def __init__(self, n_components=0.9, max_components: int = 10, scaling: str = "family"):
         self.n_components = n_components
         self.max_components = max_components
+        self.scaling = scaling
 
     def fit(self, features: pd.DataFrame, y=None) -> "EventPCA":
         cols = clustering_columns(c for c in features.columns if "[" in c)
@@ -52,8 +57,14 @@ class EventPCA(TransformerMixin, BaseEstimator):
         if not self.columns_:
             raise ValueError("EventPCA: no feature varies between the events")
         x = x[:, keep]
-        self.scaler_ = StandardScaler().fit(x)
-        z = self.scaler_.transform(x)
+        self.center_ = x.mean(axis=0)
+        if self.scaling == "family":
+            self.scale_ = np.array([FAMILY_SCALE.get(feature_family(c), 1.0) for c in self.columns_])
+        elif self.scaling == "standard":
+            self.scale_ = x.std(axis=0)
+        else:
+            raise ValueError(f"reduce.scaling: {self.scaling!r}; expected 'family' or 'standard'")
+        z = (x - self.center_) / self.scale_
         n_max = max(1, min(self.max_components, z.shape[0] - 1, z.shape[1]))
         full = PCA(n_components=n_max, svd_solver="full").fit(z)  # exact SVD: deterministic, no random_state
         if isinstance(self.n_components, float) and 0 < self.n_components < 1:
@@ -67,7 +78,7 @@ class EventPCA(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, features: pd.DataFrame) -> np.ndarray:
-        return self.pca_.transform(self.scaler_.transform(features[self.columns_].to_numpy(dtype=float)))
+        return self.pca_.transform((features[self.columns_].to_numpy(dtype=float) - self.center_) / self.scale_)
 
     def top_loadings(self, component: int, n: int = 3) -> list[tuple[str, float]]:
         col = self.loadings_.iloc[:, component]
@@ -85,7 +96,7 @@ def too_few_events(transition: str, events: pd.DataFrame, min_events: int = MIN_
 
 
 def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 10,
-                  min_events: int = MIN_EVENTS) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                  min_events: int = MIN_EVENTS, scaling: str = "family") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """PCA of each transition's events on its own.
 
     Parameters
@@ -109,7 +120,7 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
             summary[transition] = {"n_events": len(group), "skipped": too_few_events(transition, group, min_events)}
             continue
         try:
-            model = EventPCA(n_components, max_components).fit(group)
+            model = EventPCA(n_components, max_components, scaling).fit(group)
         except ValueError as exc:
             summary[transition] = {"n_events": len(group), "skipped": f"{transition}: {exc}"}
             continue
@@ -134,12 +145,12 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
 
 
 def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_components=0.9, max_components=10,
-               min_events: int = MIN_EVENTS) -> dict:
+               min_events: int = MIN_EVENTS, scaling: str = "family") -> dict:
     """Read the event table, :func:`reduce_events`, write scores (parquet), loadings (CSV) and summary (JSON)."""
     events = pd.read_parquet(events_parquet)
-    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events)
+    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling)
     Path(scores_out).parent.mkdir(parents=True, exist_ok=True)
     scores.to_parquet(scores_out, index=False)
     loadings.to_csv(loadings_out, index=False, float_format="%.6f")
-    Path(summary_out).write_text(json.dumps({"min_events": min_events, "transitions": summary}, indent=1, ensure_ascii=False))
+    Path(summary_out).write_text(json.dumps({"min_events": min_events, "scaling": scaling, "transitions": summary}, indent=1, ensure_ascii=False))
     return summary

@@ -6,6 +6,7 @@ rule cluster:
         assignments="results/clusters/assignments.csv",
     params:
         cluster=config["cluster"],
+        seed=config["seed"],
     log:
         "logs/cluster.log",
     conda:

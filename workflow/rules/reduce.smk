@@ -9,6 +9,7 @@ rule reduce:
         n_components=config["reduce"]["n_components"],
         max_components=config["reduce"]["max_components"],
         min_events=config["reduce"]["min_events"],
+        scaling=config["reduce"]["scaling"],
     log:
         "logs/reduce.log",
     conda:

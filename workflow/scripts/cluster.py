@@ -3,4 +3,4 @@ from analysis.runlog import setup
 
 setup(snakemake.log[0])
 run_cluster(snakemake.input.scores, snakemake.input.events, snakemake.output.assignments,
-            params=dict(snakemake.params.cluster))
+            params={**snakemake.params.cluster, "random_state": snakemake.params.seed})

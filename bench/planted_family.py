@@ -1,0 +1,92 @@
+"""Channel recovery on a family of planted ensembles (issue 9): ARI and worst share error per configuration.
+
+Run: .venv/bin/python bench/planted_family.py [n_seeds] [--baseline] (--baseline: the settings before issue 9). Each configuration plants S1→S0 channels on the demo
+molecule (analysis.demo) with its own shares, closeness and thermal noise, then runs the library chain
+(ingest → QC → features → per-transition PCA → hierarchical clustering) with the default settings, k never given.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis import demo  # noqa: E402
+from analysis.cluster import run_cluster  # noqa: E402
+from analysis.demo import Channel  # noqa: E402
+from analysis.features.internal import DEFAULT_FAMILIES  # noqa: E402
+from analysis.features.stage import build_topology, featurize_batch  # noqa: E402
+from analysis.ingest import ingest_batch  # noqa: E402
+from analysis.qc import run_qc  # noqa: E402
+from analysis.reduce import run_reduce  # noqa: E402
+
+PUCK = lambda atoms, sign, share, t: Channel(  # noqa: E731
+    f"C{atoms[0] + 1} puckering [{'+' if sign > 0 else '-'}]", share, t, 12.0, (("translate", atoms, "normal", 0.55 * sign),))
+NH2 = lambda sign, share, t: Channel(  # noqa: E731
+    f"NH2 out-of-plane [{'+' if sign > 0 else '-'}]", share, t, 12.0, (("rotate", (7, 11, 12), 3, 35.0 * sign),))
+CO_STRETCH = lambda share, t: Channel("C2-O7 stretching", share, t, 15.0, (("translate", (6,), "bond:1", 0.45),))  # noqa: E731
+CO_OOP = lambda share, t: Channel("C=O out-of-plane [+]", share, t, 15.0, (("rotate", (6,), 1, 35.0),))  # noqa: E731
+
+FAMILY = {
+    "neighbour puckerings, opposite signs": ((PUCK((5, 10), 1, .30, 50), PUCK((4, 9), -1, .27, 55), NH2(1, .20, 80),
+                                              CO_STRETCH(.12, 100), CO_OOP(.11, 120)), 0.05, 60),
+    "same, thermal noise x3": ((PUCK((5, 10), 1, .30, 50), PUCK((4, 9), -1, .27, 55), NH2(1, .20, 80),
+                                CO_STRETCH(.12, 100), CO_OOP(.11, 120)), 0.15, 60),
+    "same atom up vs down": ((PUCK((5, 10), 1, .35, 50), PUCK((5, 10), -1, .35, 60), CO_STRETCH(.30, 100)), 0.05, 60),
+    "two channels": ((NH2(1, .6, 70), CO_OOP(.4, 110)), 0.10, 40),
+    "minor second motion": ((PUCK((5, 10), 1, .4, 50), Channel("C6 puckering + NH2 out-of-plane [+]", .35, 60, 12.0,
+                             (("translate", (5, 10), "normal", 0.55), ("rotate", (7, 11, 12), 3, 35.0))), CO_STRETCH(.25, 100)), 0.05, 80),
+    "eight channels, shares down to 4 %": ((PUCK((5, 10), 1, .2, 40), PUCK((4, 9), 1, .18, 55), NH2(1, .16, 70), NH2(-1, .14, 75),
+                                            CO_STRETCH(.12, 100), CO_OOP(.1, 120), PUCK((0, 8), 1, .06, 60), PUCK((2,), -1, .04, 90)), 0.05, 150),
+    "default demo channels, noise x2": (demo.CHANNELS, 0.10, 120),
+    "wide hop-time spread": ((PUCK((5, 10), 1, .5, 60), NH2(-1, .5, 60)), 0.05, 60),
+}
+
+
+# the settings before issue 9 (unit-variance features, a split judged by silhouette alone on the ensemble's axes)
+BASELINE = {"scaling": "standard", "cluster": {"split_components": 10, "n_null": 0}}
+
+
+def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False) -> tuple[float, float]:
+    """ARI and the largest share error (percentage points) of the default chain on one planted ensemble."""
+    truth = demo.generate_demo(tmp / "demo", n_trajectories=n, seed=seed, broken_fraction=0.0, channels=channels,
+                               thermal_rms_angstrom=thermal)
+    ingest_batch(tmp / "demo" / "ensemble", tmp / "s.npz", tmp / "t.csv")
+    # QC keeps everything: the family tests channel discovery; at 3x thermal noise the planted hop can sit on a
+    # gap above QC's 1 eV hop-jump limit, which would only test QC
+    run_qc([tmp / "s.npz"], [tmp / "t.csv"], tmp / "qc.csv", tmp / "traj.parquet", policy="keep")
+    build_topology([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json")
+    featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES)
+    run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json",
+               scaling=BASELINE["scaling"] if baseline else "family")
+    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", BASELINE["cluster"] if baseline else {})
+    levels_b = sorted({c for c in a["channel"] if "B" in c and not c.endswith("B1")})
+    print(f"    channels {sorted(set(a['channel']))}{' (level-B splits)' if levels_b else ''}", flush=True)
+    a = truth.merge(a, on="trajectory_id", how="left", suffixes=("_true", ""))  # a planted trajectory without
+    a["channel"] = a["channel"].fillna("no event")                                  # an event counts as wrong
+    ari = adjusted_rand_score(a["channel_true"], a["channel"])
+    table = pd.crosstab(a["channel"], a["channel_true"])
+    best = table.idxmax(axis=0)  # the recovered channel of each planted one
+    share_err = max(abs(100 * (a["channel"] == best[c]).mean() - 100 * (a["channel_true"] == c).mean()) for c in table.columns)
+    return ari, share_err
+
+
+def main(n_seeds: int = 2, baseline: bool = False):
+    print(f"{'configuration':40s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s}"
+          + ("   (baseline settings)" if baseline else ""))
+    for name, (channels, thermal, n) in FAMILY.items():
+        for seed in range(1, n_seeds + 1):
+            with tempfile.TemporaryDirectory() as tmp:
+                ari, err = recover(channels, thermal, n, seed, Path(tmp), baseline)
+            print(f"{name:40s} {seed:5d} {n:5d} {ari:6.3f} {err:20.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if a != "--baseline"]
+    main(int(args[0]) if args else 2, baseline="--baseline" in sys.argv)
