@@ -35,6 +35,7 @@ lint: $(STAMP_RUN)
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/planted_family.py
+	$(BIN)/python bench/cluster_scale.py
 
 clean-results:
 	rm -rf results logs .snakemake

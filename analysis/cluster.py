@@ -1,28 +1,38 @@
 """Hierarchical clustering of events (Zhu, Peng, Kang, Xu, Lan, PCCP 2022, d2cp03323b).
 
-Level A: density-based (HDBSCAN or DBSCAN) on the PCA scores. Levels B, C, ...: agglomerative (Ward)
-inside each cluster of the level above, split into k = 2..max_subclusters only when the best split's
-silhouette reaches ``min_silhouette`` — thermal noise alone is not split. Labels read ``A1B2``: level
-letter + 1-based index, indices ordered by cluster size (largest first).
+Level A: density-based (HDBSCAN or DBSCAN) on the leading PCA scores, its knobs set from the data
+(``min_cluster_size`` at least ``min_share`` of the events; DBSCAN's eps at the knee of the k-distance
+curve), then neighbouring density clusters whose union shows no sub-structure are merged (HDBSCAN cuts a
+single Gaussian cloud into pieces). Levels B, C, ...: agglomerative (Ward) inside each cluster on the
+cluster's own principal axes (a re-PCA makes a motion that is minor in the whole ensemble visible), kept only
+when the split beats a Gaussian null of the cluster's own covariance. Labels read ``A1B2``: level letter +
+1-based index, indices ordered by cluster size (largest first). Density noise is ``unresolved``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import string
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import DBSCAN, AgglomerativeClustering
+from sklearn.cluster import DBSCAN
+from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 log = logging.getLogger(__name__)
 
 UNRESOLVED = "unresolved"
+NOISE_REACH_QUANTILE = 0.999
 
 
 def _order_by_size(labels: np.ndarray) -> np.ndarray:
@@ -36,154 +46,336 @@ def _order_by_size(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def knee_eps(x: np.ndarray, k: int) -> float:
+    """DBSCAN radius at the knee of the sorted k-distance curve (the point farthest from its chord)."""
+    k = max(1, min(k, len(x) - 1))
+    dist = np.sort(NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)[0][:, k])
+    if len(dist) < 3 or dist[-1] <= dist[0]:
+        return float(max(dist[-1], 1e-9))
+    t = np.linspace(0.0, 1.0, len(dist))
+    d = (dist - dist[0]) / (dist[-1] - dist[0])
+    return float(max(dist[int(np.argmax(t - d))], 1e-9))
+
+
+def silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of ``labels`` (0..k−1, every group ≥ 2 points) from a square distance matrix."""
+    onehot = np.eye(labels.max() + 1)[labels]
+    counts = onehot.sum(axis=0)
+    sums = dist @ onehot                                   # (n, k) summed distance to each group
+    own = sums[np.arange(len(labels)), labels] / np.maximum(counts[labels] - 1, 1)
+    other = np.where(onehot > 0, np.inf, sums / counts).min(axis=1)
+    return float(np.mean(np.where(np.maximum(own, other) > 0, (other - own) / np.maximum(own, other), 0.0)))
+
+
+def best_ward_split(z: np.ndarray, max_k: int, min_size: int) -> tuple[np.ndarray, float]:
+    """(labels, silhouette) of the best Ward cut of z into 2..max_k groups of at least ``min_size`` points.
+
+    One Ward tree (scipy), cut at every k; (zeros, −1) when no cut qualifies.
+    """
+    n = len(z)
+    best, best_score = np.zeros(n, dtype=int), -1.0
+    if n < 2 * min_size or n < 3:
+        return best, best_score
+    tree = linkage(z, method="ward")
+    dist = squareform(pdist(z))
+    for k in range(2, min(max_k, n - 1) + 1):
+        labels = fcluster(tree, k, criterion="maxclust") - 1
+        counts = np.bincount(labels)
+        if len(counts) < 2 or counts.min() < min_size:
+            continue
+        score = silhouette(dist, labels)
+        if score > best_score:
+            best, best_score = labels, float(score)
+    return best, best_score
+
+
+N_GRID = np.unique(np.round(np.geomspace(6, 2000, 40)).astype(int))
+
+
+@lru_cache(maxsize=4096)
+def _null_max(n: int, min_frac: float, ratios: tuple[float, ...], max_k: int, n_null: int) -> float:
+    rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), max_k, n_null])
+    sd = np.sqrt(np.array((1.0, *ratios)))
+    min_size = max(2, int(np.ceil(min_frac * n)))
+    return max((best_ward_split(rng.normal(size=(n, len(sd))) * sd, max_k, min_size)[1] for _ in range(n_null)), default=-1.0)
+
+
+def null_silhouette(n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> float:
+    """Best Ward-split silhouette of the most structured of ``n_null`` Gaussian samples with these axis variances.
+
+    The samples have n points on a grid (40 sizes from 6 to 2 000) and the variance ratios rounded to 0.05
+    (silhouettes do not depend on scale); each null is drawn once from a seed made of its key and cached, so
+    a split test costs one Ward tree, and resampled fits share their nulls.
+    """
+    if n_null <= 0:
+        return -1.0
+    n_grid = int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
+    ratios = tuple(float(r) for r in np.round(np.clip(variances[1:] / max(variances[0], 1e-300), 0, 1) / 0.05) * 0.05)
+    return _null_max(n_grid, round(min_size / n, 2), ratios, int(max_k), int(n_null))
+
+
+def _gaussian_fits(x: np.ndarray, top: np.ndarray) -> tuple[list[int], list[LedoitWolf], np.ndarray]:
+    ids = [int(c) for c in np.unique(top) if c >= 0]
+    fits = [LedoitWolf().fit(x[top == c]) for c in ids]
+    prior = np.array([np.mean(top == c) for c in ids])
+    return ids, fits, prior
+
+
+def gaussian_polish(x: np.ndarray, top: np.ndarray, n_iter: int = 3) -> np.ndarray:
+    """Clustered points move to the cluster of highest Gaussian likelihood (Ledoit–Wolf covariance, share prior).
+
+    Density clustering cuts between touching clouds along the density valley of *its* tree, which puts a few
+    edge points of one cloud in its neighbour; a few hard-EM steps on the clustered points fix that. Noise
+    stays noise; clusters never vanish (a step that would empty one is not taken).
+    """
+    top = top.copy()
+    clustered = np.flatnonzero(top >= 0)
+    for _ in range(n_iter):
+        ids, fits, prior = _gaussian_fits(x, top)
+        if len(ids) < 2 or any(np.sum(top == c) <= 2 for c in ids):
+            return top
+        cost = np.column_stack([f.mahalanobis(x[clustered]) + np.linalg.slogdet(f.covariance_)[1] - 2 * np.log(p)
+                                for f, p in zip(fits, prior)])
+        new = np.array(ids)[np.argmin(cost, axis=1)]
+        if np.array_equal(new, top[clustered]) or len(np.unique(new)) < len(ids):
+            return top
+        top[clustered] = new
+    return top
+
+
 class HierarchicalClustering(ClusterMixin, BaseEstimator):
-    """Density-based top level, agglomerative sub-levels.
+    """Density-based top level, agglomerative sub-levels, knobs from the data.
 
     Parameters
     ----------
     method : {'hdbscan', 'dbscan'}
-    min_cluster_size : int       HDBSCAN min_cluster_size / DBSCAN min_samples
-    eps : float                  DBSCAN radius (in PCA-score units)
-    levels : int                 number of levels (1 = density clustering only)
-    max_subclusters : int
-    min_silhouette : float       a split must reach this silhouette (on the cluster's own PCA axes) …
-    split_components : int       … computed on this many of the cluster's own principal axes …
-    n_null : int                 … and beat the best split of each of this many Gaussian samples with the
-                                 cluster's covariance (see :meth:`_split`)
-    random_state : int           seeds the null samples
-    noise : {'nearest', 'keep'}  noise points join the cluster of their nearest clustered point, or stay
-                                 ``unresolved``. When the density step finds no cluster at all, every point
-                                 is ``unresolved`` (density noise is never shown as a channel).
+    min_cluster_size : int       smallest channel (events), also HDBSCAN min_cluster_size / DBSCAN min_samples …
+    min_share : float            … raised to this fraction of the events (a 5 000-event ensemble is not cut into
+                                 channels of 5)
+    eps : float or 'auto'        DBSCAN radius in score units; 'auto': the knee of the k-distance curve
+    levels : int                 number of label levels (1 = density clustering only)
+    max_subclusters : int        most Ward groups tried in one split
+    min_silhouette : float       a split must reach this silhouette on the group's own principal axes …
+    split_components : int       … computed on this many of the group's own principal axes …
+    n_null : int                 … and beat the best split of each of this many Gaussian samples with the group's
+                                 covariance (thermal noise has no sub-structure); the same test merges level-A
+                                 density clusters whose union it would not split
+    noise : {'reach', 'keep', 'nearest'}
+                                 density noise inside a cluster's 99.9 % Gaussian ellipsoid (Ledoit–Wolf
+                                 covariance) joins it and the rest stays ``unresolved`` ('reach'); all noise stays
+                                 ``unresolved`` ('keep'); every noise point joins its nearest cluster ('nearest')
+    density_components : int or None
+                                 leading score columns used by level A (None: all); sub-levels use all columns
+    max_split_points : int       a larger group's split is judged on a seeded random subset of this size
+    random_state : int           seeds subsets and null samples
 
     Attributes
     ----------
     labels_ : ndarray of str     e.g. 'A1B2', or 'unresolved'
     top_labels_ : ndarray of int level-A cluster (−1 unresolved)
-    is_noise_ : ndarray of bool  the density step called the point noise
+    is_noise_ : ndarray of bool  the density step called the point noise (it may have joined a cluster since)
+    min_cluster_size_ : int      the smallest channel size used
+    eps_ : float                 DBSCAN radius used (dbscan only)
     """
 
-    def __init__(self, method="hdbscan", min_cluster_size=5, eps=0.5, levels=2, max_subclusters=4,
-                 min_silhouette=0.5, noise="nearest", split_components=2, n_null=30, random_state=0):
+    def __init__(self, method="hdbscan", min_cluster_size=5, min_share=0.03, eps="auto", levels=3, max_subclusters=4,
+                 min_silhouette=0.5, split_components=2, n_null=100, noise="reach", density_components=None,
+                 max_split_points=400, random_state=0):
         self.method = method
         self.min_cluster_size = min_cluster_size
+        self.min_share = min_share
         self.eps = eps
         self.levels = levels
         self.max_subclusters = max_subclusters
         self.min_silhouette = min_silhouette
-        self.noise = noise
         self.split_components = split_components
         self.n_null = n_null
+        self.noise = noise
+        self.density_components = density_components
+        self.max_split_points = max_split_points
         self.random_state = random_state
 
-    def _density(self, x):
+    def _density(self, x: np.ndarray, min_size: int) -> np.ndarray:
         if self.method == "hdbscan":
             import hdbscan
 
-            model = hdbscan.HDBSCAN(min_cluster_size=max(2, int(self.min_cluster_size)))
-            return model.fit_predict(x)
+            return hdbscan.HDBSCAN(min_cluster_size=min_size).fit_predict(x)
         if self.method == "dbscan":
-            return DBSCAN(eps=self.eps, min_samples=int(self.min_cluster_size)).fit_predict(x)
+            self.eps_ = knee_eps(x, min_size) if self.eps == "auto" else float(self.eps)
+            return DBSCAN(eps=self.eps_, min_samples=min_size).fit_predict(x)
         raise ValueError(f"cluster.method: unknown method {self.method!r}; expected hdbscan or dbscan")
 
-    def _best_ward(self, z):
-        """(labels, silhouette) of the best Ward split of z into 2..max_subclusters groups of at least
-        ``min_cluster_size`` points (a sub-channel is held to the size a level-A channel needs)."""
-        n = len(z)
-        best, best_score = np.zeros(n, dtype=int), -1.0
-        for k in range(2, min(self.max_subclusters, n - 1) + 1):
-            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(z)
-            if np.min(np.bincount(labels)) < max(2, int(self.min_cluster_size)):
-                continue
-            score = silhouette_score(z, labels)
-            if score > best_score:
-                best, best_score = labels, score
-        return best, best_score
-
-    def _split(self, x, rng):
-        """Split of one cluster (x: its level-A scores), or all zeros.
-
-        The cluster gets its own PCA (``split_components`` axes), so a motion that is minor in the whole
-        ensemble but separates the cluster becomes visible. The best Ward split must reach ``min_silhouette``
-        and beat every one of ``n_null`` splits of Gaussian samples with the cluster's own mean and
-        covariance (thermal noise alone has no sub-structure; a silhouette threshold alone splits elongated
-        noise and misses close channels).
-        """
+    def _split(self, x: np.ndarray, rng: np.random.Generator, min_size: int) -> np.ndarray:
+        """Labels of the accepted split of one group, or zeros (see the class docstring)."""
         n = len(x)
         k_axes = max(1, min(self.split_components, x.shape[1], n - 1))
-        z = PCA(n_components=k_axes).fit_transform(x)
-        best, score = self._best_ward(z)
+        z = PCA(n_components=k_axes, svd_solver="full").fit_transform(x)
+        sub = np.sort(rng.choice(n, self.max_split_points, replace=False)) if n > self.max_split_points else np.arange(n)
+        min_sub = max(2, int(min_size * len(sub) / n))
+        labels, score = best_ward_split(z[sub], self.max_subclusters, min_sub)
         if score < self.min_silhouette:
             return np.zeros(n, dtype=int)
-        cov = np.atleast_2d(np.cov(z.T))
-        for _ in range(self.n_null):
-            null = rng.multivariate_normal(np.zeros(k_axes), cov, size=n, method="eigh")
-            if self._best_ward(null)[1] >= score:
+        if score <= null_silhouette(len(sub), min_sub, np.var(z[sub], axis=0), self.max_subclusters, self.n_null):
+            return np.zeros(n, dtype=int)
+        if len(sub) < n:  # every member joins the nearest group centre of the subset's split
+            centres = np.array([z[sub][labels == g].mean(axis=0) for g in range(labels.max() + 1)])
+            labels = np.argmin(((z[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+            if np.bincount(labels).min() < min_size:
                 return np.zeros(n, dtype=int)
-        return _order_by_size(best)
+        return _order_by_size(labels)
+
+    def _merge(self, x: np.ndarray, top: np.ndarray, rng: np.random.Generator, min_size: int) -> np.ndarray:
+        """Merge neighbouring density clusters (each with its two nearest, by centroid) whose union is not split.
+
+        The union is judged with the density noise that lies nearest to either cluster: without it, the gap the
+        density step carved between two halves of one cloud would look like sub-structure.
+        """
+        noise = top < 0
+        top = self._attach_noise(x, top, "nearest")
+        apart: set[tuple[int, int]] = set()
+        while True:
+            ids = [int(c) for c in np.unique(top) if c >= 0]
+            if len(ids) < 2:
+                return np.where(noise, -1, top)
+            centres = np.array([x[top == c].mean(axis=0) for c in ids])
+            dist = ((centres[:, None] - centres[None]) ** 2).sum(axis=2)
+            np.fill_diagonal(dist, np.inf)
+            pairs = sorted({(dist[i, j], min(ids[i], ids[j]), max(ids[i], ids[j]))
+                            for i in range(len(ids)) for j in np.argsort(dist[i])[:2] if np.isfinite(dist[i, j])})
+            for _, a, b in pairs:
+                if (a, b) in apart:
+                    continue
+                if self._split(x[(top == a) | (top == b)], rng, min_size).any():
+                    apart.add((a, b))
+                    continue
+                top = np.where(top == b, a, top)
+                apart = {p for p in apart if a not in p and b not in p}
+                break
+            else:
+                return np.where(noise, -1, top)
+
+    def _attach_noise(self, x: np.ndarray, top: np.ndarray, how: str) -> np.ndarray:
+        """Density noise joins a cluster as ``how`` says (see ``noise``)."""
+        noise = np.flatnonzero(top < 0)
+        ids = [int(c) for c in np.unique(top) if c >= 0]
+        if not len(noise) or not ids or how == "keep":
+            return top
+        if how == "nearest":
+            core = np.flatnonzero(top >= 0)
+            idx = NearestNeighbors(n_neighbors=1).fit(x[core]).kneighbors(x[noise])[1][:, 0]
+            top = top.copy()
+            top[noise] = top[core[idx]]
+            return top
+        if how != "reach":
+            raise ValueError(f"cluster.noise: {how!r}; expected reach, keep or nearest")
+        top, limit = top.copy(), chi2.ppf(NOISE_REACH_QUANTILE, df=x.shape[1])
+        while len(noise):  # a cluster's covariance from its density core is too narrow: grow until nothing joins
+            d2 = np.full((len(noise), len(ids)), np.inf)
+            for j, c in enumerate(ids):
+                members = x[top == c]
+                if len(members) > 2:
+                    d2[:, j] = LedoitWolf().fit(members).mahalanobis(x[noise])
+            best = np.argmin(d2, axis=1)
+            inside = d2[np.arange(len(noise)), best] <= limit
+            if not inside.any():
+                break
+            top[noise[inside]] = np.array(ids)[best[inside]]
+            noise = noise[~inside]
+        return top
+
+    def _level_a(self, x: np.ndarray, rng: np.random.Generator, min_size: int) -> np.ndarray:
+        top = self._density(x, min_size) if len(x) >= 2 else np.full(len(x), -1, dtype=int)
+        self.is_noise_ = top < 0
+        if (top < 0).all():
+            log.debug("density clustering found no cluster in %d points (min_cluster_size=%d): all unresolved", len(x), min_size)
+            return top
+        top = self._merge(x, top, rng, min_size)
+        return _order_by_size(self._attach_noise(x, gaussian_polish(x, top), self.noise))
 
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
-        n = len(x)
-        top = self._density(x) if n >= 2 else np.full(n, -1, dtype=int)
-        self.is_noise_ = top < 0
-        if (top < 0).all():
-            log.warning("density clustering found no cluster in %d points (min_cluster_size=%s): all unresolved",
-                        n, self.min_cluster_size)
-        elif self.noise == "nearest" and (top < 0).any():
-            core = np.flatnonzero(top >= 0)
-            nn = NearestNeighbors(n_neighbors=1).fit(x[core])
-            _, idx = nn.kneighbors(x[top < 0])
-            top[top < 0] = top[core[idx[:, 0]]]
-        top = _order_by_size(top)
-        self.top_labels_ = top
+        rng = np.random.default_rng(self.random_state)
+        min_size = self.min_cluster_size_ = max(2, int(self.min_cluster_size), math.ceil(self.min_share * len(x)))
+        top = self.top_labels_ = self._level_a(x[:, : self.density_components or x.shape[1]], rng, min_size)
         labels = np.array([(UNRESOLVED if t < 0 else f"A{t + 1}") for t in top], dtype=object)
         groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != UNRESOLVED}
-        rng = np.random.default_rng(self.random_state)
         for level in range(1, self.levels):
-            letter = string.ascii_uppercase[level]
-            new_groups = {}
+            letter, new_groups = string.ascii_uppercase[level], {}
             for lab, members in groups.items():
-                sub = self._split(x[members], rng) if len(members) >= 2 * max(2, self.min_cluster_size) else np.zeros(len(members), dtype=int)
+                sub = self._split(x[members], rng, min_size) if len(members) >= 2 * min_size else np.zeros(len(members), dtype=int)
                 for s in np.unique(sub):
                     name = f"{lab}{letter}{s + 1}"
                     labels[members[sub == s]] = name
-                    new_groups[name] = members[sub == s]
+                    if sub.any():  # a group that was not split is not tested again on the same points
+                        new_groups[name] = members[sub == s]
             groups = new_groups
         self.labels_ = labels
         return self
 
 
 ASSIGNMENT_COLUMNS = ["transition", "trajectory_id", "frame", "event_time_fs", "kind", "channel", "is_noise"]
+STATS_COLUMNS = ["transition", "channel", "n_events", "stability", "share_percent_lo", "share_percent_hi", "tentative",
+                 "n_bootstrap"]
+NOT_ESTIMATOR_PARAMS = ("bootstrap", "stable_jaccard", "n_jobs")
 
 
-def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Channels of every event, each transition clustered on its own PCA scores.
+def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict, summary: dict | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Channels of every event, each transition clustered on its own PCA scores, with each channel's stability.
 
-    Events of a transition that was not reduced (too few events) are ``unresolved``.
+    Parameters
+    ----------
+    scores : DataFrame    the reduce stage's scores (transition, trajectory_id, frame, PC1…)
+    events : DataFrame    the event table (transition, trajectory_id, frame, time_fs, kind)
+    params : dict         :class:`HierarchicalClustering` parameters, plus ``bootstrap`` (resamples, default 100),
+                          ``stable_jaccard`` (0.75) and ``n_jobs`` (1) for :func:`analysis.stability.channel_stability`
+    summary : dict        the reduce stage's per-transition summary; its ``n_components`` become level A's
+                          ``density_components``
 
     Returns
     -------
-    DataFrame with :data:`ASSIGNMENT_COLUMNS`, in event-table order.
+    assignments : DataFrame with :data:`ASSIGNMENT_COLUMNS`, in event-table order; events of a transition that
+                  was not reduced (too few events) are ``unresolved``
+    stats : DataFrame with :data:`STATS_COLUMNS`, one row per resolved channel
     """
+    from analysis.stability import STABLE_JACCARD, channel_stability
+
+    n_bootstrap = int(params.get("bootstrap", 100))
+    stable = float(params.get("stable_jaccard", STABLE_JACCARD))
+    est_params = {k: v for k, v in params.items() if k not in NOT_ESTIMATOR_PARAMS}
     key = ["transition", "trajectory_id", "frame"]
     pcs = [c for c in scores.columns if c.startswith("PC")]
-    found = [pd.DataFrame(columns=key + ["channel", "is_noise"])]
+    found, stats = [pd.DataFrame(columns=key + ["channel", "is_noise"])], [pd.DataFrame(columns=STATS_COLUMNS)]
     for transition, group in scores.groupby("transition", sort=False):
-        model = HierarchicalClustering(**params).fit(group[pcs].dropna(axis=1, how="all").to_numpy())
+        k = (summary or {}).get(transition, {}).get("n_components")
+        model = HierarchicalClustering(**{**est_params, "density_components": k})
+        x = group[pcs].dropna(axis=1, how="all").to_numpy()
+        model.fit(x)
         found.append(group[key].assign(channel=model.labels_, is_noise=model.is_noise_))
-        log.info("clusters %s: %s", transition, pd.Series(model.labels_).value_counts().to_dict())
+        counts = pd.Series(model.labels_).value_counts()
+        if (model.labels_ == UNRESOLVED).all():
+            log.warning("%s: density clustering found no cluster in %d events (min_cluster_size=%d): all unresolved",
+                        transition, len(x), model.min_cluster_size_)
+        log.info("clusters %s: %s; bootstrap (%d resamples) ...", transition, counts.to_dict(), n_bootstrap)
+        st = channel_stability(model, x, model.labels_, n_bootstrap, model.random_state, stable, n_jobs=int(params.get("n_jobs", 1)))
+        stats.append(st.assign(transition=transition, n_events=st["channel"].map(counts).astype(int))[STATS_COLUMNS])
+        log.info("stability %s: %s", transition, dict(zip(st["channel"], st["stability"].round(3))))
     out = events[key + ["time_fs", "kind"]].rename(columns={"time_fs": "event_time_fs"})
     out = out.merge(pd.concat(found, ignore_index=True), on=key, how="left")
     out["channel"] = out["channel"].fillna(UNRESOLVED)
     out["is_noise"] = out["is_noise"].eq(True)
-    return out[ASSIGNMENT_COLUMNS]
+    return out[ASSIGNMENT_COLUMNS], pd.concat(stats, ignore_index=True)
 
 
-def run_cluster(scores_parquet, events_parquet, out_csv, params: dict) -> pd.DataFrame:
-    """Read scores and events, :func:`cluster_events`, write ``assignments.csv`` (one row per event)."""
+def run_cluster(scores_parquet, events_parquet, out_csv, params: dict, summary_json=None, stats_csv=None) -> pd.DataFrame:
+    """Read scores, events (and the PCA summary), :func:`cluster_events`, write ``assignments.csv`` (one row per
+    event) and the channel statistics (``stats_csv``)."""
     scores = pd.read_parquet(scores_parquet)
     events = pd.read_parquet(events_parquet, columns=["transition", "trajectory_id", "frame", "time_fs", "kind"])
-    out = cluster_events(scores, events, params)
+    summary = json.loads(Path(summary_json).read_text())["transitions"] if summary_json else None
+    out, stats = cluster_events(scores, events, params, summary)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_csv, index=False)
+    if stats_csv:
+        stats.to_csv(stats_csv, index=False, float_format="%.4f")
     return out

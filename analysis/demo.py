@@ -58,7 +58,8 @@ class Channel:
     hop_sd_fs: float
     # ("translate", atoms, "normal" | "bond:<atom>", amplitude Å): rigid shift along the ring normal or a bond;
     # ("rotate", atoms, pivot atom, angle deg): rigid rotation about the pivot, out of the ring plane
-    # (positive = towards the +normal side); bond lengths and angles in the group are preserved.
+    # (positive = towards the +normal side); bond lengths and angles in the group are preserved;
+    # ("twist", atoms, (a, b), angle deg): rigid rotation about the bond a→b (a torsion).
     displacement: tuple
 
 
@@ -109,6 +110,65 @@ def equilibrium_geometry() -> np.ndarray:
     return xyz - xyz.mean(axis=0)
 
 
+def pyrrole_geometry() -> np.ndarray:
+    """Planar pyrrole (C2v), (10, 3) in Å: N1 C2 C3 C4 C5 H6(N1) H7(C2) H8(C3) H9(C4) H10(C5).
+
+    Microwave structure (Nygaard et al. 1969): N1–C2 1.370, C2–C3 1.382, C3–C4 1.417 Å; angles at C2 107.7°,
+    C3 107.4° (N1 109.8°); N–H 1.00, C–H 1.08 Å on the external bisectors.
+    """
+    ring2d = _turtle_ring([1.370, 1.382, 1.417, 1.382], [107.7, 107.4, 107.4])
+    ring = np.column_stack([ring2d, np.zeros(5)])
+    xyz = np.zeros((10, 3))
+    xyz[:5] = ring
+    for k in range(5):
+        length = 1.00 if k == 0 else 1.08
+        xyz[5 + k] = ring[k] + length * _bisector_out(ring[k], ring[k - 1], ring[(k + 1) % 5])
+    return xyz - xyz.mean(axis=0)
+
+
+def butadiene_geometry() -> np.ndarray:
+    """Planar s-trans-1,3-butadiene (C2h), (10, 3) in Å: C1 C2 C3 C4 H5 H6(C1) H7(C2) H8(C3) H9 H10(C4).
+
+    C=C 1.338, C–C 1.454, C–H 1.09 Å, C=C–C 123.6°, H–C–H and C=C–H 120° (electron diffraction, rounded).
+    """
+    def unit(deg):
+        return np.array([np.cos(np.radians(deg)), np.sin(np.radians(deg)), 0.0])
+
+    c2, c3 = np.zeros(3), np.array([1.454, 0.0, 0.0])
+    c1 = c2 + 1.338 * unit(123.6)
+    c4 = c3 + 1.338 * unit(-56.4)
+    xyz = np.array([c1, c2, c3, c4, np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)])
+    for h, (c, partner) in zip((4, 5), ((c1, c2), (c1, c2))):
+        base = np.degrees(np.arctan2(*(partner - c)[1::-1]))
+        xyz[h] = c + 1.09 * unit(base + (120.0 if h == 4 else -120.0))
+    for h, (c, partner) in zip((8, 9), ((c4, c3), (c4, c3))):
+        base = np.degrees(np.arctan2(*(partner - c)[1::-1]))
+        xyz[h] = c + 1.09 * unit(base + (120.0 if h == 8 else -120.0))
+    xyz[6] = c2 + 1.09 * _bisector_out(c2, c1, c3)
+    xyz[7] = c3 + 1.09 * _bisector_out(c3, c2, c4)
+    return xyz - xyz.mean(axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class Molecule:
+    """A demo molecule: its atoms, equilibrium geometry (Å) and the atoms whose mean plane defines "[+]"."""
+
+    name: str
+    symbols: tuple
+    xyz: np.ndarray
+    plane: tuple
+    e_ref_hartree: float
+
+
+MOLECULES = {
+    "cytosine": Molecule("cytosine", tuple(SYMBOLS), equilibrium_geometry(), tuple(RING), E_REF_HARTREE),
+    "pyrrole": Molecule("pyrrole", ("N", "C", "C", "C", "C", "H", "H", "H", "H", "H"), pyrrole_geometry(),
+                        (0, 1, 2, 3, 4), -208.8),
+    "butadiene": Molecule("butadiene", ("C", "C", "C", "C", "H", "H", "H", "H", "H", "H"), butadiene_geometry(),
+                          (0, 1, 2, 3), -155.0),
+}
+
+
 def _pairs(xyz, symbols):
     """Bonds (covalent radii, as the topology perceives them), 1–3 pairs, and the bonded matrix."""
     from analysis.topology import perceive_bonds
@@ -155,11 +215,12 @@ def normal_modes(xyz, symbols):
     return omega, modes
 
 
-def channel_displacement(xyz: np.ndarray, channel: Channel, progress: np.ndarray) -> np.ndarray:
-    """Displacement (n_t, n_atoms, 3) in Å of ``channel`` at progress values (n_t,) (1 = full deformation)."""
+def channel_displacement(xyz: np.ndarray, channel: Channel, progress: np.ndarray, plane=tuple(RING)) -> np.ndarray:
+    """Displacement (n_t, n_atoms, 3) in Å of ``channel`` at progress values (n_t,) (1 = full deformation);
+    ``plane``: the atoms whose mean-plane normal is the "+" side."""
     from analysis.features.geometry import ring_normal
 
-    normal = ring_normal(xyz[RING])
+    normal = ring_normal(xyz[list(plane)])
     progress = np.atleast_1d(np.asarray(progress, dtype=float))
     out = np.zeros((progress.size, len(xyz), 3))
     for kind, atoms, where, amount in channel.displacement:
@@ -172,9 +233,13 @@ def channel_displacement(xyz: np.ndarray, channel: Channel, progress: np.ndarray
                 direction = (xyz[atoms[0]] - xyz[partner]) / np.linalg.norm(xyz[atoms[0]] - xyz[partner])
             out[:, atoms] += progress[:, None, None] * amount * direction
         else:
-            pivot = xyz[where]
-            bond = (xyz[atoms[0]] - pivot) / np.linalg.norm(xyz[atoms[0]] - pivot)
-            k = np.cross(bond, normal)  # rotating about k moves the bond towards +normal
+            if kind == "twist":  # rigid rotation about the bond where = (a, b), through a
+                pivot = xyz[where[0]]
+                k = (xyz[where[1]] - pivot) / np.linalg.norm(xyz[where[1]] - pivot)
+            else:
+                pivot = xyz[where]
+                bond = (xyz[atoms[0]] - pivot) / np.linalg.norm(xyz[atoms[0]] - pivot)
+                k = np.cross(bond, normal)  # rotating about k moves the bond towards +normal
             theta = np.radians(amount) * progress[:, None, None]
             v = xyz[atoms] - pivot
             rotated = (v * np.cos(theta) + np.cross(k, v) * np.sin(theta)
@@ -183,9 +248,9 @@ def channel_displacement(xyz: np.ndarray, channel: Channel, progress: np.ndarray
     return out
 
 
-def channel_vectors(xyz: np.ndarray, channels=CHANNELS) -> np.ndarray:
+def channel_vectors(xyz: np.ndarray, channels=CHANNELS, plane=tuple(RING)) -> np.ndarray:
     """Full planted displacement for each channel, (n_channels, n_atoms, 3) in Å."""
-    return np.stack([channel_displacement(xyz, c, 1.0)[0] for c in channels])
+    return np.stack([channel_displacement(xyz, c, 1.0, plane)[0] for c in channels])
 
 
 # The cascade variant (``generate_demo(cascade=True)``): S2→S1 through one of two C=O motions, then S1→S0
@@ -210,19 +275,22 @@ class DemoPES:
     displacement and its mirror image through the (planar) equilibrium ring plane; ρ = max_c q_c.
     """
 
-    def __init__(self, xyz_eq: np.ndarray, symbols=SYMBOLS, channels=CHANNELS, upper_channels=()):
+    def __init__(self, xyz_eq: np.ndarray, symbols=SYMBOLS, channels=CHANNELS, upper_channels=(), plane=tuple(RING),
+                 e_ref_hartree: float = E_REF_HARTREE):
         self.xyz_eq = xyz_eq
+        self.plane = tuple(plane)
+        self.e_ref_ev = e_ref_hartree * HARTREE_TO_EV
         self.hess = spring_hessian(xyz_eq, symbols)
-        self.directions = self._directions(xyz_eq, channels)
-        self.upper_directions = self._directions(xyz_eq, upper_channels) if upper_channels else None
+        self.directions = self._directions(xyz_eq, channels, self.plane)
+        self.upper_directions = self._directions(xyz_eq, upper_channels, self.plane) if upper_channels else None
 
     @staticmethod
-    def _directions(xyz_eq, channels):
+    def _directions(xyz_eq, channels, plane):
         """Planted displacements and their mirror images, scaled so that q = Δx·d/|d|²."""
         from analysis.features.geometry import ring_normal
 
-        d = channel_vectors(xyz_eq, channels)
-        n = ring_normal(xyz_eq[RING])
+        d = channel_vectors(xyz_eq, channels, plane)
+        n = ring_normal(xyz_eq[list(plane)])
         mirrored = d - 2.0 * (d @ n)[..., None] * n
         dirs = []
         for v in np.concatenate([d, mirrored]).reshape(2 * len(d), -1):
@@ -240,7 +308,7 @@ class DemoPES:
         v_vib = 0.5 * np.einsum("fi,ij,fj->f", dx, self.hess, dx)
         q = np.clip(dx @ self.directions.T, 0.0, None)
         rho2 = q.max(axis=1) ** 2
-        s0 = E_REF_HARTREE * HARTREE_TO_EV + v_vib + S0_RISE_EV * rho2
+        s0 = self.e_ref_ev + v_vib + S0_RISE_EV * rho2
         gap = np.sqrt((GAP0_EV * (1.0 - np.sqrt(rho2))) ** 2 + GAP_MIN_EV**2)
         if self.upper_directions is None:
             return np.column_stack([s0, s0 + gap, s0 + GAP0_EV + 1.2 + rho2])
@@ -266,6 +334,29 @@ def _fmt_block_text(step, state_pre, time_fs, nhop, initial, symbols, z, xyz_boh
     lines += [f" Wave function state{i + 1:3d}:{np.sqrt(p):25.14f}{0.0:25.14f}" for i, p in enumerate(pops)]
     lines += [" ", " ------------", " "]
     return "\n".join(lines) + "\n"
+
+
+def _block_template(symbols, z, masses, n_states: int, initial: bool) -> str:
+    """A %-format string of one dyn.out block (the layout of :func:`_fmt_block_text`) with the per-frame numbers
+    as placeholders, in the order of :func:`_block_values`; one ``%`` call per frame instead of one f-string per number."""
+    word = "Initial" if initial else "New"
+    lines = ["STEP%9d    Molecular dynamics on state%3d    TIME =%11.2f fs",
+             "Type of dyn. =    4    N. of hoppings =%5d    N. of rejec. hoppings =    0", " ", f"  {word} geometry: "]
+    lines += [f" {s:<2s}{zz:7.1f}%14.8f%14.8f%14.8f{m:14.8f}" for s, zz, m in zip(symbols, z, masses)]
+    lines += [" ", f"  {word} velocity: "] + ["%14.8f%14.8f%14.8f"] * len(symbols)
+    lines += [" ", "     Time    Etot         Ekin       Epot E0,      E1, ...", "%%%11.2f%14.6f%14.6f" + "%14.6f" * n_states,
+              "Etot variation =%10.6f au    Worse conservation =%10.6f au", " "]
+    lines += [f" Wave function state{i + 1:3d}:%25.14f{0.0:25.14f}" for i in range(n_states)]
+    lines += [" ", " ------------", " "]
+    return "\n".join(lines) + "\n"
+
+
+def _block_values(pre_state, time_fs, nhop, xyz_bohr, vel, etot, ekin, e_h, populations) -> np.ndarray:
+    """(n_frames, n_values) numbers of every dyn.out block, in the placeholder order of :func:`_block_template`."""
+    n = len(time_fs)
+    d_e = (etot - etot[0])[:, None]
+    return np.column_stack([np.arange(n), pre_state, time_fs, nhop, xyz_bohr.reshape(n, -1), vel.reshape(n, -1),
+                            time_fs, etot, ekin, e_h, d_e, d_e, np.sqrt(populations)])
 
 
 SH_OUT_HEADER = """ -----------------------
@@ -342,7 +433,7 @@ def simulate_trajectory(rng, xyz_eq, omega, modes, pes, channel_index, time_fs, 
     thermal = thermal_motion(rng, omega, modes, time_fs, thermal_rms)
     progress = np.where(time_fs <= hop, (time_fs / hop) ** 1.5, 0.35 + 0.65 * np.exp(-(time_fs - hop) / 50.0))
     progress *= rng.normal(1.0, 0.02)
-    coords = xyz_eq[None] + thermal + channel_displacement(xyz_eq, channel, progress)
+    coords = xyz_eq[None] + thermal + channel_displacement(xyz_eq, channel, progress, pes.plane)
     energies = pes.energies_ev(coords)
     return coords, energies, hop
 
@@ -380,8 +471,9 @@ def write_newtonx_trajectory(folder, symbols, time_fs, coords_angstrom, energies
     out = [" ", "      *** Molecular Dynamics ***", " ", f"Output printed at each kt=   1 steps ({dt_fs:5.2f} fs).", " ", ""]
     text = "\n".join(out)
     parts = [text]
-    for i in range(n_write):
-        parts.append(_fmt_block_text(i, pre_state[i], time_fs[i], nhop[i], i == 0, symbols, z, xyz_bohr[i], masses, vel[i], etot_t[i], ekin[i], e_h[i], etot_t[i] - etot_t[0], populations[i]))
+    values = _block_values(pre_state, time_fs, nhop, xyz_bohr, vel, etot_t, ekin, e_h, populations)[:n_write].tolist()
+    templates = [_block_template(symbols, z, masses, e_h.shape[1], initial) for initial in (True, False)]
+    parts += [templates[i > 0] % tuple(row) for i, row in enumerate(values)]
     if truncate_at is not None:  # crashed mid-block: header and geometry only
         blk = _fmt_block_text(truncate_at, pre_state[truncate_at], time_fs[truncate_at], nhop[truncate_at], False, symbols, z, xyz_bohr[truncate_at], masses, vel[truncate_at], 0, 0, e_h[truncate_at], 0, populations[truncate_at])
         parts.append(blk.split("\n \n  New velocity")[0] + "\n")
@@ -418,7 +510,7 @@ def channel_counts(n: int, shares) -> np.ndarray:
 
 
 def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs=0.5, broken_fraction=0.03, thermal_rms_angstrom=0.05,
-                  cascade: bool = False, channels=None):
+                  cascade: bool = False, channels=None, molecule: str = "cytosine"):
     """Write the demo ensemble to ``out_dir/ensemble/TRAJn`` and ``out_dir/truth.csv``.
 
     Parameters
@@ -435,7 +527,9 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
         The planted S1→S0 channels (default :data:`CHANNELS`); the PES closes the gap along each.
     cascade : bool
         Start on S2: an S2→S1 hop through one of :data:`UPPER_CHANNELS`, then S1→S0 through one of
-        :data:`LOWER_CHANNELS` or never (``S1 trapped``, :data:`TRAPPED_SHARE`).
+        :data:`LOWER_CHANNELS` or never (``S1 trapped``, :data:`TRAPPED_SHARE`). Cytosine only.
+    molecule : str
+        A key of :data:`MOLECULES` (cytosine, pyrrole, butadiene); ``channels`` index its atoms.
 
     Returns
     -------
@@ -446,11 +540,19 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     out_dir = Path(out_dir)
     ens = out_dir / "ensemble"
     ens.mkdir(parents=True, exist_ok=True)
+    if molecule not in MOLECULES:
+        raise ValueError(f"demo molecule {molecule!r}: expected one of {', '.join(MOLECULES)}")
+    mol = MOLECULES[molecule]
+    if cascade and molecule != "cytosine":
+        raise ValueError("the cascade demo is planted on cytosine only")
+    if channels is None and molecule != "cytosine":
+        raise ValueError(f"demo molecule {molecule}: give its channels (the default ones are cytosine's)")
     rng = np.random.default_rng(seed)
-    xyz_eq = equilibrium_geometry()
-    omega, modes = normal_modes(xyz_eq, SYMBOLS)
+    xyz_eq, symbols = mol.xyz, list(mol.symbols)
+    omega, modes = normal_modes(xyz_eq, symbols)
     channels = tuple(channels or CHANNELS)
-    pes = DemoPES(xyz_eq, channels=LOWER_CHANNELS, upper_channels=UPPER_CHANNELS) if cascade else DemoPES(xyz_eq, channels=channels)
+    pes = (DemoPES(xyz_eq, symbols, channels=LOWER_CHANNELS, upper_channels=UPPER_CHANNELS) if cascade
+           else DemoPES(xyz_eq, symbols, channels=channels, plane=mol.plane, e_ref_hartree=mol.e_ref_hartree))
     time_fs = np.round(np.arange(0.0, t_max_fs + dt_fs / 2, dt_fs), 6)
     if cascade:
         upper = np.repeat(np.arange(len(UPPER_CHANNELS)), channel_counts(n_trajectories, [c.share for c in UPPER_CHANNELS]))
@@ -492,7 +594,7 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
         elif broken[k] == "truncated":
             truncate_at = int(rng.integers(len(time_fs) // 5, len(time_fs) // 3))
             broken_at = float(time_fs[truncate_at])
-        write_newtonx_trajectory(ens / tid, SYMBOLS, time_fs, coords, energies, active, pops, dt_fs, truncate_at, jump)
+        write_newtonx_trajectory(ens / tid, symbols, time_fs, coords, energies, active, pops, dt_fs, truncate_at, jump)
         rows.append({**row, "broken": broken[k], "broken_at_fs": broken_at})
         if (k + 1) % 50 == 0 or k + 1 == n_trajectories:
             log.info("demo: wrote %d/%d trajectories", k + 1, n_trajectories)

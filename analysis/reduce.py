@@ -37,8 +37,9 @@ class EventPCA(TransformerMixin, BaseEstimator):
     ----------
     columns_ : list of str        feature columns used (constant columns dropped)
     center_, scale_ : ndarray      column means and divisors
-    pca_ : PCA
-    loadings_ : DataFrame         (n_features, n_components) component weights
+    n_components_ : int           components that carry ``n_components`` of the variance (the channels' level A)
+    pca_ : PCA                    fitted with up to ``max_components`` (sub-levels re-project the cluster on all)
+    loadings_ : DataFrame         (n_features, pca_.n_components_) component weights
     """
 
     def __init__(self, n_components=0.9, max_components: int = 10, scaling: str = "family"):
@@ -71,9 +72,9 @@ class EventPCA(TransformerMixin, BaseEstimator):
             k = int(np.searchsorted(np.cumsum(full.explained_variance_ratio_), self.n_components) + 1)
         else:
             k = int(self.n_components)
-        k = max(1, min(k, n_max))
-        self.pca_ = PCA(n_components=k, svd_solver="full").fit(z)
-        names = [f"PC{i + 1}" for i in range(k)]
+        self.n_components_ = max(1, min(k, n_max))
+        self.pca_ = full
+        names = [f"PC{i + 1}" for i in range(n_max)]
         self.loadings_ = pd.DataFrame(self.pca_.components_.T, index=self.columns_, columns=names)
         return self
 
@@ -108,7 +109,8 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
 
     Returns
     -------
-    scores : DataFrame   transition, trajectory_id, frame, time_fs, PC1…
+    scores : DataFrame   transition, trajectory_id, frame, time_fs, PC1… (up to ``max_components``; the first
+                         ``summary[t]['n_components']`` carry ``n_components`` of the variance)
     loadings : DataFrame transition, feature, PC1…
     summary : dict       per transition: n_events, n_features, explained_variance_ratio, top_loadings — or
                          ``skipped`` (the reason) and the events it had
@@ -128,12 +130,14 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
         scores.append(pd.concat([group[["transition", "trajectory_id", "frame", "time_fs"]], sc], axis=1))
         loadings.append(model.loadings_.rename_axis("feature").reset_index().assign(transition=transition))
         summary[transition] = {
-            "n_events": int(len(group)), "n_features": len(model.columns_), "n_components": int(model.pca_.n_components_),
-            "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_],
-            "top_loadings": {f"PC{i + 1}": model.top_loadings(i) for i in range(model.pca_.n_components_)},
+            "n_events": int(len(group)), "n_features": len(model.columns_), "n_components": int(model.n_components_),
+            "n_components_stored": int(model.pca_.n_components_),
+            "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_[: model.n_components_]],
+            "top_loadings": {f"PC{i + 1}": model.top_loadings(i) for i in range(model.n_components_)},
         }
-        log.info("PCA %s: %d events x %d features -> %d components (%.1f %% variance)", transition, len(group),
-                 len(model.columns_), model.pca_.n_components_, 100 * float(np.sum(model.pca_.explained_variance_ratio_)))
+        log.info("PCA %s: %d events x %d features -> %d components (%.1f %% variance; %d stored)", transition, len(group),
+                 len(model.columns_), model.n_components_,
+                 100 * float(np.sum(model.pca_.explained_variance_ratio_[: model.n_components_])), model.pca_.n_components_)
     for transition, s in summary.items():
         if "skipped" in s:
             log.warning("no channels for %s", s["skipped"])

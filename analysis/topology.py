@@ -27,6 +27,12 @@ class Topology:
         Smallest set of smallest rings (sizes 3–8), each in canonical traversal order.
     reference_angstrom : list
         The reference geometry (n_atoms, 3) the topology was perceived from.
+    symmetries : list of [permutation, improper]
+        Symmetry-equivalent relabellings of the atoms, identity first (:mod:`analysis.symmetry`); empty when
+        symmetry merging is off.
+    symmetry_reference_angstrom : list
+        The geometry symmetries were judged on and events are canonicalized against (the ensemble's mean
+        initial geometry).
     """
 
     symbols: list
@@ -34,6 +40,8 @@ class Topology:
     bonds: list
     rings: list
     reference_angstrom: list = field(default_factory=list)
+    symmetries: list = field(default_factory=list)
+    symmetry_reference_angstrom: list = field(default_factory=list)
 
     def neighbors(self, atom: int) -> list[int]:
         return sorted({b for a, b in self.bonds if a == atom} | {a for a, b in self.bonds if b == atom})

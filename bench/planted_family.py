@@ -1,6 +1,7 @@
 """Channel recovery on a family of planted ensembles (issue 9): ARI and worst share error per configuration.
 
-Run: .venv/bin/python bench/planted_family.py [n_seeds] [--baseline] (--baseline: the settings before issue 9). Each configuration plants S1→S0 channels on the demo
+Run: .venv/bin/python bench/planted_family.py [n_seeds] [--baseline] [--no-bootstrap] (--baseline: the settings
+before issue 9; --no-bootstrap: skip the 100 stability resamples). Each configuration plants S1→S0 channels on the demo
 molecule (analysis.demo) with its own shares, closeness and thermal noise, then runs the library chain
 (ingest → QC → features → per-transition PCA → hierarchical clustering) with the default settings, k never given.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +28,22 @@ from analysis.ingest import ingest_batch  # noqa: E402
 from analysis.qc import run_qc  # noqa: E402
 from analysis.reduce import run_reduce  # noqa: E402
 
-PUCK = lambda atoms, sign, share, t: Channel(  # noqa: E731
-    f"C{atoms[0] + 1} puckering [{'+' if sign > 0 else '-'}]", share, t, 12.0, (("translate", atoms, "normal", 0.55 * sign),))
-NH2 = lambda sign, share, t: Channel(  # noqa: E731
-    f"NH2 out-of-plane [{'+' if sign > 0 else '-'}]", share, t, 12.0, (("rotate", (7, 11, 12), 3, 35.0 * sign),))
+PUCK = lambda atoms, sign, share, t, sd=12.0: Channel(  # noqa: E731
+    f"C{atoms[0] + 1} puckering [{'+' if sign > 0 else '-'}]", share, t, sd, (("translate", atoms, "normal", 0.55 * sign),))
+NH2 = lambda sign, share, t, sd=12.0: Channel(  # noqa: E731
+    f"NH2 out-of-plane [{'+' if sign > 0 else '-'}]", share, t, sd, (("rotate", (7, 11, 12), 3, 35.0 * sign),))
 CO_STRETCH = lambda share, t: Channel("C2-O7 stretching", share, t, 15.0, (("translate", (6,), "bond:1", 0.45),))  # noqa: E731
 CO_OOP = lambda share, t: Channel("C=O out-of-plane [+]", share, t, 15.0, (("rotate", (6,), 1, 35.0),))  # noqa: E731
 
+PYR_OPEN_C2 = lambda share, t: Channel("N1-C2 ring opening", share, t, 12.0, (("translate", (1, 6), "bond:0", 0.6),))  # noqa: E731
+PYR_OPEN_C5 = lambda share, t: Channel("N1-C5 ring opening", share, t, 12.0, (("translate", (4, 9), "bond:0", 0.6),))  # noqa: E731
+PYR_NH = lambda share, t: Channel("N1-H6 stretching", share, t, 10.0, (("translate", (5,), "bond:0", 0.5),))  # noqa: E731
+PYR_PUCK3 = lambda share, t: Channel("C3 puckering [+]", share, t, 12.0, (("translate", (2, 7), "normal", 0.5),))  # noqa: E731
+BD_TWIST_END = lambda share, t: Channel("C1=C2 twisting", share, t, 12.0, (("twist", (4, 5), (0, 1), 70.0),))  # noqa: E731
+BD_TWIST_MID = lambda share, t: Channel("C2-C3 twisting", share, t, 12.0, (("twist", (0, 4, 5, 6), (1, 2), 60.0),))  # noqa: E731
+BD_STRETCH = lambda share, t: Channel("C1=C2 stretching", share, t, 12.0, (("translate", (0, 4, 5), "bond:1", 0.35),))  # noqa: E731
+
+# name: (planted channels, thermal RMS Å, trajectories[, {"molecule": ..., "same": {planted: expected as}}])
 FAMILY = {
     "neighbour puckerings, opposite signs": ((PUCK((5, 10), 1, .30, 50), PUCK((4, 9), -1, .27, 55), NH2(1, .20, 80),
                                               CO_STRETCH(.12, 100), CO_OOP(.11, 120)), 0.05, 60),
@@ -43,29 +54,47 @@ FAMILY = {
     "minor second motion": ((PUCK((5, 10), 1, .4, 50), Channel("C6 puckering + NH2 out-of-plane [+]", .35, 60, 12.0,
                              (("translate", (5, 10), "normal", 0.55), ("rotate", (7, 11, 12), 3, 35.0))), CO_STRETCH(.25, 100)), 0.05, 80),
     "eight channels, shares down to 4 %": ((PUCK((5, 10), 1, .2, 40), PUCK((4, 9), 1, .18, 55), NH2(1, .16, 70), NH2(-1, .14, 75),
-                                            CO_STRETCH(.12, 100), CO_OOP(.1, 120), PUCK((0, 8), 1, .06, 60), PUCK((2,), -1, .04, 90)), 0.05, 150),
+                                            CO_STRETCH(.12, 100), CO_OOP(.1, 120), PUCK((0, 8), 1, .06, 60), PUCK((2,), -1, .04, 90)), 0.05, 250),
     "default demo channels, noise x2": (demo.CHANNELS, 0.10, 120),
-    "wide hop-time spread": ((PUCK((5, 10), 1, .5, 60), NH2(-1, .5, 60)), 0.05, 60),
+    "wide hop-time spread": ((PUCK((5, 10), 1, .5, 70, 40.0), NH2(-1, .5, 90, 40.0)), 0.05, 60),
+    # a five-membered ring: pyrrole (N1 C2 C3 C4 C5 H6(N1) H7(C2) H8(C3) H9(C4) H10(C5))
+    "pyrrole: ring opening, N-H stretch, puckering": ((PYR_OPEN_C2(.4, 60), PYR_NH(.35, 40), PYR_PUCK3(.25, 80)), 0.05, 60,
+                                                      {"molecule": "pyrrole"}),
+    # symmetry-equivalent channels: N1–C2 and N1–C5 ring opening are one channel (C2 axis of pyrrole)
+    "pyrrole: symmetry-equivalent ring openings": ((PYR_OPEN_C2(.3, 60), PYR_OPEN_C5(.3, 60), PYR_NH(.4, 40)), 0.05, 60,
+                                                   {"molecule": "pyrrole", "same": {"N1-C5 ring opening": "N1-C2 ring opening"}}),
+    # an open chain: s-trans-1,3-butadiene (C1 C2 C3 C4 H5 H6(C1) H7(C2) H8(C3) H9 H10(C4))
+    "butadiene: terminal twist, central twist, stretch": ((BD_TWIST_END(.4, 50), BD_TWIST_MID(.35, 70), BD_STRETCH(.25, 90)),
+                                                          0.05, 60, {"molecule": "butadiene"}),
 }
 
 
 # the settings before issue 9 (unit-variance features, a split judged by silhouette alone on the ensemble's axes)
-BASELINE = {"scaling": "standard", "cluster": {"split_components": 10, "n_null": 0}}
+BASELINE = {"scaling": "standard", "cluster": {"split_components": 10, "n_null": 0, "levels": 2, "min_share": 0.0,
+                                               "noise": "nearest", "max_split_points": 100000}}
 
 
-def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False) -> tuple[float, float]:
-    """ARI and the largest share error (percentage points) of the default chain on one planted ensemble."""
+def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False, bootstrap: int = 0, molecule: str = "cytosine",
+            symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None) -> tuple[float, float, float]:
+    """ARI, the largest share error (percentage points) and the lowest stability of a recovered planted channel
+    (NaN without ``bootstrap`` resamples, or for a lone channel) of the default chain on one planted ensemble.
+
+    ``same`` maps planted channel names to the one channel they are expected as (symmetry-equivalent channels).
+    Intermediate files stay in ``tmp``.
+    """
     truth = demo.generate_demo(tmp / "demo", n_trajectories=n, seed=seed, broken_fraction=0.0, channels=channels,
-                               thermal_rms_angstrom=thermal)
+                               thermal_rms_angstrom=thermal, molecule=molecule, dt_fs=dt_fs)
+    truth["channel"] = truth["channel"].replace(same or {})
     ingest_batch(tmp / "demo" / "ensemble", tmp / "s.npz", tmp / "t.csv")
     # QC keeps everything: the family tests channel discovery; at 3x thermal noise the planted hop can sit on a
     # gap above QC's 1 eV hop-jump limit, which would only test QC
     run_qc([tmp / "s.npz"], [tmp / "t.csv"], tmp / "qc.csv", tmp / "traj.parquet", policy="keep")
-    build_topology([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json")
+    build_topology([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json", symmetry_merge=symmetry)
     featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES)
     run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json",
                scaling=BASELINE["scaling"] if baseline else "family")
-    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", BASELINE["cluster"] if baseline else {})
+    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {**(BASELINE["cluster"] if baseline else {}), "bootstrap": bootstrap},
+                    summary_json=None if baseline else tmp / "p.json", stats_csv=tmp / "stats.csv")
     levels_b = sorted({c for c in a["channel"] if "B" in c and not c.endswith("B1")})
     print(f"    channels {sorted(set(a['channel']))}{' (level-B splits)' if levels_b else ''}", flush=True)
     a = truth.merge(a, on="trajectory_id", how="left", suffixes=("_true", ""))  # a planted trajectory without
@@ -74,19 +103,26 @@ def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False) -> tu
     table = pd.crosstab(a["channel"], a["channel_true"])
     best = table.idxmax(axis=0)  # the recovered channel of each planted one
     share_err = max(abs(100 * (a["channel"] == best[c]).mean() - 100 * (a["channel_true"] == c).mean()) for c in table.columns)
-    return ari, share_err
+    stats = pd.read_csv(tmp / "stats.csv")
+    stability = float(stats.set_index("channel").reindex(best.unique())["stability"].min()) if len(stats) else float("nan")
+    return ari, share_err, stability
 
 
-def main(n_seeds: int = 2, baseline: bool = False):
-    print(f"{'configuration':40s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s}"
+def main(n_seeds: int = 2, baseline: bool = False, bootstrap: int = 100):
+    print(f"{'configuration':50s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s} {'min stability':>14s} {'s':>6s}"
           + ("   (baseline settings)" if baseline else ""))
-    for name, (channels, thermal, n) in FAMILY.items():
+    rows = []
+    for name, (channels, thermal, n, *extra) in FAMILY.items():
         for seed in range(1, n_seeds + 1):
+            start = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
-                ari, err = recover(channels, thermal, n, seed, Path(tmp), baseline)
-            print(f"{name:40s} {seed:5d} {n:5d} {ari:6.3f} {err:20.1f}", flush=True)
+                ari, err, stab = recover(channels, thermal, n, seed, Path(tmp), baseline, bootstrap, **(extra[0] if extra else {}))
+            rows.append((ari, err, stab))
+            print(f"{name:50s} {seed:5d} {n:5d} {ari:6.3f} {err:20.1f} {stab:14.3f} {time.perf_counter() - start:6.1f}", flush=True)
+    ok = sum(ari >= 0.9 and err <= 3.0 for ari, err, _ in rows)
+    print(f"passed (ARI >= 0.9 and every share within 3 points): {ok}/{len(rows)}")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--baseline"]
-    main(int(args[0]) if args else 2, baseline="--baseline" in sys.argv)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 2, baseline="--baseline" in sys.argv, bootstrap=0 if "--no-bootstrap" in sys.argv else 100)

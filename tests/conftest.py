@@ -31,6 +31,7 @@ def small_demo(tmp_path_factory):
 SNAKEMAKE_FAST = """
 ingest: {n_batches: 1}
 surrogate: {hidden_layer_sizes: [16], max_iter: 20}
+cluster: {bootstrap: 20}
 """
 
 

@@ -61,6 +61,14 @@ def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
     assert "data:image/png;base64," in html and "src=\"http" not in html  # self-contained
     for log in ("logs/qc.log", "logs/cluster.log", "logs/report.log"):
         assert (tmp_path / log).is_file()
+    stats = pd.read_csv(r / "clusters/channel_stats.csv")
+    assert set(stats.channel) == set(channels.loc[channels.resolved, "channel"]) and (stats.n_bootstrap == 100).all()
+    assert (r / "clusters/formation.csv").is_file()
+    # reproducible: the same inputs and config give byte-identical channels (seeded resamples and nulls)
+    before = {f: (r / f).read_bytes() for f in ("clusters/assignments.csv", "clusters/channel_stats.csv", "report/channels.csv")}
+    proc = run_snakemake(tmp_path, TINY, "--forcerun", "cluster")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "cluster" in proc.stderr and all((r / f).read_bytes() == b for f, b in before.items())
 
 
 @pytest.mark.parametrize(

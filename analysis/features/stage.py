@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import symmetry
 from analysis.events import event_frames
 from analysis.features.internal import featurize
 from analysis.io.store import Store, usable_frames
@@ -39,10 +40,36 @@ def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
     return symbols, np.array(xyz)
 
 
+def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.ndarray | None:
+    """Mean of the first frames of up to ``max_trajectories`` ok trajectories, each rotated onto the first (Å)."""
+    first = []
+    for path in store_paths:
+        with Store(path) as store:
+            first += [store.array(tid, "coords_angstrom")[0] for tid in store.ids if tid in ok][: max_trajectories - len(first)]
+    if not first:
+        return None
+    aligned, _ = symmetry.kabsch_rmsd(np.array(first), first[0])
+    return aligned.mean(axis=0)
+
+
+def add_symmetries(top: Topology, reference: np.ndarray, tolerance: float) -> Topology:
+    """Fill ``top.symmetries`` with the automorphisms that are symmetries of ``reference`` (see :mod:`analysis.symmetry`)."""
+    perms = symmetry.automorphisms(top.symbols, top.bonds)
+    found = symmetry.geometric_symmetries(reference, perms, tolerance)
+    top.symmetries = [[list(p), bool(improper)] for p, improper in found]
+    top.symmetry_reference_angstrom = np.asarray(reference).round(6).tolist()
+    log.info("symmetry: %d graph automorphisms, %d of them symmetries of the mean initial geometry (tolerance %.2f Å)%s",
+             len(perms), len(found), tolerance,
+             "".join(f"; {' '.join(top.names[i] for i in p)}{' (mirror)' if imp else ''}" for p, imp in found[1:4]))
+    return top
+
+
 def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2,
-                   bond_guesser: str = "mdanalysis", reference_xyz: str | None = None) -> Topology:
+                   bond_guesser: str = "mdanalysis", reference_xyz: str | None = None, symmetry_merge: bool = True,
+                   symmetry_tolerance_angstrom: float = symmetry.TOLERANCE_ANGSTROM) -> Topology:
     """Perceive the topology from ``reference_xyz`` (a user-given geometry, Å) or else from the first frame of
-    the first ok trajectory (natural order). A reference must list the ensemble's atoms in the same order."""
+    the first ok trajectory (natural order). A reference must list the ensemble's atoms in the same order.
+    With ``symmetry_merge`` the symmetry-equivalent relabellings of the atoms are stored with it."""
     ok = usable_frames(trajectories_parquet)
     for path in store_paths:
         with Store(path) as store:
@@ -56,6 +83,8 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
                                              f"ensemble's {list(symbols)} (same atoms in the same order expected)")
                         source = str(reference_xyz)
                     top = perceive_topology(symbols, xyz, atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser)
+                    if symmetry_merge:
+                        add_symmetries(top, mean_initial_geometry(store_paths, ok), symmetry_tolerance_angstrom)
                     top.to_json(out_json)
                     log.info("topology from %s: %d bonds, rings %s", source, len(top.bonds), top.rings)
                     return top
@@ -66,7 +95,20 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
 
 
 HEAD_COLUMNS = ["trajectory_id", "time_fs", "frame", "active_state", "state_label"]
-EVENT_HEAD_COLUMNS = ["transition", "kind", "from_label", "to_label", "event"] + HEAD_COLUMNS
+EVENT_HEAD_COLUMNS = ["transition", "kind", "from_label", "to_label", "event", "symmetry"] + HEAD_COLUMNS
+
+
+def canonical_coords(coords: np.ndarray, n_frames: int, top: Topology) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of one trajectory's time-resolved frames (the first ``n_frames``) and events, each event
+    relabelled to its canonical symmetry-equivalent form, the frames as its last event; and the events' choices."""
+    n_events = len(coords) - n_frames
+    if len(top.symmetries) < 2 or not n_events:
+        return coords, np.zeros(n_events, dtype=int)
+    syms = [(tuple(p), bool(imp)) for p, imp in top.symmetries]
+    ref = np.asarray(top.symmetry_reference_angstrom or top.reference_angstrom)
+    events, choice = symmetry.canonicalize(coords[n_frames:], ref, syms)
+    frames = symmetry.apply(coords[:n_frames], *syms[choice[-1]]) if choice[-1] else coords[:n_frames]
+    return np.concatenate([frames, events]), choice
 
 
 def featurize_batch(store_path, trajectories_parquet, topology_json, events_out, frames_out,
@@ -91,13 +133,14 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
             frames = np.arange(0, t.n_frames, max(int(frame_stride), 1))
             ev = event_frames(t.time_fs, t.active_state, labels, event, hop_select)
             sel = np.concatenate([frames, ev["frame"].to_numpy(dtype=int)])
-            feats = featurize(t.coords_angstrom[sel], top, families)
+            coords, choice = canonical_coords(t.coords_angstrom[sel], len(frames), top)
+            feats = featurize(coords, top, families)
             head = pd.DataFrame({"trajectory_id": tid, "time_fs": t.time_fs[sel], "frame": sel,
                                  "active_state": t.active_state[sel], "state_label": labels[sel]})
             table = pd.concat([head, feats], axis=1)
             fr_tables.append(table.iloc[: len(frames)])
             if len(ev):
-                ev_head = ev[["transition", "kind", "from_label", "to_label"]].assign(event=event).reset_index(drop=True)
+                ev_head = ev[["transition", "kind", "from_label", "to_label"]].assign(event=event, symmetry=choice).reset_index(drop=True)
                 ev_tables.append(pd.concat([ev_head, table.iloc[len(frames):].reset_index(drop=True)], axis=1))
     events = pd.concat(ev_tables, ignore_index=True) if ev_tables else pd.DataFrame(columns=EVENT_HEAD_COLUMNS)
     frames_df = pd.concat(fr_tables, ignore_index=True) if fr_tables else pd.DataFrame(columns=HEAD_COLUMNS)

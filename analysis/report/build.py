@@ -22,6 +22,7 @@ from analysis.io.store import Store
 from analysis.motions import important_motions
 from analysis.report import figures
 from analysis.report.html import img, page, table_html
+from analysis.symmetry import merged_phrase
 from analysis.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,22 @@ def slug(transition: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", transition.replace("→", "-")).strip("_")
 
 
+def _merged_motion(phrase: str, used: pd.Series, topology: Topology) -> str:
+    """The phrase with its symmetry-equivalent forms when some of the channel's events were relabelled."""
+    perms = [topology.symmetries[k][0] for k in sorted(set(used.astype(int)) | {0}) if k < len(topology.symmetries)]
+    return merged_phrase(phrase, topology.names, perms) if len(perms) > 1 else phrase
+
+
 def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology,
-                  n_trajectories: int | None = None) -> pd.DataFrame:
-    """Channels of one transition: channel, n_events, percent (of its events), percent_of_trajectories,
-    important_motion, second_motion, ``<time>_fs_mean``/``_sd`` (hop_time for hops, else event_time), and per
-    ring ``conformer[ringK]``: the most frequent label at the event with its share. ``unresolved`` (density
-    noise) is a row of its own with ``resolved`` False and no motion."""
+                  n_trajectories: int | None = None, stats: pd.DataFrame | None = None,
+                  formation: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Channels of one transition: channel, n_events, percent (of its events) with its 95 % interval
+    (``percent_lo``/``_hi``), ``stability`` and ``tentative`` (from ``stats``), percent_of_trajectories,
+    important_motion, second_motion (symmetry-equivalent forms joined, "N1–C2 / N1–C5 stretching", with
+    ``symmetry_relabelled`` events), ``<time>_fs_mean``/``_sd`` (hop_time for hops, else event_time),
+    ``formation_time_fs_median`` and ``lead_time_fs_median`` (from ``formation``), and per ring
+    ``conformer[ringK]``: the most frequent label at the event with its share. ``unresolved`` (density noise)
+    is a row of its own with ``resolved`` False and no motion."""
     key = ["trajectory_id", "frame"]
     ev = events.merge(assignments[key + ["channel"]], on=key)
     kind = str(assignments["kind"].iloc[0]) if "kind" in assignments and len(assignments) else "hop"
@@ -55,13 +66,26 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
     rows = []
     for channel, group in assignments.groupby("channel", sort=True):
         resolved = channel != UNRESOLVED
-        motions = important_motions(ev[ev["channel"] == channel], reference, topology, n=2) if resolved and len(reference) else []
+        mine = ev[ev["channel"] == channel]
+        motions = important_motions(mine, reference, topology, n=2) if resolved and len(reference) else []
+        used = mine["symmetry"] if "symmetry" in mine else pd.Series(dtype=int)
+        motions = [_merged_motion(m, used, topology) for m in motions]
         t = group["event_time_fs"].dropna()
+        st = stats.set_index("channel").reindex([channel]).iloc[0] if stats is not None and len(stats) else None
         row = {"channel": channel, "resolved": resolved, "n_events": len(group), "percent": 100.0 * len(group) / n_total,
+               "percent_lo": float(st["share_percent_lo"]) if st is not None else np.nan,
+               "percent_hi": float(st["share_percent_hi"]) if st is not None else np.nan,
+               "stability": float(st["stability"]) if st is not None else np.nan,
+               "tentative": bool(st["tentative"] is True or st["tentative"] == 1) if st is not None and resolved else False,
                "percent_of_trajectories": 100.0 * group["trajectory_id"].nunique() / n_traj,
                "important_motion": motions[0] if motions else "", "second_motion": motions[1] if len(motions) > 1 else "",
+               "symmetry_relabelled": int((used > 0).sum()),
                f"{tname}_fs_mean": float(t.mean()) if len(t) else np.nan,
                f"{tname}_fs_sd": float(t.std(ddof=1)) if len(t) > 1 else np.nan}
+        if formation is not None and len(formation):
+            f = formation[formation["channel"] == channel]
+            row["formation_time_fs_median"] = float(f["formation_time_fs"].median()) if len(f) else np.nan
+            row["lead_time_fs_median"] = float(f["lead_time_fs"].median()) if len(f) else np.nan
         for col in conformer_cols:
             labels = ev.loc[ev["channel"] == channel, col].dropna()
             counts = labels.value_counts()
@@ -108,14 +132,16 @@ def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: P
 class TransitionSection:
     """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
 
-    def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths):
+    def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
+                 stats=None, formation=None):
         self.transition = transition
         self.summary = summary
         self.assignments = assignments
         self.kind = str(assignments["kind"].iloc[0]) if len(assignments) else "hop"
         self.time_label = "hop time" if self.kind == "hop" else "event time"
         self.n_events = len(assignments)
-        self.channels = channel_table(assignments, events, reference, topology, n_trajectories=n_ok) if self.n_events else pd.DataFrame()
+        self.channels = (channel_table(assignments, events, reference, topology, n_trajectories=n_ok, stats=stats, formation=formation)
+                         if self.n_events else pd.DataFrame())
         self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
         self.figures: dict[str, bytes] = {}
         self.geometries: dict[str, str] = {}
@@ -148,7 +174,23 @@ class TransitionSection:
             return (f"{self.transition}: {self.n_events} events, no channel resolved (all density noise: unresolved, "
                     f"{n_unres} events)")
         text = f"{self.transition}: {self.n_events} events in {len(self.resolved)} channel{'s' if len(self.resolved) > 1 else ''}"
+        n_tent = int(self.resolved["tentative"].sum()) if "tentative" in self.resolved else 0
+        if n_tent:
+            text += f" ({n_tent} tentative: stability below the threshold, see the stability column)"
         return text + (f"; unresolved, {n_unres} events (density noise)" if n_unres else "")
+
+    def display_table(self) -> pd.DataFrame:
+        """The channel table as shown: tentative channels marked in their name, share with its interval."""
+        t = self.channels.drop(columns=["resolved"]).copy()
+        if "tentative" in t:
+            t["channel"] = [f"{c} (tentative)" if tent else c for c, tent in zip(t["channel"], t["tentative"])]
+            t = t.drop(columns=["tentative"])
+        if "percent_lo" in t:
+            t.insert(t.columns.get_loc("percent") + 1, "95 % interval",
+                     [f"{lo:.0f}–{hi:.0f}" if np.isfinite(lo) else "" for lo, hi in zip(t.pop("percent_lo"), t.pop("percent_hi"))])
+        if "symmetry_relabelled" in t and not t["symmetry_relabelled"].any():
+            t = t.drop(columns=["symmetry_relabelled"])
+        return t
 
     @property
     def event_list(self) -> pd.DataFrame:
@@ -162,8 +204,7 @@ class TransitionSection:
     def markdown(self) -> list[str]:
         out = [f"## {self.transition}", "", self.status + ".", ""]
         if len(self.resolved):
-            cols = [c for c in self.channels.columns if c not in ("resolved",)]
-            out += [self.channels[cols].to_markdown(index=False, floatfmt=".1f"), ""]
+            out += [self.display_table().to_markdown(index=False, floatfmt=".2f"), ""]
         elif self.n_events:
             out += [self.event_list.to_markdown(index=False, floatfmt=".1f"), ""]
         return out
@@ -172,7 +213,7 @@ class TransitionSection:
         parts = [f'<h2 id="{html.escape(slug(self.transition))}">{html.escape(self.transition)}</h2>',
                  f"<p>{html.escape(self.status)}.</p>"]
         if len(self.resolved):
-            parts.append(table_html(self.channels.drop(columns=["resolved"])))
+            parts.append(table_html(self.display_table()))
         elif self.n_events:
             parts.append(table_html(self.event_list))
         if "shares" in self.figures:
@@ -281,7 +322,7 @@ def _config_table(config_summary: dict) -> pd.DataFrame:
 
 def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
-                 config_summary: dict | None = None) -> pd.DataFrame:
+                 config_summary: dict | None = None, stats_csv=None, formation_csv=None) -> pd.DataFrame:
     """Write channels.csv, channels.md, report.html, figures, geometries/ and warnings.txt under ``out_dir``.
 
     ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
@@ -302,13 +343,18 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     reference = frames[frames["frame"] == 0] if len(frames) else frames
     event = (config_summary or {}).get("features", {}).get("event", str(events["event"].iloc[0]) if len(events) else "transitions")
     n_ok = int((table["status"] == "ok").sum())
+    stats = pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else pd.DataFrame(columns=["transition"])
+    formation = (pd.read_csv(formation_csv, dtype={"channel": str, "transition": str, "trajectory_id": str})
+                 if formation_csv else pd.DataFrame(columns=["transition"]))
 
     sections = []
     for transition in pca:
         sel = assignments["transition"] == transition
         sections.append(TransitionSection(transition, pca[transition], events[events["transition"] == transition],
                                           assignments[sel].reset_index(drop=True), scores[scores["transition"] == transition],
-                                          reference, topology, n_ok, out_dir, store_paths))
+                                          reference, topology, n_ok, out_dir, store_paths,
+                                          stats[stats["transition"] == transition] if stats_csv else None,
+                                          formation[formation["transition"] == transition] if formation_csv else None))
     summary = ensemble_summary(table, events)
     channels = pd.concat([s.csv_rows() for s in sections], ignore_index=True) if sections else pd.DataFrame()
     if len(channels):

@@ -2,8 +2,14 @@ rule cluster:
     input:
         scores="results/reduce/scores.parquet",
         events="results/features/events.parquet",
+        pca="results/reduce/pca.json",
+        loadings="results/reduce/loadings.csv",
+        frames=expand("results/features/frames/{batch}.parquet", batch=BATCHES),
     output:
         assignments="results/clusters/assignments.csv",
+        stats="results/clusters/channel_stats.csv",
+        formation="results/clusters/formation.csv",
+    threads: workflow.cores
     params:
         cluster=config["cluster"],
         seed=config["seed"],
@@ -13,3 +19,4 @@ rule cluster:
         "../envs/hopscope.yaml"
     script:
         "../scripts/cluster.py"
+

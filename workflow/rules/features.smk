@@ -9,6 +9,8 @@ rule topology:
         bond_scale=config["features"]["bond_scale"],
         bond_guesser=config["features"]["bond_guesser"],
         reference_xyz=config["features"]["reference_xyz"],
+        symmetry=config["features"]["symmetry"],
+        symmetry_tolerance=config["features"]["symmetry_tolerance_angstrom"],
     log:
         "logs/features/topology.log",
     conda:

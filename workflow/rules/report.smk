@@ -3,6 +3,8 @@ rule report:
         trajectories="results/ingest/trajectories.parquet",
         qc="results/qc/qc.csv",
         assignments="results/clusters/assignments.csv",
+        stats="results/clusters/channel_stats.csv",
+        formation="results/clusters/formation.csv",
         events="results/features/events.parquet",
         frames=expand("results/features/frames/{batch}.parquet", batch=BATCHES),
         scores="results/reduce/scores.parquet",

@@ -1,0 +1,91 @@
+"""Formation time: when a trajectory commits to its channel, from the time-resolved features.
+
+For each transition, every resolved channel has a centroid: the mean of its events' features, each feature
+divided by its family's natural unit (as the PCA sees them). A trajectory's formation time is the first
+time-resolved frame from which every later frame, up to and including its event, lies nearer its own
+channel's centroid than any other's. A trajectory whose event itself lies nearer another centroid never
+commits (NaN). The resolution is the time-resolved stride (``features.frame_stride`` output steps).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.cluster import UNRESOLVED
+from analysis.features.internal import FAMILY_SCALE, feature_family
+
+log = logging.getLogger(__name__)
+
+FORMATION_COLUMNS = ["transition", "trajectory_id", "channel", "event_time_fs", "formation_time_fs", "lead_time_fs"]
+
+
+def _scaled(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    scale = np.array([FAMILY_SCALE.get(feature_family(c), 1.0) for c in columns])
+    return table[columns].to_numpy(dtype=float) / scale
+
+
+def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Formation time of every resolved event of one transition.
+
+    Parameters
+    ----------
+    events : DataFrame      the transition's event rows (trajectory_id, frame, time_fs, features)
+    frames : DataFrame      time-resolved rows (trajectory_id, time_fs, features) of the same trajectories
+    assignments : DataFrame the transition's rows of ``assignments.csv``
+    columns : list of str   the feature columns the transition's PCA used
+
+    Returns
+    -------
+    DataFrame with :data:`FORMATION_COLUMNS` (without ``transition``); ``lead_time_fs`` = event − formation.
+    """
+    key = ["trajectory_id", "frame"]
+    ev = events.merge(assignments[key + ["channel"]], on=key)
+    ev = ev[ev["channel"] != UNRESOLVED]
+    columns = [c for c in columns if c in ev.columns and c in frames.columns]
+    if ev.empty or not columns or ev["channel"].nunique() < 2:
+        return pd.DataFrame(columns=FORMATION_COLUMNS[1:])
+    channels = sorted(ev["channel"].unique())
+    x_ev = _scaled(ev, columns)
+    centroids = np.array([np.nanmean(x_ev[(ev["channel"] == c).to_numpy()], axis=0) for c in channels])
+    own = {tid: (ch, t) for tid, ch, t in zip(ev["trajectory_id"], ev["channel"], ev["time_fs"])}
+    fr = frames[frames["trajectory_id"].isin(own)]
+    fr = fr[fr["time_fs"].to_numpy() < fr["trajectory_id"].map(lambda t: own[t][1]).to_numpy()]
+    path = pd.concat([fr[["trajectory_id", "time_fs", *columns]], ev[["trajectory_id", "time_fs", *columns]]], ignore_index=True)
+    x = np.nan_to_num(_scaled(path, columns))
+    d2 = ((x[:, None, :] - np.nan_to_num(centroids)[None]) ** 2).sum(axis=2)
+    nearest = np.array(channels, dtype=object)[np.argmin(d2, axis=1)]
+    path = path[["trajectory_id", "time_fs"]].assign(ok=nearest == path["trajectory_id"].map(lambda t: own[t][0]).to_numpy())
+    path = path.sort_values(["trajectory_id", "time_fs"], kind="stable")
+    last_bad = path[~path["ok"]].groupby("trajectory_id")["time_fs"].max()
+    after = path.assign(last_bad=path["trajectory_id"].map(last_bad).fillna(-np.inf))
+    formation = after[after["time_fs"] > after["last_bad"]].groupby("trajectory_id")["time_fs"].min()
+    out = pd.DataFrame({"trajectory_id": list(own), "channel": [v[0] for v in own.values()],
+                        "event_time_fs": [v[1] for v in own.values()]})
+    out["formation_time_fs"] = out["trajectory_id"].map(formation)
+    out["lead_time_fs"] = out["event_time_fs"] - out["formation_time_fs"]
+    return out
+
+
+def run_formation(events_parquet, frames_parquets, assignments_csv, loadings_csv, out_csv) -> pd.DataFrame:
+    """Formation times of every transition's resolved events → ``formation.csv`` (:data:`FORMATION_COLUMNS`)."""
+    events = pd.read_parquet(events_parquet)
+    paths = [frames_parquets] if isinstance(frames_parquets, (str, Path)) else list(frames_parquets)
+    frames = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str})
+    loadings = pd.read_csv(loadings_csv)
+    parts = [pd.DataFrame(columns=FORMATION_COLUMNS)]
+    for transition, group in assignments.groupby("transition", sort=False):
+        columns = loadings.loc[loadings["transition"] == transition, "feature"].tolist()
+        got = formation_times(events[events["transition"] == transition], frames, group, columns)
+        if len(got):
+            parts.append(got.assign(transition=transition)[FORMATION_COLUMNS])
+            log.info("formation %s: median lead time %.1f fs over %d events (%d never commit)", transition,
+                     got["lead_time_fs"].median(), len(got), int(got["formation_time_fs"].isna().sum()))
+    out = pd.concat([p for p in parts if len(p) or p is parts[0]], ignore_index=True)
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(out_csv, index=False, float_format="%.3f")
+    return out

@@ -1,0 +1,43 @@
+"""Formation time (analysis.formation): the first frame from which a trajectory stays nearest its channel."""
+
+import numpy as np
+import pandas as pd
+
+from analysis.formation import formation_times
+
+
+def _case():
+    # one bond; channel A's events at +1 Å, channel B's at −1 Å (centroids ±1 Å from the events)
+    col = "bond[C1-C2]"
+    events = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "frame": [40, 40, 40], "time_fs": [20.0, 20.0, 20.0],
+                           col: [1.6, -1.0, 0.4]})
+    t = np.arange(0.0, 20.0, 5.0)
+    frames = pd.concat([
+        pd.DataFrame({"trajectory_id": "T1", "time_fs": t, col: [0.1, -0.2, 0.3, 0.6]}),   # commits at 10 fs
+        pd.DataFrame({"trajectory_id": "T2", "time_fs": t, col: [-0.1, -0.3, -0.5, -0.8]}),  # from the start
+        pd.DataFrame({"trajectory_id": "T3", "time_fs": t, col: [0.2, 0.3, 0.2, -0.4]}),     # only at its event
+        pd.DataFrame({"trajectory_id": "T1", "time_fs": [25.0], col: [-3.0]}),               # after the event: ignored
+    ], ignore_index=True)
+    assign = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "frame": [40, 40, 40], "channel": ["A", "B", "A"]})
+    return events, frames, assign, [col]
+
+
+def test_formation_time_is_the_start_of_the_last_run_nearest_the_own_channel():
+    got = formation_times(*_case()).set_index("trajectory_id")
+    # centroids: A = mean(1.6, 0.4) = 1.0, B = -1.0; nearest A means value > 0
+    assert got.loc["T1", "formation_time_fs"] == 10.0 and got.loc["T1", "lead_time_fs"] == 10.0
+    assert got.loc["T2", "formation_time_fs"] == 0.0
+    assert got.loc["T3", "formation_time_fs"] == 20.0 and got.loc["T3", "lead_time_fs"] == 0.0
+
+
+def test_an_event_nearer_another_channel_never_commits():
+    events, frames, assign, cols = _case()
+    events.loc[2, cols[0]] = -0.2   # T3's event sits on B's side, though it was assigned A
+    events.loc[0, cols[0]] = 2.4    # keep A's centroid at +1.1
+    got = formation_times(events, frames, assign, cols).set_index("trajectory_id")
+    assert np.isnan(got.loc["T3", "formation_time_fs"])
+
+
+def test_one_channel_has_no_formation_time():
+    events, frames, assign, cols = _case()
+    assert formation_times(events, frames, assign.assign(channel="A"), cols).empty

@@ -1,0 +1,69 @@
+"""Channel stability (analysis.stability): known answers on separated blobs and on pure noise."""
+
+import numpy as np
+import pytest
+
+from analysis.cluster import HierarchicalClustering
+from analysis.stability import channel_stability
+
+
+def _blobs(seed, sizes=(60, 40, 30), spread=1.0, gap=6.0):
+    rng = np.random.default_rng(seed)
+    centres = [np.zeros(4), np.r_[gap, 0, 0, 0], np.r_[0, gap, 0, 0]]
+    x = np.vstack([rng.normal(0, spread, (n, 4)) + c for n, c in zip(sizes, centres)])
+    return x, np.repeat(np.arange(len(sizes)), sizes)
+
+
+def test_separated_channels_are_stable_and_their_share_interval_holds_the_truth():
+    x, truth = _blobs(0)
+    model = HierarchicalClustering().fit(x)
+    stats = channel_stability(model, x, model.labels_, n_resamples=100, random_state=1)
+    assert len(stats) == 3 and (stats["stability"] >= 0.9).all() and not stats["tentative"].any(), stats
+    for _, row in stats.iterrows():
+        planted = np.bincount(truth[model.labels_ == row["channel"]]).argmax()
+        true_share = 100 * np.mean(truth == planted)
+        assert row["share_percent_lo"] <= true_share <= row["share_percent_hi"], (row.to_dict(), true_share)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_pure_noise_has_no_stable_channel(seed):
+    """An elongated Gaussian cloud (thermal noise, no planted channel): whatever the density step cuts out of it
+    is either merged back into one channel (no partition: stability NaN) or marked tentative."""
+    x = np.random.default_rng(seed).normal(size=(120, 5)) * [3, 1, 1, 0.5, 0.5]
+    model = HierarchicalClustering().fit(x)
+    stats = channel_stability(model, x, model.labels_, n_resamples=50, random_state=seed)
+    assert not (stats["stability"] >= 0.75).any(), stats
+
+
+def test_stability_is_reproducible_and_seeded():
+    x, _ = _blobs(4, sizes=(30, 12, 25), spread=1.6, gap=5.0)
+    model = HierarchicalClustering(random_state=3).fit(x)
+    a = channel_stability(model, x, model.labels_, n_resamples=30, random_state=7)
+    b = channel_stability(HierarchicalClustering(random_state=3).fit(x), x, model.labels_, n_resamples=30, random_state=7)
+    assert a.equals(b)
+
+
+def test_no_channel_gives_an_empty_table():
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    model = HierarchicalClustering().fit(x)
+    assert (model.labels_ == "unresolved").all()
+    assert channel_stability(model, x, model.labels_, n_resamples=5).empty
+
+
+def test_density_noise_inside_a_cluster_ellipsoid_joins_it_and_far_outliers_stay_unresolved():
+    rng = np.random.default_rng(5)
+    x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(0, 1, (60, 2)) + [10, 0], [[5, 40], [-30, -30]]])
+    labels = HierarchicalClustering().fit(x).labels_
+    assert labels[-1] == labels[-2] == "unresolved"
+    assert (labels[:120] != "unresolved").mean() >= 0.98
+
+
+def test_dbscan_radius_from_the_k_distance_knee_separates_blobs_of_any_scale():
+    """eps: auto scales with the data: the same blobs ×1 and ×10 give the same channels and a 10× radius."""
+    from sklearn.metrics import adjusted_rand_score
+
+    x, truth = _blobs(0, gap=8.0)
+    small = HierarchicalClustering(method="dbscan").fit(x)
+    large = HierarchicalClustering(method="dbscan").fit(10 * x)
+    assert adjusted_rand_score(truth, small.labels_) >= 0.95
+    assert list(small.labels_) == list(large.labels_) and np.isclose(large.eps_, 10 * small.eps_)

@@ -1,0 +1,69 @@
+"""Symmetry-equivalent atoms (analysis.symmetry): automorphisms, geometric symmetries, canonical relabelling."""
+
+import numpy as np
+
+from analysis import symmetry
+from analysis.demo import MOLECULES
+from analysis.topology import perceive_topology
+
+
+def _symmetries(name):
+    mol = MOLECULES[name]
+    top = perceive_topology(list(mol.symbols), mol.xyz)
+    return mol, top, symmetry.geometric_symmetries(mol.xyz, symmetry.automorphisms(top.symbols, top.bonds))
+
+
+def test_pyrrole_has_its_c2_axis_and_cytosine_only_the_identity():
+    _, _, pyr = _symmetries("pyrrole")
+    assert pyr == [(tuple(range(10)), False), ((0, 4, 3, 2, 1, 5, 9, 8, 7, 6), False)]
+    mol, top, cyt = _symmetries("cytosine")
+    # swapping the two NH2 hydrogens is a graph automorphism but not a symmetry of the molecule
+    assert len(symmetry.automorphisms(top.symbols, top.bonds)) == 2 and cyt == [(tuple(range(13)), False)]
+
+
+def test_a_mirror_only_symmetry_is_found_as_improper():
+    """A nonplanar Cs molecule (a bent X-C-X' with out-of-plane H): the swap needs a reflection."""
+    xyz = np.array([[0.0, 0.0, 0.0], [1.2, 0.9, 0.0], [-1.2, 0.9, 0.0], [0.0, -0.6, 0.9], [0.0, -0.6, -0.2]])
+    symbols = ["C", "Cl", "Cl", "H", "F"]
+    perms = symmetry.automorphisms(symbols, [(0, 1), (0, 2), (0, 3), (0, 4)])
+    found = symmetry.geometric_symmetries(xyz, perms)
+    assert ((0, 2, 1, 3, 4), False) in found or ((0, 2, 1, 3, 4), True) in found
+    chiral = xyz.copy()
+    chiral[1] += [0.0, 0.0, 0.6]  # one Cl out of the mirror plane: no symmetry left
+    assert symmetry.geometric_symmetries(chiral, perms, tolerance=0.1) == [(tuple(range(5)), False)]
+
+
+def test_an_equivalent_cleavage_is_relabelled_onto_the_canonical_one():
+    """N1–C5 ring opening of pyrrole becomes the N1–C2 ring opening (known answer: the planted C2 geometry)."""
+    from analysis.demo import Channel, channel_displacement
+
+    mol, _, syms = _symmetries("pyrrole")
+    open_c2 = mol.xyz + channel_displacement(mol.xyz, Channel("a", 1, 1, 1, (("translate", (1, 6), "bond:0", 0.6),)), 1.0, mol.plane)[0]
+    open_c5 = mol.xyz + channel_displacement(mol.xyz, Channel("b", 1, 1, 1, (("translate", (4, 9), "bond:0", 0.6),)), 1.0, mol.plane)[0]
+    rng = np.random.default_rng(0)
+    frames = np.stack([open_c2, open_c5]) + rng.normal(0, 0.03, (2, 10, 3))
+    canonical, choice = symmetry.canonicalize(frames, mol.xyz, syms)
+    assert choice.tolist() == [0, 1]
+    d = np.linalg.norm(canonical[1, 0] - canonical[1, 1])  # N1–C2 in the relabelled C5 opening
+    assert abs(d - np.linalg.norm(open_c2[0] - open_c2[1])) < 0.1
+    assert symmetry.kabsch_rmsd(canonical[1], open_c2)[1] < 0.1
+
+
+def test_a_planar_molecule_keeps_up_and_down_apart():
+    """Puckering up vs down of a planar ring are mirror images through the plane, not a relabelling."""
+    from analysis.demo import Channel, channel_displacement
+
+    mol, _, syms = _symmetries("pyrrole")
+    up = Channel("up", 1, 1, 1, (("translate", (2, 7), "normal", 0.5),))
+    down = Channel("down", 1, 1, 1, (("translate", (2, 7), "normal", -0.5),))
+    geoms = np.stack([mol.xyz + channel_displacement(mol.xyz, c, 1.0, mol.plane)[0] for c in (up, down)])
+    canonical, _ = symmetry.canonicalize(geoms, mol.xyz, syms)
+    assert symmetry.kabsch_rmsd(canonical[0], canonical[1])[1] > 0.2
+
+
+def test_merged_phrase_names_both_equivalent_bonds():
+    names = ["C1", "C2", "C3", "C4", "C5", "N6", "N7"]
+    swap = (0, 1, 3, 2, 4, 6, 5)
+    assert symmetry.merged_phrase("C3-N6 stretching", names, [tuple(range(7)), swap]) == "C3-N6 / C4-N7 stretching"
+    assert symmetry.merged_phrase("C1 puckering", names, [tuple(range(7)), swap]) == "C1 puckering"
+    assert symmetry.merged_phrase("C1 puckering", names, [tuple(range(7))]) == "C1 puckering"
