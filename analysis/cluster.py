@@ -152,6 +152,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     min_cluster_size : int       smallest channel (events), also HDBSCAN min_cluster_size / DBSCAN min_samples …
     min_share : float            … raised to this fraction of the events (a 5 000-event ensemble is not cut into
                                  channels of 5)
+    min_samples : int or None    HDBSCAN's neighbourhood for core distances (None: the smallest channel size); a
+                                 small one finds small channels, and the merge test undoes the pieces it cuts
     eps : float or 'auto'        DBSCAN radius in score units; 'auto': the knee of the k-distance curve
     levels : int                 number of label levels (1 = density clustering only)
     max_subclusters : int        most Ward groups tried in one split
@@ -178,11 +180,12 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     eps_ : float                 DBSCAN radius used (dbscan only)
     """
 
-    def __init__(self, method="hdbscan", min_cluster_size=5, min_share=0.03, eps="auto", levels=3, max_subclusters=4,
-                 min_silhouette=0.5, split_components=2, n_null=100, noise="reach", density_components=None,
-                 max_split_points=400, random_state=0):
+    def __init__(self, method="hdbscan", min_cluster_size=5, min_share=0.03, min_samples=3, eps="auto", levels=3,
+                 max_subclusters=4, min_silhouette=0.5, split_components=2, n_null=100, noise="reach",
+                 density_components=None, max_split_points=400, random_state=0):
         self.method = method
         self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
         self.min_share = min_share
         self.eps = eps
         self.levels = levels
@@ -199,7 +202,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         if self.method == "hdbscan":
             import hdbscan
 
-            return hdbscan.HDBSCAN(min_cluster_size=min_size).fit_predict(x)
+            min_samples = min(int(self.min_samples), min_size) if self.min_samples else None
+            return hdbscan.HDBSCAN(min_cluster_size=min_size, min_samples=min_samples).fit_predict(x)
         if self.method == "dbscan":
             self.eps_ = knee_eps(x, min_size) if self.eps == "auto" else float(self.eps)
             return DBSCAN(eps=self.eps_, min_samples=min_size).fit_predict(x)

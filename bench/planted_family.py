@@ -1,7 +1,7 @@
 """Channel recovery on a family of planted ensembles (issue 9): ARI and worst share error per configuration.
 
-Run: .venv/bin/python bench/planted_family.py [n_seeds] [--baseline] [--no-bootstrap] (--baseline: the settings
-before issue 9; --no-bootstrap: skip the 100 stability resamples). Each configuration plants S1→S0 channels on the demo
+Run: .venv/bin/python bench/planted_family.py [n_seeds] [--no-bootstrap] (--no-bootstrap: skip the 100 stability
+resamples). Each configuration plants S1→S0 channels on the demo
 molecule (analysis.demo) with its own shares, closeness and thermal noise, then runs the library chain
 (ingest → QC → features → per-transition PCA → hierarchical clustering) with the default settings, k never given.
 """
@@ -69,12 +69,7 @@ FAMILY = {
 }
 
 
-# the settings before issue 9 (unit-variance features, a split judged by silhouette alone on the ensemble's axes)
-BASELINE = {"scaling": "standard", "cluster": {"split_components": 10, "n_null": 0, "levels": 2, "min_share": 0.0,
-                                               "noise": "nearest", "max_split_points": 100000}}
-
-
-def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False, bootstrap: int = 0, molecule: str = "cytosine",
+def recover(channels, thermal, n, seed, tmp: Path, bootstrap: int = 0, molecule: str = "cytosine",
             symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None) -> tuple[float, float, float]:
     """ARI, the largest share error (percentage points) and the lowest stability of a recovered planted channel
     (NaN without ``bootstrap`` resamples, or for a lone channel) of the default chain on one planted ensemble.
@@ -91,10 +86,9 @@ def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False, boots
     run_qc([tmp / "s.npz"], [tmp / "t.csv"], tmp / "qc.csv", tmp / "traj.parquet", policy="keep")
     build_topology([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json", symmetry_merge=symmetry)
     featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES)
-    run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json",
-               scaling=BASELINE["scaling"] if baseline else "family")
-    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {**(BASELINE["cluster"] if baseline else {}), "bootstrap": bootstrap},
-                    summary_json=None if baseline else tmp / "p.json", stats_csv=tmp / "stats.csv")
+    run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json")
+    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {"bootstrap": bootstrap},
+                    summary_json=tmp / "p.json", stats_csv=tmp / "stats.csv")
     levels_b = sorted({c for c in a["channel"] if "B" in c and not c.endswith("B1")})
     print(f"    channels {sorted(set(a['channel']))}{' (level-B splits)' if levels_b else ''}", flush=True)
     a = truth.merge(a, on="trajectory_id", how="left", suffixes=("_true", ""))  # a planted trajectory without
@@ -108,15 +102,14 @@ def recover(channels, thermal, n, seed, tmp: Path, baseline: bool = False, boots
     return ari, share_err, stability
 
 
-def main(n_seeds: int = 2, baseline: bool = False, bootstrap: int = 100):
-    print(f"{'configuration':50s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s} {'min stability':>14s} {'s':>6s}"
-          + ("   (baseline settings)" if baseline else ""))
+def main(n_seeds: int = 2, bootstrap: int = 100):
+    print(f"{'configuration':50s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s} {'min stability':>14s} {'s':>6s}")
     rows = []
     for name, (channels, thermal, n, *extra) in FAMILY.items():
         for seed in range(1, n_seeds + 1):
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
-                ari, err, stab = recover(channels, thermal, n, seed, Path(tmp), baseline, bootstrap, **(extra[0] if extra else {}))
+                ari, err, stab = recover(channels, thermal, n, seed, Path(tmp), bootstrap, **(extra[0] if extra else {}))
             rows.append((ari, err, stab))
             print(f"{name:50s} {seed:5d} {n:5d} {ari:6.3f} {err:20.1f} {stab:14.3f} {time.perf_counter() - start:6.1f}", flush=True)
     ok = sum(ari >= 0.9 and err <= 3.0 for ari, err, _ in rows)
@@ -125,4 +118,4 @@ def main(n_seeds: int = 2, baseline: bool = False, bootstrap: int = 100):
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 2, baseline="--baseline" in sys.argv, bootstrap=0 if "--no-bootstrap" in sys.argv else 100)
+    main(int(args[0]) if args else 2, bootstrap=0 if "--no-bootstrap" in sys.argv else 100)
