@@ -368,7 +368,11 @@ def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict, sum
     out = out.merge(pd.concat(found, ignore_index=True), on=key, how="left")
     out["channel"] = out["channel"].fillna(UNRESOLVED)
     out["is_noise"] = out["is_noise"].eq(True)
-    return out[ASSIGNMENT_COLUMNS], pd.concat(stats, ignore_index=True)
+    stats = pd.concat(stats, ignore_index=True)
+    for col in ("n_events", "stability", "share_percent_lo", "share_percent_hi", "n_bootstrap"):
+        stats[col] = pd.to_numeric(stats[col])
+    stats["tentative"] = stats["tentative"].astype(bool)
+    return out[ASSIGNMENT_COLUMNS], stats
 
 
 def run_cluster(scores_parquet, events_parquet, out_csv, params: dict, summary_json=None, stats_csv=None) -> pd.DataFrame:
