@@ -46,6 +46,7 @@ def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.nd
     for path in store_paths:
         with Store(path) as store:
             first += [store.array(tid, "coords_angstrom")[0] for tid in store.ids if tid in ok][: max_trajectories - len(first)]
+    first = [x for x in first if x.shape == first[0].shape] if first else first  # a member with other atoms is QC's to report
     if not first:
         return None
     aligned, _ = symmetry.kabsch_rmsd(np.array(first), first[0])
@@ -54,6 +55,8 @@ def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.nd
 
 def add_symmetries(top: Topology, reference: np.ndarray, tolerance: float) -> Topology:
     """Fill ``top.symmetries`` with the automorphisms that are symmetries of ``reference`` (see :mod:`analysis.symmetry`)."""
+    if reference is None or np.shape(reference) != (len(top.symbols), 3):
+        return top
     perms = symmetry.automorphisms(top.symbols, top.bonds)
     found = symmetry.geometric_symmetries(reference, perms, tolerance)
     top.symmetries = [[list(p), bool(improper)] for p, improper in found]
