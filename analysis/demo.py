@@ -64,8 +64,8 @@ class Channel:
 
 
 CHANNELS = (
-    Channel("C6 puckering", 0.25, 35.0, 8.0, (("translate", (5, 10), "normal", 0.55),)),
-    Channel("C5 puckering", 0.20, 55.0, 10.0, (("translate", (4, 9), "normal", 0.55),)),
+    Channel("C6 puckering [+]", 0.25, 35.0, 8.0, (("translate", (5, 10), "normal", 0.55),)),
+    Channel("C5 puckering [+]", 0.20, 55.0, 10.0, (("translate", (4, 9), "normal", 0.55),)),
     Channel("NH2 out-of-plane [+]", 0.15, 80.0, 12.0, (("rotate", (7, 11, 12), 3, 35.0),)),
     Channel("NH2 out-of-plane [-]", 0.15, 80.0, 12.0, (("rotate", (7, 11, 12), 3, -35.0),)),
     Channel("C2-O7 stretching", 0.15, 105.0, 15.0, (("translate", (6,), "bond:1", 0.45),)),
@@ -261,7 +261,7 @@ UPPER_CHANNELS = (
     Channel("C2-O7 stretching", 0.5, 30.0, 6.0, (("translate", (6,), "bond:1", 0.45),)),
 )
 LOWER_CHANNELS = (
-    Channel("C6 puckering", 0.4, 60.0, 10.0, (("translate", (5, 10), "normal", 0.55),)),
+    Channel("C6 puckering [+]", 0.4, 60.0, 10.0, (("translate", (5, 10), "normal", 0.55),)),
     Channel("NH2 out-of-plane [+]", 0.35, 70.0, 10.0, (("rotate", (7, 11, 12), 3, 35.0),)),
 )
 TRAPPED_SHARE = 0.25

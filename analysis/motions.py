@@ -18,8 +18,8 @@ def describe_feature(column: str, delta: float, topology: Topology) -> str:
     """Words for a change ``delta`` of feature ``column``."""
     fam = feature_family(column)
     atoms = _atoms(column)
-    if fam == "pucker_z":
-        return f"{atoms[0]} puckering"
+    if fam == "pucker_z":  # "[+]": towards the Cremer–Pople mean-plane normal of the ring
+        return f"{atoms[0]} puckering [{'+' if delta > 0 else '-'}]"
     if fam == "oop":
         idx = topology.names.index(atoms[0])
         return f"{topology.group_name(idx)} out-of-plane [{'+' if delta > 0 else '-'}]"

@@ -124,10 +124,14 @@ def equivalent_phrases(phrase: str, names, perms) -> list[str]:
     pattern = re.compile("|".join(sorted((re.escape(n) for n in names), key=len, reverse=True)))
     pattern = re.compile(rf"(?<![A-Za-z0-9'])(?:{pattern.pattern})(?![0-9'])")
     index = {n: i for i, n in enumerate(names)}
-    out = []
+    out, seen = [], set()
     for p in perms:
         mapped = pattern.sub(lambda m: names[p[index[m.group(0)]]], phrase)
-        if mapped not in out:
+        head, _, tail = mapped.partition(" ")
+        parts = head.split("-")
+        key = (tuple(min(parts, parts[::-1])), tail)  # H7-C2-C3-H8 and H8-C3-C2-H7 are one torsion
+        if key not in seen:
+            seen.add(key)
             out.append(mapped)
     return out
 

@@ -29,7 +29,7 @@ from analysis.qc import run_qc  # noqa: E402
 from analysis.reduce import run_reduce  # noqa: E402
 
 PUCK = lambda atoms, sign, share, t, sd=12.0: Channel(  # noqa: E731
-    f"C{atoms[0] + 1} puckering [{'+' if sign > 0 else '-'}]", share, t, sd, (("translate", atoms, "normal", 0.55 * sign),))
+    f"{demo.SYMBOLS[atoms[0]]}{atoms[0] + 1} puckering [{'+' if sign > 0 else '-'}]", share, t, sd, (("translate", atoms, "normal", 0.55 * sign),))
 NH2 = lambda sign, share, t, sd=12.0: Channel(  # noqa: E731
     f"NH2 out-of-plane [{'+' if sign > 0 else '-'}]", share, t, sd, (("rotate", (7, 11, 12), 3, 35.0 * sign),))
 CO_STRETCH = lambda share, t: Channel("C2-O7 stretching", share, t, 15.0, (("translate", (6,), "bond:1", 0.45),))  # noqa: E731

@@ -88,8 +88,8 @@ def test_channel_table_names_the_ring_conformer_of_each_channel(recovered):
     top = Topology.from_json(d / "top.json")
     table = channel_table(assign, events, frames[frames.frame == 0], top).set_index("important_motion")
     assert table["hop_time_fs_mean"].notna().all()  # hop events: the time column says "hop"
-    assert table.loc["C6 puckering", "conformer[ring1]"].split(" (")[0] in ("envelope ⁶E", "envelope E₆")
-    assert table.loc["C5 puckering", "conformer[ring1]"].split(" (")[0] in ("envelope ⁵E", "envelope E₅")
+    assert table.loc["C6 puckering [+]", "conformer[ring1]"].split(" (")[0] in ("envelope ⁶E", "envelope E₆")
+    assert table.loc["C5 puckering [+]", "conformer[ring1]"].split(" (")[0] in ("envelope ⁵E", "envelope E₅")
     for motion in ("NH2 out-of-plane [+]", "NH2 out-of-plane [-]", "C2-O7 stretching"):
         assert table.loc[motion, "conformer[ring1]"].startswith("planar"), motion
 
@@ -183,3 +183,21 @@ def test_without_symmetry_merging_the_ring_openings_are_two_channels(tmp_path):
     assert ari >= 0.9 and share_err <= 3.0, (ari, share_err)
     motions = set(table.loc[table["resolved"], "important_motion"])
     assert {"N1-C2 stretching", "N1-C5 stretching"} <= motions, motions
+
+
+@pytest.mark.slow
+def test_up_and_down_puckering_of_one_atom_are_named_with_their_sign(tmp_path):
+    """Issue 9: the named motion carries the planted atom and sign (one atom puckering up vs down)."""
+    from analysis.report.build import channel_table
+    from bench.planted_family import FAMILY, recover
+
+    channels, thermal, n = FAMILY["same atom up vs down"]
+    recover(channels, thermal, n, 1, tmp_path, dt_fs=1.0)
+    assign = pd.read_csv(tmp_path / "a.csv")
+    frames = pd.read_parquet(tmp_path / "fr.parquet")
+    table = channel_table(assign, pd.read_parquet(tmp_path / "ev.parquet"), frames[frames.frame == 0],
+                          Topology.from_json(tmp_path / "top.json"))
+    truth = pd.read_csv(tmp_path / "demo" / "truth.csv").merge(assign, on="trajectory_id", suffixes=("_true", ""))
+    words = table.set_index("channel")["important_motion"]
+    for planted, group in truth.groupby("channel_true"):
+        assert words[group["channel"].mode().iloc[0]] == planted, (planted, words.to_dict())
