@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.cluster import UNRESOLVED
-from analysis.features.internal import FAMILY_SCALE, feature_family
+from analysis.features.internal import family_scale
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,7 @@ FORMATION_COLUMNS = ["transition", "trajectory_id", "channel", "event_time_fs", 
 
 
 def _scaled(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    scale = np.array([FAMILY_SCALE.get(feature_family(c), 1.0) for c in columns])
-    return table[columns].to_numpy(dtype=float) / scale
+    return table[columns].to_numpy(dtype=float) / family_scale(columns)
 
 
 def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 
-from analysis.features.internal import FAMILY_SCALE, clustering_columns, feature_family
+from analysis.features.internal import clustering_columns, family_scale
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class EventPCA(TransformerMixin, BaseEstimator):
         x = x[:, keep]
         self.center_ = x.mean(axis=0)
         if self.scaling == "family":
-            self.scale_ = np.array([FAMILY_SCALE.get(feature_family(c), 1.0) for c in self.columns_])
+            self.scale_ = family_scale(self.columns_)
         elif self.scaling == "standard":
             self.scale_ = x.std(axis=0)
         else:

@@ -137,6 +137,11 @@ def feature_family(column: str) -> str:
     return column.split("[", 1)[0]
 
 
+def family_scale(columns) -> np.ndarray:
+    """Natural unit (:data:`FAMILY_SCALE`) of each feature column; 1 for a family without one."""
+    return np.array([FAMILY_SCALE.get(feature_family(c), 1.0) for c in columns])
+
+
 def clustering_columns(columns) -> list[str]:
     """Columns fit for PCA/clustering: numbers only, without periodic or ill-defined descriptors (θ, φ; Q is
     kept) and without labels."""
