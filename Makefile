@@ -36,6 +36,8 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/planted_family.py
 	$(BIN)/python bench/cluster_scale.py
+	$(BIN)/python bench/surrogate.py
+	$(BIN)/python bench/surrogate.py --speed
 
 clean-results:
 	rm -rf results logs .snakemake

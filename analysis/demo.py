@@ -268,8 +268,22 @@ TRAPPED_SHARE = 0.25
 UPPER_GAP_EV = 1.2
 
 
+def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each frame (n, n_atoms, 3) rotated and translated onto ``reference`` (Kabsch, equal weights), Å."""
+    centred = coords - coords.mean(axis=1, keepdims=True)
+    ref_c = reference.mean(axis=0)
+    h = np.einsum("fai,aj->fij", centred, reference - ref_c)
+    u, _, vt = np.linalg.svd(h)
+    flip = np.sign(np.linalg.det(u @ vt))
+    u[:, :, -1] *= flip[:, None]
+    return centred @ (u @ vt) + ref_c
+
+
 class DemoPES:
     """Analytic S0/S1/S2 energies (eV) as a function of geometry only, symmetric under the ring-plane mirror.
+
+    Invariant under rotation and translation: each frame is first aligned onto the equilibrium geometry
+    (Kabsch), so the energies are a function of the internal geometry that any invariant descriptor can learn.
 
     Channel coordinates are the positive parts of the projections q_c = Δx·d_c/|d_c|² on every planted
     displacement and its mirror image through the (planar) equilibrium ring plane; ρ = max_c q_c.
@@ -286,10 +300,11 @@ class DemoPES:
 
     @staticmethod
     def _directions(xyz_eq, channels, plane):
-        """Planted displacements and their mirror images, scaled so that q = Δx·d/|d|²."""
+        """Planted displacements (their rotation removed) and mirror images, scaled so that q = Δx·d/|d|²."""
         from analysis.features.geometry import ring_normal
 
         d = channel_vectors(xyz_eq, channels, plane)
+        d = align_to(xyz_eq[None] + d, xyz_eq) - xyz_eq
         n = ring_normal(xyz_eq[list(plane)])
         mirrored = d - 2.0 * (d @ n)[..., None] * n
         dirs = []
@@ -304,7 +319,7 @@ class DemoPES:
 
         With ``upper_channels`` the S2–S1 gap closes along them: S2 = S1 + sqrt((1.2 eV (1 − ρ_u))² + ε²).
         """
-        dx = (coords - self.xyz_eq).reshape(len(coords), -1)
+        dx = (align_to(coords, self.xyz_eq) - self.xyz_eq).reshape(len(coords), -1)
         v_vib = 0.5 * np.einsum("fi,ij,fj->f", dx, self.hess, dx)
         q = np.clip(dx @ self.directions.T, 0.0, None)
         rho2 = q.max(axis=1) ** 2

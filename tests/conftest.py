@@ -30,7 +30,8 @@ def small_demo(tmp_path_factory):
 
 SNAKEMAKE_FAST = """
 ingest: {n_batches: 1}
-surrogate: {hidden_layer_sizes: [16], max_iter: 20}
+surrogate: {n_members: 2, mlp_grid: [{hidden_layer_sizes: [16]}], mlp: {max_iter: 20},
+            krr_grid: {kernel: [gaussian], length_scale_factor: [2.0], alpha: [1.0e-5]}, cv_max_frames: 1000, learning_curve: false}
 cluster: {bootstrap: 20}
 """
 

@@ -23,7 +23,8 @@ input: {root: demo}
 demo: {n_trajectories: 20, broken_fraction: 0.1}
 ingest: {n_batches: 2}
 cluster: {min_cluster_size: 2}
-surrogate: {hidden_layer_sizes: [32], max_iter: 50}
+surrogate: {n_members: 2, mlp_grid: [{hidden_layer_sizes: [32]}], krr_grid: {kernel: [gaussian], length_scale_factor: [2.0], alpha: [1.0e-5]},
+            cv_max_frames: 1000, learning_curve: false}
 """
 
 
@@ -34,7 +35,7 @@ def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
     r = tmp_path / "results"
     for rel in ("ingest/trajectories.parquet", "qc/qc.csv", "features/events.parquet", "clusters/assignments.csv",
                 "report/report.html", "report/channels.csv", "report/channels.md", "surrogate/metrics.json",
-                "surrogate/model/meta.json"):
+                "surrogate/model/model.json", "surrogate/next_calculations/index.csv"):
         assert (r / rel).is_file(), rel
     assert list((r / "features" / "frames").glob("*.parquet"))
     table = pd.read_parquet(r / "ingest/trajectories.parquet")

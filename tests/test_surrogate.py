@@ -1,30 +1,212 @@
+"""The surrogate: models checked against independent implementations, held-out-trajectory validation on the
+demo (analytic energies), calibration, safe model files, the predict entry point, next calculations."""
+
 import json
+import pickle
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from analysis.ingest import ingest_batch
-from analysis.qc import run_qc
-from analysis.surrogate.train import load_surrogate, train_surrogate
+from analysis.surrogate import selection
+from analysis.surrogate.calibration import TWO_SIGMA_SHARE, calibration_factors, coverage
+from analysis.surrogate.frames import SurrogateSkipped, collect_frames
+from analysis.surrogate.modelfile import ModelMismatchError, load_model, save_model
+from analysis.surrogate.models import KernelRidge, MLPEnsemble
+from analysis.surrogate.targets import from_ladder, to_ladder, with_gap
+
+FAST = {"n_members": 5, "cv_max_frames": 1500, "learning_curve": False,
+        "mlp_grid": [{"hidden_layer_sizes": [64, 64], "alpha": 1e-4}],
+        "krr_grid": {"kernel": ["gaussian"], "length_scale_factor": [1.0, 2.0, 4.0], "alpha": [1e-5, 1e-3]}}
 
 
-def test_mlp_beats_baselines_on_held_out_trajectories(small_demo, tmp_path):
+@pytest.fixture(scope="module")
+def demo_fit(small_demo, tmp_path_factory):
+    """The surrogate trained on the 24-trajectory demo (2 broken, excluded by QC)."""
+    from analysis.ingest import ingest_batch
+    from analysis.io.store import usable_frames
+    from analysis.qc import run_qc
+    from analysis.surrogate.train import fit_surrogate
+
     out, truth = small_demo
-    ingest_batch(out / "ensemble", tmp_path / "s.npz", tmp_path / "t.csv")
-    run_qc([tmp_path / "s.npz"], [tmp_path / "t.csv"], tmp_path / "qc.csv", tmp_path / "traj.parquet")
-    metrics = train_surrogate([tmp_path / "s.npz"], tmp_path / "traj.parquet", tmp_path / "m.json", tmp_path / "model",
-                              hidden_layer_sizes=(64, 64), max_iter=200, frame_stride=4, random_state=0)
-    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
-    assert not set(meta["train_trajectories"]) & set(meta["test_trajectories"])
-    excluded = set(truth.loc[truth.broken != "", "trajectory_id"])
-    assert not excluded & (set(meta["train_trajectories"]) | set(meta["test_trajectories"]))
-    m = metrics["models"]
-    assert m["mlp"]["mean_mae_ev"] < 0.5 * m["mean"]["mean_mae_ev"]
-    assert m["mlp"]["mean_mae_ev"] < m["ridge"]["mean_mae_ev"]
-    held = pd.read_csv(tmp_path / "model" / "heldout_predictions.csv")
-    assert set(held.trajectory_id) == set(meta["test_trajectories"])
-    predict = load_surrogate(tmp_path / "model")
-    from analysis.io.newtonx import read_newtonx
+    tmp = tmp_path_factory.mktemp("surrogate")
+    ingest_batch(out / "ensemble", tmp / "s.npz", tmp / "t.csv")
+    run_qc([tmp / "s.npz"], [tmp / "t.csv"], tmp / "qc.csv", tmp / "traj.parquet", policy="exclude")
+    frames = collect_frames([tmp / "s.npz"], usable_frames(tmp / "traj.parquet"), frame_stride=2)
+    return fit_surrogate(frames, FAST, random_state=0), frames, truth, tmp
 
-    t = read_newtonx(out / "ensemble" / meta["test_trajectories"][0])
-    pred = predict(t.coords_angstrom[::20])
-    assert abs(pred - t.energies_ev[::20]).mean() < 3 * m["mlp"]["mean_mae_ev"] + 0.1
+
+def test_demo_held_out_trajectories_gap_and_calibration(demo_fit):
+    fit, frames, truth, _ = demo_fit
+    m = fit.metrics
+    held, used = set(fit.heldout.trajectory_id), set(frames.trajectory_id)
+    assert held and held < used  # whole trajectories held out
+    assert not held & set(truth.loc[truth.broken != "", "trajectory_id"])  # broken ones never reach the surrogate
+    chosen, mean = m["models"][m["chosen"]], m["models"]["mean"]
+    # analytic, rotation-invariant demo energies: S0 (springs + channel rise) to 50 meV on unseen trajectories;
+    # the S1–S0 gap (a max over 12 piecewise-linear channel coordinates, with kinks) better than a linear model
+    # and than a third of the constant's error (issue 11 asks for < 0.05 eV: not reached yet, ~0.2 eV here)
+    assert chosen["S0"]["mae_ev"] < 0.05
+    assert chosen["gap_S1_S0"]["mae_ev"] < min(m["models"]["ridge"]["gap_S1_S0"]["mae_ev"], mean["gap_S1_S0"]["mae_ev"] / 3)
+    assert chosen["mean_mae_ev"] < 0.3 * mean["mean_mae_ev"]
+    assert chosen["mean_mae_ev"] <= m["models"]["ridge"]["mean_mae_ev"]
+    assert 0.85 <= m["uncertainty"]["coverage_2sigma"] <= 0.99
+    assert m["choice"].startswith("The predictor is the")
+
+
+def test_model_file_round_trip_is_exact_and_refuses_other_atoms(demo_fit, tmp_path):
+    fit, frames, _, _ = demo_fit
+    save_model(fit.model, tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["symbols"] == frames.symbols and meta["state_names"] == ["S0", "S1", "S2"] and "versions" in meta
+    loaded = load_model(tmp_path / "model")
+    coords = frames.coords_angstrom[:50]
+    for a, b in zip(fit.model.predict(coords), loaded.predict(coords)):
+        assert np.array_equal(a, b)
+    swapped = list(frames.symbols)
+    i, j = swapped.index("N"), swapped.index("C")
+    swapped[i], swapped[j] = swapped[j], swapped[i]
+    with pytest.raises(ModelMismatchError, match="same elements in the same order"):
+        loaded.predict(coords, symbols=swapped)
+    with pytest.raises(ModelMismatchError, match="expects"):
+        loaded.predict(coords[:, :-1])
+
+
+class _Marker:
+    """Unpickling this creates a file: the proof that a loader ran code from the file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.path),))
+
+
+def test_loading_a_model_never_unpickles(demo_fit, tmp_path):
+    fit, _, _, _ = demo_fit
+    save_model(fit.model, tmp_path / "model")
+    marker = tmp_path / "code_ran"
+    with np.load(tmp_path / "model" / "model.npz") as npz:
+        arrays = dict(npz)
+    arrays["calibration"] = np.array([_Marker(str(marker))], dtype=object)  # an object array is stored as a pickle
+    with open(tmp_path / "model" / "model.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    assert pickle.dumps(_Marker(str(marker)))  # the payload is a real pickle
+    with pytest.raises(ValueError, match="pickle"):
+        load_model(tmp_path / "model")
+    assert not marker.exists()
+
+
+def test_predict_entry_point_reads_xyz_and_writes_energies_and_sigma(demo_fit, tmp_path):
+    from analysis.surrogate.active import write_xyz
+    from analysis.surrogate.predict import main
+
+    fit, frames, _, _ = demo_fit
+    save_model(fit.model, tmp_path / "model")
+    xyz = tmp_path / "g.xyz"
+    for k in range(3):
+        write_xyz(tmp_path / f"f{k}.xyz", frames.symbols, frames.coords_angstrom[k * 7], f"frame {k}")
+    xyz.write_text("".join((tmp_path / f"f{k}.xyz").read_text() for k in range(3)))
+    assert main([str(tmp_path / "model"), str(xyz), "-o", str(tmp_path / "out.csv")]) == 0
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert list(table.columns[:5]) == ["frame", "S0_ev", "S1_ev", "S2_ev", "gap_S1_S0_ev"]
+    energies, sigma = fit.model.predict(frames.coords_angstrom[[0, 7, 14]])
+    assert np.allclose(table[["S0_ev", "S1_ev", "S2_ev"]], energies, atol=1e-5)
+    assert np.allclose(table[["S0_sigma_ev", "S1_sigma_ev", "S2_sigma_ev"]], sigma, atol=1e-5)
+    assert np.allclose(table["gap_S1_S0_ev"], table["S1_ev"] - table["S0_ev"], atol=1e-5)
+
+
+def test_mlp_forward_pass_equals_scikit_learn_with_the_same_weights():
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 6)), rng.normal(size=(200, 2))
+    ours = MLPEnsemble(hidden_layer_sizes=(8, 5), n_members=2, max_iter=3, random_state=1).fit(x, y)
+    sk = MLPRegressor(hidden_layer_sizes=(8, 5), activation="tanh", max_iter=1).fit(x, y)
+    member = 1
+    sk.coefs_ = [w[member].astype(float) for w in ours.weights_]
+    sk.intercepts_ = [b[member, 0].astype(float) for b in ours.biases_]
+    xs = (x - ours.x_mean_) / ours.x_scale_
+    from analysis.surrogate.mlp import forward
+
+    assert np.allclose(forward(xs, ours.weights_, ours.biases_, "tanh")[0][member], sk.predict(xs), atol=1e-4)
+
+
+def test_mlp_ensemble_learns_a_smooth_function_and_its_spread_grows_off_data():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, size=(2000, 2))
+    y = np.column_stack([np.sin(2 * x[:, 0]) + x[:, 1] ** 2, x[:, 0] * x[:, 1]])
+    model = MLPEnsemble(hidden_layer_sizes=(32, 32), n_members=5, random_state=0).fit(x, y, np.arange(2000) // 100)
+    x_new = rng.uniform(-1, 1, size=(300, 2))
+    truth = np.column_stack([np.sin(2 * x_new[:, 0]) + x_new[:, 1] ** 2, x_new[:, 0] * x_new[:, 1]])
+    mean, std = model.predict(x_new, return_std=True)
+    assert np.abs(mean - truth).mean() < 0.05
+    far = model.predict(np.full((1, 2), 4.0), return_std=True)[1]
+    assert far.mean() > 3 * std.mean()  # members disagree where no data was
+
+
+def test_kernel_ridge_equals_scikit_learn_kernel_ridge():
+    from sklearn.kernel_ridge import KernelRidge as SkKRR
+
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(150, 4)), rng.normal(size=(150, 2))
+    ours = KernelRidge(kernel="gaussian", length_scale_factor=1.5, alpha=1e-3, n_members=0).fit(x, y)
+    xs, ys = (x - ours.x_mean_) / ours.x_scale_, (y - ours.y_mean_) / ours.y_scale_
+    sk = SkKRR(kernel="rbf", gamma=1.0 / (2 * ours.length_scale_**2), alpha=1e-3).fit(xs, ys)
+    x_new = rng.normal(size=(20, 4))
+    expected = sk.predict((x_new - ours.x_mean_) / ours.x_scale_) * ours.y_scale_ + ours.y_mean_
+    assert np.allclose(ours.predict(x_new), expected, atol=1e-8)
+
+
+def test_calibration_factor_recovers_a_known_error_scale():
+    rng = np.random.default_rng(3)
+    raw_sigma = rng.uniform(0.1, 1.0, size=(20000, 2))
+    errors = rng.normal(size=raw_sigma.shape) * raw_sigma * np.array([2.0, 0.5])  # true σ = 2× and 0.5× the raw spread
+    factors = calibration_factors(np.zeros_like(errors), errors, raw_sigma)
+    assert np.allclose(factors, [2.0, 0.5], rtol=0.05)
+    fresh = rng.normal(size=raw_sigma.shape) * raw_sigma * np.array([2.0, 0.5])
+    assert abs(coverage(0.0, fresh, raw_sigma * factors, 2.0) - TWO_SIGMA_SHARE) < 0.01
+
+
+def test_ladder_targets_round_trip_and_gap_spread():
+    e = np.array([[1.0, 3.5, 4.0], [0.5, 2.0, 6.0]])
+    mean, std = from_ladder(to_ladder(e), np.full((2, 3), 0.1))
+    assert np.allclose(mean, with_gap(e)) and np.allclose(mean[:, 3], e[:, 1] - e[:, 0])
+    assert np.allclose(std[0], [0.1, 0.1 * np.sqrt(2), 0.1 * np.sqrt(3), 0.1])
+
+
+def test_held_out_split_is_by_trajectory_and_by_time_for_a_single_one():
+    groups = np.repeat(["a", "b", "c", "d", "e"], [300, 20, 40, 250, 90])
+    train, test, words = selection.heldout_split(groups, 0.2, 0)
+    assert not set(groups[train]) & set(groups[test]) and "held-out trajectories" in words
+    assert abs(len(test) / len(groups) - 0.2) < 0.1
+    train, test, words = selection.heldout_split(np.repeat(["a"], 100), 0.2, 0)
+    assert list(test) == list(range(80, 100)) and "time block" in words
+    folds = selection.cv_folds(np.repeat(["a"], 30), 3)
+    assert [list(v) for _, v in folds] == [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
+
+
+def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
+    from analysis.surrogate.active import pick_next
+
+    sigma = np.array([0.9, 0.85, 0.8, 0.1, 0.2, 0.7, 0.05])
+    traj = np.array(["t1", "t1", "t2", "t3", "t3", "t1", "t4"])
+    time_fs = np.array([10.0, 12.0, 5.0, 0.0, 50.0, 60.0, 0.0])
+    channel = np.array(["A1", "A1", "A1", "A2", "A2", "A1", "none"])
+    picked = pick_next(sigma, traj, time_fs, channel, n=4, min_separation_fs=20.0)
+    assert list(picked) == [0, 4, 6, 2]  # A1's best, then A2's best, then 'none', then A1's next not 2 fs from frame 0
+
+
+def test_surrogate_is_skipped_with_a_reason_without_energies(tmp_path):
+    from analysis.io.store import write_store
+    from analysis.io.trajectory import Trajectory
+
+    t = Trajectory(trajectory_id="T1", source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
+                   time_fs=np.arange(3.0), coords_angstrom=np.zeros((3, 2, 3)), active_state=np.ones(3, int),
+                   energies_ev=np.full((3, 2), np.nan), total_energy_ev=np.full(3, np.nan), potential_energy_ev=np.full(3, np.nan),
+                   masses_amu=np.ones(2), populations=None, multiplicities=None)
+    write_store([t], tmp_path / "s.npz")
+    with pytest.raises(SurrogateSkipped, match="no ok trajectory with per-state energies"):
+        collect_frames([tmp_path / "s.npz"], {"T1"})

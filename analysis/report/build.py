@@ -22,6 +22,7 @@ from analysis.io.store import Store
 from analysis.motions import important_motions
 from analysis.report import figures
 from analysis.report.html import img, page, table_html
+from analysis.report.surrogate import surrogate_html as surrogate_section
 from analysis.symmetry import merged_phrase
 from analysis.topology import Topology
 
@@ -279,21 +280,16 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
             out.append(f"no channels for {s.status}")
     if "skipped" in surrogate:
         out.append(f"surrogate not trained: {surrogate['skipped']}")
+    elif surrogate.get("models"):
+        chosen, models = surrogate["chosen"], surrogate["models"]
+        if models[chosen]["mean_mae_ev"] > models["mean"]["mean_mae_ev"]:
+            out.append(f"surrogate: on the held-out trajectories the predictor ({chosen}, MAE {models[chosen]['mean_mae_ev']:.3f} eV) "
+                       f"is worse than the training mean ({models['mean']['mean_mae_ev']:.3f} eV): too few or too different "
+                       "trajectories to learn from; do not use its predictions")
+        if surrogate["uncertainty"]["coverage_2sigma"] < 0.8:
+            out.append(f"surrogate: only {100 * surrogate['uncertainty']['coverage_2sigma']:.0f} % of held-out errors lie "
+                       "inside its ±2σ: the uncertainty is overconfident on new trajectories")
     return out
-
-
-def _surrogate_html(surrogate: dict, model_dir) -> tuple[str, dict[str, bytes]]:
-    if "skipped" in surrogate:
-        return f"<p>Not trained: {html.escape(surrogate['skipped'])}.</p>", {}
-    rows = pd.DataFrame([{"model": k, "mean MAE (eV)": v["mean_mae_ev"],
-                          "S1–S0 gap MAE (eV)": v.get("gap_S1_S0", {}).get("mae_ev", np.nan), "fit (s)": v["fit_seconds"]}
-                         for k, v in surrogate["models"].items()])
-    fig = figures.parity(pd.read_csv(Path(model_dir) / "heldout_predictions.csv"))
-    text = (f"<p>{surrogate['split']}: {surrogate['n_train_trajectories']} training / {surrogate['n_test_trajectories']} test "
-            f"trajectories ({surrogate['n_train_frames']} / {surrogate['n_test_frames']} frames), descriptor "
-            f"{html.escape(surrogate['descriptor'])}.</p>"
-            + rows.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="tbl") + img(fig, "parity plot"))
-    return text, {"parity": fig}
 
 
 def _summary_html(table, summary, n_events, event) -> str:
@@ -322,7 +318,7 @@ def _config_table(config_summary: dict) -> pd.DataFrame:
 
 def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
-                 config_summary: dict | None = None, stats_csv=None, formation_csv=None) -> pd.DataFrame:
+                 config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None) -> pd.DataFrame:
     """Write channels.csv, channels.md, report.html, figures, geometries/ and warnings.txt under ``out_dir``.
 
     ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
@@ -376,7 +372,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     warn = warnings_lines(table, sections, surrogate, len(events), event)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn))
     pop = figures.populations(frames)
-    surrogate_html, surrogate_figs = _surrogate_html(surrogate, surrogate_model_dir)
+    surrogate_html, surrogate_figs = surrogate_section(surrogate, surrogate_model_dir, scores, assignments, store_paths, next_csv)
     for s in sections:
         for name, png in s.figures.items():
             (out_dir / f"{slug(s.transition)}_{name}.png").write_bytes(png)
@@ -394,10 +390,10 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
              f"{f', {len(truncated)} analysed up to their first failed energy check' if len(truncated) else ''}.</p>",
              "<h3>Excluded</h3>", table_html(excluded) if len(excluded) else "<p>none</p>",
              *(["<h3>Truncated</h3>", table_html(truncated)] if len(truncated) else []),
-             '<h2 id="surrogate">MLP surrogate</h2>', surrogate_html,
+             '<h2 id="surrogate">Property surrogate</h2>', surrogate_html,
              '<h2 id="config">Configuration</h2>', table_html(_config_table(config_summary))]
     toc = [("summary", "Ensemble")] + [(slug(s.transition), s.transition) for s in sections] + [
-        ("qc", "Quality control"), ("surrogate", "MLP surrogate"), ("config", "Configuration")]
+        ("qc", "Quality control"), ("surrogate", "Property surrogate"), ("config", "Configuration")]
     (out_dir / "report.html").write_text(page("hopscope channel report", toc, "\n".join(body)))
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

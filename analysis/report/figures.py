@@ -98,16 +98,62 @@ def populations(frames: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def parity(heldout: pd.DataFrame) -> bytes:
-    states = [c[: -len("_true_ev")] for c in heldout.columns if c.endswith("_true_ev")]
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+def parity(heldout: pd.DataFrame, model_name: str) -> bytes:
+    """Predicted vs reference energy on held-out trajectories, one colour per state, error bars = 1σ."""
+    states = [c[: -len("_true_ev")] for c in heldout.columns if c.endswith("_true_ev") and not c.startswith("gap_")]
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
     for s in states:
-        ax.scatter(heldout[f"{s}_true_ev"], heldout[f"{s}_pred_ev"], s=3, alpha=0.4, label=s)
-    lo = min(heldout.filter(like="_ev").min())
-    hi = max(heldout.filter(like="_ev").max())
+        ax.errorbar(heldout[f"{s}_true_ev"], heldout[f"{s}_pred_ev"], yerr=heldout[f"{s}_sigma_ev"], fmt="o", ms=2, alpha=0.35,
+                    elinewidth=0.5, label=s)
+    values = heldout[[f"{s}_{k}_ev" for s in states for k in ("true", "pred")]].to_numpy()
+    lo, hi = np.nanmin(values), np.nanmax(values)
     ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    ax.set_xlabel("reference energy (eV, relative)")
-    ax.set_ylabel("MLP prediction (eV, relative)")
+    ax.set_xlabel("reference energy (eV)")
+    ax.set_ylabel(f"{model_name} prediction (eV)")
     ax.legend(fontsize=8, markerscale=3)
-    ax.set_title("Surrogate on held-out trajectories")
+    ax.set_title("Held-out trajectories")
+    return _png(fig)
+
+
+def reliability(expected, observed) -> bytes:
+    """Share of held-out errors inside the central interval of each confidence level (diagonal = calibrated)."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="calibrated")
+    ax.plot(expected, observed, "o-", ms=3, label="surrogate")
+    ax.set_xlabel("confidence level of the Gaussian interval (fraction)")
+    ax.set_ylabel("held-out errors inside (fraction)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("Uncertainty calibration")
+    return _png(fig)
+
+
+def learning_curve(curve: pd.DataFrame) -> bytes:
+    """Held-out MAE against the number of training frames, per model (log–log)."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    names = {"krr": "kernel ridge", "mlp": "MLP (one network)"}
+    for model, rows in curve.groupby("model", sort=False):
+        ax.plot(rows["n_train_frames"], rows["mae_ev"], "o-", ms=4, label=names.get(model, model))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training frames")
+    ax.set_ylabel("held-out MAE (eV, mean over states)")
+    ax.legend(fontsize=8)
+    ax.set_title("Learning curve")
+    return _png(fig)
+
+
+def gap_map(scores: pd.DataFrame, gap_ev: np.ndarray, channels: pd.Series, gap_name: str, title: str) -> bytes:
+    """Events on the PC1–PC2 plane coloured by the surrogate's predicted gap; each channel's label at its centre."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    points = ax.scatter(scores["PC1"], scores["PC2"], c=gap_ev, cmap="viridis", s=18, edgecolors="k", linewidths=0.3)
+    fig.colorbar(points, ax=ax, label=f"predicted {gap_name.replace('gap_', '').replace('_', '–')} gap (eV)")
+    for label, rows in scores.groupby(channels.to_numpy(), sort=True):
+        if label != "unresolved":
+            ax.annotate(label, (rows["PC1"].mean(), rows["PC2"].mean()), fontsize=8, weight="bold", ha="center",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
+    ax.set_xlabel("PC1 (standardized units)")
+    ax.set_ylabel("PC2 (standardized units)")
+    ax.set_title(title)
     return _png(fig)

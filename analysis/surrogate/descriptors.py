@@ -5,12 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def pair_indices(n_atoms: int) -> np.ndarray:
-    """Upper-triangle atom pairs (i < j), shape (n_pairs, 2)."""
-    i, j = np.triu_indices(n_atoms, k=1)
-    return np.column_stack([i, j])
-
-
 def inverse_distances(coords_angstrom: np.ndarray) -> np.ndarray:
     """1/r_ij (1/Å) for all pairs, (n_frames, n_atoms (n_atoms − 1) / 2)."""
     i, j = np.triu_indices(coords_angstrom.shape[-2], k=1)

@@ -1,8 +1,15 @@
-"""Train and validate the MLP surrogate: geometry descriptor → state energies (eV).
+"""Train and validate the surrogate: geometry descriptor → state energies (eV), with a calibrated uncertainty.
 
-Validation holds out whole *trajectories* (GroupShuffleSplit), never frames of a training trajectory,
-because consecutive frames of one trajectory are nearly identical. The MLP is compared with two
-baselines on the same split: the training mean, and ridge regression on the same descriptor.
+:func:`fit_surrogate` is the stage on in-memory frames; :func:`train_surrogate` reads the stores and writes
+the model files, metrics and tables. The procedure:
+
+1. Whole trajectories are held out for testing (:func:`analysis.surrogate.selection.heldout_split`).
+2. On the training trajectories only (GroupKFold), kernel ridge regression (kernel, length scale, ridge)
+   and the MLP (width/depth, L2) are tuned, and every candidate — training mean, ridge, tuned KRR, an
+   ensemble of ``n_members`` MLPs, and the KRR/MLP average — is scored out of fold.
+3. The candidate with the lowest cross-validated MAE becomes the predictor (the MLP only if it earns it);
+   its committee spread is calibrated on the same out-of-fold predictions.
+4. Every candidate is refitted on all training trajectories and scored on the held-out ones.
 """
 
 from __future__ import annotations
@@ -10,155 +17,197 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.dummy import DummyRegressor
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import GroupShuffleSplit
-from sklearn.neural_network import MLPRegressor
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from analysis.io.store import Store, usable_frames
+from analysis.io.store import usable_frames
+from analysis.surrogate import selection
+from analysis.surrogate.calibration import calibration_factors, coverage, reliability_curve
 from analysis.surrogate.descriptors import DESCRIPTORS
+from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
+from analysis.surrogate.modelfile import SurrogateModel, save_model
+from analysis.surrogate.targets import from_ladder, to_ladder, with_gap
 
 log = logging.getLogger(__name__)
 
-
-class SurrogateSkipped(RuntimeError):
-    """The ensemble gives nothing to train on (no ok trajectory, no per-state energies, < 2 trajectories)."""
-
-
-def collect_frames(store_paths, ok_ids, frame_stride: int = 5, max_frames: int = 20000, seed: int = 0):
-    """Frames from ok trajectories: coords (n, n_atoms, 3), energies (n, n_states), groups (n,) ids.
-
-    ``ok_ids``: a set of trajectory ids, or ``{id: n_frames_used}`` (only those first frames are used).
-
-    Only frames whose every state energy is finite are used (formats that do not write per-state
-    energies — SHARC without ``output.dat``, XYZ without a CSV — give none).
-    """
-    coords, energies, groups = [], [], []
-    for path in store_paths:
-        with Store(path) as store:
-            for tid in store.ids:
-                if tid not in ok_ids:
-                    continue
-                sl = slice(0, ok_ids[tid] if isinstance(ok_ids, dict) else None, max(1, int(frame_stride)))
-                e = store.array(tid, "energies_ev")[sl]
-                finite = np.isfinite(e).all(axis=1)
-                if not finite.any():
-                    continue
-                coords.append(store.array(tid, "coords_angstrom")[sl][finite])
-                energies.append(e[finite])
-                groups.append(np.full(len(coords[-1]), tid, dtype=object))
-    if not coords:
-        raise SurrogateSkipped("no ok trajectory with per-state energies to train on")
-    n_states = {e.shape[1] for e in energies}
-    n_atoms = {c.shape[1] for c in coords}
-    if len(n_states) > 1 or len(n_atoms) > 1:
-        raise RuntimeError(f"surrogate: trajectories differ in atoms {n_atoms} or states {n_states}")
-    coords, energies, groups = np.concatenate(coords), np.concatenate(energies), np.concatenate(groups)
-    if len(coords) > max_frames:
-        keep = np.sort(np.random.default_rng(seed).choice(len(coords), max_frames, replace=False))
-        coords, energies, groups = coords[keep], energies[keep], groups[keep]
-    return coords, energies, groups
+DEFAULTS = {"descriptor": "inverse_distances", "n_members": 5, "cv_folds": 3, "cv_max_frames": 3000, "krr_max_frames": 4000,
+            "test_fraction": 0.2, "mlp": {"activation": "tanh", "max_iter": 500, "learning_rate_init": 1e-3, "batch_size": 200, "patience": 10},
+            "mlp_grid": None, "krr_grid": None, "learning_curve": True, "min_train_frames": 10}
+MODEL_WORDS = {"mean": "training mean", "ridge": "ridge regression", "krr": "kernel ridge regression",
+               "mlp": "MLP ensemble", "krr+mlp": "average of kernel ridge and MLP ensemble"}
 
 
-def _metrics(y_true, y_pred, state_names):
-    err = y_pred - y_true
-    out = {}
-    for k, name in enumerate(state_names):
-        out[name] = {"mae_ev": float(np.abs(err[:, k]).mean()), "rmse_ev": float(np.sqrt((err[:, k] ** 2).mean()))}
-    if y_true.shape[1] > 1:
-        gap_err = (y_pred[:, 1] - y_pred[:, 0]) - (y_true[:, 1] - y_true[:, 0])
-        out["gap_S1_S0"] = {"mae_ev": float(np.abs(gap_err).mean()), "rmse_ev": float(np.sqrt((gap_err**2).mean()))}
-    out["mean_mae_ev"] = float(np.abs(err).mean())
+@dataclass
+class SurrogateFit:
+    """What :func:`fit_surrogate` learned and measured."""
+
+    model: SurrogateModel
+    metrics: dict
+    heldout: pd.DataFrame  # one row per held-out frame: truth, prediction and σ of the chosen model
+    learning_curve: pd.DataFrame  # model, n_train_frames, mae_ev
+
+
+def _scores(truth, pred, names, n_states) -> dict:
+    """MAE/RMSE per target column (energies + gap), and the mean MAE over the states."""
+    err = np.abs(pred - truth)
+    out = {name: {"mae_ev": float(err[:, k].mean()), "rmse_ev": float(np.sqrt((err[:, k] ** 2).mean()))} for k, name in enumerate(names)}
+    out["mean_mae_ev"] = float(err[:, :n_states].mean())
     return out
 
 
-def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, descriptor="inverse_distances",
-                    hidden_layer_sizes=(128, 128), max_iter=300, frame_stride=5, max_frames=20000,
-                    test_fraction=0.2, random_state=0) -> dict:
-    """Fit the MLP on frames of ok trajectories, validate on held-out trajectories, write metrics and model.
+def _energies(candidates: dict) -> dict:
+    """Ladder-space (mean, spread) of every candidate → energies with the gap appended."""
+    return {name: from_ladder(mean, std) for name, (mean, std) in candidates.items()}
 
-    Targets are state energies in eV relative to ``energy_offset_ev`` (the training mean of S0), stored in
-    the model metadata so predictions can be turned back into absolute energies.
+
+def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0) -> SurrogateFit:
+    """Tune, choose, calibrate and validate the surrogate on ``frames`` (see the module docstring).
+
+    Raises
+    ------
+    SurrogateSkipped
+        too few frames to train and test on.
     """
-    ok = usable_frames(trajectories_parquet)
-    try:
-        coords, energies, groups = collect_frames(store_paths, ok, frame_stride, max_frames, random_state)
-        n_traj = len(set(groups))
-        if n_traj < 2:
-            raise SurrogateSkipped(f"need at least 2 trajectories with energies for a held-out split, have {n_traj}")
-    except SurrogateSkipped as exc:
-        log.warning("surrogate skipped: %s", exc)
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        (model_dir / "meta.json").write_text(json.dumps({"skipped": str(exc)}, indent=1))
-        Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(metrics_out).write_text(json.dumps({"skipped": str(exc)}, indent=1))
-        return {"skipped": str(exc)}
-    reference = coords[0]
-    x = DESCRIPTORS[descriptor](coords, reference)
-    split = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=random_state)
-    train, test = next(split.split(x, energies, groups))
-    offset = float(energies[train, 0].mean())
-    y = energies - offset
-    state_names = [f"S{k}" for k in range(energies.shape[1])]
-    models = {
-        "mlp": make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=tuple(hidden_layer_sizes), max_iter=max_iter,
-                                                           early_stopping=True, random_state=random_state)),
-        "ridge": make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
-        "mean": DummyRegressor(strategy="mean"),
-    }
-    results = {}
-    y_scaler = StandardScaler().fit(y[train])
-    for name, model in models.items():
+    p = {**DEFAULTS, **(params or {})}
+    p["mlp"] = {**DEFAULTS["mlp"], **(p["mlp"] or {})}
+    t_start = time.perf_counter()
+    x = DESCRIPTORS[p["descriptor"]](frames.coords_angstrom, frames.coords_angstrom[0])
+    y, groups = to_ladder(frames.energies_ev), np.asarray(frames.trajectory_id)
+    truth, n_states = with_gap(frames.energies_ev), frames.energies_ev.shape[1]
+    train, test, split = selection.heldout_split(groups, p["test_fraction"], random_state)
+    if len(train) < p["min_train_frames"] or len(test) < 1:
+        raise SurrogateSkipped(f"only {len(train)} training / {len(test)} test frames with energies (need ≥ {p['min_train_frames']})")
+    names = list(frames.state_names) + ([f"gap_{frames.state_names[1]}_{frames.state_names[0]}"] if y.shape[1] > 1 else [])
+    rng = np.random.default_rng(random_state)
+    cv = train if len(train) <= p["cv_max_frames"] else np.sort(rng.choice(train, p["cv_max_frames"], replace=False))
+    folds = selection.cv_folds(groups[cv], p["cv_folds"])
+    xc, yc, gc = x[cv], y[cv], groups[cv]
+    krr_params, _ = selection.tune_krr(xc, yc, gc, folds, p["krr_grid"], random_state)
+    mlp_params, _, *mlp_oof = selection.tune_mlp(xc, yc, gc, folds, p["mlp_grid"],
+                                                 {**p["mlp"], "n_members": p["n_members"], "random_state": random_state})
+    factories = selection.make_factories(krr_params, mlp_params, p["n_members"], random_state, p["mlp"],
+                                         {"max_frames": p["krr_max_frames"]})
+    oof = {name: selection.out_of_fold(make, xc, yc, gc, folds) for name, make in factories.items() if name != "mlp"}
+    oof["mlp"] = tuple(mlp_oof)
+    oof_candidates = _energies(selection.candidate_predictions(oof))
+    cv_mae = {name: selection.mean_abs_error(truth[cv, :n_states], mean[:, :n_states]) for name, (mean, _) in oof_candidates.items()}
+    chosen = min(cv_mae, key=cv_mae.get)
+    calibration = calibration_factors(truth[cv], *oof_candidates[chosen])
+
+    fitted, fit_seconds = {}, {}
+    for name, make in factories.items():
         t0 = time.perf_counter()
-        model.fit(x[train], y_scaler.transform(y[train]))
-        fit_s = time.perf_counter() - t0
-        pred = y_scaler.inverse_transform(np.asarray(model.predict(x[test])).reshape(len(test), -1))
-        results[name] = {**_metrics(y[test], pred, state_names), "fit_seconds": round(fit_s, 2)}
-        log.info("surrogate %s: mean MAE %.3f eV on %d held-out frames (%.1f s)", name, results[name]["mean_mae_ev"], len(test), fit_s)
+        fitted[name] = make().fit(x[train], y[train], groups[train])
+        fit_seconds[name] = round(time.perf_counter() - t0, 2)
+    test_pred = {name: model.predict(x[test], return_std=True) for name, model in fitted.items()}
+    test_candidates = _energies(selection.candidate_predictions(test_pred))
+    parts = selection.CANDIDATES[chosen]
+    model = SurrogateModel([(part, fitted[part]) for part in parts], [1.0] * len(parts), calibration, p["descriptor"],
+                           frames.coords_angstrom[0], frames.symbols, frames.state_names,
+                           {"chosen": chosen, "hyperparameters": {"krr": krr_params, "mlp": mlp_params}})
+    mean, std = test_candidates[chosen]
+    sigma = std * calibration
+    models = {name: {**_scores(truth[test], m, names, n_states), "cv_mae_ev": round(cv_mae[name], 5),
+                     "fit_seconds": round(sum(fit_seconds[part] for part in selection.CANDIDATES[name]), 2)}
+              for name, (m, _) in test_candidates.items()}
+    heldout = _heldout_table(frames.take(test), mean, sigma, names)
+    levels, observed = reliability_curve(truth[test], mean, sigma)
+    metrics = {
+        "split": split, "cross_validation": f"{len(folds)}-fold by trajectory on {len(cv)} training frames",
+        "n_train_trajectories": int(len(np.unique(groups[train]))), "n_test_trajectories": int(len(np.unique(groups[test]))),
+        "n_train_frames": int(len(train)), "n_test_frames": int(len(test)), "descriptor": p["descriptor"],
+        "targets": names, "random_state": random_state, "n_members": p["n_members"],
+        "hyperparameters": {"krr": krr_params, "mlp": mlp_params}, "chosen": chosen, "choice": choice_words(chosen, cv_mae),
+        "models": models,
+        "uncertainty": {"calibration_factors": dict(zip(names, map(float, calibration))),
+                        "coverage_1sigma": coverage(truth[test], mean, sigma, 1.0),
+                        "coverage_2sigma": coverage(truth[test], mean, sigma, 2.0),
+                        "reliability": {"expected": levels.round(4).tolist(), "observed": observed.round(4).tolist()}},
+        "errors_by_gap": _binned_errors(heldout, names, "gap") if len(names) > len(frames.state_names) else [],
+        "errors_by_time_to_hop": _binned_errors(heldout, names, "time_to_hop"),
+    }
+    curve = learning_curve(x[train], y[train], groups[train], x[test], frames.energies_ev[test], factories, random_state) if p["learning_curve"] else pd.DataFrame()
+    metrics["train_seconds"] = round(time.perf_counter() - t_start, 1)
+    log.info("surrogate: chose %s (CV MAE %.4f eV); held-out MAE %.4f eV, ±2σ coverage %.2f; %.1f s", chosen, cv_mae[chosen],
+             models[chosen]["mean_mae_ev"], metrics["uncertainty"]["coverage_2sigma"], metrics["train_seconds"])
+    return SurrogateFit(model, metrics, heldout, curve)
+
+
+def choice_words(chosen: str, cv_mae: dict) -> str:
+    """One sentence saying which model predicts and why, naming the MLP when it lost."""
+    best = f"The predictor is the {MODEL_WORDS[chosen]}: lowest cross-validated MAE ({cv_mae[chosen]:.3f} eV)"
+    if chosen != "mlp" and "mlp" in cv_mae:
+        return best + f"; the MLP ensemble alone reached {cv_mae['mlp']:.3f} eV on the same folds."
+    return best + "."
+
+
+def _heldout_table(frames: FrameSet, pred, sigma, names) -> pd.DataFrame:
+    truth = with_gap(frames.energies_ev)
+    table = pd.DataFrame({"trajectory_id": frames.trajectory_id, "time_fs": frames.time_fs, "time_to_hop_fs": frames.time_to_hop_fs})
+    for k, name in enumerate(names):
+        table[f"{name}_true_ev"], table[f"{name}_pred_ev"], table[f"{name}_sigma_ev"] = truth[:, k], pred[:, k], sigma[:, k]
+    return table
+
+
+def _binned_errors(heldout: pd.DataFrame, names, by: str) -> list[dict]:
+    """MAE (mean over states) of the chosen model in bins of the true first gap or of |time − first hop|."""
+    states = names[:-1] if by == "gap" else [n for n in names if not n.startswith("gap_")]
+    err = np.mean([np.abs(heldout[f"{n}_pred_ev"] - heldout[f"{n}_true_ev"]) for n in states], axis=0)
+    if by == "gap":
+        value, edges, unit = heldout[f"{names[-1]}_true_ev"].to_numpy(), [-np.inf, 0.25, 0.5, 1.0, 2.0, np.inf], "eV"
+    else:
+        value, edges, unit = np.abs(heldout["time_to_hop_fs"].to_numpy()), [0, 10, 50, 200, np.inf], "fs"
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (value >= lo) & (value < hi)
+        if inside.any():
+            out.append({"bin": f"{lo:g}–{hi:g} {unit}", "n_frames": int(inside.sum()), "mae_ev": float(err[inside].mean())})
+    if by != "gap" and np.isnan(value).any():
+        out.append({"bin": "never hops", "n_frames": int(np.isnan(value).sum()), "mae_ev": float(err[np.isnan(value)].mean())})
+    return out
+
+
+def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_state: int = 0, sizes=None) -> pd.DataFrame:
+    """Held-out MAE (eV, mean over states) of KRR and of one MLP against the number of training frames (seeded
+    subsets, 100 … all); ``y_train`` in ladder form (:mod:`analysis.surrogate.targets`), ``y_test`` energies."""
+    n = len(x_train)
+    sizes = sizes or sorted({s for s in (100, 300, 1000, 3000, 10000) if s < n} | {n})
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for size in sizes:
+        idx = np.sort(rng.choice(n, size, replace=False)) if size < n else np.arange(n)
+        for name in ("krr", "mlp"):
+            model = factories[name]().set_params(n_members=1 if name == "mlp" else 0).fit(x_train[idx], y_train[idx], g_train[idx])
+            pred = np.cumsum(model.predict(x_test), axis=1)
+            rows.append({"model": name, "n_train_frames": int(size), "mae_ev": selection.mean_abs_error(y_test, pred)})
+    return pd.DataFrame(rows)
+
+
+def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, params: dict | None = None,
+                    frame_stride: int = 1, max_frames: int = 20000, random_state: int = 0) -> dict:
+    """Read the frames of ok trajectories, :func:`fit_surrogate`, write ``model_dir/`` and ``metrics_out``.
+
+    ``model_dir`` receives ``model.json`` + ``model.npz`` (see :mod:`analysis.surrogate.modelfile`),
+    ``heldout_predictions.csv`` and ``learning_curve.csv``. When there is nothing to train on, both the
+    metrics and ``model_dir/skipped.json`` say why and the run goes on.
+    """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"model": models["mlp"], "y_scaler": y_scaler}, model_dir / "mlp.joblib")
-    np.save(model_dir / "reference_angstrom.npy", reference)
-    parity = pd.DataFrame({"trajectory_id": groups[test]})
-    pred = y_scaler.inverse_transform(models["mlp"].predict(x[test]).reshape(len(test), -1))
-    for k, s in enumerate(state_names):
-        parity[f"{s}_true_ev"] = y[test, k]
-        parity[f"{s}_pred_ev"] = pred[:, k]
-    parity.to_csv(model_dir / "heldout_predictions.csv", index=False, float_format="%.5f")
-    meta = {
-        "descriptor": descriptor, "states": state_names, "energy_offset_ev": offset, "units": "eV (targets relative to energy_offset_ev), Å",
-        "hidden_layer_sizes": list(hidden_layer_sizes), "max_iter": max_iter, "random_state": random_state,
-        "n_train_frames": int(len(train)), "n_test_frames": int(len(test)),
-        "train_trajectories": sorted(set(groups[train])), "test_trajectories": sorted(set(groups[test])),
-    }
-    (model_dir / "meta.json").write_text(json.dumps(meta, indent=1))
-    metrics = {"split": "held-out trajectories (GroupShuffleSplit)", "test_fraction": test_fraction,
-               "n_train_trajectories": len(meta["train_trajectories"]), "n_test_trajectories": len(meta["test_trajectories"]),
-               "n_train_frames": meta["n_train_frames"], "n_test_frames": meta["n_test_frames"],
-               "descriptor": descriptor, "random_state": random_state, "models": results}
     Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_out).write_text(json.dumps(metrics, indent=1))
-    return metrics
-
-
-def load_surrogate(model_dir):
-    """Load a trained surrogate: returns predict(coords_angstrom) -> absolute energies (eV)."""
-    model_dir = Path(model_dir)
-    bundle = joblib.load(model_dir / "mlp.joblib")
-    meta = json.loads((model_dir / "meta.json").read_text())
-    reference = np.load(model_dir / "reference_angstrom.npy")
-
-    def predict(coords_angstrom):
-        x = DESCRIPTORS[meta["descriptor"]](np.asarray(coords_angstrom, dtype=float), reference)
-        y = bundle["y_scaler"].inverse_transform(bundle["model"].predict(x).reshape(len(x), -1))
-        return y + meta["energy_offset_ev"]
-
-    return predict
+    try:
+        frames = collect_frames(store_paths, usable_frames(trajectories_parquet), frame_stride, max_frames, random_state)
+        fit = fit_surrogate(frames, params, random_state)
+    except SurrogateSkipped as exc:
+        log.warning("surrogate skipped: %s", exc)
+        skipped = {"skipped": str(exc)}
+        (model_dir / "skipped.json").write_text(json.dumps(skipped, indent=1))
+        Path(metrics_out).write_text(json.dumps(skipped, indent=1))
+        return skipped
+    save_model(fit.model, model_dir)
+    fit.heldout.to_csv(model_dir / "heldout_predictions.csv", index=False, float_format="%.5f")
+    fit.learning_curve.to_csv(model_dir / "learning_curve.csv", index=False, float_format="%.5f")
+    Path(metrics_out).write_text(json.dumps(fit.metrics, indent=1))
+    return fit.metrics

@@ -12,6 +12,7 @@ rule report:
         topology="results/features/topology.json",
         metrics="results/surrogate/metrics.json",
         model="results/surrogate/model",
+        next_calculations="results/surrogate/next_calculations/index.csv",
         stores=batch_stores(),
     output:
         html=report("results/report/report.html", caption="../report/report.rst", category="Report"),

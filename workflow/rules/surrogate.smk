@@ -14,3 +14,37 @@ rule surrogate:
         "../envs/hopscope.yaml"
     script:
         "../scripts/surrogate.py"
+
+
+rule next_calculations:
+    input:
+        model="results/surrogate/model",
+        stores=batch_stores(),
+        trajectories="results/ingest/trajectories.parquet",
+        assignments="results/clusters/assignments.csv",
+    output:
+        index="results/surrogate/next_calculations/index.csv",
+    params:
+        n=config["surrogate"]["next_calculations"],
+        seed=config["seed"],
+    log:
+        "logs/next_calculations.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/next_calculations.py"
+
+
+# On request: snakemake results/predict/<name>.csv predicts every frame of predict/<name>.xyz (Å).
+rule predict:
+    input:
+        model="results/surrogate/model",
+        xyz="predict/{name}.xyz",
+    output:
+        csv="results/predict/{name}.csv",
+    log:
+        "logs/predict/{name}.log",
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/predict.py"

@@ -1,0 +1,113 @@
+"""The report's surrogate section: which model predicts and why, how good, how honest its σ, what to compute next."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.io.store import Store
+from analysis.report import figures
+from analysis.report.html import img, table_html
+
+MODEL_NAMES = {"mean": "training mean", "ridge": "ridge", "krr": "kernel ridge (KRR)", "mlp": "MLP ensemble",
+               "krr+mlp": "KRR + MLP average"}
+
+
+def metrics_table(metrics: dict) -> pd.DataFrame:
+    """One row per model: cross-validated and held-out MAE (eV) per target, fit time; the predictor marked."""
+    rows = []
+    for name, m in metrics["models"].items():
+        row = {"model": MODEL_NAMES.get(name, name) + (" ← predictor" if name == metrics["chosen"] else ""),
+               "CV MAE (eV)": m["cv_mae_ev"], "held-out MAE (eV)": m["mean_mae_ev"]}
+        row.update({f"{t} MAE (eV)": m[t]["mae_ev"] for t in metrics["targets"]})
+        row["fit (s)"] = m["fit_seconds"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def event_coords(scores: pd.DataFrame, store_paths) -> np.ndarray:
+    """Coordinates (n, n_atoms, 3) Å of each scored event (trajectory_id, frame), read from the stores."""
+    wanted = {}
+    for t, f in zip(scores["trajectory_id"], scores["frame"]):
+        wanted.setdefault(t, set()).add(int(f))
+    found = {}
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in set(store.ids) & set(wanted):
+                coords = store.array(tid, "coords_angstrom")
+                found.update({(tid, f): coords[f] for f in wanted[tid] if f < len(coords)})
+    keys = [(t, int(f)) for t, f in zip(scores["trajectory_id"], scores["frame"])]
+    return np.array([found[k] for k in keys]) if all(k in found for k in keys) else None
+
+
+def gap_maps(model, scores: pd.DataFrame, assignments: pd.DataFrame, store_paths) -> dict[str, bytes]:
+    """Per transition with ≥ 3 events, the predicted gap over its PC1–PC2 plane (needs a model with a gap)."""
+    out = {}
+    if model is None or model.gap_name is None or not len(scores):
+        return out
+    for transition, sc in scores.groupby("transition", sort=False):
+        if len(sc) < 3 or "PC2" not in sc or sc["PC2"].isna().all():
+            continue
+        coords = event_coords(sc, store_paths)
+        if coords is None:
+            continue
+        gap = model.predict_table(coords)[f"{model.gap_name}_ev"].to_numpy()
+        merged = sc.merge(assignments[["transition", "trajectory_id", "frame", "channel"]], how="left",
+                          on=["transition", "trajectory_id", "frame"])
+        out[transition] = figures.gap_map(sc, gap, merged["channel"].fillna("unresolved"), model.gap_name,
+                                          f"{transition}: predicted gap at the events")
+    return out
+
+
+def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, store_paths=(), next_csv=None):
+    """(HTML of the section, {figure name: PNG})."""
+    if "skipped" in metrics:
+        return f"<p>Not trained: {html.escape(metrics['skipped'])}.</p>", {}
+    from analysis.surrogate.modelfile import load_model
+
+    model_dir = Path(model_dir)
+    heldout = pd.read_csv(model_dir / "heldout_predictions.csv", dtype={"trajectory_id": str})
+    unc = metrics["uncertainty"]
+    figs = {"surrogate_parity": figures.parity(heldout, MODEL_NAMES[metrics["chosen"]]),
+            "surrogate_reliability": figures.reliability(unc["reliability"]["expected"], unc["reliability"]["observed"])}
+    curve_path = model_dir / "learning_curve.csv"
+    curve = pd.read_csv(curve_path) if curve_path.exists() and curve_path.stat().st_size > 1 else pd.DataFrame()
+    if len(curve):
+        figs["surrogate_learning_curve"] = figures.learning_curve(curve)
+    maps = gap_maps(load_model(model_dir), scores, assignments, store_paths) if scores is not None else {}
+    figs.update({f"surrogate_gap_map_{k.replace('→', '-')}": v for k, v in maps.items()})
+    hp = metrics["hyperparameters"]
+    parts = [
+        f"<p><b>{html.escape(metrics['choice'])}</b></p>",
+        f"<p>Validation: {html.escape(metrics['split'])} — {metrics['n_train_trajectories']} training / "
+        f"{metrics['n_test_trajectories']} test trajectories ({metrics['n_train_frames']} / {metrics['n_test_frames']} frames). "
+        f"Choices by {html.escape(metrics['cross_validation'])}; the test trajectories were used for nothing else. "
+        f"Descriptor: {html.escape(metrics['descriptor'])} (standardized); targets S0 and the adjacent gaps. "
+        f"KRR: {html.escape(str(hp['krr']))}; MLP ({metrics['n_members']} networks): {html.escape(str(hp['mlp']))}. "
+        f"Training took {metrics['train_seconds']} s.</p>",
+        table_html(metrics_table(metrics).round(4)),
+        img(figs["surrogate_parity"], "parity plot"),
+        f"<p>Uncertainty: the committee spread × a per-target factor fitted out of fold "
+        f"({', '.join(f'{k} {v:.2f}' for k, v in unc['calibration_factors'].items())}). On the held-out trajectories "
+        f"{100 * unc['coverage_1sigma']:.0f} % of errors lie inside ±1σ (68 % if calibrated) and "
+        f"{100 * unc['coverage_2sigma']:.0f} % inside ±2σ (95 %).</p>",
+        img(figs["surrogate_reliability"], "reliability plot"),
+    ]
+    for key, label in (("errors_by_gap", "true first gap"), ("errors_by_time_to_hop", "|time − first hop|")):
+        if metrics.get(key):
+            parts.append(f"<h3>Held-out error by {html.escape(label)}</h3>" + table_html(pd.DataFrame(metrics[key]).rename(
+                columns={"bin": label, "n_frames": "frames", "mae_ev": "MAE (eV)"}).round(4)))
+    if "surrogate_learning_curve" in figs:
+        parts.append(img(figs["surrogate_learning_curve"], "learning curve"))
+    parts += [img(png, f"gap map {k}") for k, png in maps.items()]
+    if next_csv is not None and Path(next_csv).exists():
+        nxt = pd.read_csv(next_csv, dtype={"trajectory_id": str})
+        if len(nxt):
+            cols = [c for c in ("rank", "trajectory_id", "time_fs", "channel", "max_state_sigma_ev", "file") if c in nxt]
+            parts.append("<h3>Next calculations</h3><p>The geometries where the committee disagrees most, taken in turn "
+                         "from each channel (XYZ files in <code>results/surrogate/next_calculations/</code>): compute them "
+                         "and add them to the training data.</p>" + table_html(nxt[cols].head(10).round(4)))
+    return "\n".join(parts), figs

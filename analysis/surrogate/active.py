@@ -1,0 +1,117 @@
+"""Next calculations to run: the ensemble's geometries where the surrogate's committee disagrees most.
+
+Active learning in one step: the frames with the largest calibrated uncertainty are where a new
+quantum-chemistry point teaches the model most. They are picked round-robin over the reaction channels
+(so one channel does not take every slot) and at least ``min_separation_fs`` apart within a trajectory
+(so five slots do not go to five consecutive frames), and written as XYZ files with the predicted energies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.io.store import usable_frames
+from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
+from analysis.surrogate.modelfile import SurrogateModel, load_model
+
+log = logging.getLogger(__name__)
+
+
+def trajectory_channels(assignments: pd.DataFrame) -> dict[str, str]:
+    """Each trajectory's channel: ``transition channel`` of its first event, in the table's order."""
+    if assignments is None or not len(assignments):
+        return {}
+    first = assignments.drop_duplicates("trajectory_id")
+    return {tid: f"{tr} {ch}" for tid, tr, ch in zip(first["trajectory_id"], first["transition"], first["channel"].astype(str))}
+
+
+def pick_next(sigma_score: np.ndarray, trajectory_id: np.ndarray, time_fs: np.ndarray, channel: np.ndarray, n: int,
+              min_separation_fs: float = 20.0) -> np.ndarray:
+    """Indices of up to ``n`` frames: highest ``sigma_score`` first, channels taken in turn, frames of one
+    trajectory at least ``min_separation_fs`` apart."""
+    order = np.argsort(-sigma_score, kind="stable")
+    queues = {}
+    for idx in order:
+        queues.setdefault(channel[idx], []).append(idx)
+    channels = sorted(queues, key=lambda c: -sigma_score[queues[c][0]])
+    chosen, taken = [], {}
+    while len(chosen) < n and any(queues.values()):
+        for c in channels:
+            queue = queues[c]
+            while queue:
+                idx = queue.pop(0)
+                times = taken.setdefault(trajectory_id[idx], [])
+                if all(abs(time_fs[idx] - t) >= min_separation_fs for t in times):
+                    times.append(time_fs[idx])
+                    chosen.append(idx)
+                    break
+            if len(chosen) >= n:
+                break
+    return np.array(chosen, dtype=int)
+
+
+def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[str, str], n: int = 20,
+                      min_separation_fs: float = 20.0) -> pd.DataFrame:
+    """The ``n`` frames to compute next: trajectory, time, channel, predicted energies, σ and the coordinates."""
+    table = model.predict_table(frames.coords_angstrom)
+    sigma_cols = [c for c in table.columns if c.endswith("_sigma_ev") and not c.startswith("gap_")]
+    score = table[sigma_cols].max(axis=1).to_numpy()
+    channel = np.array([channels.get(t, "no event") for t in frames.trajectory_id], dtype=object)
+    picked = pick_next(score, np.asarray(frames.trajectory_id), frames.time_fs, channel, n, min_separation_fs)
+    out = table.iloc[picked].drop(columns="frame").reset_index(drop=True)
+    out.insert(0, "channel", channel[picked])
+    out.insert(0, "time_fs", frames.time_fs[picked])
+    out.insert(0, "trajectory_id", frames.trajectory_id[picked])
+    out.insert(0, "rank", np.arange(1, len(picked) + 1))
+    out["max_state_sigma_ev"] = score[picked]
+    out.attrs["coords_angstrom"] = frames.coords_angstrom[picked]
+    return out
+
+
+def write_xyz(path, symbols, coords_angstrom, comment: str) -> None:
+    """One XYZ frame (Å)."""
+    lines = [str(len(symbols)), comment] + [f"{s:<2s} {x:14.8f} {y:14.8f} {z:14.8f}" for s, (x, y, z) in zip(symbols, coords_angstrom)]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n: int = 20,
+                          max_frames: int = 200000, random_state: int = 0) -> pd.DataFrame:
+    """Write ``out_dir/next_NN_<trajectory>_<time>fs.xyz`` and ``out_dir/index.csv``; a note when there is no model."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    empty = pd.DataFrame(columns=["rank", "trajectory_id", "time_fs", "channel", "file"])
+    if n <= 0 or not (Path(model_dir) / "model.json").exists():
+        reason = "switched off (surrogate.next_calculations: 0)" if n <= 0 else "no surrogate model (see metrics.json)"
+        empty.to_csv(out_dir / "index.csv", index=False)
+        (out_dir / "README.txt").write_text(f"No next calculations: {reason}.\n")
+        return empty
+    model = load_model(model_dir)
+    try:
+        frames = collect_frames(store_paths, usable_frames(trajectories_parquet), 1, max_frames, random_state)
+    except SurrogateSkipped as exc:
+        empty.to_csv(out_dir / "index.csv", index=False)
+        (out_dir / "README.txt").write_text(f"No next calculations: {exc}.\n")
+        return empty
+    assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str}) if Path(assignments_csv).exists() else None
+    table = next_calculations(model, frames, trajectory_channels(assignments), n)
+    files = []
+    energy_cols = [f"{s}_ev" for s in model.state_names]
+    for row, coords in zip(table.itertuples(index=False), table.attrs["coords_angstrom"]):
+        name = f"next_{row.rank:02d}_{row.trajectory_id}_{row.time_fs:g}fs.xyz"
+        predicted = " ".join(f"{c[:-3]}={getattr(row, c):.4f}±{getattr(row, c[:-3] + '_sigma_ev'):.4f}" for c in energy_cols)
+        write_xyz(out_dir / name, model.symbols, coords, f"{row.trajectory_id} t={row.time_fs:g} fs channel={row.channel} "
+                  f"predicted(eV) {predicted}")
+        files.append(name)
+    table["file"] = files
+    table.to_csv(out_dir / "index.csv", index=False, float_format="%.5f")
+    (out_dir / "README.txt").write_text(
+        "Geometries where the surrogate's committee disagrees most (calibrated 1σ, eV), round-robin over channels.\n"
+        "Compute their energies with your electronic-structure method and add them to the training data.\n"
+        + json.dumps({"n": int(len(table)), "model": str(model_dir)}) + "\n")
+    log.info("next calculations: %d geometries, largest σ %.3f eV", len(table), table["max_state_sigma_ev"].max() if len(table) else np.nan)
+    return table

@@ -1,0 +1,138 @@
+"""The trained surrogate as a predictor, and its model files: ``model.json`` + ``model.npz``, never pickle.
+
+``model.json`` holds what a reader needs to trust the file: descriptor, element order, reference geometry,
+state names, units, calibration, the chosen model and its hyperparameters, package versions. ``model.npz``
+holds only numeric arrays (weights, scalers, training descriptors) and is opened with
+``allow_pickle=False``, so loading a model from someone else never runs their code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.surrogate.descriptors import DESCRIPTORS
+from analysis.surrogate.models import MODEL_CLASSES
+from analysis.surrogate.selection import blend
+from analysis.surrogate.targets import from_ladder
+
+FORMAT_VERSION = 1
+
+
+class ModelMismatchError(ValueError):
+    """A geometry does not match the atoms the model was trained on."""
+
+
+@dataclass
+class SurrogateModel:
+    """Fitted components (kind, estimator) averaged with ``weights``; uncertainty = calibrated spread.
+
+    Components predict the energy ladder (:mod:`analysis.surrogate.targets`): S0 and the adjacent gaps.
+    ``calibration`` holds one factor per state plus one for the first gap (state 1 − state 0).
+    """
+
+    components: list
+    weights: list
+    calibration: np.ndarray
+    descriptor: str
+    reference_angstrom: np.ndarray
+    symbols: list
+    state_names: list
+    info: dict = field(default_factory=dict)
+
+    @property
+    def gap_name(self) -> str | None:
+        return f"gap_{self.state_names[1]}_{self.state_names[0]}" if len(self.state_names) > 1 else None
+
+    def check_symbols(self, symbols, source="the geometry"):
+        """Refuse a geometry whose element order differs from the training molecule's."""
+        if symbols is not None and list(symbols) != list(self.symbols):
+            raise ModelMismatchError(f"{source} has atoms {' '.join(symbols)} but the model was trained on "
+                                     f"{' '.join(self.symbols)} (same elements in the same order expected)")
+
+    def raw(self, coords_angstrom):
+        """Mean energies (n, n_states) eV and the uncalibrated committee spread, gap column appended to both."""
+        coords = np.asarray(coords_angstrom, dtype=float)
+        if coords.ndim != 3 or coords.shape[1:] != (len(self.symbols), 3):
+            raise ModelMismatchError(f"coordinates of shape {coords.shape} given; the model expects (n_frames, {len(self.symbols)}, 3)")
+        x = DESCRIPTORS[self.descriptor](coords, self.reference_angstrom)
+        preds = [model.predict(x, return_std=True) for _, model in self.components]
+        return from_ladder(*blend([p[0] for p in preds], [p[1] for p in preds], self.weights))
+
+    def predict(self, coords_angstrom, symbols=None):
+        """Energies (n, n_states) in eV, absolute, and their calibrated 1σ uncertainty (eV)."""
+        self.check_symbols(symbols)
+        mean, std = self.raw(coords_angstrom)
+        n = len(self.state_names)
+        return mean[:, :n], std[:, :n] * self.calibration[:n]
+
+    def predict_table(self, coords_angstrom, symbols=None) -> pd.DataFrame:
+        """One row per frame: ``<state>_ev``, ``<gap>_ev`` and their ``sigma_ev`` columns."""
+        self.check_symbols(symbols)
+        mean, std = self.raw(coords_angstrom)
+        sigma = std * self.calibration[: std.shape[1]]
+        names = list(self.state_names) + ([self.gap_name] if self.gap_name else [])
+        table = pd.DataFrame({"frame": np.arange(len(mean))})
+        for k, name in enumerate(names):
+            table[f"{name}_ev"] = mean[:, k]
+        for k, name in enumerate(names):
+            table[f"{name}_sigma_ev"] = sigma[:, k]
+        return table
+
+
+def save_model(model: SurrogateModel, directory) -> None:
+    """Write ``model.json`` (metadata) and ``model.npz`` (arrays only) into ``directory``."""
+    import sklearn
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {"reference_angstrom": np.asarray(model.reference_angstrom, float), "calibration": np.asarray(model.calibration, float)}
+    components = []
+    for k, (kind, estimator) in enumerate(model.components):
+        components.append({"kind": kind, "params": _jsonable(estimator.get_params())})
+        arrays.update({f"c{k}/{name}": np.asarray(value) for name, value in estimator.arrays_().items()})
+    meta = {"format": "hopscope-surrogate", "format_version": FORMAT_VERSION, "descriptor": model.descriptor,
+            "symbols": list(model.symbols), "state_names": list(model.state_names), "weights": list(map(float, model.weights)),
+            "components": components, "units": {"energy": "eV (absolute, as in the input)", "coordinates": "Å", "sigma": "eV, 1σ"},
+            "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "hopscope": _hopscope_version()},
+            **model.info}
+    np.savez(directory / "model.npz", **arrays)
+    (directory / "model.json").write_text(json.dumps(meta, indent=1))
+
+
+def load_model(directory) -> SurrogateModel:
+    """Read a model written by :func:`save_model`; arrays are loaded with ``allow_pickle=False``."""
+    directory = Path(directory)
+    meta_path, npz_path = directory / "model.json", directory / "model.npz"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path}: no surrogate model here (was it skipped? see metrics.json)")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != "hopscope-surrogate" or meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{meta_path}: not a hopscope surrogate model of format version {FORMAT_VERSION}")
+    with np.load(npz_path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    components = []
+    for k, spec in enumerate(meta["components"]):
+        cls = MODEL_CLASSES[spec["kind"]]  # a fixed table: the file names a kind, never a class to import
+        own = {name.split("/", 1)[1]: value for name, value in arrays.items() if name.startswith(f"c{k}/")}
+        components.append((spec["kind"], cls.from_arrays(spec["params"], own)))
+    info = {k: v for k, v in meta.items() if k not in ("descriptor", "symbols", "state_names", "weights", "components")}
+    return SurrogateModel(components, meta["weights"], arrays["calibration"], meta["descriptor"], arrays["reference_angstrom"],
+                          meta["symbols"], meta["state_names"], info)
+
+
+def _jsonable(params: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+
+
+def _hopscope_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hopscope")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,135 @@
+"""Validation splits and hyperparameter choice for the surrogate, always by whole trajectories.
+
+Consecutive frames of one trajectory are nearly identical, so a frame-level split measures memory, not
+prediction. The held-out test set is whole trajectories; the cross-validation that picks hyperparameters
+and the model runs on the *training* trajectories only (GroupKFold). With a single trajectory there is
+nothing to hold out by trajectory: the split is then by contiguous time blocks, and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold
+
+from analysis.surrogate.models import KernelRidge, MeanRegressor, MLPEnsemble, RidgeRegressor, kernel_matrix, median_distance
+from analysis.surrogate.models import _solve_krr
+
+log = logging.getLogger(__name__)
+
+KRR_GRID = {"kernel": ["gaussian", "laplacian"], "length_scale_factor": [0.5, 1.0, 2.0, 4.0, 8.0], "alpha": [1e-8, 1e-5, 1e-3, 1e-1]}
+MLP_GRID = [{"hidden_layer_sizes": [64, 64], "alpha": 1e-4}, {"hidden_layer_sizes": [128, 128], "alpha": 1e-4},
+            {"hidden_layer_sizes": [64, 64], "alpha": 1e-2}]
+
+
+def heldout_split(groups, test_fraction: float, random_state: int):
+    """(train, test, description): whole trajectories held out, or the last ``test_fraction`` of the time of a
+    single trajectory (``groups`` must then be in time order)."""
+    groups = np.asarray(groups)
+    names = np.unique(groups)
+    if len(names) >= 2:
+        # of 20 seeded trajectory splits, the one whose test share of *frames* is nearest test_fraction
+        # (trajectories differ in length: with 2-5 of them one split can leave a handful of training frames)
+        splits = GroupShuffleSplit(n_splits=20, test_size=test_fraction, random_state=random_state).split(groups, groups=groups)
+        train, test = min(splits, key=lambda s: abs(len(s[1]) / len(groups) - test_fraction))
+        return train, test, f"held-out trajectories ({len(np.unique(groups[test]))} of {len(names)}, GroupShuffleSplit)"
+    n_test = max(1, int(round(test_fraction * len(groups))))
+    index = np.arange(len(groups))
+    return index[:-n_test], index[-n_test:], "held-out final time block of the only trajectory (no second trajectory to hold out)"
+
+
+def cv_folds(groups, n_splits: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """GroupKFold over trajectories; contiguous time blocks (KFold, unshuffled) when there is only one."""
+    groups = np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    if n_groups >= 2:
+        return list(GroupKFold(n_splits=min(n_splits, n_groups)).split(groups, groups=groups))
+    return list(KFold(n_splits=min(n_splits, len(groups))).split(groups))
+
+
+def mean_abs_error(y_true, y_pred) -> float:
+    """Mean absolute error over frames and states (the selection score)."""
+    return float(np.abs(np.asarray(y_pred) - np.asarray(y_true)).mean())
+
+
+def out_of_fold(make_model, x, y, groups, folds):
+    """Mean and raw spread of ``make_model()`` fitted on each fold's complement, for every frame."""
+    mean, std = np.full(y.shape, np.nan), np.full(y.shape, np.nan)
+    for fit_idx, val_idx in folds:
+        model = make_model().fit(x[fit_idx], y[fit_idx], groups[fit_idx])
+        mean[val_idx], std[val_idx] = model.predict(x[val_idx], return_std=True)
+    return mean, std
+
+
+def tune_krr(x, y, groups, folds, grid=None, random_state: int = 0) -> tuple[dict, float]:
+    """Kernel, length-scale factor and alpha by cross-validated MAE; one kernel matrix per (kernel, ℓ, fold),
+    one Cholesky per alpha. Returns (best params, its CV MAE in target units)."""
+    grid = {**KRR_GRID, **(grid or {})}
+    scores = {}
+    for fit_idx, val_idx in folds:
+        xf, yf = x[fit_idx], y[fit_idx]
+        x_mean, x_scale = xf.mean(0), np.where(xf.std(0) > 1e-12, xf.std(0), 1.0)
+        y_mean, y_scale = yf.mean(0), np.where(yf.std(0) > 1e-12, yf.std(0), 1.0)
+        xs, xv, ys = (xf - x_mean) / x_scale, (x[val_idx] - x_mean) / x_scale, (yf - y_mean) / y_scale
+        for kind in grid["kernel"]:
+            median = median_distance(xs, kind, seed=random_state)
+            for factor in grid["length_scale_factor"]:
+                k_val = kernel_matrix(xv, xs, kind, factor * median)
+                for alpha in grid["alpha"]:
+                    try:
+                        coef = _solve_krr(xs, ys, kind, factor * median, alpha)
+                    except np.linalg.LinAlgError:
+                        continue
+                    err = mean_abs_error(y[val_idx], (k_val @ coef) * y_scale + y_mean)
+                    scores.setdefault((kind, factor, alpha), []).append(err)
+    complete = {k: np.mean(v) for k, v in scores.items() if len(v) == len(folds)}
+    (kind, factor, alpha), best = min(complete.items(), key=lambda kv: kv[1])
+    log.info("KRR: %s kernel, length scale %.2f x median distance, alpha %.0e: CV MAE %.4f", kind, factor, alpha, best)
+    return {"kernel": kind, "length_scale_factor": factor, "alpha": alpha}, float(best)
+
+
+def tune_mlp(x, y, groups, folds, grid=None, base=None):
+    """MLP architecture/L2 by the cross-validated MAE of the whole ensemble (members train together, so an
+    ensemble costs little more than one network). Returns (best params, its CV MAE, its out-of-fold mean
+    and spread)."""
+    grid = grid or MLP_GRID
+    base = dict(base or {})
+    results = []
+    for params in grid:
+        make = lambda p=params: MLPEnsemble(**{**base, **p})  # noqa: E731
+        mean, std = out_of_fold(make, x, y, groups, folds)
+        results.append((mean_abs_error(y, mean), params, mean, std))
+        log.info("MLP %s: CV MAE %.4f", params, results[-1][0])
+    best, params, mean, std = min(results, key=lambda r: r[0])
+    return dict(params), float(best), mean, std
+
+
+def make_factories(krr_params: dict, mlp_params: dict, n_members: int, random_state: int, mlp_base=None, krr_base=None):
+    """Constructors of every candidate model with the chosen hyperparameters."""
+    return {
+        "mean": lambda: MeanRegressor(),
+        "ridge": lambda: RidgeRegressor(alpha=1.0),
+        "krr": lambda: KernelRidge(**{**(krr_base or {}), **krr_params}, n_members=n_members, random_state=random_state),
+        "mlp": lambda: MLPEnsemble(**{**(mlp_base or {}), **mlp_params}, n_members=n_members, random_state=random_state),
+    }
+
+
+def blend(means, stds, weights):
+    """Weighted mixture of model predictions: mean = Σ wᵢ μᵢ, spread² = Σ wᵢ (σᵢ² + (μᵢ − mean)²)."""
+    weights = np.asarray(weights, float) / np.sum(weights)
+    mean = sum(w * m for w, m in zip(weights, means))
+    var = sum(w * (s**2 + (m - mean) ** 2) for w, m, s in zip(weights, means, stds))
+    return mean, np.sqrt(var)
+
+
+CANDIDATES = {"mean": ("mean",), "ridge": ("ridge",), "krr": ("krr",), "mlp": ("mlp",), "krr+mlp": ("krr", "mlp")}
+
+
+def candidate_predictions(oof: dict, names=CANDIDATES):
+    """Out-of-fold (mean, spread) of every candidate, blends included, from the single models' ones."""
+    out = {}
+    for name, parts in names.items():
+        if all(p in oof for p in parts):
+            out[name] = blend([oof[p][0] for p in parts], [oof[p][1] for p in parts], [1.0] * len(parts))
+    return out
