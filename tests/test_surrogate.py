@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.surrogate import selection
-from analysis.surrogate.calibration import TWO_SIGMA_SHARE, calibration_factors, coverage
+from analysis.surrogate.calibration import TWO_SIGMA_SHARE, calibrated_sigma, calibration_factors, coverage
 from analysis.surrogate.frames import SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import ModelMismatchError, load_model, save_model
 from analysis.surrogate.models import KernelRidge, MLPEnsemble
@@ -164,10 +164,12 @@ def test_calibration_factor_recovers_a_known_error_scale():
     rng = np.random.default_rng(3)
     raw_sigma = rng.uniform(0.1, 1.0, size=(20000, 2))
     errors = rng.normal(size=raw_sigma.shape) * raw_sigma * np.array([2.0, 0.5])  # true σ = 2× and 0.5× the raw spread
-    factors = calibration_factors(np.zeros_like(errors), errors, raw_sigma)
-    assert np.allclose(factors, [2.0, 0.5], rtol=0.05)
+    errors[:, 1] += rng.normal(scale=0.3, size=len(errors))  # plus an independent 0.3 eV error on the second
+    scale, floor = calibration_factors(np.zeros_like(errors), errors, raw_sigma)
+    assert np.allclose(scale, [2.0, 0.5], rtol=0.1) and floor[0] < 0.05 and abs(floor[1] - 0.3) < 0.03
     fresh = rng.normal(size=raw_sigma.shape) * raw_sigma * np.array([2.0, 0.5])
-    assert abs(coverage(0.0, fresh, raw_sigma * factors, 2.0) - TWO_SIGMA_SHARE) < 0.01
+    fresh[:, 1] += rng.normal(scale=0.3, size=len(fresh))
+    assert abs(coverage(0.0, fresh, calibrated_sigma(raw_sigma, [scale, floor]), 2.0) - TWO_SIGMA_SHARE) < 0.01
 
 
 def test_ladder_targets_round_trip_and_gap_spread():

@@ -19,9 +19,9 @@ def img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
-def table_html(df: pd.DataFrame) -> str:
-    """A table inside a horizontally scrolling box (never wider than the page)."""
-    body = df.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep="–", border=0, classes="tbl")
+def table_html(df: pd.DataFrame, digits: int = 1) -> str:
+    """A table inside a horizontally scrolling box (never wider than the page); floats to ``digits`` decimals."""
+    body = df.to_html(index=False, float_format=lambda v: f"{v:.{digits}f}", na_rep="–", border=0, classes="tbl")
     return f'<div class="scroll">{body}</div>'
 
 

@@ -12,6 +12,7 @@ from analysis.io.store import Store
 from analysis.report import figures
 from analysis.report.html import img, table_html
 
+MIN_MAP_EVENTS = 10
 MODEL_NAMES = {"mean": "training mean", "ridge": "ridge", "krr": "kernel ridge (KRR)", "mlp": "MLP ensemble",
                "krr+mlp": "KRR + MLP average"}
 
@@ -44,12 +45,12 @@ def event_coords(scores: pd.DataFrame, store_paths) -> np.ndarray:
 
 
 def gap_maps(model, scores: pd.DataFrame, assignments: pd.DataFrame, store_paths) -> dict[str, bytes]:
-    """Per transition with ≥ 3 events, the predicted gap over its PC1–PC2 plane (needs a model with a gap)."""
+    """Per transition with ≥ ``MIN_MAP_EVENTS`` events, the predicted gap over its PC1–PC2 plane (needs a gap)."""
     out = {}
     if model is None or model.gap_name is None or not len(scores):
         return out
     for transition, sc in scores.groupby("transition", sort=False):
-        if len(sc) < 3 or "PC2" not in sc or sc["PC2"].isna().all():
+        if len(sc) < MIN_MAP_EVENTS or "PC2" not in sc or sc["PC2"].isna().all():
             continue
         coords = event_coords(sc, store_paths)
         if coords is None:
@@ -80,6 +81,7 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
     maps = gap_maps(load_model(model_dir), scores, assignments, store_paths) if scores is not None else {}
     figs.update({f"surrogate_gap_map_{k.replace('→', '-')}": v for k, v in maps.items()})
     hp = metrics["hyperparameters"]
+    calibration_words = "; ".join(f"{k}: c {v['scale']:.2f}, σ₀ {v['floor_ev']:.3f} eV" for k, v in unc["calibration"].items())
     parts = [
         f"<p><b>{html.escape(metrics['choice'])}</b></p>",
         f"<p>Validation: {html.escape(metrics['split'])} — {metrics['n_train_trajectories']} training / "
@@ -88,10 +90,11 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
         f"Descriptor: {html.escape(metrics['descriptor'])} (standardized); targets S0 and the adjacent gaps. "
         f"KRR: {html.escape(str(hp['krr']))}; MLP ({metrics['n_members']} networks): {html.escape(str(hp['mlp']))}. "
         f"Training took {metrics['train_seconds']} s.</p>",
-        table_html(metrics_table(metrics).round(4)),
+        table_html(metrics_table(metrics), digits=3),
         img(figs["surrogate_parity"], "parity plot"),
-        f"<p>Uncertainty: the committee spread × a per-target factor fitted out of fold "
-        f"({', '.join(f'{k} {v:.2f}' for k, v in unc['calibration_factors'].items())}). On the held-out trajectories "
+        f"<p>Uncertainty: σ = √((c·spread)² + σ₀²) from the committee spread, c and σ₀ fitted out of fold by Gaussian "
+        f"likelihood ({calibration_words}). "
+        f"On the held-out trajectories "
         f"{100 * unc['coverage_1sigma']:.0f} % of errors lie inside ±1σ (68 % if calibrated) and "
         f"{100 * unc['coverage_2sigma']:.0f} % inside ±2σ (95 %).</p>",
         img(figs["surrogate_reliability"], "reliability plot"),
@@ -99,7 +102,7 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
     for key, label in (("errors_by_gap", "true first gap"), ("errors_by_time_to_hop", "|time − first hop|")):
         if metrics.get(key):
             parts.append(f"<h3>Held-out error by {html.escape(label)}</h3>" + table_html(pd.DataFrame(metrics[key]).rename(
-                columns={"bin": label, "n_frames": "frames", "mae_ev": "MAE (eV)"}).round(4)))
+                columns={"bin": label, "n_frames": "frames", "mae_ev": "MAE (eV)"}), digits=3))
     if "surrogate_learning_curve" in figs:
         parts.append(img(figs["surrogate_learning_curve"], "learning curve"))
     parts += [img(png, f"gap map {k}") for k, png in maps.items()]
@@ -109,5 +112,5 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
             cols = [c for c in ("rank", "trajectory_id", "time_fs", "channel", "max_state_sigma_ev", "file") if c in nxt]
             parts.append("<h3>Next calculations</h3><p>The geometries where the committee disagrees most, taken in turn "
                          "from each channel (XYZ files in <code>results/surrogate/next_calculations/</code>): compute them "
-                         "and add them to the training data.</p>" + table_html(nxt[cols].head(10).round(4)))
+                         "and add them to the training data.</p>" + table_html(nxt[cols].head(10), digits=3))
     return "\n".join(parts), figs

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.surrogate.calibration import calibrated_sigma
 from analysis.surrogate.descriptors import DESCRIPTORS
 from analysis.surrogate.models import MODEL_CLASSES
 from analysis.surrogate.selection import blend
@@ -32,7 +33,8 @@ class SurrogateModel:
     """Fitted components (kind, estimator) averaged with ``weights``; uncertainty = calibrated spread.
 
     Components predict the energy ladder (:mod:`analysis.surrogate.targets`): S0 and the adjacent gaps.
-    ``calibration`` holds one factor per state plus one for the first gap (state 1 − state 0).
+    ``calibration`` (2, n_states + 1): scale and floor (eV) per state and for the first gap (state 1 − state 0),
+    σ = √((scale·spread)² + floor²) (:mod:`analysis.surrogate.calibration`).
     """
 
     components: list
@@ -68,13 +70,13 @@ class SurrogateModel:
         self.check_symbols(symbols)
         mean, std = self.raw(coords_angstrom)
         n = len(self.state_names)
-        return mean[:, :n], std[:, :n] * self.calibration[:n]
+        return mean[:, :n], calibrated_sigma(std, self.calibration)[:, :n]
 
     def predict_table(self, coords_angstrom, symbols=None) -> pd.DataFrame:
         """One row per frame: ``<state>_ev``, ``<gap>_ev`` and their ``sigma_ev`` columns."""
         self.check_symbols(symbols)
         mean, std = self.raw(coords_angstrom)
-        sigma = std * self.calibration[: std.shape[1]]
+        sigma = calibrated_sigma(std, self.calibration)
         names = list(self.state_names) + ([self.gap_name] if self.gap_name else [])
         table = pd.DataFrame({"frame": np.arange(len(mean))})
         for k, name in enumerate(names):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from analysis.io.store import usable_frames
 from analysis.surrogate import selection
-from analysis.surrogate.calibration import calibration_factors, coverage, reliability_curve
+from analysis.surrogate.calibration import calibrated_sigma, calibration_factors, coverage, reliability_curve
 from analysis.surrogate.descriptors import DESCRIPTORS
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
@@ -109,7 +109,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
                            frames.coords_angstrom[0], frames.symbols, frames.state_names,
                            {"chosen": chosen, "hyperparameters": {"krr": krr_params, "mlp": mlp_params}})
     mean, std = test_candidates[chosen]
-    sigma = std * calibration
+    sigma = calibrated_sigma(std, calibration)
     models = {name: {**_scores(truth[test], m, names, n_states), "cv_mae_ev": round(cv_mae[name], 5),
                      "fit_seconds": round(sum(fit_seconds[part] for part in selection.CANDIDATES[name]), 2)}
               for name, (m, _) in test_candidates.items()}
@@ -122,7 +122,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         "targets": names, "random_state": random_state, "n_members": p["n_members"],
         "hyperparameters": {"krr": krr_params, "mlp": mlp_params}, "chosen": chosen, "choice": choice_words(chosen, cv_mae),
         "models": models,
-        "uncertainty": {"calibration_factors": dict(zip(names, map(float, calibration))),
+        "uncertainty": {"calibration": {n: {"scale": float(c), "floor_ev": float(f)} for n, c, f in zip(names, *calibration)},
                         "coverage_1sigma": coverage(truth[test], mean, sigma, 1.0),
                         "coverage_2sigma": coverage(truth[test], mean, sigma, 2.0),
                         "reliability": {"expected": levels.round(4).tolist(), "observed": observed.round(4).tolist()}},
