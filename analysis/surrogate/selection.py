@@ -90,8 +90,8 @@ def tune_krr(x, y, groups, folds, grid=None, random_state: int = 0) -> tuple[dic
 
 
 def tune_mlp(x, y, groups, folds, grid=None, base=None):
-    """MLP architecture/L2 by the cross-validated MAE of the whole ensemble (members train together, so an
-    ensemble costs little more than one network). Returns (best params, its CV MAE, its out-of-fold mean
+    """MLP architecture/L2 by the cross-validated MAE of the whole ensemble, whose out-of-fold spread then
+    serves the calibration without a second pass. Returns (best params, its CV MAE, its out-of-fold mean
     and spread)."""
     grid = grid or MLP_GRID
     base = dict(base or {})
