@@ -8,7 +8,7 @@ CORES  ?= all
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint bench clean-results
+.PHONY: run test lint bench screenshots clean-results
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (hopscope needs Python 3.11)"; exit 1; }
@@ -38,6 +38,9 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/cluster_scale.py
 	$(BIN)/python bench/surrogate.py
 	$(BIN)/python bench/surrogate.py --speed
+
+screenshots: $(STAMP_RUN)
+	$(BIN)/python -m analysis.report.screenshot results/report/report.html results/report/screenshots 1280 800
 
 clean-results:
 	rm -rf results logs .snakemake

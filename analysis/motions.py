@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -45,16 +47,61 @@ def motion_scores(group_mean: pd.Series, reference_mean: pd.Series) -> pd.Series
     return (delta.abs() / scale).sort_values(ascending=False)
 
 
-def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[str]:
-    """The ``n`` largest distinct motions of ``group`` (event rows) relative to ``reference`` (FC frames)."""
+# Unit in which each family's change is reported (dihedrals: the change of the torsion angle from sin/cos)
+FAMILY_UNIT = {"bond": "Å", "angle": "°", "dihedral_sin": "°", "dihedral_cos": "°", "pucker_z": "Å", "oop": "°",
+               "pyr": "°", "pucker_Q": "Å"}
+
+
+@dataclass(frozen=True)
+class Motion:
+    """One named motion of a channel: its words, the feature it comes from and the mean change at the event."""
+
+    phrase: str
+    column: str
+    change: float
+    unit: str
+
+    def __str__(self) -> str:
+        if not np.isfinite(self.change):
+            return self.phrase
+        value = f"{self.change:+.{2 if self.unit == 'Å' else 0}f}".replace("-", "\u2212")
+        return f"{self.phrase} {value} {self.unit}"
+
+
+def _torsion_change_deg(column: str, g: pd.Series, r: pd.Series) -> float:
+    """Change of a torsion angle (°, wrapped to ±180) from the means of its sin and cos columns."""
+    inner = column.split("[", 1)[1]
+    s, c = f"dihedral_sin[{inner}", f"dihedral_cos[{inner}"
+    if s not in g.index or c not in g.index:
+        return float("nan")
+    delta = np.degrees(np.arctan2(g[s], g[c]) - np.arctan2(r[s], r[c]))
+    return float((delta + 180.0) % 360.0 - 180.0)
+
+
+def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[Motion]:
+    """The ``n`` largest distinct motions of ``group`` (event rows) relative to ``reference`` (FC frames), ranked by
+    their change in each family's natural unit, with the change in its reporting unit (:data:`FAMILY_UNIT`)."""
     feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE]
     g, r = group[feats].mean(), reference[feats].mean()
     scores = motion_scores(g, r)
-    words: list[str] = []
+    out: list[Motion] = []
     for col in scores.index:
-        w = describe_feature(col, float(g[col] - r[col]), topology)
-        if w not in words:
-            words.append(w)
-        if len(words) == n:
+        fam = feature_family(col)
+        words = describe_feature(col, float(g[col] - r[col]), topology)
+        if any(m.phrase == words for m in out):
+            continue
+        change = _torsion_change_deg(col, g, r) if fam.startswith("dihedral") else float(g[col] - r[col])
+        out.append(Motion(words, col, change, FAMILY_UNIT.get(fam, "")))
+        if len(out) == n:
             break
-    return words
+    return out
+
+
+def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[str]:
+    """The phrases of :func:`motion_details`."""
+    return [m.phrase for m in motion_details(group, reference, topology, n)]
+
+
+def loading_words(column: str, loading: float, topology: Topology) -> str:
+    """Words for a PCA loading: the motion of ``column`` along the component's positive direction."""
+    return describe_feature(column, loading, topology)

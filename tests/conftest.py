@@ -36,9 +36,9 @@ cluster: {bootstrap: 20}
 """
 
 
-def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True):
+def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True, targets=()):
     """The real ``snakemake`` on ``config_text`` (YAML) in ``workdir``; ``fast`` adds one ingest batch and a tiny
-    surrogate (a second ``--configfile`` overrides the first key by key)."""
+    surrogate (a second ``--configfile`` overrides the first key by key); ``targets`` (files) instead of ``all``."""
     import os
     import subprocess
     import sys
@@ -49,7 +49,7 @@ def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True):
     if fast:
         (Path(workdir) / "fast.yaml").write_text(SNAKEMAKE_FAST)
         files.insert(0, str(Path(workdir) / "fast.yaml"))
-    cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2",
+    cmd = [str(Path(sys.executable).with_name("snakemake")), *targets, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2",
            "--configfile", *files, *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)

@@ -4,6 +4,7 @@ analysed; the multi-transition demo variant recovers the channels of both transi
 import pandas as pd
 import pytest
 
+from analysis.report import screenshot
 from tests.conftest import SHARED_DATA, run_snakemake, shared
 
 pytestmark = pytest.mark.slow
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.slow
 REAL_SETS = ["newtonx/cyclohexadiene_nx2.2", "newtonx/cyclohexadiene_nx2.2_b", "newtonx/pyrazine_nx2.6",
              "sharc/butene_sharc2.1", "sharc/ch2nh2_sharc2.0", "sharc/ch2nh2_sharc3.0_triplets", "sharc/ch2nh2_sharc4.0",
              "sharc/ch2s_sharc2", "sharc/ch2s_sharc2_full", "pyrai2md/ch2nh2", "nexmd/benzene"]
+BROWSER_CHECKED = "newtonx/cyclohexadiene_nx2.2"  # one real report is also measured in Chromium at 800 px
 
 
 def test_the_list_covers_every_trajectory_set():
@@ -38,6 +40,13 @@ def test_real_ensemble_ends_in_a_report(tmp_path, name):
     for transition in set(events.get("transition", [])):
         assert f"{transition}:" in html  # a section with its one-sentence status
     assert "hopscope report:" in proc.stdout
+    channels = pd.read_csv(r / "report/channels.csv")
+    resolved = channels[channels["resolved"].astype(str) == "True"] if len(channels) else channels
+    assert html.count('<div class="card"') == len(resolved)  # one card per channel, with its drawing
+    assert len(list((r / "report/figures").glob("*_medoid.png"))) == len(resolved)
+    if name == BROWSER_CHECKED and screenshot.browser():
+        page, window = screenshot.page_width(r / "report/report.html", 800)
+        assert page <= window, f"{name}: the report is {page} px wide in an {window} px window"
 
 
 def test_states_are_named_spectroscopically_on_sharc_with_triplets():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_snakemake, write_nx_ensemble
+from tests.conftest import ROOT, SNAKEMAKE_FAST, run_snakemake, write_nx_ensemble
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,8 @@ def test_every_trajectory_excluded_gives_a_report_listing_why(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     html, md, channels = _report(tmp_path)
     assert "0 of 2 trajectories analysed" in html
-    assert html.count("en.dat:1: expected") == 2 or html.count("dyn.out:1") == 2
+    qc_section = html.split('id="qc"')[1]  # each reason once in the QC table (and again in the "Read first" box)
+    assert qc_section.count("en.dat:1: expected") == 2 or qc_section.count("dyn.out:1") == 2
     assert "2 of 2 trajectories excluded" in proc.stdout
     assert "no trajectory passed ingest and QC" in proc.stdout
 
@@ -124,14 +125,15 @@ def test_added_or_changed_trajectory_is_reingested(tmp_path):
     root = tmp_path / "ens"
     write_nx_ensemble(root, [True, True, True])
     config = f"input: {{root: {root}}}\n"
-    assert run_snakemake(tmp_path, config).returncode == 0
-    assert "Nothing to be done" in run_snakemake(tmp_path, config, "-n").stdout + run_snakemake(tmp_path, config, "-n").stderr
+    ingest = ("results/ingest/trajectories.parquet",)  # only the ingest stages: re-ingesting is what is tested
+    assert run_snakemake(tmp_path, config, targets=ingest).returncode == 0
+    assert "Nothing to be done" in run_snakemake(tmp_path, config, "-n", targets=ingest).stdout + run_snakemake(tmp_path, config, "-n", targets=ingest).stderr
     write_nx_ensemble(tmp_path / "more", [True, True, True, True])
     shutil.copytree(tmp_path / "more" / "TRAJ4", root / "TRAJ4")
-    dry = run_snakemake(tmp_path, config, "-n", "--quiet", "progress")
+    dry = run_snakemake(tmp_path, config, "-n", "--quiet", "progress", targets=ingest)
     text = dry.stdout + dry.stderr
     assert "discover" in text and "ingest" in text and "Params have changed" in text
-    proc = run_snakemake(tmp_path, config)
+    proc = run_snakemake(tmp_path, config, targets=ingest)
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet")
     assert list(table["trajectory_id"]) == ["TRAJ1", "TRAJ2", "TRAJ3", "TRAJ4"]
@@ -139,7 +141,7 @@ def test_added_or_changed_trajectory_is_reingested(tmp_path):
     en = root / "TRAJ1" / "RESULTS" / "en.dat"
     en.write_text(en.read_text())
     os.utime(en, ns=(en.stat().st_atime_ns, en.stat().st_mtime_ns + 10**9))
-    assert "Params have changed" in run_snakemake(tmp_path, config, "-n").stdout
+    assert "Params have changed" in run_snakemake(tmp_path, config, "-n", targets=ingest).stdout
 
 
 def test_interrupt_then_plain_rerun_completes(tmp_path):
@@ -148,8 +150,10 @@ def test_interrupt_then_plain_rerun_completes(tmp_path):
     write_nx_ensemble(root, [True, True, True, False], t_max_fs=120.0)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"input: {{root: {root}}}\ningest: {{n_batches: 2}}\n")
+    fast = tmp_path / "fast.yaml"
+    fast.write_text(SNAKEMAKE_FAST.replace("n_batches: 1", "n_batches: 2"))
     cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
-           "--cores", "1", "--configfile", str(cfg)]
+           "--cores", "1", "--configfile", str(fast), str(cfg)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
     deadline = time.time() + 120

@@ -12,6 +12,8 @@ import html
 import json
 import logging
 import re
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +21,13 @@ import pandas as pd
 
 from analysis.cluster import UNRESOLVED
 from analysis.io.store import Store
-from analysis.motions import important_motions
-from analysis.report import figures
+from analysis.motions import Motion, loading_words, motion_details
+from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
+from analysis.report import drawing, figures
+from analysis.report.cards import cards_html, card_html
 from analysis.report.html import img, page, table_html
+from analysis.report.provenance import provenance_html
+from analysis.report.structures import EventGeometries, channel_structures, event_geometries, write_channel_files, xyz_text
 from analysis.report.surrogate import surrogate_html as surrogate_section
 from analysis.symmetry import merged_phrase
 from analysis.topology import Topology
@@ -68,9 +74,10 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
     for channel, group in assignments.groupby("channel", sort=True):
         resolved = channel != UNRESOLVED
         mine = ev[ev["channel"] == channel]
-        motions = important_motions(mine, reference, topology, n=2) if resolved and len(reference) else []
+        details = motion_details(mine, reference, topology, n=2) if resolved and len(reference) else []
         used = mine["symmetry"] if "symmetry" in mine else pd.Series(dtype=int)
-        motions = [_merged_motion(m, used, topology) for m in motions]
+        details = [replace(m, phrase=_merged_motion(m.phrase, used, topology)) for m in details]
+        motions = [m.phrase for m in details]
         t = group["event_time_fs"].dropna()
         st = stats.set_index("channel").reindex([channel]).iloc[0] if stats is not None and len(stats) else None
         row = {"channel": channel, "resolved": resolved, "n_events": len(group), "percent": 100.0 * len(group) / n_total,
@@ -79,7 +86,12 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
                "stability": float(st["stability"]) if st is not None else np.nan,
                "tentative": bool(st["tentative"] is True or st["tentative"] == 1) if st is not None and resolved else False,
                "percent_of_trajectories": 100.0 * group["trajectory_id"].nunique() / n_traj,
-               "important_motion": motions[0] if motions else "", "second_motion": motions[1] if len(motions) > 1 else "",
+               "important_motion": motions[0] if motions else "",
+               "important_motion_change": details[0].change if details else np.nan,
+               "important_motion_unit": details[0].unit if details else "",
+               "second_motion": motions[1] if len(motions) > 1 else "",
+               "second_motion_change": details[1].change if len(details) > 1 else np.nan,
+               "second_motion_unit": details[1].unit if len(details) > 1 else "",
                "symmetry_relabelled": int((used > 0).sum()),
                f"{tname}_fs_mean": float(t.mean()) if len(t) else np.nan,
                f"{tname}_fs_sd": float(t.std(ddof=1)) if len(t) > 1 else np.nan}
@@ -98,19 +110,6 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
     return out.sort_values(["resolved", "n_events", "channel"], ascending=[False, False, True]).reset_index(drop=True)
 
 
-def representatives(scores: pd.DataFrame, assignments: pd.DataFrame) -> dict[str, tuple[str, int]]:
-    """Per resolved channel the (trajectory_id, frame) whose event lies closest to the channel's mean in PCA space."""
-    key = ["trajectory_id", "frame"]
-    df = scores.merge(assignments[key + ["channel"]], on=key)
-    pcs = [c for c in scores.columns if c.startswith("PC") and scores[c].notna().any()]
-    out = {}
-    for channel, g in df[df["channel"] != UNRESOLVED].groupby("channel"):
-        x = g[pcs].to_numpy()
-        best = g.iloc[int(np.argmin(((x - x.mean(0)) ** 2).sum(1)))]
-        out[channel] = (str(best["trajectory_id"]), int(best["frame"]))
-    return out
-
-
 def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: Path, comment: str = "") -> dict[str, str]:
     """XYZ (Å) of each named (trajectory_id, frame) geometry; returns name → file name."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -123,47 +122,82 @@ def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: P
             for tid in set(store.ids) & set(by_tid):
                 coords, time_fs, sym = store.array(tid, "coords_angstrom"), store.array(tid, "time_fs"), store.meta[tid]["symbols"]
                 for name, frame in by_tid[tid]:
-                    body = "\n".join(f"{s:2s} {x:12.6f} {y:12.6f} {z:12.6f}" for s, (x, y, z) in zip(sym, coords[frame]))
-                    (out_dir / f"{name}.xyz").write_text(
-                        f"{len(sym)}\n{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)\n{body}\n")
+                    (out_dir / f"{name}.xyz").write_text(xyz_text(
+                        coords[frame], sym, [f"{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)"]))
                     files[name] = f"{name}.xyz"
     return dict(sorted(files.items()))
+
+
+def motion_text(phrase: str, change: float, unit: str) -> str:
+    """'C6 puckering [+] +0.52 Å' (the phrase alone when there is no number)."""
+    return str(Motion(phrase, "", change, unit)) if phrase else ""
+
+
+def add_structure_columns(channels: pd.DataFrame, geoms: EventGeometries, structures: dict, lifetimes: pd.DataFrame,
+                          names: list[str]) -> pd.DataFrame:
+    """The channel table with the medoid, the moving atoms, the gap at the event (median and quartiles, eV) and
+    the lifetime fit of every channel."""
+    out = channels.copy()
+    gaps = geoms.table.groupby("channel")["gap_ev"]
+    out["gap_ev_median"] = out["channel"].map(gaps.median())
+    out["gap_ev_q1"] = out["channel"].map(gaps.quantile(0.25))
+    out["gap_ev_q3"] = out["channel"].map(gaps.quantile(0.75))
+    out["medoid"] = out["channel"].map(lambda c: f"{structures[c].trajectory_id} frame {structures[c].frame}" if c in structures else "")
+    out["moving_atoms"] = out["channel"].map(lambda c: " ".join(names[i] for i in structures[c].moving) if c in structures else "")
+    if len(lifetimes):
+        keep = ["tau_fs", "tau_fs_lo", "tau_fs_hi", "t0_fs", "t0_fs_lo", "t0_fs_hi"]
+        out = out.merge(lifetimes[["channel", *keep]], on="channel", how="left")
+    return out
 
 
 class TransitionSection:
     """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
 
     def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
-                 stats=None, formation=None):
+                 stats=None, formation=None, frames=None, seed: int = 0):
         self.transition = transition
         self.summary = summary
         self.assignments = assignments
+        self.topology = topology
         self.kind = str(assignments["kind"].iloc[0]) if len(assignments) else "hop"
         self.time_label = "hop time" if self.kind == "hop" else "event time"
         self.n_events = len(assignments)
         self.channels = (channel_table(assignments, events, reference, topology, n_trajectories=n_ok, stats=stats, formation=formation)
                          if self.n_events else pd.DataFrame())
-        self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
         self.figures: dict[str, bytes] = {}
         self.geometries: dict[str, str] = {}
-        self.reps: dict[str, tuple[str, int]] = {}
+        self.structures: dict = {}
+        self.files: dict[str, dict[str, str]] = {}
+        self.drawings: dict[str, bytes] = {}
+        self.gap_name = "gap"
         s = slug(transition)
-        if "skipped" in summary or not len(self.resolved):
+        resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
+        if "skipped" in summary or not len(resolved):
             wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
                       for r in assignments.head(MAX_EVENT_GEOMETRIES).itertuples()}
             self.geometries = write_geometries(wanted, store_paths, out_dir / "geometries", comment=f"{transition} event ")
         else:
-            self.reps = representatives(scores, assignments)
-            self.geometries = write_geometries({f"{s}_{c}": v for c, v in self.reps.items()}, store_paths,
-                                               out_dir / "geometries", comment=f"{transition} ")
-            self.channels["representative"] = self.channels["channel"].map(
-                lambda c: f"{self.reps[c][0]} frame {self.reps[c][1]}" if c in self.reps else "")
+            geoms = event_geometries(events, assignments, store_paths, topology)
+            self.gap_name = geoms.gap_name
+            self.structures = channel_structures(geoms, scores)
+            self.lifetimes = channel_lifetimes(assignments, random_state=seed)
+            self.channels = add_structure_columns(self.channels, geoms, self.structures, self.lifetimes, topology.names)
+            self.files = write_channel_files(self.structures, store_paths, topology, out_dir / "geometries", s)
+            self.geometries = {c: f["medoid"] for c, f in self.files.items()}
+            for c, st in self.structures.items():
+                self.drawings[c] = drawing.draw_molecule(st.coords_angstrom, topology.symbols, topology.bonds, geoms.fc_angstrom,
+                                                         st.moving, topology.names)
+        self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
         if "skipped" not in summary and self.n_events:
-            title = f"{transition}: channels"
-            self.figures["shares"] = figures.channel_shares(self.channels, title)
+            self.figures["shares"] = figures.channel_shares(self.channels, f"{transition}: channels")
+            self.figures["tree"] = figures.hierarchy_tree(self.channels, f"{transition}: channel hierarchy (share of events)")
             self.figures["pca"] = figures.pca_scatter(scores, assignments, summary["explained_variance_ratio"], f"{transition}: events in PCA space")
+            self.figures["variance"] = figures.explained_variance(summary["explained_variance_ratio"], f"{transition}: PCA")
         if self.n_events:
             self.figures["times"] = figures.event_times(assignments, self.time_label, f"{transition}: {self.time_label} per channel")
+        if len(self.resolved) and frames is not None and len(frames):
+            self.figures["kinetics"] = figures.channel_kinetics(
+                frames, assignments, self.lifetimes, f"{transition}: populations of each channel's trajectories (dashed: fit)")
 
     @property
     def status(self) -> str:
@@ -180,8 +214,9 @@ class TransitionSection:
             text += f" ({n_tent} tentative: stability below the threshold, see the stability column)"
         return text + (f"; unresolved, {n_unres} events (density noise)" if n_unres else "")
 
-    def display_table(self) -> pd.DataFrame:
-        """The channel table as shown: tentative channels marked in their name, share with its interval."""
+    def display_table(self, compact: bool = False) -> pd.DataFrame:
+        """The channel table as shown: tentative channels marked in their name, share with its interval; ``compact``
+        (HTML, beside the cards) keeps the columns a reader compares across channels, motions with their size."""
         t = self.channels.drop(columns=["resolved"]).copy()
         if "tentative" in t:
             t["channel"] = [f"{c} (tentative)" if tent else c for c, tent in zip(t["channel"], t["tentative"])]
@@ -191,7 +226,22 @@ class TransitionSection:
                      [f"{lo:.0f}–{hi:.0f}" if np.isfinite(lo) else "" for lo, hi in zip(t.pop("percent_lo"), t.pop("percent_hi"))])
         if "symmetry_relabelled" in t and not t["symmetry_relabelled"].any():
             t = t.drop(columns=["symmetry_relabelled"])
-        return t
+        if not compact:
+            return t
+        for which in ("important_motion", "second_motion"):
+            if f"{which}_change" in t:
+                t[which] = [motion_text(p, c, u) for p, c, u in zip(t[which], t.pop(f"{which}_change"), t.pop(f"{which}_unit"))]
+        tname = time_name(self.kind)
+        if f"{tname}_fs_mean" in t:
+            t.insert(t.columns.get_loc(f"{tname}_fs_mean"), f"{self.time_label} (fs)",
+                     [f"{m:.0f} ± {sd:.0f}" if np.isfinite(sd) else f"{m:.0f}" for m, sd in zip(t.pop(f"{tname}_fs_mean"), t.pop(f"{tname}_fs_sd"))])
+        if "tau_fs" in t:
+            t["τ (fs)"] = [f"{v:.0f}" if np.isfinite(v) else "" for v in t["tau_fs"]]
+        if "gap_ev_median" in t:
+            t[f"{self.gap_name} gap (eV)"] = t["gap_ev_median"]
+        drop = [c for c in t.columns if c.startswith(("tau_fs", "t0_fs", "gap_ev", "lead_time")) or c in ("medoid", "moving_atoms")]
+        return t.drop(columns=drop).rename(columns={"n_events": "events", "percent": "share (%)", "percent_of_trajectories": "% of trajectories",
+                                                    "formation_time_fs_median": "formation (fs, median)"})
 
     @property
     def event_list(self) -> pd.DataFrame:
@@ -210,27 +260,56 @@ class TransitionSection:
             out += [self.event_list.to_markdown(index=False, floatfmt=".1f"), ""]
         return out
 
+    def cards(self) -> str:
+        """One card per resolved channel (drawing, numbers, files)."""
+        out = []
+        for _, row in self.resolved.iterrows():
+            c = row["channel"]
+            st = self.structures.get(c)
+            row = row.copy()
+            row["motion_1"] = motion_text(row.get("important_motion", ""), row.get("important_motion_change", np.nan), row.get("important_motion_unit", ""))
+            row["motion_2"] = motion_text(row.get("second_motion", ""), row.get("second_motion_change", np.nan), row.get("second_motion_unit", ""))
+            out.append(card_html(row, self.drawings.get(c), self.files.get(c), self.time_label, self.gap_name,
+                                 [self.topology.names[i] for i in st.moving] if st else []))
+        return cards_html(out)
+
     def html(self, pca_summary: dict) -> str:
-        parts = [f'<h2 id="{html.escape(slug(self.transition))}">{html.escape(self.transition)}</h2>',
-                 f"<p>{html.escape(self.status)}.</p>"]
+        t = html.escape(self.transition)
+        parts = [f'<h2 id="{html.escape(slug(self.transition))}">{t}</h2>', f"<p>{html.escape(self.status)}.</p>"]
         if len(self.resolved):
-            parts.append(table_html(self.display_table()))
+            parts += [f"<h3>{t}: channels</h3>", "<p>Each card: the channel's medoid event geometry (the event with the "
+                      "smallest summed distance to the others in PCA space), superposed on the Franck–Condon geometry "
+                      "(grey) with the atoms that move most highlighted (orange, arrows from their FC positions).</p>",
+                      self.cards(), table_html(self.display_table(compact=True), digits=2)]
         elif self.n_events:
             parts.append(table_html(self.event_list))
-        if "shares" in self.figures:
-            parts.append(img(self.figures["shares"], f"{self.transition} channel shares"))
+        pics = [img(self.figures[k], f"{self.transition} {k}") for k in ("shares", "tree") if k in self.figures]
+        if pics:
+            parts.append('<div class="row">' + "".join(pics) + "</div>")
         if "top_loadings" in pca_summary:
             items = "".join(
-                f"<li><b>{pc}</b> ({100 * v:.1f} %): " + ", ".join(f"{html.escape(f)} ({w:+.2f})" for f, w in pca_summary["top_loadings"][pc]) + "</li>"
+                f"<li><b>{pc}</b> ({100 * v:.1f} %): " + ", ".join(
+                    f"{html.escape(loading_words(f, w, self.topology))} ({w:+.2f})" for f, w in pca_summary["top_loadings"][pc]) + "</li>"
                 for pc, v in zip(pca_summary["top_loadings"], pca_summary["explained_variance_ratio"]))
-            parts.append(f"<p>PCA: {pca_summary['n_events']} events, {pca_summary['n_features']} features, "
-                         f"{pca_summary['n_components']} components.</p><ul>{items}</ul>")
-        for key in ("pca", "times"):
+            parts.append(f"<h3>{t}: principal components</h3><p>{pca_summary['n_events']} events, "
+                         f"{pca_summary['n_features']} features, {pca_summary['n_components']} components; the motions "
+                         "along each component's positive direction, with their loadings:</p>"
+                         f"<ul>{items}</ul>")
+        pics = [img(self.figures[k], f"{self.transition} {k}") for k in ("pca", "variance") if k in self.figures]
+        if pics:
+            parts.append('<div class="row">' + "".join(pics) + "</div>")
+        if "times" in self.figures or "kinetics" in self.figures:
+            parts.append(f"<h3>{t}: timing and kinetics</h3>")
+        if "kinetics" in self.figures:
+            parts.append(f"<p>Lifetimes: the share of each channel's trajectories that have not yet had their event is "
+                         f"fitted with {html.escape(MODEL_TEXT)} (plateau c = 0), by least squares; 95 % intervals from "
+                         "100 bootstrap resamples of the trajectories. Times from the start of the run.</p>")
+        for key in ("times", "kinetics"):
             if key in self.figures:
                 parts.append(img(self.figures[key], f"{self.transition} {key}"))
-        if self.geometries:
-            what = "Representative geometries" if self.reps else "Event geometries"
-            parts.append(f"<p>{what} (XYZ, Å): " + ", ".join(f"<code>geometries/{html.escape(f)}</code>" for f in self.geometries.values()) + "</p>")
+        if self.geometries and not self.files:
+            parts.append("<p>Event geometries (XYZ, Å): " + ", ".join(
+                f'<a href="geometries/{html.escape(f)}">{html.escape(f)}</a>' for f in self.geometries.values()) + "</p>")
         return "\n".join(parts)
 
 
@@ -292,6 +371,22 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
     return out
 
 
+def warnings_html(lines: list[str]) -> str:
+    """List items of the warnings; indented lines become a nested list under the line before them."""
+    out, sub = [], []
+    for line in lines:
+        if line.startswith("  ") and out:
+            sub.append(f"<li>{html.escape(line.strip())}</li>")
+            continue
+        if sub:
+            out[-1] = out[-1].replace("</li>", f"<ul>{''.join(sub)}</ul></li>")
+            sub = []
+        out.append(f"<li>{html.escape(line.strip())}</li>")
+    if sub:
+        out[-1] = out[-1].replace("</li>", f"<ul>{''.join(sub)}</ul></li>")
+    return "".join(out)
+
+
 def _summary_html(table, summary, n_events, event) -> str:
     ok = int((table["status"] == "ok").sum())
     parts = [f"<p>{ok} of {len(table)} trajectories analysed ({len(table) - ok} excluded); analysis event: "
@@ -311,15 +406,12 @@ def _summary_html(table, summary, n_events, event) -> str:
     return "\n".join(parts)
 
 
-def _config_table(config_summary: dict) -> pd.DataFrame:
-    flat = pd.json_normalize(config_summary or {}, sep=".")
-    return pd.DataFrame({"key": flat.columns, "value": [str(v) for v in flat.iloc[0]]}) if len(flat.columns) else pd.DataFrame()
-
-
 def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
-                 config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None) -> pd.DataFrame:
-    """Write channels.csv, channels.md, report.html, figures, geometries/ and warnings.txt under ``out_dir``.
+                 config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None,
+                 manifest_paths=()) -> pd.DataFrame:
+    """Write channels.csv, channels.md, report.html, figures/ (every figure as PNG), geometries/ and warnings.txt
+    under ``out_dir``.
 
     ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
     channel table of every transition (``transition`` column).
@@ -339,6 +431,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     reference = frames[frames["frame"] == 0] if len(frames) else frames
     event = (config_summary or {}).get("features", {}).get("event", str(events["event"].iloc[0]) if len(events) else "transitions")
     n_ok = int((table["status"] == "ok").sum())
+    seed = int((config_summary or {}).get("seed", 0))
     stats = pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else pd.DataFrame(columns=["transition"])
     formation = (pd.read_csv(formation_csv, dtype={"channel": str, "transition": str, "trajectory_id": str})
                  if formation_csv else pd.DataFrame(columns=["transition"]))
@@ -350,7 +443,8 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                                           assignments[sel].reset_index(drop=True), scores[scores["transition"] == transition],
                                           reference, topology, n_ok, out_dir, store_paths,
                                           stats[stats["transition"] == transition] if stats_csv else None,
-                                          formation[formation["transition"] == transition] if formation_csv else None))
+                                          formation[formation["transition"] == transition] if formation_csv else None,
+                                          frames=frames, seed=seed))
     summary = ensemble_summary(table, events)
     channels = pd.concat([s.csv_rows() for s in sections], ignore_index=True) if sections else pd.DataFrame()
     if len(channels):
@@ -371,18 +465,26 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
 
     warn = warnings_lines(table, sections, surrogate, len(events), event)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn))
-    pop = figures.populations(frames)
+    ensemble_fit = ensemble_decay(frames, random_state=seed)
+    pop = figures.populations_with_fit(frames, ensemble_fit)
     surrogate_html, surrogate_figs = surrogate_section(surrogate, surrogate_model_dir, scores, assignments, store_paths, next_csv)
+    fig_dir = out_dir / "figures"
+    if fig_dir.exists():
+        shutil.rmtree(fig_dir)
+    fig_dir.mkdir(parents=True)
     for s in sections:
         for name, png in s.figures.items():
-            (out_dir / f"{slug(s.transition)}_{name}.png").write_bytes(png)
+            (fig_dir / f"{slug(s.transition)}_{name}.png").write_bytes(png)
+        for channel, png in s.drawings.items():
+            (fig_dir / f"{slug(s.transition)}_{channel}_medoid.png").write_bytes(png)
     for name, png in {"populations": pop, **surrogate_figs}.items():
-        (out_dir / f"{name}.png").write_bytes(png)
+        (fig_dir / f"{name}.png").write_bytes(png)
 
     qc_fail = qc[~qc["qc_pass"].astype(bool)] if len(qc) else qc
-    warn_html = ('<div class="warn"><b>Read first</b><ul>' + "".join(f"<li>{html.escape(w.strip())}</li>" for w in warn if not w.startswith("  "))
-                 + "</ul></div>") if warn else ""
-    body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(table, summary, len(events), event), img(pop, "populations")]
+    warn_html = ('<div class="warn"><b>Read first</b><ul>' + warnings_html(warn) + "</ul></div>") if warn else ""
+    body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(table, summary, len(events), event), img(pop, "populations"),
+            f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
+            "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
     body += [s.html(pca[s.transition]) for s in sections]
     truncated = truncated_rows(table)
     body += ['<h2 id="qc">Quality control</h2>',
@@ -391,9 +493,9 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
              "<h3>Excluded</h3>", table_html(excluded) if len(excluded) else "<p>none</p>",
              *(["<h3>Truncated</h3>", table_html(truncated)] if len(truncated) else []),
              '<h2 id="surrogate">Property surrogate</h2>', surrogate_html,
-             '<h2 id="config">Configuration</h2>', table_html(_config_table(config_summary))]
+             '<h2 id="config">Provenance and configuration</h2>', provenance_html(config_summary or {}, manifest_paths)]
     toc = [("summary", "Ensemble")] + [(slug(s.transition), s.transition) for s in sections] + [
-        ("qc", "Quality control"), ("surrogate", "Property surrogate"), ("config", "Configuration")]
+        ("qc", "Quality control"), ("surrogate", "Property surrogate"), ("config", "Provenance and configuration")]
     (out_dir / "report.html").write_text(page("hopscope channel report", toc, "\n".join(body)))
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

@@ -79,25 +79,6 @@ def event_times(assignments: pd.DataFrame, time_label: str, title: str) -> bytes
     return _png(fig)
 
 
-def populations(frames: pd.DataFrame) -> bytes:
-    """Fraction of trajectories in each active state (spectroscopic name) vs time."""
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    if len(frames):
-        label = frames["state_label"] if "state_label" in frames else "S" + (frames["active_state"] - 1).astype(str)
-        counts = frames.assign(state=label).groupby(["time_fs", "state"]).size().unstack(fill_value=0)
-        frac = counts.div(counts.sum(axis=1), axis=0)
-        for s in sorted(frac.columns, key=lambda v: (v[0], int(v[1:]) if v[1:].isdigit() else 0, v)):
-            ax.plot(frac.index, frac[s], label=s)
-        ax.legend(fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no trajectory to show", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("time (fs)")
-    ax.set_ylabel("fraction of trajectories")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Active-state populations")
-    return _png(fig)
-
-
 def parity(heldout: pd.DataFrame, model_name: str) -> bytes:
     """Predicted vs reference energy on held-out trajectories, one colour per state, error bars = 1σ."""
     states = [c[: -len("_true_ev")] for c in heldout.columns if c.endswith("_true_ev") and not c.startswith("gap_")]
@@ -155,5 +136,141 @@ def gap_map(scores: pd.DataFrame, gap_ev: np.ndarray, channels: pd.Series, gap_n
                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
     ax.set_xlabel("PC1 (standardized units)")
     ax.set_ylabel("PC2 (standardized units)")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def _state_order(states):
+    return sorted(states, key=lambda v: (v[0], int(v[1:]) if v[1:].isdigit() else 0, v))
+
+
+def population_fractions(frames: pd.DataFrame) -> pd.DataFrame:
+    """Share of trajectories (alive at each time) in each active state: index time_fs, one column per state."""
+    label = frames["state_label"] if "state_label" in frames else "S" + (frames["active_state"] - 1).astype(str)
+    counts = frames.assign(state=label).groupby(["time_fs", "state"]).size().unstack(fill_value=0)
+    return counts.div(counts.sum(axis=1), axis=0)[_state_order(counts.columns)]
+
+
+def populations_with_fit(frames: pd.DataFrame, fit=None) -> bytes:
+    """Active-state populations of the ensemble vs time, with the fitted decay of the initial state (dashed)."""
+    from analysis.kinetics import decay
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    if len(frames):
+        frac = population_fractions(frames)
+        for s in frac.columns:
+            ax.plot(frac.index, frac[s], label=s)
+        if fit is not None and fit.fitted:
+            t = np.linspace(frac.index.min(), frac.index.max(), 300)
+            ax.plot(t, decay(t, fit.tau_fs, fit.t0_fs, fit.plateau), "k--", lw=1,
+                    label=f"fit {fit.what.split(' ')[0]}: τ={fit.tau_fs:.0f} fs, t0={fit.t0_fs:.0f} fs")
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no trajectory to show", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("time (fs)")
+    ax.set_ylabel("fraction of trajectories")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Active-state populations (ensemble)")
+    return _png(fig)
+
+
+def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.DataFrame, title: str) -> bytes:
+    """Small multiples, one panel per channel: the active-state populations of the channel's trajectories and the
+    fitted share still before the event (dashed), on a shared time axis."""
+    from analysis.kinetics import decay
+
+    chans = sorted(assignments["channel"].unique(), key=lambda c: (c == "unresolved", c))
+    n = max(len(chans), 1)
+    ncol = min(n, 3)
+    nrow = int(np.ceil(n / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol + 0.6, 2.3 * nrow + 0.6), sharex=True, sharey=True, squeeze=False)
+    states = _state_order(frames["state_label"].unique()) if len(frames) else []
+    colors = {s: plt.get_cmap("tab10")(i % 10) for i, s in enumerate(states)}
+    fit_of = fits.set_index("channel") if len(fits) else pd.DataFrame()
+    for ax, c in zip(axes.flat, chans):
+        ids = assignments.loc[assignments["channel"] == c, "trajectory_id"].unique()
+        mine = frames[frames["trajectory_id"].isin(ids)]
+        if len(mine):
+            frac = population_fractions(mine)
+            for s in frac.columns:
+                ax.plot(frac.index, frac[s], color=colors.get(s), lw=1.2, label=s)
+        text = f"{c} (n={len(ids)})"
+        if c in fit_of.index and np.isfinite(fit_of.at[c, "tau_fs"]):
+            f = fit_of.loc[c]
+            t = np.linspace(0, frames["time_fs"].max() if len(frames) else 1.0, 300)
+            ax.plot(t, decay(t, f["tau_fs"], f["t0_fs"]), "k--", lw=1)
+            text += f"\nτ={f['tau_fs']:.0f} fs, t0={f['t0_fs']:.0f} fs"
+        ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=7,
+                bbox={"fc": "white", "alpha": 0.7, "lw": 0})
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("time (fs)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("fraction")
+    if states:
+        axes.flat[0].legend(fontsize=6, loc="center left")
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def _tree_nodes(labels: list[str]) -> list[list[str]]:
+    import re
+
+    return [["".join(parts[: k + 1]) for k in range(len(parts))] for parts in (re.findall(r"[A-Z]\d+", lab) for lab in labels)]
+
+
+def hierarchy_tree(channels: pd.DataFrame, title: str) -> bytes:
+    """The channel hierarchy as a tree (A → B → C levels), every node with its share of the transition's events;
+    unresolved events as a grey leaf of the root."""
+    rows = channels[["channel", "percent"]].copy()
+    resolved = rows[rows["channel"] != "unresolved"].sort_values("channel")
+    paths = _tree_nodes(list(resolved["channel"]))
+    share = {}
+    for path, pct in zip(paths, resolved["percent"]):
+        for node in path:
+            share[node] = share.get(node, 0.0) + pct
+    depth = max((len(p) for p in paths), default=1)
+    leaves = [p[-1] for p in paths] + (["unresolved"] if (rows["channel"] == "unresolved").any() else [])
+    y = {leaf: -i for i, leaf in enumerate(leaves)}
+    for k in range(depth - 1, 0, -1):
+        for p in paths:
+            if len(p) > k:
+                kids = [q[k] for q in paths if len(q) > k and q[k - 1] == p[k - 1]]
+                y[p[k - 1]] = float(np.mean([y[c] for c in kids]))
+    fig, ax = plt.subplots(figsize=(6.4, 0.7 + 0.42 * max(len(leaves), 2)))
+    root_y = float(np.mean(list(y[p[0]] for p in paths) + ([y["unresolved"]] if "unresolved" in y else []))) if leaves else 0.0
+    ax.text(0, root_y, "all events ", ha="right", va="center", fontsize=8)
+    for p in paths:
+        for k, node in enumerate(p):
+            parent_x, parent_y = (0, root_y) if k == 0 else (k, y[p[k - 1]])
+            ax.plot([parent_x, parent_x, k + 1], [parent_y, y[node], y[node]], color="#4c72b0", lw=1.2)
+            ax.text(k + 1.05, y[node], f"{node}  {share[node]:.0f} %", va="center", fontsize=8,
+                    bbox={"fc": "white", "lw": 0, "pad": 0.5})
+    if "unresolved" in y:
+        pct = float(rows.loc[rows["channel"] == "unresolved", "percent"].sum())
+        ax.plot([0, 0, 1], [root_y, y["unresolved"], y["unresolved"]], color=UNRESOLVED_COLOR, lw=1.2, ls=":")
+        ax.text(1.05, y["unresolved"], f"unresolved  {pct:.0f} %", va="center", fontsize=8, color="#666666")
+    ax.set_xlim(-0.9, depth + 1.2)
+    ax.set_ylim(min(y.values(), default=0) - 0.6, 0.6)
+    ax.set_xticks(range(1, depth + 1), [f"level {chr(65 + k)}" for k in range(depth)])
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title)
+    return _png(fig)
+
+
+def explained_variance(ratio, title: str) -> bytes:
+    """Explained variance of each principal component (bars) and cumulative (line), in percent."""
+    ratio = 100 * np.asarray(ratio, float)
+    fig, ax = plt.subplots(figsize=(4.6, 2.8))
+    k = np.arange(1, len(ratio) + 1)
+    ax.bar(k, ratio, color="#4c72b0", label="component")
+    ax.plot(k, np.cumsum(ratio), "o-", color="#dd8452", ms=3, label="cumulative")
+    ax.set_xticks(k, [f"PC{i}" for i in k], fontsize=7)
+    ax.set_ylabel("explained variance (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=7)
     ax.set_title(title)
     return _png(fig)

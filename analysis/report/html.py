@@ -11,7 +11,14 @@ STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:
 .scroll{overflow-x:auto;max-width:100%} .tbl{border-collapse:collapse;font-size:0.92em}
 .tbl td,.tbl th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}
 img{max-width:100%} code{background:#f4f4f4} .warn{background:#fff4e0;border-left:4px solid #e0a030;padding:0.5em 1em}
-nav ul{columns:2}"""
+nav ul{columns:2} .row{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start} .row img{max-width:100%}
+tr.changed td{background:#fff4c2;font-weight:bold}"""
+
+CARD_STYLE = """.cards{display:flex;flex-wrap:wrap;gap:12px;margin:0.5em 0}
+.card{border:1px solid #ccc;border-radius:6px;padding:8px 10px;width:500px;max-width:100%;box-sizing:border-box;
+display:flex;flex-wrap:wrap;gap:8px;background:#fcfcfc} .card img{width:210px;height:auto}
+.card dl{margin:0;font-size:0.86em;flex:1;min-width:220px} .card dt{font-weight:bold;margin-top:3px}
+.card dd{margin:0 0 0 0.6em} .card h4{margin:0 0 4px 0;width:100%} .tent{color:#b35900}"""
 
 
 def img(png: bytes, alt: str) -> str:
@@ -29,5 +36,5 @@ def page(title: str, toc: list[tuple[str, str]], body: str) -> str:
     """The whole document: title, table of contents (anchor, text), body."""
     nav = "".join(f'<li><a href="#{html.escape(a)}">{html.escape(t)}</a></li>' for a, t in toc)
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}\n{CARD_STYLE}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><nav><ul>{nav}</ul></nav>{body}</body></html>")

@@ -14,11 +14,14 @@ rule report:
         model="results/surrogate/model",
         next_calculations="results/surrogate/next_calculations/index.csv",
         stores=batch_stores(),
+        manifests=expand("results/ingest/manifest/{batch}.tsv", batch=BATCHES),
     output:
         html=report("results/report/report.html", caption="../report/report.rst", category="Report"),
         channels="results/report/channels.csv",
         markdown="results/report/channels.md",
         warnings="results/report/warnings.txt",
+        figures=report(directory("results/report/figures"), patterns=["{name}.png"], caption="../report/figure.rst",
+                       category="Figures"),
     params:
         config_summary=config,
     log:

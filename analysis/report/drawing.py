@@ -1,0 +1,165 @@
+"""Drawings of a channel's representative geometry: a 2D projection with bonds, element colours, the moving atoms
+highlighted and the Franck–Condon geometry faint behind it (matplotlib; RDKit needs SMILES-grade bonding that
+twisted, half-broken excited-state geometries do not have).
+
+The view direction is chosen, not fixed: among 400 directions on the sphere the one that keeps the molecule
+spread out (area of its 2D shadow) *and* shows the motion (share of the moving atoms' displacement that lies in
+the picture plane), so a puckering is seen from an oblique angle rather than face-on where it is invisible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.report.figures import _png, plt
+from analysis.symmetry import kabsch_rmsd
+
+# CPK-like colours; elements not listed are drawn pink
+ELEMENT_COLORS = {"H": "#f2f2f2", "C": "#505050", "N": "#3050f8", "O": "#ff0d0d", "F": "#90e050", "S": "#e6c000",
+                  "P": "#ff8000", "Cl": "#1ff01f", "Br": "#a62929", "I": "#940094", "B": "#ffb5b5", "Si": "#f0c8a0"}
+HIGHLIGHT_COLOR = "#ff9900"
+MIN_MOVE_ANGSTROM = 0.2     # an atom must move at least this far ...
+MOVE_SHARE = 0.5            # ... and at least this share of the largest displacement to count as moving
+
+
+MAX_STARTS = 12
+
+
+def _irls(coords, reference, w, n_iter, scale):
+    """Iteratively reweighted Kabsch from the weights ``w``: (moved, robust loss per geometry)."""
+    for _ in range(n_iter):
+        wn = (w / w.sum(-1, keepdims=True))[..., None]
+        ca, cb = (wn * coords).sum(-2, keepdims=True), (wn * reference).sum(-2, keepdims=True)
+        u, _, vt = np.linalg.svd(np.swapaxes((coords - ca) * wn, -1, -2) @ (reference - cb))
+        fix = np.ones(u.shape[:-2] + (3,))
+        fix[..., 2] = np.sign(np.linalg.det(u @ vt))
+        moved = (coords - ca) @ ((u * fix[..., None, :]) @ vt) + cb
+        d = np.linalg.norm(moved - reference, axis=-1)
+        w = 1.0 / (1.0 + (d / scale) ** 2)
+    return moved, np.log1p((d / scale) ** 2).sum(-1)
+
+
+def superpose(coords: np.ndarray, reference: np.ndarray, n_iter: int = 30, scale_angstrom: float = 0.07,
+              max_starts: int = MAX_STARTS) -> np.ndarray:
+    """Geometries ``coords`` (..., n_atoms, 3) rotated and translated onto ``reference`` (n_atoms, 3) by a robust
+    Kabsch fit: iteratively reweighted with Cauchy weights 1/(1 + (d/scale)²) of each atom's distance d, so the
+    atoms that took part in a motion stop pulling the fit and the rest of the molecule superposes (a plain fit
+    tilts the whole molecule to absorb a group's rotation). The reweighting starts from every atom's
+    neighbourhood in turn (its 6 nearest atoms; at most ``max_starts`` starts) and from all atoms equally;
+    the fit with the lowest robust loss Σ log(1 + (d/scale)²) wins."""
+    coords, reference = np.asarray(coords, float), np.asarray(reference, float)
+    n = reference.shape[0]
+    starts = [np.ones(n)]
+    if n > 6 and max_starts > 0:
+        dist = np.linalg.norm(reference[:, None] - reference[None], axis=-1)
+        for i in np.unique(np.linspace(0, n - 1, min(n, max_starts)).round().astype(int)):
+            w = np.full(n, 1e-3)
+            w[np.argsort(dist[i])[:6]] = 1.0
+            starts.append(w)
+    best, best_loss = None, None
+    for w0 in starts:
+        moved, loss = _irls(coords, reference, np.broadcast_to(w0, coords.shape[:-1]).copy(), n_iter, scale_angstrom)
+        if best is None:
+            best, best_loss = moved, loss
+        else:
+            better = loss < best_loss
+            best = np.where(better[..., None, None], moved, best)
+            best_loss = np.minimum(loss, best_loss)
+    return best
+
+
+def moving_atoms(mean_displacement_angstrom: np.ndarray) -> list[int]:
+    """Atoms whose displacement (n_atoms,) is ≥ :data:`MIN_MOVE_ANGSTROM` and ≥ :data:`MOVE_SHARE` of the largest."""
+    d = np.asarray(mean_displacement_angstrom, float)
+    if not len(d) or d.max() < MIN_MOVE_ANGSTROM:
+        return []
+    return [int(i) for i in np.flatnonzero((d >= MIN_MOVE_ANGSTROM) & (d >= MOVE_SHARE * d.max()))]
+
+
+def _sphere(n: int = 400) -> np.ndarray:
+    k = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * k / n)
+    theta = np.pi * (1 + 5 ** 0.5) * k
+    v = np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
+    return v[v[:, 2] >= 0]  # a direction and its opposite give mirror pictures: keep one hemisphere
+
+
+def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None) -> np.ndarray:
+    """Rows: picture x axis, picture y axis, view direction (towards the viewer), chosen as described above."""
+    x = np.asarray(reference, float) - np.mean(reference, axis=0)
+    dirs = _sphere()
+    # orthonormal picture axes for every direction
+    helper = np.where(np.abs(dirs[:, [0]]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
+    ex = np.cross(dirs, helper)
+    ex /= np.linalg.norm(ex, axis=1, keepdims=True)
+    ey = np.cross(dirs, ex)
+    px, py = x @ ex.T, x @ ey.T                                         # (n_atoms, n_dirs)
+    cxx, cyy, cxy = (px * px).mean(0), (py * py).mean(0), (px * py).mean(0)
+    area = np.sqrt(np.clip(cxx * cyy - cxy ** 2, 0, None))
+    score = area / max(area.max(), 1e-12)
+    if displacement is not None and np.linalg.norm(displacement) > 1e-9:
+        d = np.asarray(displacement, float)
+        along = np.abs(d @ dirs.T)                                      # (n_atoms, n_dirs): hidden part
+        seen = 1.0 - np.sqrt((along ** 2).sum(0)) / np.linalg.norm(d)
+        score = score * np.sqrt(np.clip(seen, 0, None))
+    best = int(np.argmax(score))
+    # picture x along the 2D shadow's long axis, so wide molecules come out wide
+    cov = np.array([[cxx[best], cxy[best]], [cxy[best], cyy[best]]])
+    w, v = np.linalg.eigh(cov)
+    major = v[:, -1]
+    ax_x = major[0] * ex[best] + major[1] * ey[best]
+    ax_y = np.cross(dirs[best], ax_x)
+    return np.vstack([ax_x, ax_y, dirs[best]])
+
+
+def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | None = None, highlight=(), names=None,
+                  title: str = "", size_inches: float = 3.4) -> bytes:
+    """PNG of ``coords`` (n_atoms, 3, Å) superposed on ``reference`` (drawn faint behind, when given).
+
+    Parameters
+    ----------
+    coords, reference : ndarray (n_atoms, 3), Å
+    symbols : element of each atom
+    bonds : (i, j) pairs to draw
+    highlight : atoms drawn with an orange halo and labelled (the moving atoms)
+    names : atom names for the labels (``C1``…); heavy atoms and highlighted atoms are labelled
+    """
+    coords = np.asarray(coords, float)
+    highlight = sorted(set(int(i) for i in highlight))
+    names = list(names) if names is not None else [f"{s}{i + 1}" for i, s in enumerate(symbols)]
+    ref = np.asarray(reference, float) if reference is not None else None
+    if ref is not None:
+        coords = superpose(coords, ref)
+    disp = (coords - ref)[highlight] if ref is not None and highlight else None
+    axes = view_axes(ref if ref is not None else coords, disp)
+    centre = (ref if ref is not None else coords).mean(0)
+    p = (coords - centre) @ axes.T
+    fig, ax = plt.subplots(figsize=(size_inches, size_inches))
+    if ref is not None:
+        q = (ref - centre) @ axes.T
+        for i, j in bonds:
+            ax.plot(q[[i, j], 0], q[[i, j], 1], color="#bbbbbb", lw=2.5, alpha=0.5, zorder=1, solid_capstyle="round")
+        ax.scatter(q[:, 0], q[:, 1], s=28, color="#cccccc", alpha=0.5, zorder=1, linewidths=0)
+        for i in highlight:
+            ax.annotate("", p[i, :2], q[i, :2], arrowprops={"arrowstyle": "->", "color": HIGHLIGHT_COLOR, "lw": 1.2}, zorder=2)
+    depth = p[:, 2]
+    z0, z1 = depth.min(), depth.max() + 1e-9
+    for i, j in sorted(bonds, key=lambda b: depth[list(b)].mean()):
+        z = 3 + 2 * (depth[[i, j]].mean() - z0) / (z1 - z0)
+        ax.plot(p[[i, j], 0], p[[i, j], 1], color="#333333", lw=2.2, zorder=z, solid_capstyle="round")
+    for i in np.argsort(depth):
+        z = 3.01 + 2 * (depth[i] - z0) / (z1 - z0)
+        big = 0 if symbols[i] == "H" else 1
+        if i in highlight:
+            ax.scatter(p[i, 0], p[i, 1], s=(220 if big else 130), color=HIGHLIGHT_COLOR, alpha=0.55, zorder=z, linewidths=0)
+        ax.scatter(p[i, 0], p[i, 1], s=(90 if big else 40), color=ELEMENT_COLORS.get(symbols[i], "#ff69b4"),
+                   edgecolors="k", linewidths=0.6, zorder=z + 0.001)
+        if big or i in highlight:
+            ax.annotate(names[i], p[i, :2], xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=10,
+                        weight="bold" if i in highlight else "normal", color="#b35900" if i in highlight else "#222222")
+    ax.set_aspect("equal")
+    ax.margins(0.12)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _png(fig)

@@ -1,0 +1,167 @@
+"""Geometries behind a transition's channels: event geometries (in their canonical symmetry form), each channel's
+medoid, the atoms that move, the energy gap at the event, and XYZ files of the medoid and of its trajectory
+around the event, for any molecule viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import symmetry
+from analysis.cluster import UNRESOLVED
+from analysis.io.store import Store
+from analysis.report.drawing import moving_atoms, superpose
+from analysis.topology import Topology
+
+WINDOW_FS = 50.0   # the medoid trajectory is written from this long before the event to this long after it
+
+
+def franck_condon_geometry(topology: Topology) -> np.ndarray:
+    """The ensemble's mean initial geometry (Å) when the topology holds it, else its reference geometry."""
+    return np.asarray(topology.symmetry_reference_angstrom or topology.reference_angstrom, float)
+
+
+@dataclass
+class EventGeometries:
+    """Every event of one transition: ``table`` (trajectory_id, frame, channel, symmetry, gap_ev, time_fs) and
+    ``coords_angstrom`` (n_events, n_atoms, 3), relabelled to the canonical symmetry form and superposed on the
+    Franck–Condon geometry ``fc_angstrom``; ``gap_name`` says which gap ('S1–S0')."""
+
+    table: pd.DataFrame
+    coords_angstrom: np.ndarray
+    fc_angstrom: np.ndarray
+    gap_name: str
+    symbols: list = field(default_factory=list)
+
+
+def _relabel(coords: np.ndarray, choice: int, topology: Topology) -> np.ndarray:
+    if choice and choice < len(topology.symmetries):
+        perm, improper = topology.symmetries[choice]
+        return symmetry.apply(coords, perm, bool(improper))
+    return coords
+
+
+def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_paths, topology: Topology) -> EventGeometries:
+    """Read the geometry and the gap between the two states of the transition at every event (one pass over the
+    stores; each trajectory's arrays are read once)."""
+    key = ["trajectory_id", "frame"]
+    cols = key + [c for c in ("symmetry", "from_label", "to_label") if c in events]
+    table = assignments[key + ["channel", "event_time_fs"]].merge(events[cols], on=key, how="left").reset_index(drop=True)
+    if "symmetry" not in table:
+        table["symmetry"] = 0
+    table["symmetry"] = table["symmetry"].fillna(0).astype(int)
+    fc = franck_condon_geometry(topology)
+    coords = np.full((len(table), len(topology.symbols), 3), np.nan)
+    gaps = np.full(len(table), np.nan)
+    rows_of = table.groupby("trajectory_id").indices
+    has_labels = "from_label" in table and "to_label" in table
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in sorted(set(store.ids) & set(rows_of)):
+                rows = rows_of[tid]
+                frames = table.loc[rows, "frame"].to_numpy(int)
+                xyz = store.array(tid, "coords_angstrom")
+                energies = store.array(tid, "energies_ev")
+                labels = list(store.meta[tid]["state_labels"])
+                for r, f in zip(rows, frames):
+                    coords[r] = _relabel(xyz[f], int(table.at[r, "symmetry"]), topology)
+                    upper, lower = (table.at[r, "from_label"], table.at[r, "to_label"]) if has_labels else (None, None)
+                    if upper in labels and lower in labels:
+                        gaps[r] = energies[f, labels.index(upper)] - energies[f, labels.index(lower)]
+    table["gap_ev"] = gaps
+    found = np.isfinite(coords).all(axis=(1, 2))
+    aligned = coords.copy()
+    if found.any():
+        aligned[found] = superpose(coords[found], fc)
+    first = table.iloc[0] if len(table) else None
+    gap_name = f"{first['from_label']}–{first['to_label']}" if first is not None and has_labels else "gap"
+    return EventGeometries(table, aligned, fc, gap_name, list(topology.symbols))
+
+
+def medoid_index(points: np.ndarray) -> int:
+    """Row of ``points`` (n, d) with the smallest summed distance to all others."""
+    points = np.asarray(points, float)
+    d = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1))
+    return int(np.argmin(d.sum(1)))
+
+
+@dataclass
+class ChannelStructure:
+    """The medoid of one channel (in PCA space), its aligned geometry, the atoms that move (from the channel's
+    mean displacement from the FC geometry) and the gaps at its events."""
+
+    channel: str
+    trajectory_id: str
+    frame: int
+    symmetry: int
+    coords_angstrom: np.ndarray
+    mean_displacement_angstrom: np.ndarray
+    moving: list
+    gap_ev: np.ndarray
+
+
+def channel_structures(geoms: EventGeometries, scores: pd.DataFrame) -> dict[str, ChannelStructure]:
+    """One :class:`ChannelStructure` per resolved channel with at least one readable geometry."""
+    key = ["trajectory_id", "frame"]
+    pcs = [c for c in scores.columns if c.startswith("PC") and scores[c].notna().any()]
+    table = geoms.table.merge(scores[key + pcs], on=key, how="left")
+    ok = np.isfinite(geoms.coords_angstrom).all(axis=(1, 2))
+    out = {}
+    for channel, rows in table.groupby("channel", sort=True).indices.items():
+        rows = rows[ok[rows]]
+        if channel == UNRESOLVED or not len(rows):
+            continue
+        x = table.loc[rows, pcs].to_numpy(float) if pcs else np.zeros((len(rows), 1))
+        x = np.nan_to_num(x)
+        m = rows[medoid_index(x)]
+        disp = np.linalg.norm(geoms.coords_angstrom[rows].mean(0) - geoms.fc_angstrom, axis=1)
+        out[channel] = ChannelStructure(channel, str(table.at[m, "trajectory_id"]), int(table.at[m, "frame"]),
+                                        int(table.at[m, "symmetry"]), geoms.coords_angstrom[m], disp, moving_atoms(disp),
+                                        table.loc[rows, "gap_ev"].to_numpy(float))
+    return out
+
+
+def xyz_text(coords_angstrom: np.ndarray, symbols, comments) -> str:
+    """Multi-frame XYZ (Å) of ``coords_angstrom`` (n_frames, n_atoms, 3), one comment line per frame."""
+    coords_angstrom = np.asarray(coords_angstrom, float).reshape(-1, len(symbols), 3)
+    blocks = []
+    for xyz, comment in zip(coords_angstrom, comments):
+        body = "\n".join(f"{s:2s} {x:12.6f} {y:12.6f} {z:12.6f}" for s, (x, y, z) in zip(symbols, xyz))
+        blocks.append(f"{len(symbols)}\n{comment}\n{body}\n")
+    return "".join(blocks)
+
+
+def write_channel_files(structures: dict[str, ChannelStructure], store_paths, topology: Topology, out_dir: Path,
+                        stem: str, window_fs: float = WINDOW_FS) -> dict[str, dict[str, str]]:
+    """Per channel ``{stem}_{channel}.xyz`` (the medoid at its event) and ``{stem}_{channel}_trajectory.xyz``
+    (its trajectory from ``window_fs`` before to ``window_fs`` after the event, every frame, relabelled and
+    superposed like the medoid). Returns channel → {"medoid": file name, "trajectory": file name}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wanted = {s.trajectory_id: [] for s in structures.values()}
+    for s in structures.values():
+        wanted[s.trajectory_id].append(s)
+    fc = franck_condon_geometry(topology)
+    files: dict[str, dict[str, str]] = {}
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in sorted(set(store.ids) & set(wanted)):
+                xyz, time_fs = store.array(tid, "coords_angstrom"), store.array(tid, "time_fs")
+                for s in wanted[tid]:
+                    t_event = time_fs[s.frame]
+                    medoid = f"{stem}_{s.channel}.xyz"
+                    (out_dir / medoid).write_text(xyz_text(
+                        s.coords_angstrom, topology.symbols,
+                        [f"{stem} channel {s.channel} medoid: {tid} frame {s.frame} t={t_event:.2f} fs (Angstrom, "
+                         "superposed on the Franck-Condon geometry)"]))
+                    sel = np.flatnonzero(np.abs(time_fs - t_event) <= window_fs)
+                    window = superpose(_relabel(xyz[sel], s.symmetry, topology), fc, n_iter=15, max_starts=3)
+                    traj = f"{stem}_{s.channel}_trajectory.xyz"
+                    (out_dir / traj).write_text(xyz_text(
+                        window, topology.symbols,
+                        [f"{tid} frame {f} t={time_fs[f]:.2f} fs (event at {t_event:.2f} fs; Angstrom)" for f in sel]))
+                    files[s.channel] = {"medoid": medoid, "trajectory": traj}
+    return dict(sorted(files.items()))

@@ -1,0 +1,193 @@
+"""The channel report: drawings, kinetics, provenance, the Snakemake report and how the page looks in a browser.
+
+Known answers: the demo generator's planted channels (atoms, hop-time distributions, shares), a synthetic
+delayed exponential, a rigidly moved molecule.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import demo, kinetics
+from analysis.report import drawing, figures, provenance, screenshot, structures
+from tests.conftest import run_snakemake
+
+DEMO = """
+input: {root: demo}
+demo: {n_trajectories: 80, broken_fraction: 0.03}
+"""
+
+
+def _rotation(axis, angle_deg):
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    a = np.radians(angle_deg)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * k @ k
+
+
+def test_superpose_undoes_a_rigid_motion_and_finds_the_moved_group():
+    xyz = demo.equilibrium_geometry()
+    moved = xyz @ _rotation([1, 2, 3], 40).T + [3.0, -1.0, 2.0]
+    assert np.abs(drawing.superpose(moved, xyz) - xyz).max() < 1e-6
+    # the NH2 group (N8, H12, H13) turned out of the ring plane; the rest only thermally jittered
+    disp = demo.channel_displacement(xyz, demo.CHANNELS[2], np.array([1.0]))[0]
+    rng = np.random.default_rng(3)
+    noisy = (xyz + disp + rng.normal(0, 0.03, xyz.shape)) @ _rotation([0, 1, 1], 25).T
+    d = np.linalg.norm(drawing.superpose(noisy, xyz) - xyz, axis=1)
+    assert drawing.moving_atoms(d) == [7, 11, 12]
+    # batched: each geometry superposed on its own
+    both = drawing.superpose(np.stack([moved, moved + 1.0]), xyz)
+    assert np.abs(both - xyz).max() < 1e-6
+
+
+def test_view_shows_a_puckering_obliquely():
+    xyz = demo.equilibrium_geometry()
+    disp = demo.channel_displacement(xyz, demo.CHANNELS[0], np.array([1.0]))[0]
+    axes = drawing.view_axes(xyz, disp[[5, 10]])
+    normal = np.cross(xyz[1] - xyz[0], xyz[2] - xyz[0])
+    normal /= np.linalg.norm(normal)
+    seen = np.degrees(np.arccos(abs(axes[2] @ normal)))
+    assert 15 < seen < 75  # neither face-on (motion invisible) nor edge-on (ring collapsed to a line)
+    assert np.allclose(axes @ axes.T, np.eye(3), atol=1e-9)
+    png = drawing.draw_molecule(xyz + disp, demo.SYMBOLS, [(0, 1), (1, 2)], xyz, [5, 10])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_medoid_is_the_point_with_the_smallest_summed_distance():
+    points = np.array([[0.0, 0], [1, 0], [2, 0], [10, 0]])
+    assert structures.medoid_index(points) == 1  # the mean (3.25, 0) is nearest to point 2
+
+
+def test_delayed_exponential_recovered_with_an_interval_that_holds_it():
+    tau, t0 = 40.0, 25.0
+    grid = kinetics.time_grid(300.0)
+    covered = 0
+    for seed in range(20):
+        t = t0 + np.random.default_rng(seed).exponential(tau, size=300)
+        fit = kinetics.bootstrap_decay(grid, kinetics.survival(t, grid), "test", plateau=False, n_resamples=40, random_state=1)
+        # the least-squares fit agrees with the exact maximum-likelihood estimate of a shifted exponential
+        assert fit.tau_fs == pytest.approx(t.mean() - t.min(), rel=0.08) and fit.t0_fs == pytest.approx(t.min(), abs=4.0)  # grid step 2.5 fs
+        covered += fit.tau_fs_lo <= tau <= fit.tau_fs_hi
+        assert fit.n_resamples == 40
+    # the percentile-bootstrap interval holds the true lifetime in most samples; measured: 15 of 20 with 40
+    # resamples, 17 of 20 with the report's 100 (nominal 95 %: a percentile bootstrap of a least-squares fit
+    # undercovers a little); a broken interval would hold it in none
+    assert covered >= 14
+    rng = np.random.default_rng(0)
+    t = t0 + rng.exponential(tau, size=300)
+    # with a plateau: 30 % never decay
+    ind = kinetics.survival(np.where(rng.random(300) < 0.3, np.inf, t), grid)
+    fit = kinetics.bootstrap_decay(grid, ind, "test", plateau=True, n_resamples=40)
+    assert abs(fit.plateau - 0.3) < 0.08 and abs(fit.tau_fs - tau) < 10
+    few = kinetics.bootstrap_decay(grid, ind[:2], "two")
+    assert not few.fitted and "2 trajectories" in few.note
+
+
+def test_ensemble_decay_reads_the_initial_state_from_frames():
+    rng = np.random.default_rng(5)
+    time_fs = np.arange(0, 400, 5.0)
+    hops = np.where(rng.random(120) < 0.25, np.inf, 20 + rng.exponential(50.0, 120))  # a quarter never leave S1
+    in_s1 = time_fs[None, :] < hops[:, None]
+    frames = pd.DataFrame({"trajectory_id": np.repeat([f"T{k}" for k in range(120)], len(time_fs)),
+                           "time_fs": np.tile(time_fs, 120), "state_label": np.where(in_s1.ravel(), "S1", "S0")})
+    fit = kinetics.ensemble_decay(frames, n_resamples=20)
+    assert fit.what.startswith("S1") and fit.fitted
+    assert fit.plateau == pytest.approx(np.isinf(hops).mean(), abs=0.05) and fit.tau_fs == pytest.approx(50, rel=0.25)
+
+
+def test_config_table_marks_values_that_differ_from_the_schema_default():
+    schema = {"properties": {"seed": {"type": "integer", "default": 1},
+                             "cluster": {"type": "object", "properties": {"levels": {"default": 3}, "min_share": {"default": 0.03}}}}}
+    defaults = provenance.schema_defaults(schema)
+    assert defaults == {"seed": 1, "cluster.levels": 3, "cluster.min_share": 0.03}
+    table = provenance.config_table({"seed": 1, "cluster": {"levels": 2, "min_share": 0.03}, "input": {"root": "x"}}, defaults)
+    assert dict(zip(table.key, table.changed)) == {"seed": False, "cluster.levels": True, "cluster.min_share": False, "input.root": True}
+    real = provenance.load_schema_defaults()
+    assert real["cluster.levels"] == 3 and real["seed"] == 20221
+
+
+def test_hierarchy_tree_sums_shares_up_the_levels():
+    nodes = figures._tree_nodes(["A1B1", "A1B2C1", "A2"])
+    assert nodes == [["A1", "A1B1"], ["A1", "A1B2", "A1B2C1"], ["A2"]]
+    png = figures.hierarchy_tree(pd.DataFrame({"channel": ["A1B1", "A1B2C1", "A2", "unresolved"], "percent": [30, 20, 40, 10]}), "t")
+    assert png[:4] == b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    """The pipeline on an 80-trajectory demo (fast surrogate settings)."""
+    work = tmp_path_factory.mktemp("report_demo")
+    proc = run_snakemake(work, DEMO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return work
+
+
+def _planted(work):
+    """channel → (planted channel, its atoms by name) by the majority of the channel's trajectories."""
+    r = work / "results"
+    truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False)
+    assign = pd.read_csv(r / "clusters/assignments.csv").merge(truth[["trajectory_id", "channel"]], on="trajectory_id",
+                                                               suffixes=("", "_true"))
+    names = [f"{s}{i + 1}" for i, s in enumerate(demo.SYMBOLS)]
+    atoms = {c.name: sorted({names[a] for d in c.displacement for a in d[1]}) for c in demo.CHANNELS}
+    major = assign.groupby("channel")["channel_true"].agg(lambda s: s.value_counts().index[0])
+    return assign, {c: (p, atoms[p]) for c, p in major.items() if c != "unresolved"}
+
+
+@pytest.mark.slow
+def test_demo_report_cards_drawings_lifetimes_and_intervals(demo_report):
+    r = demo_report / "results"
+    channels = pd.read_csv(r / "report/channels.csv", keep_default_na=False, na_values={"percent_lo": [""]})
+    resolved = channels[channels.resolved.astype(str) == "True"]
+    assign, planted = _planted(demo_report)
+    assert len(resolved) == len(demo.CHANNELS)
+    html = (r / "report/report.html").read_text()
+    assert html.count('<div class="card"') == len(resolved)
+    truth_share = 100 * assign.channel_true.value_counts() / len(assign)
+    specs = {c.name: c for c in demo.CHANNELS}
+    for row in resolved.itertuples():
+        name, atoms = planted[row.channel]
+        # the drawing highlights exactly the planted channel's atoms
+        assert sorted(row.moving_atoms.split()) == atoms, (row.channel, name)
+        # lifetime: mean residence t0 + τ of the fitted delayed exponential within the planted hop time ± 1 sd
+        assert abs(row.t0_fs + row.tau_fs - specs[name].hop_mean_fs) < specs[name].hop_sd_fs, (row.channel, name)
+        assert row.tau_fs_lo <= row.tau_fs <= row.tau_fs_hi
+        # the 95 % interval of the share holds the true share
+        assert row.percent_lo - 0.5 <= truth_share[name] <= row.percent_hi + 0.5, (row.channel, name)
+        assert (r / "report/geometries" / f"S1-S0_{row.channel}.xyz").is_file()
+        window = (r / "report/geometries" / f"S1-S0_{row.channel}_trajectory.xyz").read_text().splitlines()
+        assert len(window) % (len(demo.SYMBOLS) + 2) == 0 and len(window) > 10 * (len(demo.SYMBOLS) + 2)
+        assert (r / "report/figures" / f"S1-S0_{row.channel}_medoid.png").is_file()
+        assert 0 < row.gap_ev_median < 1.0  # the demo's S1–S0 gap closes at the hop (4.6 eV at FC)
+    for name in ("populations", "S1-S0_kinetics", "S1-S0_tree", "S1-S0_variance", "S1-S0_times", "S1-S0_pca"):
+        assert (r / "report/figures" / f"{name}.png").is_file(), name
+    assert "schema default" in html and "manifest digest" in html and "scikit-learn" in html
+    assert "dihedral_sin[" not in html.split('id="surrogate"')[0]  # loadings in words, not column names
+
+
+@pytest.mark.slow
+def test_snakemake_report_zip_lists_every_figure_with_its_caption(demo_report):
+    proc = run_snakemake(demo_report, DEMO, "--report", str(demo_report / "report.zip"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with zipfile.ZipFile(demo_report / "report.zip") as z:
+        names = z.namelist()
+        index = next(n for n in names if n.endswith("report.html"))
+        text = z.read(index).decode()
+    figs = sorted(p.name for p in (demo_report / "results/report/figures").glob("*.png"))
+    assert figs and all(any(n.endswith(f) for n in names) for f in figs)
+    assert "Franck" in text and "medoid event geometry" in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(screenshot.browser() is None, reason="no Chromium to render the report (Debian package 'chromium')")
+def test_report_fits_the_window_at_1280_and_800_px(demo_report, tmp_path):
+    html = demo_report / "results/report/report.html"
+    for width in (1280, 800):
+        page, window = screenshot.page_width(html, width)
+        assert page <= window, f"the report is {page} px wide in a {window} px window"
+        png = screenshot.screenshot(html, tmp_path / f"report_{width}.png", width, height=3000)
+        assert png.stat().st_size > 10_000
