@@ -68,7 +68,10 @@ def event_times(assignments: pd.DataFrame, time_label: str, title: str) -> bytes
     fig, axes = plt.subplots(n, 1, figsize=(6, 0.9 + 1.1 * n), sharex=True, squeeze=False)
     col = _colors(chans)
     lo, hi = (df["event_time_fs"].min(), df["event_time_fs"].max()) if len(df) else (0.0, 1.0)
-    bins = np.linspace(lo, hi + max(1e-9, 0.01 * (hi - lo)), 25)
+    if hi - lo < 10.0:  # one event, or all at nearly one time: a readable 10 fs window around them
+        mid = 0.5 * (lo + hi)
+        lo, hi = max(0.0, mid - 5.0), max(0.0, mid - 5.0) + 10.0
+    bins = np.linspace(lo, hi + 0.01 * (hi - lo), 25)
     for ax, c in zip(axes[:, 0], chans):
         t = df.loc[df["channel"] == c, "event_time_fs"]
         ax.hist(t, bins=bins, color=col[c])
