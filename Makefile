@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 CORES  ?= all
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_CLUSTER := $(VENV)/.installed-cluster
 
-.PHONY: run test lint bench screenshots clean-results
+.PHONY: run test test-cluster lint bench screenshots clean-results
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (hopscope needs Python 3.11)"; exit 1; }
@@ -23,11 +24,20 @@ $(STAMP_TEST): $(STAMP_RUN) pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $@
 
+$(STAMP_CLUSTER): $(STAMP_TEST) pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,cluster]"
+	@touch $@
+
 run: $(STAMP_RUN)
 	$(BIN)/snakemake --cores $(CORES) --printshellcmds
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest -q
+
+# the demo through a single-node SLURM started on this machine (Debian slurm-wlm + munge, installed if missing;
+# needs root); skips with the reason where that cannot be done
+test-cluster: $(STAMP_CLUSTER)
+	$(BIN)/python -m pytest -q -m cluster tests/test_cluster.py
 
 lint: $(STAMP_RUN)
 	$(BIN)/snakemake --lint

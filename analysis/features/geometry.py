@@ -1,5 +1,6 @@
-"""Vectorized geometry primitives. Every function takes coords of shape (..., n_atoms, 3) in Å
-and works on all frames at once."""
+"""Vectorized geometry primitives, all frames at once. One implementation per quantity, on atom-major coords
+(``*_am``: (n_atoms, 3, n_frames), what the feature stage runs); the frame-major functions (coords
+(..., n_atoms, 3), Å) are thin wrappers around them."""
 
 from __future__ import annotations
 
@@ -76,14 +77,10 @@ def dihedrals(coords: np.ndarray, quads: np.ndarray) -> np.ndarray:
 
 
 def ring_normal(ring_coords: np.ndarray) -> np.ndarray:
-    """Cremer–Pople mean-plane unit normal of ring coords (..., N, 3): n ∝ R' × R''."""
-    n_ring = ring_coords.shape[-2]
-    centered = ring_coords - ring_coords.mean(axis=-2, keepdims=True)
-    j = np.arange(n_ring)
-    r1 = (centered * np.sin(2 * np.pi * j / n_ring)[:, None]).sum(axis=-2)
-    r2 = (centered * np.cos(2 * np.pi * j / n_ring)[:, None]).sum(axis=-2)
-    n = np.cross(r1, r2)
-    return n / np.linalg.norm(n, axis=-1, keepdims=True)
+    """Cremer–Pople mean-plane unit normal of ring coords (..., N, 3): (..., 3) (wraps :func:`ring_normal_am`)."""
+    ring_coords = np.asarray(ring_coords, dtype=float)
+    n = ring_normal_am(atom_major(ring_coords), np.arange(ring_coords.shape[-2]))
+    return np.ascontiguousarray(n.T).reshape(*ring_coords.shape[:-2], 3)
 
 
 def cremer_pople(coords: np.ndarray, ring) -> dict:
@@ -120,41 +117,16 @@ def cremer_pople(coords: np.ndarray, ring) -> dict:
 
 
 def out_of_plane(coords: np.ndarray, ring, anchor: int, atom: int) -> np.ndarray:
-    """Signed angle (deg) of bond anchor→atom out of the ring's mean plane ([+] along the CP normal)."""
-    n = ring_normal(coords[..., np.asarray(ring, dtype=int), :])
-    v = coords[..., atom, :] - coords[..., anchor, :]
-    s = (v * n).sum(-1) / np.linalg.norm(v, axis=-1)
-    return np.degrees(np.arcsin(np.clip(s, -1.0, 1.0)))
+    """Signed angle (deg) of bond anchor→atom out of the ring's mean plane ([+] along the CP normal): (...,)
+    (wraps :func:`out_of_plane_am`)."""
+    coords = np.asarray(coords, dtype=float)
+    return _frames_back(out_of_plane_am(atom_major(coords), ring, [anchor], [atom]), coords.shape)[..., 0]
 
 
 def pyramidalization(coords: np.ndarray, centers, neighbors) -> np.ndarray:
-    """Signed pyramidalization angle (deg) of three-coordinated centres, for every frame.
-
-    The angle is arcsin(h / d̄): h is the height of the centre above the plane of its three neighbours,
-    d̄ the mean centre–neighbour distance. 0° for a planar (sp2) centre, 19.47° for an ideal tetrahedral
-    one. The sign follows the plane normal (n2 − n1) × (n3 − n1) with the neighbours in index order, so it
-    flips when the pyramid inverts (e.g. an NH2 umbrella flip).
-
-    Parameters
-    ----------
-    coords : ndarray (..., n_atoms, 3), Å
-    centers : sequence of int, shape (k,)
-    neighbors : array of int, shape (k, 3), each row in ascending index order
-
-    Returns
-    -------
-    ndarray (..., k)
-    """
-    c = np.asarray(centers, dtype=int)
-    nb = np.asarray(neighbors, dtype=int).reshape(-1, 3)
-    p0, p1, p2 = (coords[..., nb[:, m], :] for m in range(3))
-    normal = np.cross(p1 - p0, p2 - p0)
-    normal = normal / np.linalg.norm(normal, axis=-1, keepdims=True)
-    center = coords[..., c, :]
-    height = ((center - p0) * normal).sum(-1)
-    mean_d = (np.linalg.norm(center - p0, axis=-1) + np.linalg.norm(center - p1, axis=-1)
-              + np.linalg.norm(center - p2, axis=-1)) / 3.0
-    return np.degrees(np.arcsin(np.clip(height / mean_d, -1.0, 1.0)))
+    """:func:`pyramidalization_am` on frame-major coords (..., n_atoms, 3): (..., k)."""
+    coords = np.asarray(coords, dtype=float)
+    return _frames_back(pyramidalization_am(atom_major(coords), centers, neighbors), coords.shape)
 
 
 def ring_normal_am(xam: np.ndarray, ring) -> np.ndarray:
@@ -178,7 +150,19 @@ def out_of_plane_am(xam: np.ndarray, ring, anchors, atoms) -> np.ndarray:
 
 
 def pyramidalization_am(xam: np.ndarray, centers, neighbors) -> np.ndarray:
-    """:func:`pyramidalization` on atom-major coords: (k, n_frames)."""
+    """Signed pyramidalization angle (deg) of three-coordinated centres on atom-major coords: (k, n_frames).
+
+    The angle is arcsin(h / d̄): h is the height of the centre above the plane of its three neighbours,
+    d̄ the mean centre–neighbour distance. 0° for a planar (sp2) centre, 19.47° for an ideal tetrahedral
+    one. The sign follows the plane normal (n2 − n1) × (n3 − n1) with the neighbours in index order, so it
+    flips when the pyramid inverts (e.g. an NH2 umbrella flip).
+
+    Parameters
+    ----------
+    xam : ndarray (n_atoms, 3, n_frames), Å (:func:`atom_major`)
+    centers : sequence of int, shape (k,)
+    neighbors : array of int, shape (k, 3), each row in ascending index order
+    """
     c = np.asarray(centers, dtype=int)
     nb = np.asarray(neighbors, dtype=int).reshape(-1, 3)
     p0, p1, p2 = xam[nb[:, 0]], xam[nb[:, 1]], xam[nb[:, 2]]

@@ -18,26 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
-    """Symbols and coordinates (Å) of the first frame of an XYZ file."""
-    from analysis.elements import normalize_symbol
-    from analysis.io.errors import TrajectoryFormatError
+    """Symbols and coordinates (Å) of the first frame of an XYZ file (errors name the file and line)."""
+    from analysis.io.text import read_xyz_frames
 
-    lines = Path(path).read_text().splitlines()
-    try:
-        natom = int(lines[0].split()[0])
-    except (IndexError, ValueError):
-        raise TrajectoryFormatError(path, 1, "the atom count on the first line") from None
-    symbols, xyz = [], []
-    for k, line in enumerate(lines[2:2 + natom], start=3):
-        fields = line.split()
-        try:
-            symbols.append(normalize_symbol(fields[0]))
-            xyz.append([float(v) for v in fields[1:4]])
-        except (IndexError, ValueError):
-            raise TrajectoryFormatError(path, k, "an atom line 'Sym x y z' (Å)") from None
-    if len(xyz) != natom or any(len(r) != 3 for r in xyz):
-        raise TrajectoryFormatError(path, len(lines), f"{natom} atom lines 'Sym x y z'")
-    return symbols, np.array(xyz)
+    frames = read_xyz_frames(path, allow_partial_last=False)
+    return list(frames["symbols"]), np.asarray(frames["coords_angstrom"][0], dtype=float)
 
 
 def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.ndarray | None:

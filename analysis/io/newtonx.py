@@ -19,7 +19,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
-                              parse_lines, parse_table, read_bytes, read_xyz_frames)
+                              parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
@@ -39,10 +39,6 @@ def is_newtonx(folder: str | Path) -> bool:
     """True if the folder looks like a Newton-X classic trajectory."""
     res = results_dir(folder)
     return (res / "en.dat").is_file() and ((res / "dyn.out").is_file() or (res / "dyn.xyz").is_file())
-
-
-def _read_text(path: Path) -> str:
-    return read_bytes(path).decode("ascii")
 
 
 def read_dyn_out(path: str | Path) -> dict:
@@ -338,7 +334,7 @@ def read_en_dat(path: str | Path) -> dict:
 def read_typeofdyn(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Parse ``typeofdyn.log`` with the regex from FORMATS.md: (time_fs, post-hop PES)."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     found = _TYPEOFDYN_RE.findall(text)
     if not found:
         raise TrajectoryFormatError(path, 1, "lines 'Time = t ... PES = k ...'")

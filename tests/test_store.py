@@ -1,0 +1,78 @@
+"""The trajectory store round trip and the batching of trajectories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from analysis.io.discover import batch_of
+from analysis.io.store import Store, write_store
+from analysis.io.trajectory import Trajectory
+from tests.conftest import ROOT
+
+
+def _trajectory(tid: str, n_frames: int, with_optional: bool, rng) -> Trajectory:
+    n_atoms, n_states = 4, 3
+    return Trajectory(
+        trajectory_id=tid, source_path=f"/data/{tid}", format="sharc", symbols=["C", "H", "H", "O"],
+        masses_amu=np.array([12.0, 1.008, 1.008, 15.995]), time_fs=np.arange(n_frames) * 0.5,
+        coords_angstrom=rng.normal(size=(n_frames, n_atoms, 3)), active_state=rng.integers(1, 4, n_frames),
+        energies_ev=rng.normal(size=(n_frames, n_states)), total_energy_ev=rng.normal(size=n_frames),
+        populations=rng.random((n_frames, n_states)) if with_optional else None,
+        potential_energy_ev=rng.normal(size=n_frames),
+        state_labels=["S0", "S1", "T1"], multiplicities=np.array([1, 1, 3]) if with_optional else None,
+        extra={"diag_state": rng.integers(1, 4, n_frames)} if with_optional else {},
+        flags=["truncated"] if with_optional else [],
+    )
+
+
+def test_store_round_trip_keeps_every_array_and_field(tmp_path):
+    rng = np.random.default_rng(0)
+    written = [_trajectory("TRAJ_00001", 7, True, rng), _trajectory("TRAJ_00002", 3, False, rng)]
+    write_store(written, tmp_path / "b.npz")
+    with Store(tmp_path / "b.npz") as store:
+        assert store.ids == ["TRAJ_00001", "TRAJ_00002"]
+        read = list(store)
+        assert np.array_equal(store.array("TRAJ_00002", "time_fs"), written[1].time_fs)
+    for a, b in zip(written, read):
+        for name in ("trajectory_id", "source_path", "format", "symbols", "state_labels", "flags"):
+            assert getattr(a, name) == getattr(b, name), name
+        for name in ("masses_amu", "time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev",
+                     "potential_energy_ev"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        for name in ("populations", "multiplicities"):
+            assert (getattr(a, name) is None) == (getattr(b, name) is None)
+            if getattr(a, name) is not None:
+                assert np.array_equal(getattr(a, name), getattr(b, name))
+        assert set(a.extra) == set(b.extra) and all(np.array_equal(a.extra[k], b.extra[k]) for k in a.extra)
+
+
+def test_empty_store_is_valid(tmp_path):
+    write_store([], tmp_path / "empty.npz")
+    with Store(tmp_path / "empty.npz") as store:
+        assert store.ids == [] and list(store) == []
+
+
+def test_store_never_unpickles(tmp_path):
+    np.savez(tmp_path / "evil.npz", __meta__=np.array("[]"), obj=np.array([object()], dtype=object))
+    with Store(tmp_path / "evil.npz") as store, pytest.raises(ValueError, match="pickle"):
+        store._npz["obj"]
+
+
+def test_batches_are_stable_balanced_and_independent_of_the_hash_seed():
+    ids = [f"TRAJ{k}" for k in range(1, 2001)]
+    batches = np.array([batch_of(t, 8) for t in ids])
+    assert batches.min() == 0 and batches.max() == 7
+    counts = np.bincount(batches, minlength=8)
+    assert counts.min() > 0.8 * len(ids) / 8 and counts.max() < 1.2 * len(ids) / 8
+    # adding a trajectory never moves the others
+    assert [batch_of(t, 8) for t in ids[:50]] == list(batches[:50])
+    # another interpreter with another string-hash seed puts every trajectory in the same batch
+    code = "from analysis.io.discover import batch_of; print([batch_of(f'TRAJ{k}', 8) for k in range(1, 51)])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}).stdout
+    assert out.strip() == str([int(b) for b in batches[:50]])
