@@ -145,6 +145,10 @@ def test_mlp_ensemble_learns_a_smooth_function_and_its_spread_grows_off_data():
     assert np.abs(mean - truth).mean() < 0.05
     far = model.predict(np.full((1, 2), 4.0), return_std=True)[1]
     assert far.mean() > 3 * std.mean()  # members disagree where no data was
+    # rebuilt from its arrays (what a model file holds) it predicts exactly what the fitted model does
+    rebuilt = MLPEnsemble.from_arrays(model.get_params(), model.arrays_())
+    for a, b in zip(model.predict(x_new, return_std=True), rebuilt.predict(x_new, return_std=True)):
+        assert np.array_equal(a, b)
 
 
 def test_kernel_ridge_equals_scikit_learn_kernel_ridge():

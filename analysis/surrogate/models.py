@@ -131,8 +131,9 @@ class MLPEnsemble(_Scaled):
     def from_arrays(cls, params, arrays):
         model = super().from_arrays(params, arrays)
         n_layers = len(model.hidden_layer_sizes) + 1
-        model.weights_ = [np.asarray(arrays[f"w{j}"], float) for j in range(n_layers)]
-        model.biases_ = [np.asarray(arrays[f"b{j}"], float) for j in range(n_layers)]
+        # in the stored dtype (float32, as trained): a float64 copy would compute differently from the fitted model
+        model.weights_ = [np.asarray(arrays[f"w{j}"]) for j in range(n_layers)]
+        model.biases_ = [np.asarray(arrays[f"b{j}"]) for j in range(n_layers)]
         if model.weights_[0].shape[0] != model.n_members:
             raise ValueError(f"MLP arrays hold {model.weights_[0].shape[0]} members, parameters say {model.n_members}")
         return model
