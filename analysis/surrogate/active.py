@@ -80,8 +80,12 @@ def write_xyz(path, symbols, coords_angstrom, comment: str) -> None:
 
 
 def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n: int = 20,
-                          max_frames: int = 200000, random_state: int = 0) -> pd.DataFrame:
-    """Write ``out_dir/next_NN_<trajectory>_<time>fs.xyz`` and ``out_dir/index.csv``; a note when there is no model."""
+                          max_frames: int = 50000, random_state: int = 0) -> pd.DataFrame:
+    """Write ``out_dir/next_NN_<trajectory>_<time>fs.xyz`` and ``out_dir/index.csv``; a note when there is no model.
+
+    The candidates are every frame of the ok trajectories up to ``max_frames``; beyond, every k-th frame of each
+    trajectory (k = ⌈frames / max_frames⌉), so a large ensemble is read thinned, not whole (picks are ≥ 20 fs apart
+    anyway)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     empty = pd.DataFrame(columns=["rank", "trajectory_id", "time_fs", "channel", "file"])
@@ -92,7 +96,9 @@ def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignme
         return empty
     model = load_model(model_dir)
     try:
-        frames = collect_frames(store_paths, usable_frames(trajectories_parquet), 1, max_frames, random_state)
+        used = usable_frames(trajectories_parquet)
+        stride = max(1, int(np.ceil(sum(used.values()) / max_frames)))
+        frames = collect_frames(store_paths, used, stride, max_frames, random_state)
     except SurrogateSkipped as exc:
         empty.to_csv(out_dir / "index.csv", index=False)
         (out_dir / "README.txt").write_text(f"No next calculations: {exc}.\n")

@@ -15,6 +15,8 @@ rule cluster:
         seed=config["seed"],
     log:
         "logs/cluster.log",
+    benchmark:
+        "logs/benchmarks/cluster.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

@@ -11,6 +11,8 @@ rule demo:
         seed=config["seed"],
     log:
         "logs/demo.log",
+    benchmark:
+        "logs/benchmarks/demo.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

@@ -13,6 +13,8 @@ rule topology:
         symmetry_tolerance=config["features"]["symmetry_tolerance_angstrom"],
     log:
         "logs/features/topology.log",
+    benchmark:
+        "logs/benchmarks/features/topology.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:
@@ -34,6 +36,8 @@ rule features:
         frame_stride=config["features"]["frame_stride"],
     log:
         "logs/features/{batch}.log",
+    benchmark:
+        "logs/benchmarks/features/{batch}.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:
@@ -47,6 +51,8 @@ rule merge_events:
         events="results/features/events.parquet",
     log:
         "logs/features/merge_events.log",
+    benchmark:
+        "logs/benchmarks/features/merge_events.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

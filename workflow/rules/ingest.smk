@@ -11,6 +11,8 @@ rule discover:
         digest=batch_manifest_digest,
     log:
         "logs/ingest/discover_{batch}.log",
+    benchmark:
+        "logs/benchmarks/ingest/discover_{batch}.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:
@@ -27,6 +29,8 @@ rule ingest:
         on_error=config["input"]["on_error"],
     log:
         "logs/ingest/{batch}.log",
+    benchmark:
+        "logs/benchmarks/ingest/{batch}.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

@@ -10,6 +10,8 @@ rule qc:
         thresholds={k: v for k, v in config["qc"].items() if k != "policy"},
     log:
         "logs/qc.log",
+    benchmark:
+        "logs/benchmarks/qc.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

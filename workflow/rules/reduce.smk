@@ -12,6 +12,8 @@ rule reduce:
         scaling=config["reduce"]["scaling"],
     log:
         "logs/reduce.log",
+    benchmark:
+        "logs/benchmarks/reduce.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

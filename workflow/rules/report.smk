@@ -26,6 +26,8 @@ rule report:
         config_summary=config,
     log:
         "logs/report.log",
+    benchmark:
+        "logs/benchmarks/report.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:

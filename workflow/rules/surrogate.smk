@@ -10,6 +10,8 @@ rule surrogate:
         seed=config["seed"],
     log:
         "logs/surrogate.log",
+    benchmark:
+        "logs/benchmarks/surrogate.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:
@@ -29,6 +31,8 @@ rule next_calculations:
         seed=config["seed"],
     log:
         "logs/next_calculations.log",
+    benchmark:
+        "logs/benchmarks/next_calculations.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:
@@ -44,6 +48,8 @@ rule predict:
         csv="results/predict/{name}.csv",
     log:
         "logs/predict/{name}.log",
+    benchmark:
+        "logs/benchmarks/predict/{name}.tsv"
     conda:
         "../envs/hopscope.yaml"
     script:
