@@ -191,3 +191,23 @@ def test_report_fits_the_window_at_1280_and_800_px(demo_report, tmp_path):
         assert page <= window, f"the report is {page} px wide in a {window} px window"
         png = screenshot.screenshot(html, tmp_path / f"report_{width}.png", width, height=3000)
         assert png.stat().st_size > 10_000
+
+
+def test_outcomes_of_a_truncated_trajectory_are_counted_over_the_frames_analysed(tmp_path):
+    from analysis.io.store import write_store
+    from analysis.io.trajectory import Trajectory
+    from analysis.report.build import over_analysed_frames
+
+    n = 10
+    active = np.array([3] * 4 + [2] * 4 + [1] * 2)  # S2 → S1 at frame 4, S1 → S0 at frame 8
+    traj = Trajectory(trajectory_id="T1", source_path="x", format="newtonx", symbols=["H", "H"], masses_amu=np.ones(2),
+                      time_fs=np.arange(n) * 0.5, coords_angstrom=np.zeros((n, 2, 3)) + [[0, 0, 0], [0.74, 0, 0]],
+                      active_state=active, energies_ev=np.zeros((n, 3)), total_energy_ev=np.zeros(n),
+                      state_labels=["S0", "S1", "S2"])
+    write_store([traj], tmp_path / "s.npz")
+    table = pd.DataFrame({"trajectory_id": ["T1"], "status": ["ok"], "n_frames": [n], "n_frames_used": [6], "reason": ["QC (truncated)"],
+                          "n_hops": [2], "final_state": [1], "final_label": ["S0"]})
+    out = over_analysed_frames(table, [tmp_path / "s.npz"])
+    assert out.loc[0, "n_hops"] == 1 and out.loc[0, "final_label"] == "S1"   # frames 0–5: only the S2 → S1 hop
+    whole = table.assign(n_frames_used=n)
+    assert over_analysed_frames(whole, [tmp_path / "s.npz"]).loc[0, "final_label"] == "S0"  # not truncated: unchanged

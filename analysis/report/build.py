@@ -329,6 +329,26 @@ def ensemble_summary(table: pd.DataFrame, events: pd.DataFrame) -> dict[str, pd.
     return {"final_states": final, "never_hop": never, "transitions": kinds}
 
 
+def over_analysed_frames(table: pd.DataFrame, store_paths) -> pd.DataFrame:
+    """The trajectory table with ``n_hops``, ``final_state`` and ``final_label`` of every trajectory QC truncated
+    recounted over the frames analysed (the ingest counted them over the whole run)."""
+    cut = truncated_rows(table)
+    if not len(cut):
+        return table
+    out = table.copy()
+    used = dict(zip(cut["trajectory_id"], cut["n_frames_used"].astype(int)))
+    row_of = {tid: i for i, tid in zip(out.index, out["trajectory_id"])}
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in sorted(set(store.ids) & set(used)):
+                head = store.trajectory(tid).head(used[tid])
+                i = row_of[tid]
+                out.loc[i, "n_hops"] = len(head.hops)
+                out.loc[i, "final_state"] = int(head.active_state[-1])
+                out.loc[i, "final_label"] = str(head.frame_labels[-1])
+    return out
+
+
 def truncated_rows(table: pd.DataFrame) -> pd.DataFrame:
     """ok trajectories that QC cut at their first failed frame-local check (``qc.policy: truncate``)."""
     if "n_frames_used" not in table:
@@ -398,7 +418,8 @@ def _summary_html(table, summary, n_events, event) -> str:
     else:
         parts.append("<p>No trajectory has an analysis event.</p>")
     if len(summary["final_states"]):
-        parts.append("<h3>Final states</h3>" + table_html(summary["final_states"]))
+        parts.append("<h3>Final states</h3><p>State at the last frame analysed (for trajectories QC truncated: before the "
+                     "cut).</p>" + table_html(summary["final_states"]))
     never = summary["never_hop"]
     if ok:
         ids = ", ".join(never["trajectory_id"].head(20)) + (" …" if len(never) > 20 else "")
@@ -445,7 +466,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                                           stats[stats["transition"] == transition] if stats_csv else None,
                                           formation[formation["transition"] == transition] if formation_csv else None,
                                           frames=frames, seed=seed))
-    summary = ensemble_summary(table, events)
+    summary = ensemble_summary(over_analysed_frames(table, store_paths), events)
     channels = pd.concat([s.csv_rows() for s in sections], ignore_index=True) if sections else pd.DataFrame()
     if len(channels):
         channels = channels[["transition", *[c for c in channels.columns if c != "transition"]]]
