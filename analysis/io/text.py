@@ -255,3 +255,16 @@ def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool =
     symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
     return {"raw": raw, "starts": starts, "ends": ends, "natom": natom, "comment_lines": frame0 + 1,
             "symbols": symbols, "coords_angstrom": coords.reshape(n_frames, natom, 3), "truncated": truncated}
+
+
+def format_xyz(coords_angstrom: np.ndarray, symbols, comments, decimals: int = 6) -> str:
+    """Multi-frame XYZ text (Å) of ``coords_angstrom`` (n_frames, n_atoms, 3) or one frame (n_atoms, 3), one
+    comment line per frame."""
+    coords_angstrom = np.asarray(coords_angstrom, float).reshape(-1, len(symbols), 3)
+    width = decimals + 6
+    blocks = []
+    for xyz, comment in zip(coords_angstrom, comments):
+        body = "\n".join(f"{s:2s} {x:{width}.{decimals}f} {y:{width}.{decimals}f} {z:{width}.{decimals}f}"
+                         for s, (x, y, z) in zip(symbols, xyz))
+        blocks.append(f"{len(symbols)}\n{comment}\n{body}\n")
+    return "".join(blocks)

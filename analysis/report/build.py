@@ -27,7 +27,8 @@ from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
 from analysis.report.html import img, page, table_html
 from analysis.report.provenance import provenance_html
-from analysis.report.structures import EventGeometries, channel_structures, event_geometries, write_channel_files, xyz_text
+from analysis.io.text import format_xyz
+from analysis.report.structures import EventGeometries, channel_structures, event_geometries, write_channel_files
 from analysis.report.surrogate import surrogate_html as surrogate_section
 from analysis.symmetry import merged_phrase
 from analysis.topology import Topology
@@ -122,7 +123,7 @@ def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: P
             for tid in set(store.ids) & set(by_tid):
                 coords, time_fs, sym = store.array(tid, "coords_angstrom"), store.array(tid, "time_fs"), store.meta[tid]["symbols"]
                 for name, frame in by_tid[tid]:
-                    (out_dir / f"{name}.xyz").write_text(xyz_text(
+                    (out_dir / f"{name}.xyz").write_text(format_xyz(
                         coords[frame], sym, [f"{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)"]))
                     files[name] = f"{name}.xyz"
     return dict(sorted(files.items()))

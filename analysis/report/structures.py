@@ -4,7 +4,7 @@ around the event, for any molecule viewer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ import pandas as pd
 from analysis import symmetry
 from analysis.cluster import UNRESOLVED
 from analysis.io.store import Store
+from analysis.io.text import format_xyz
 from analysis.report.drawing import moving_atoms, superpose
 from analysis.topology import Topology
 
@@ -34,7 +35,6 @@ class EventGeometries:
     coords_angstrom: np.ndarray
     fc_angstrom: np.ndarray
     gap_name: str
-    symbols: list = field(default_factory=list)
 
 
 def _relabel(coords: np.ndarray, choice: int, topology: Topology) -> np.ndarray:
@@ -78,7 +78,7 @@ def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_path
         aligned[found] = superpose(coords[found], fc)
     first = table.iloc[0] if len(table) else None
     gap_name = f"{first['from_label']}–{first['to_label']}" if first is not None and has_labels else "gap"
-    return EventGeometries(table, aligned, fc, gap_name, list(topology.symbols))
+    return EventGeometries(table, aligned, fc, gap_name)
 
 
 def medoid_index(points: np.ndarray) -> int:
@@ -124,16 +124,6 @@ def channel_structures(geoms: EventGeometries, scores: pd.DataFrame) -> dict[str
     return out
 
 
-def xyz_text(coords_angstrom: np.ndarray, symbols, comments) -> str:
-    """Multi-frame XYZ (Å) of ``coords_angstrom`` (n_frames, n_atoms, 3), one comment line per frame."""
-    coords_angstrom = np.asarray(coords_angstrom, float).reshape(-1, len(symbols), 3)
-    blocks = []
-    for xyz, comment in zip(coords_angstrom, comments):
-        body = "\n".join(f"{s:2s} {x:12.6f} {y:12.6f} {z:12.6f}" for s, (x, y, z) in zip(symbols, xyz))
-        blocks.append(f"{len(symbols)}\n{comment}\n{body}\n")
-    return "".join(blocks)
-
-
 def write_channel_files(structures: dict[str, ChannelStructure], store_paths, topology: Topology, out_dir: Path,
                         stem: str, window_fs: float = WINDOW_FS) -> dict[str, dict[str, str]]:
     """Per channel ``{stem}_{channel}.xyz`` (the medoid at its event) and ``{stem}_{channel}_trajectory.xyz``
@@ -153,14 +143,14 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
                 for s in wanted[tid]:
                     t_event = time_fs[s.frame]
                     medoid = f"{stem}_{s.channel}.xyz"
-                    (out_dir / medoid).write_text(xyz_text(
+                    (out_dir / medoid).write_text(format_xyz(
                         s.coords_angstrom, topology.symbols,
                         [f"{stem} channel {s.channel} medoid: {tid} frame {s.frame} t={t_event:.2f} fs (Angstrom, "
                          "superposed on the Franck-Condon geometry)"]))
                     sel = np.flatnonzero(np.abs(time_fs - t_event) <= window_fs)
                     window = superpose(_relabel(xyz[sel], s.symmetry, topology), fc, n_iter=15, max_starts=3)
                     traj = f"{stem}_{s.channel}_trajectory.xyz"
-                    (out_dir / traj).write_text(xyz_text(
+                    (out_dir / traj).write_text(format_xyz(
                         window, topology.symbols,
                         [f"{tid} frame {f} t={time_fs[f]:.2f} fs (event at {t_event:.2f} fs; Angstrom)" for f in sel]))
                     files[s.channel] = {"medoid": medoid, "trajectory": traj}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.io.store import usable_frames
+from analysis.io.text import format_xyz
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, load_model
 
@@ -74,9 +75,8 @@ def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[st
 
 
 def write_xyz(path, symbols, coords_angstrom, comment: str) -> None:
-    """One XYZ frame (Å)."""
-    lines = [str(len(symbols)), comment] + [f"{s:<2s} {x:14.8f} {y:14.8f} {z:14.8f}" for s, (x, y, z) in zip(symbols, coords_angstrom)]
-    Path(path).write_text("\n".join(lines) + "\n")
+    """One XYZ frame (Å, 8 decimals)."""
+    Path(path).write_text(format_xyz(coords_angstrom, symbols, [comment], decimals=8))
 
 
 def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n: int = 20,
