@@ -67,3 +67,40 @@ def test_dbscan_radius_from_the_k_distance_knee_separates_blobs_of_any_scale():
     large = HierarchicalClustering(method="dbscan").fit(10 * x)
     assert adjusted_rand_score(truth, small.labels_) >= 0.95
     assert list(small.labels_) == list(large.labels_) and np.isclose(large.eps_, 10 * small.eps_)
+
+
+class _SometimesSplits:
+    """A stand-in clusterer with a known answer: channel A is x[:, 0] < 0, B the rest; one fit in eight (by
+    seed) cuts A in two halves, as a density step occasionally does to a real channel."""
+
+    def __init__(self, random_state=0, min_cluster_size=5):
+        self.random_state = random_state
+        self.min_cluster_size = min_cluster_size
+
+    def get_params(self, deep=True):
+        return {"random_state": self.random_state, "min_cluster_size": self.min_cluster_size}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit(self, x):
+        labels = np.where(x[:, 0] < 0, "A1B1", "A2B1").astype(object)
+        if self.random_state % 8 == 1:
+            a = np.flatnonzero(labels == "A1B1")
+            labels[a[: len(a) // 2]] = "A3B1"
+        self.labels_ = labels
+        return self
+
+
+def test_share_interval_is_not_widened_by_the_subsets_that_split_the_channel():
+    """Subsets that split a channel lower its stability; its share interval stays the sampling interval of the
+    share (here ~binomial: 40 % of 100 events), not the split's half share rescaled (which reached ~0 %)."""
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.r_[-1 - rng.random(40), 1 + rng.random(60)], rng.random(100)])
+    model = _SometimesSplits().fit(x)
+    stats = channel_stability(model, x, model.labels_, n_resamples=200, random_state=2).set_index("channel")
+    a = stats.loc["A1B1"]
+    assert 0.8 < a["stability"] < 0.98  # the split subsets are seen ...
+    assert 25 < a["share_percent_lo"] < 40 < a["share_percent_hi"] < 55, a.to_dict()  # ... but do not set the interval

@@ -3,6 +3,7 @@ demo (analytic energies), calibration, safe model files, the predict entry point
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from analysis.surrogate import selection
 from analysis.surrogate.calibration import TWO_SIGMA_SHARE, calibrated_sigma, calibration_factors, coverage
 from analysis.surrogate.frames import SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import ModelMismatchError, load_model, save_model
-from analysis.surrogate.models import KernelRidge, MLPEnsemble
+from analysis.surrogate.models import KernelRidge, MLPEnsemble, median_distance
 from analysis.surrogate.targets import from_ladder, to_ladder, with_gap
 
 FAST = {"n_members": 5, "cv_max_frames": 1500, "learning_curve": False,
@@ -162,6 +163,55 @@ def test_kernel_ridge_equals_scikit_learn_kernel_ridge():
     x_new = rng.normal(size=(20, 4))
     expected = sk.predict((x_new - ours.x_mean_) / ours.x_scale_) * ours.y_scale_ + ours.y_mean_
     assert np.allclose(ours.predict(x_new), expected, atol=1e-8)
+
+
+def test_kernel_ridge_members_are_fits_on_their_trajectory_subsets():
+    from sklearn.kernel_ridge import KernelRidge as SkKRR
+
+    rng = np.random.default_rng(5)
+    x, y, groups = rng.normal(size=(120, 3)), rng.normal(size=(120, 2)), np.repeat(np.arange(6), 20)
+    ours = KernelRidge(kernel="laplacian", length_scale_factor=2.0, alpha=1e-2, n_members=3, random_state=1).fit(x, y, groups)
+    xs, ys = (x - ours.x_mean_) / ours.x_scale_, (y - ours.y_mean_) / ours.y_scale_
+    for idx, coef in zip(ours.member_index_, ours.member_coef_):
+        assert len(np.unique(groups[idx])) == 5  # 80 % of the six trajectories, whole
+        sk = SkKRR(kernel="laplacian", gamma=1.0 / ours.length_scale_, alpha=1e-2).fit(xs[idx], ys[idx])
+        assert np.allclose(coef, sk.dual_coef_, atol=1e-8)
+
+
+def test_krr_tuning_scores_each_candidate_like_scikit_learn_and_in_energy_space():
+    """The CV MAE of every grid point equals scikit-learn's KernelRidge fitted fold by fold (an independent
+    computation), taken on the energies when the targets are the ladder."""
+    from sklearn.kernel_ridge import KernelRidge as SkKRR
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(90, 3))
+    energies = np.column_stack([np.sin(x[:, 0]), 2.0 + np.cos(x[:, 1]) + 0.3 * x[:, 2]])
+    ladder, groups = to_ladder(energies), np.repeat(np.arange(6), 15)
+    folds = selection.cv_folds(groups, 3)
+    grid = {"kernel": ["gaussian"], "length_scale_factor": [0.5, 2.0], "alpha": [1e-4, 1e-1]}
+    expected = {}
+    for factor in grid["length_scale_factor"]:
+        for alpha in grid["alpha"]:
+            errors = []
+            for fit_idx, val_idx in folds:
+                xf, yf = x[fit_idx], ladder[fit_idx]
+                xm, xsd, ym, ysd = xf.mean(0), xf.std(0), yf.mean(0), yf.std(0)
+                xs = (xf - xm) / xsd
+                ell = factor * median_distance(xs, "gaussian")
+                sk = SkKRR(kernel="rbf", gamma=1 / (2 * ell**2), alpha=alpha).fit(xs, (yf - ym) / ysd)
+                pred = sk.predict((x[val_idx] - xm) / xsd) * ysd + ym
+                errors.append(np.abs(np.cumsum(pred, 1) - energies[val_idx]).mean())
+            expected[(factor, alpha)] = np.mean(errors)
+    params, score = selection.tune_krr(x, ladder, groups, folds, grid, score_space=lambda t: np.cumsum(t, 1))
+    best = min(expected, key=expected.get)
+    assert (params["length_scale_factor"], params["alpha"]) == best and np.isclose(score, expected[best], rtol=1e-6)
+
+
+def test_config_krr_grid_is_the_library_default():
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    assert config["surrogate"]["krr_grid"] == selection.KRR_GRID
 
 
 def test_calibration_factor_recovers_a_known_error_scale():

@@ -139,16 +139,25 @@ class MLPEnsemble(_Scaled):
         return model
 
 
-def kernel_matrix(a, b, kind: str, length_scale: float):
-    """Gaussian ``exp(−|a−b|²/2ℓ²)`` or Laplacian ``exp(−|a−b|₁/ℓ)`` kernel between rows of ``a`` and ``b``."""
+def pairwise_distances(a, b, kind: str) -> np.ndarray:
+    """What the kernel of ``kind`` is a function of: squared Euclidean (gaussian) or L1 (laplacian) distances."""
     if kind == "gaussian":
-        sq = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
-        return np.exp(-np.maximum(sq, 0.0) / (2.0 * length_scale**2))
+        return np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
     if kind == "laplacian":
         from scipy.spatial.distance import cdist
 
-        return np.exp(-cdist(a, b, "cityblock") / length_scale)
+        return cdist(a, b, "cityblock")
     raise ValueError(f"unknown kernel {kind!r}: expected 'gaussian' or 'laplacian'")
+
+
+def kernel_from_distances(distances: np.ndarray, kind: str, length_scale: float) -> np.ndarray:
+    """Gaussian ``exp(−d²/2ℓ²)`` from squared distances, or Laplacian ``exp(−d₁/ℓ)`` from L1 distances."""
+    return np.exp(-distances / (2.0 * length_scale**2)) if kind == "gaussian" else np.exp(-distances / length_scale)
+
+
+def kernel_matrix(a, b, kind: str, length_scale: float):
+    """Gaussian ``exp(−|a−b|²/2ℓ²)`` or Laplacian ``exp(−|a−b|₁/ℓ)`` kernel between rows of ``a`` and ``b``."""
+    return kernel_from_distances(pairwise_distances(a, b, kind), kind, length_scale)
 
 
 def median_distance(xs, kind: str, n_sample: int = 400, seed: int = 0) -> float:
@@ -163,10 +172,10 @@ def median_distance(xs, kind: str, n_sample: int = 400, seed: int = 0) -> float:
     return med if med > 0 else 1.0
 
 
-def _solve_krr(xs, ys, kind, length_scale, alpha):
-    k = kernel_matrix(xs, xs, kind, length_scale)
-    k[np.diag_indices_from(k)] += alpha
-    return cho_solve(cho_factor(k, lower=True, check_finite=False), ys, check_finite=False)
+def solve_krr(kernel: np.ndarray, ys: np.ndarray, alpha: float) -> np.ndarray:
+    """Dual coefficients (K + αI)⁻¹ y by Cholesky (``kernel`` is not modified)."""
+    k = kernel + alpha * np.eye(len(kernel))
+    return cho_solve(cho_factor(k, lower=True, overwrite_a=True, check_finite=False), ys, check_finite=False)
 
 
 class KernelRidge(_Scaled):
@@ -199,7 +208,8 @@ class KernelRidge(_Scaled):
         xs, ys = self._fit_scalers(x, y)
         self.length_scale_ = self.length_scale_factor * median_distance(xs, self.kernel, seed=self.random_state)
         self.x_train_ = xs
-        self.dual_coef_ = _solve_krr(xs, ys, self.kernel, self.length_scale_, self.alpha)
+        kernel = kernel_matrix(xs, xs, self.kernel, self.length_scale_)
+        self.dual_coef_ = solve_krr(kernel, ys, self.alpha)
         self.member_index_, self.member_coef_ = [], []
         names = np.unique(groups)
         for _ in range(self.n_members):
@@ -209,7 +219,7 @@ class KernelRidge(_Scaled):
             else:
                 idx = np.sort(rng.choice(len(xs), max(2, int(self.member_fraction * len(xs))), replace=False))
             self.member_index_.append(idx)
-            self.member_coef_.append(_solve_krr(xs[idx], ys[idx], self.kernel, self.length_scale_, self.alpha))
+            self.member_coef_.append(solve_krr(kernel[np.ix_(idx, idx)], ys[idx], self.alpha))
         return self
 
     def _predict_scaled(self, xs, chunk: int = 4096):

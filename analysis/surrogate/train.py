@@ -58,6 +58,11 @@ def _scores(truth, pred, names, n_states) -> dict:
     return out
 
 
+def energies_of_ladder(ladder: np.ndarray) -> np.ndarray:
+    """Ladder targets → state energies (the quantity every model is chosen on)."""
+    return np.cumsum(ladder, axis=1)
+
+
 def _energies(candidates: dict) -> dict:
     """Ladder-space (mean, spread) of every candidate → energies with the gap appended."""
     return {name: from_ladder(mean, std) for name, (mean, std) in candidates.items()}
@@ -85,7 +90,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     cv = train if len(train) <= p["cv_max_frames"] else np.sort(rng.choice(train, p["cv_max_frames"], replace=False))
     folds = selection.cv_folds(groups[cv], p["cv_folds"])
     xc, yc, gc = x[cv], y[cv], groups[cv]
-    krr_params, _ = selection.tune_krr(xc, yc, gc, folds, p["krr_grid"], random_state)
+    krr_params, _ = selection.tune_krr(xc, yc, gc, folds, p["krr_grid"], random_state, score_space=energies_of_ladder)
     mlp_params, _, *mlp_oof = selection.tune_mlp(xc, yc, gc, folds, p["mlp_grid"],
                                                  {**p["mlp"], "n_members": p["n_members"], "random_state": random_state})
     factories = selection.make_factories(krr_params, mlp_params, p["n_members"], random_state, p["mlp"],
