@@ -27,6 +27,20 @@ def _scaled(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return table[columns].to_numpy(dtype=float) / family_scale(columns)
 
 
+def nearest_centroid(x: np.ndarray, centroids: np.ndarray, scale: np.ndarray, chunk: int = 100_000) -> np.ndarray:
+    """Index of the centroid nearest to every row of ``x / scale`` (NaN features count as 0), block by block:
+    memory grows with ``chunk`` × features, not with rows × centroids × features (10⁶ frames in bounded memory).
+
+    ``centroids`` are already scaled. |x − c|² = |x|² − 2 x·c + |c|², and |x|² is the same for every centroid.
+    """
+    out = np.empty(len(x), dtype=np.intp)
+    c_sq = (centroids**2).sum(axis=1)
+    for start in range(0, len(x), chunk):
+        block = np.nan_to_num(x[start:start + chunk] / scale)
+        out[start:start + chunk] = np.argmin(c_sq[None, :] - 2.0 * block @ centroids.T, axis=1)
+    return out
+
+
 def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Formation time of every resolved event of one transition.
 
@@ -50,20 +64,21 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
     channels = sorted(ev["channel"].unique())
     x_ev = _scaled(ev, columns)
     centroids = np.array([np.nanmean(x_ev[(ev["channel"] == c).to_numpy()], axis=0) for c in channels])
-    own = {tid: (ch, t) for tid, ch, t in zip(ev["trajectory_id"], ev["channel"], ev["time_fs"])}
-    fr = frames[frames["trajectory_id"].isin(own)]
-    fr = fr[fr["time_fs"].to_numpy() < fr["trajectory_id"].map(lambda t: own[t][1]).to_numpy()]
-    path = pd.concat([fr[["trajectory_id", "time_fs", *columns]], ev[["trajectory_id", "time_fs", *columns]]], ignore_index=True)
-    x = np.nan_to_num(_scaled(path, columns))
-    d2 = ((x[:, None, :] - np.nan_to_num(centroids)[None]) ** 2).sum(axis=2)
-    nearest = np.array(channels, dtype=object)[np.argmin(d2, axis=1)]
-    path = path[["trajectory_id", "time_fs"]].assign(ok=nearest == path["trajectory_id"].map(lambda t: own[t][0]).to_numpy())
+    # each trajectory's channel and event time: its last event of the transition, in the order of first appearance
+    own = ev.drop_duplicates("trajectory_id", keep="last").set_index("trajectory_id").loc[pd.unique(ev["trajectory_id"])]
+    fr = frames.loc[frames["trajectory_id"].isin(own.index), ["trajectory_id", "time_fs", *columns]]
+    fr = fr[fr["time_fs"].to_numpy() < fr["trajectory_id"].map(own["time_fs"]).to_numpy()]
+    path = pd.concat([fr, ev[["trajectory_id", "time_fs", *columns]]], ignore_index=True)
+    del fr
+    nearest = nearest_centroid(path[columns].to_numpy(dtype=float), np.nan_to_num(centroids), family_scale(columns))
+    own_index = own["channel"].map({c: k for k, c in enumerate(channels)})
+    path = path[["trajectory_id", "time_fs"]].assign(ok=nearest == path["trajectory_id"].map(own_index).to_numpy())
     path = path.sort_values(["trajectory_id", "time_fs"], kind="stable")
     last_bad = path[~path["ok"]].groupby("trajectory_id")["time_fs"].max()
     after = path.assign(last_bad=path["trajectory_id"].map(last_bad).fillna(-np.inf))
     formation = after[after["time_fs"] > after["last_bad"]].groupby("trajectory_id")["time_fs"].min()
-    out = pd.DataFrame({"trajectory_id": list(own), "channel": [v[0] for v in own.values()],
-                        "event_time_fs": [v[1] for v in own.values()]})
+    out = pd.DataFrame({"trajectory_id": own.index.to_numpy(), "channel": own["channel"].to_numpy(),
+                        "event_time_fs": own["time_fs"].to_numpy()})
     out["formation_time_fs"] = out["trajectory_id"].map(formation)
     out["lead_time_fs"] = out["event_time_fs"] - out["formation_time_fs"]
     return out

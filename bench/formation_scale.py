@@ -4,7 +4,7 @@ centroid and each trajectory's formation time, for 10^6 frames, with wall time a
     python bench/formation_scale.py [n_trajectories] [n_frames_per_trajectory]
 
 Synthetic known answer: 1,000 trajectories x 1,000 frames (default), 6 channels in 40 features; each
-trajectory drifts from a common start to its channel's centroid and commits at a planted time. The script
+trajectory sits near another channel's centroid and jumps to its own at a planted time. The script
 checks the recovered formation times against the planted ones and prints wall s, frames/s and the process's
 peak RSS (ru_maxrss, the whole run including building the tables).
 """
@@ -31,15 +31,15 @@ def planted(n_traj: int, n_frames: int, n_channels: int = 6, n_features: int = 4
     channel = rng.integers(n_channels, size=n_traj)
     commit = rng.uniform(0.3, 0.7, size=n_traj) * n_frames  # frame index from which the trajectory is committed
     t = np.arange(n_frames, dtype=float)
-    # before commit: near the origin (nearest to no channel in particular), after: near its centroid
-    weight = (t[None, :] >= commit[:, None]).astype(np.float32)  # (n_traj, n_frames)
+    # before commit: near another channel's centroid; from the commit frame on: near its own
+    committed = t[None, :] >= commit[:, None]  # (n_traj, n_frames)
     ids = np.repeat([f"T{i:05d}" for i in range(n_traj)], n_frames)
     x = np.empty((n_traj * n_frames, n_features), dtype=np.float32)
     for start in range(0, n_traj, 100):  # build in blocks to keep the generator itself small
         stop = min(start + 100, n_traj)
-        block = weight[start:stop, :, None] * centroids[channel[start:stop]][:, None, :]
-        block = block + rng.normal(scale=0.05, size=block.shape).astype(np.float32)
-        block[:, :, 0] -= 5.0 * (1 - weight[start:stop])  # before commit: far from every centroid on axis 0
+        own, other = centroids[channel[start:stop]], centroids[(channel[start:stop] + 1) % n_channels]
+        block = np.where(committed[start:stop, :, None], own[:, None, :], other[:, None, :])
+        block = block + rng.normal(scale=0.05, size=block.shape)
         x[start * n_frames:stop * n_frames] = block.reshape(-1, n_features)
     frames = pd.DataFrame(x, columns=columns)
     frames.insert(0, "time_fs", np.tile(t * 0.5, n_traj))

@@ -41,3 +41,13 @@ def test_an_event_nearer_another_channel_never_commits():
 def test_one_channel_has_no_formation_time():
     events, frames, assign, cols = _case()
     assert formation_times(events, frames, assign.assign(channel="A"), cols).empty
+
+
+def test_nearest_centroid_in_blocks_equals_the_direct_distance_computation():
+    from analysis.formation import nearest_centroid
+
+    rng = np.random.default_rng(4)
+    x, centroids, scale = rng.normal(size=(1001, 7)), rng.normal(size=(5, 7)), rng.uniform(0.5, 2.0, size=7)
+    x[3, 2] = np.nan  # a missing feature counts as 0 after scaling, as in the event PCA
+    direct = np.argmin(((np.nan_to_num(x / scale)[:, None, :] - centroids[None]) ** 2).sum(axis=2), axis=1)
+    assert np.array_equal(nearest_centroid(x, centroids, scale, chunk=97), direct)

@@ -266,3 +266,29 @@ def test_surrogate_is_skipped_with_a_reason_without_energies(tmp_path):
     write_store([t], tmp_path / "s.npz")
     with pytest.raises(SurrogateSkipped, match="no ok trajectory with per-state energies"):
         collect_frames([tmp_path / "s.npz"], {"T1"})
+
+
+def test_collect_frames_subsample_is_the_seeded_uniform_choice_over_all_kept_frames(tmp_path):
+    """The capped collection (read in two passes, coordinates only for the chosen frames) equals choosing
+    ``max_frames`` of all kept frames with the same seed; a truncated trajectory contributes its first frames."""
+    from analysis.io.store import write_store
+    from analysis.io.trajectory import Trajectory
+
+    rng = np.random.default_rng(0)
+
+    def traj(tid, n):
+        e = np.sort(rng.normal(size=(n, 2)), axis=1)
+        e[4] = np.nan  # a frame without energies is never kept
+        return Trajectory(trajectory_id=tid, source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
+                          time_fs=np.arange(n) * 0.5, coords_angstrom=rng.normal(size=(n, 2, 3)), active_state=np.r_[np.full(n // 2, 2), np.ones(n - n // 2, int)],
+                          energies_ev=e, total_energy_ev=np.zeros(n), potential_energy_ev=np.zeros(n), masses_amu=np.ones(2),
+                          populations=None, multiplicities=None)
+    write_store([traj("T1", 40), traj("T2", 30)], tmp_path / "a.npz")
+    write_store([traj("T3", 50)], tmp_path / "b.npz")
+    ok = {"T1": 40, "T2": 20, "T3": 50}
+    everything = collect_frames([tmp_path / "b.npz", tmp_path / "a.npz"], ok, frame_stride=2, max_frames=10**6)
+    assert len(everything) == 19 + 9 + 24 and set(np.unique(everything.trajectory_id)) == {"T1", "T2", "T3"}
+    capped = collect_frames([tmp_path / "b.npz", tmp_path / "a.npz"], ok, frame_stride=2, max_frames=17, seed=3)
+    expected = everything.take(np.sort(np.random.default_rng(3).choice(len(everything), 17, replace=False)))
+    for name in ("coords_angstrom", "energies_ev", "trajectory_id", "time_fs", "time_to_hop_fs"):
+        assert np.array_equal(getattr(capped, name), getattr(expected, name), equal_nan=name != "trajectory_id"), name

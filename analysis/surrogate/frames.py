@@ -64,6 +64,8 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
         when no ok trajectory has per-state energies (SHARC without ``output.dat``, XYZ without energies),
         or the trajectories differ in their atoms or number of states.
     """
+    # pass 1: energies, times and hops (small) decide which frames are kept; pass 2 reads coordinates only for
+    # the frames of the subsample, so memory stays bounded by max_frames however large the ensemble
     parts, symbols, labels = [], None, None
     for path in sorted(map(str, store_paths)):
         with Store(path) as store:
@@ -85,16 +87,30 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
                 meta = store.meta[tid]
                 if symbols is None:
                     symbols, labels = list(meta["symbols"]), meta.get("state_labels", [])
-                elif list(meta["symbols"]) != symbols or energies.shape[1] != parts[0][1].shape[1]:
-                    raise SurrogateSkipped(f"trajectory {tid} differs from {parts[0][2][0]} in its atoms or number of states "
+                elif list(meta["symbols"]) != symbols or energies.shape[1] != parts[0]["energies"].shape[1]:
+                    raise SurrogateSkipped(f"trajectory {tid} differs from {parts[0]['tid']} in its atoms or number of states "
                                            "(one surrogate needs one molecule and one set of states)")
-                coords = store.array(tid, "coords_angstrom")[:n_used]
-                parts.append((coords[keep], energies[keep], np.full(keep.sum(), tid, dtype=object), time_fs[keep],
-                              time_fs[keep] - t_hop))
+                rows = np.flatnonzero(keep)
+                parts.append({"path": path, "tid": tid, "rows": rows, "energies": energies[rows], "time_fs": time_fs[rows],
+                              "time_to_hop_fs": time_fs[rows] - t_hop})
     if not parts:
         raise SurrogateSkipped("no ok trajectory with per-state energies to train on")
-    frames = FrameSet(*(np.concatenate(col) for col in zip(*parts)), symbols=symbols,
-                      state_names=state_names(labels, parts[0][1].shape[1]))
-    if len(frames) > max_frames:
-        frames = frames.take(np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False)))
-    return frames
+    total = sum(len(p["rows"]) for p in parts)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, max_frames, replace=False)) if total > max_frames else np.arange(total)
+    offsets = np.cumsum([0] + [len(p["rows"]) for p in parts])
+    columns = {"coords": [], "energies": [], "tid": [], "time_fs": [], "time_to_hop_fs": []}
+    for path in sorted({p["path"] for p in parts}):
+        with Store(path) as store:
+            for k, p in enumerate(parts):
+                if p["path"] != path:
+                    continue
+                local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
+                if not len(local):
+                    continue
+                columns["coords"].append(store.array(p["tid"], "coords_angstrom")[p["rows"][local]])
+                columns["energies"].append(p["energies"][local])
+                columns["tid"].append(np.full(len(local), p["tid"], dtype=object))
+                columns["time_fs"].append(p["time_fs"][local])
+                columns["time_to_hop_fs"].append(p["time_to_hop_fs"][local])
+    return FrameSet(*(np.concatenate(columns[c]) for c in ("coords", "energies", "tid", "time_fs", "time_to_hop_fs")),
+                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]))
