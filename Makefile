@@ -46,6 +46,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/store_formats.py
+	$(BIN)/python bench/formation_scale.py
 	$(BIN)/python bench/planted_family.py
 	$(BIN)/python bench/cluster_scale.py
 	$(BIN)/python bench/surrogate.py
