@@ -119,6 +119,7 @@ def test_predict_entry_point_reads_xyz_and_writes_energies_and_sigma(demo_fit, t
     assert np.allclose(table["gap_S1_S0_ev"], table["S1_ev"] - table["S0_ev"], atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one iteration only builds the network
 def test_mlp_forward_pass_equals_scikit_learn_with_the_same_weights():
     from sklearn.neural_network import MLPRegressor
 

@@ -1,26 +1,3 @@
-rule topology:
-    input:
-        stores=batch_stores(),
-        trajectories="results/ingest/trajectories.parquet",
-    output:
-        topology="results/features/topology.json",
-    params:
-        atom_names=config["features"]["atom_names"],
-        bond_scale=config["features"]["bond_scale"],
-        bond_guesser=config["features"]["bond_guesser"],
-        reference_xyz=config["features"]["reference_xyz"],
-        symmetry=config["features"]["symmetry"],
-        symmetry_tolerance=config["features"]["symmetry_tolerance_angstrom"],
-    log:
-        "logs/features/topology.log",
-    benchmark:
-        "logs/benchmarks/features/topology.tsv"
-    conda:
-        "../envs/hopscope.yaml"
-    script:
-        "../scripts/topology.py"
-
-
 rule features:
     input:
         store="results/ingest/batches/{batch}.npz",
