@@ -14,7 +14,7 @@ from analysis.surrogate.calibration import TWO_SIGMA_SHARE, calibrated_sigma, ca
 from analysis.surrogate.frames import SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import ModelMismatchError, load_model, save_model
 from analysis.surrogate.models import KernelRidge, MLPEnsemble, median_distance
-from analysis.surrogate.targets import from_ladder, to_ladder, with_gap
+from analysis.surrogate.targets import energies_of_ladder, from_ladder, to_ladder, with_gap
 
 FAST = {"n_members": 5, "cv_max_frames": 1500, "learning_curve": False,
         "mlp_grid": [{"hidden_layer_sizes": [64, 64], "alpha": 1e-4}],
@@ -229,6 +229,7 @@ def test_calibration_factor_recovers_a_known_error_scale():
 
 def test_ladder_targets_round_trip_and_gap_spread():
     e = np.array([[1.0, 3.5, 4.0], [0.5, 2.0, 6.0]])
+    assert np.allclose(energies_of_ladder(to_ladder(e)), e)
     mean, std = from_ladder(to_ladder(e), np.full((2, 3), 0.1))
     assert np.allclose(mean, with_gap(e)) and np.allclose(mean[:, 3], e[:, 1] - e[:, 0])
     assert np.allclose(std[0], [0.1, 0.1 * np.sqrt(2), 0.1 * np.sqrt(3), 0.1])

@@ -16,6 +16,11 @@ def to_ladder(energies_ev: np.ndarray) -> np.ndarray:
     return np.column_stack([e[:, :1], np.diff(e, axis=1)])
 
 
+def energies_of_ladder(ladder: np.ndarray) -> np.ndarray:
+    """[E0, E1 − E0, ...] → (n, n_states) energies (the inverse of :func:`to_ladder`)."""
+    return np.cumsum(ladder, axis=1)
+
+
 def with_gap(energies_ev: np.ndarray) -> np.ndarray:
     """Energies with the first gap (state 1 − state 0) appended as a last column (when there are ≥ 2 states)."""
     e = np.asarray(energies_ev, float)
@@ -27,7 +32,7 @@ def from_ladder(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     The spread of E_k adds the ladder rungs' spreads in quadrature; the gap's is its rung's own.
     """
-    energies = np.cumsum(mean, axis=1)
+    energies = energies_of_ladder(mean)
     spread = np.sqrt(np.cumsum(np.asarray(std) ** 2, axis=1))
     if mean.shape[1] > 1:
         return np.column_stack([energies, mean[:, 1]]), np.column_stack([spread, std[:, 1]])

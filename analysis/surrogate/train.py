@@ -29,7 +29,7 @@ from analysis.surrogate.calibration import calibrated_sigma, calibration_factors
 from analysis.surrogate.descriptors import DESCRIPTORS
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
-from analysis.surrogate.targets import from_ladder, to_ladder, with_gap
+from analysis.surrogate.targets import energies_of_ladder, from_ladder, to_ladder, with_gap
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ def _scores(truth, pred, names, n_states) -> dict:
     out = {name: {"mae_ev": float(err[:, k].mean()), "rmse_ev": float(np.sqrt((err[:, k] ** 2).mean()))} for k, name in enumerate(names)}
     out["mean_mae_ev"] = float(err[:, :n_states].mean())
     return out
-
-
-def energies_of_ladder(ladder: np.ndarray) -> np.ndarray:
-    """Ladder targets → state energies (the quantity every model is chosen on)."""
-    return np.cumsum(ladder, axis=1)
 
 
 def _energies(candidates: dict) -> dict:
@@ -186,7 +181,7 @@ def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_
         idx = np.sort(rng.choice(n, size, replace=False)) if size < n else np.arange(n)
         for name in ("krr", "mlp"):
             model = factories[name]().set_params(n_members=1 if name == "mlp" else 0).fit(x_train[idx], y_train[idx], g_train[idx])
-            pred = np.cumsum(model.predict(x_test), axis=1)
+            pred = energies_of_ladder(model.predict(x_test))
             rows.append({"model": name, "n_train_frames": int(size), "mae_ev": selection.mean_abs_error(y_test, pred)})
     return pd.DataFrame(rows)
 
