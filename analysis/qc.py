@@ -101,44 +101,31 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
     return int(min(candidates))
 
 
-def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, policy: str = "exclude") -> pd.DataFrame:
-    """QC every ingested trajectory and write ``qc.csv`` and the final ``trajectories.parquet``.
+QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
+              "usable_frames", "first_failing_time_fs"]
 
-    Parameters
-    ----------
-    store_paths, table_paths : lists of paths (one per batch)
-    qc_csv : path            per trajectory, every check value and whether it passed
-    trajectories_out : path  the ingest table with final ``status`` (ok/excluded) and ``reason``
-    thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
-        (``exclude_flags``: list of reader-flag prefixes that fail a trajectory, default
-        :data:`DEFAULT_EXCLUDE_FLAGS`)
-    policy : {'exclude', 'truncate', 'keep', 'fail'}
-        A failed check excludes the trajectory, is only reported, or stops the run. ``truncate`` keeps the
-        frames before the first failure of a frame-local check (:data:`LOCAL_CHECKS`,
-        :func:`first_failing_frame`) and excludes on the other checks; the table's ``n_frames_used`` says how
-        many frames later stages read.
-    """
-    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
-    table = pd.concat([pd.read_csv(p, dtype={"trajectory_id": str, "reason": str, "flags": str, "final_label": str},
-                                   keep_default_na=False) for p in table_paths], ignore_index=True)
+
+def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> tuple[list[dict], dict[str, tuple]]:
+    """The per-trajectory check values of one open store (:func:`trajectory_checks`, reader flags that exclude,
+    :func:`first_failing_frame`) and each trajectory's atoms: (rows of :data:`QC_COLUMNS`, id → symbols)."""
     rows, symbols = [], {}
-    for path in store_paths:
-        with Store(path) as store:
-            for tid in store.ids:
-                checks = trajectory_checks(store.array(tid, "time_fs"), store.array(tid, "coords_angstrom"),
-                                           store.array(tid, "active_state"), store.array(tid, "energies_ev"),
-                                           store.array(tid, "total_energy_ev"),
-                                           store.array(tid, "potential_energy_ev"))
-                symbols[tid] = tuple(store.meta[tid]["symbols"])
-                bad_flags = [f for f in store.meta[tid]["flags"] if f.startswith(exclude_flags)] if exclude_flags else []
-                usable = first_failing_frame(store.array(tid, "active_state"), store.array(tid, "energies_ev"),
-                                             store.array(tid, "total_energy_ev"), store.array(tid, "potential_energy_ev"), th)
-                time_fs = store.array(tid, "time_fs")
-                rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
-                             "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan})
-    qc = pd.DataFrame(rows, columns=["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite",
-                                     "excluding_flags", "usable_frames", "first_failing_time_fs"])
+    for tid in store.ids:
+        time_fs, active_state = store.array(tid, "time_fs"), store.array(tid, "active_state")
+        energies, etot, epot = (store.array(tid, name) for name in ("energies_ev", "total_energy_ev", "potential_energy_ev"))
+        checks = trajectory_checks(time_fs, store.array(tid, "coords_angstrom"), active_state, energies, etot, epot)
+        symbols[tid] = tuple(store.meta[tid]["symbols"])
+        bad_flags = [f for f in store.meta[tid]["flags"] if f.startswith(exclude_flags)] if exclude_flags else []
+        usable = first_failing_frame(active_state, energies, etot, epot, thresholds)
+        rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
+                     "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan})
+    return rows, symbols
+
+
+def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> pd.DataFrame:
+    """Every check value, ``pass_<check>`` for each check, ``qc_reason`` in words and ``qc_pass``, from the rows of
+    :func:`store_checks` of every batch (the nominal length and the majority's atoms are the ensemble's)."""
+    th = thresholds
+    qc = pd.DataFrame(rows, columns=QC_COLUMNS)
     qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
                     "first_failing_time_fs": float})
@@ -171,11 +158,17 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
         for r in qc.itertuples()
     ], index=qc.index, dtype=object)
     qc["qc_pass"] = qc["qc_reason"] == ""
+    whole = [name for name in fails if name not in LOCAL_CHECKS]
+    qc["truncatable"] = ~qc["qc_pass"] & qc[[f"pass_{n}" for n in whole]].all(axis=1) & (qc["usable_frames"] >= 2)
+    return qc
+
+
+def apply_policy(table: pd.DataFrame, qc: pd.DataFrame, policy: str) -> pd.DataFrame:
+    """The ingest ``table`` with the final ``status``, ``reason`` and ``n_frames_used`` after QC (``qc``:
+    :func:`qc_table`) under ``policy`` (see :func:`run_qc`), in natural trajectory order."""
     failed = qc.loc[~qc["qc_pass"]]
     if policy == "fail" and len(failed):
         raise RuntimeError("qc.policy=fail and QC failed for: " + "; ".join(f"{r.trajectory_id}: {r.qc_reason}" for r in failed.itertuples()))
-    whole = [name for name in fails if name not in LOCAL_CHECKS]
-    qc["truncatable"] = ~qc["qc_pass"] & qc[[f"pass_{n}" for n in whole]].all(axis=1) & (qc["usable_frames"] >= 2)
     merged = table.merge(qc[["trajectory_id", "qc_pass", "qc_reason", "truncatable", "usable_frames", "first_failing_time_fs"]],
                          on="trajectory_id", how="left")
     bad = (merged["status"] == "ok") & (merged["qc_pass"] == False)  # noqa: E712
@@ -196,10 +189,43 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     merged = merged.sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
     for col in ("n_frames", "n_frames_used", "n_atoms", "n_states", "n_hops", "final_state"):
         merged[col] = pd.to_numeric(merged[col], errors="coerce").astype("Int64")
+    return merged
+
+
+def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, policy: str = "exclude") -> pd.DataFrame:
+    """QC every ingested trajectory and write ``qc.csv`` and the final ``trajectories.parquet`` (reads the
+    batches, then :func:`qc_table` and :func:`apply_policy`).
+
+    Parameters
+    ----------
+    store_paths, table_paths : lists of paths (one per batch)
+    qc_csv : path            per trajectory, every check value and whether it passed
+    trajectories_out : path  the ingest table with final ``status`` (ok/excluded) and ``reason``
+    thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
+        (``exclude_flags``: list of reader-flag prefixes that fail a trajectory, default
+        :data:`DEFAULT_EXCLUDE_FLAGS`)
+    policy : {'exclude', 'truncate', 'keep', 'fail'}
+        A failed check excludes the trajectory, is only reported, or stops the run. ``truncate`` keeps the
+        frames before the first failure of a frame-local check (:data:`LOCAL_CHECKS`,
+        :func:`first_failing_frame`) and excludes on the other checks; the table's ``n_frames_used`` says how
+        many frames later stages read.
+    """
+    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
+    table = pd.concat([pd.read_csv(p, dtype={"trajectory_id": str, "reason": str, "flags": str, "final_label": str},
+                                   keep_default_na=False) for p in table_paths], ignore_index=True)
+    rows, symbols = [], {}
+    for path in store_paths:
+        with Store(path) as store:
+            batch_rows, batch_symbols = store_checks(store, th, exclude_flags)
+        rows += batch_rows
+        symbols.update(batch_symbols)
+    qc = qc_table(rows, symbols, th)
+    merged = apply_policy(table, qc, policy)
     Path(qc_csv).parent.mkdir(parents=True, exist_ok=True)
     qc.to_csv(qc_csv, index=False, float_format="%.6g")
     Path(trajectories_out).parent.mkdir(parents=True, exist_ok=True)
     merged.to_parquet(trajectories_out, index=False)
     log.info("QC: %d trajectories checked, %d failed (policy=%s), %d ok in total",
-             len(qc), len(failed), policy, int((merged["status"] == "ok").sum()))
+             len(qc), int((~qc["qc_pass"]).sum()), policy, int((merged["status"] == "ok").sum()))
     return qc

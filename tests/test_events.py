@@ -72,3 +72,23 @@ def test_a_sharc_hop_within_one_mch_state_is_no_transition():
     hops = hop_table(np.arange(4.0), state, names)
     assert list(hops.transition) == ["S2→S2", "S2→S1"] and list(hops.downward) == [False, True]
     assert list(event_frames(np.arange(4.0), state, names).transition) == ["S2→S1"]
+
+
+@pytest.mark.parametrize("event", ["transitions", "last_hop_to_ground", "first_hop", "final_frame", "time:2.6", "hop:S2-S1"])
+@pytest.mark.parametrize("select", ["last", "first", "all"])
+def test_event_rows_are_the_event_table_as_arrays(event, select):
+    from analysis.events import EVENT_COLUMNS, event_rows
+
+    rows = event_rows(T, STATE, labels(STATE), event, select)
+    table = event_frames(T, STATE, labels(STATE), event, select)
+    assert list(rows) == EVENT_COLUMNS
+    for column in EVENT_COLUMNS:
+        assert list(rows[column]) == list(table[column]), column
+
+
+def test_last_hop_to_ground_picks_the_last_hop_into_s0_whatever_its_origin():
+    state = np.array([3, 1, 1, 2, 2, 1, 1])
+    ev = event_frames(np.arange(7.0), state, labels(state), "last_hop_to_ground", "last")
+    assert list(ev.frame) == [5] and list(ev.transition) == ["S1→S0"]
+    ev = event_frames(np.arange(7.0), state, labels(state), "last_hop_to_ground", "first")
+    assert list(ev.frame) == [1] and list(ev.transition) == ["S2→S0"]

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import pandas as pd
 
 from analysis.ingest import ingest_batch
@@ -85,3 +86,52 @@ def test_policy_truncate_cuts_at_the_planted_jump_and_excludes_the_crash(small_d
     assert (crashed.status == "excluded").all()
     clean = table[table.broken == ""]
     assert (clean.status == "ok").all() and (clean.n_frames_used == clean.n_frames).all()
+
+
+def _rows(**changes):
+    base = {"n_frames": 100, "etot_drift_ev": 0.01, "etot_step_ev": 0.01, "hop_epot_jump_ev": 0.1, "finite": True,
+            "excluding_flags": "", "usable_frames": 100, "first_failing_time_fs": np.nan}
+    return [{"trajectory_id": f"T{k}", **base, **changes.get(f"T{k}", {})} for k in range(1, 5)]
+
+
+def test_qc_table_names_each_failed_check_against_the_thresholds():
+    from analysis.qc import DEFAULT_THRESHOLDS, qc_table
+
+    rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60},
+                 T4={"excluding_flags": "DONT_ANALYZE"})
+    symbols = {"T1": ("C", "H"), "T2": ("C", "H"), "T3": ("C", "H"), "T4": ("C", "O")}
+    qc = qc_table(rows, symbols, DEFAULT_THRESHOLDS).set_index("trajectory_id")
+    assert list(qc["qc_pass"]) == [True, False, False, False]
+    assert "total-energy drift 0.500 eV > 0.2 eV" in qc.at["T2", "qc_reason"]
+    assert "60 frames < 1 x nominal 100" in qc.at["T3", "qc_reason"]
+    assert "atom count or order differs" in qc.at["T4", "qc_reason"] and "DONT_ANALYZE" in qc.at["T4", "qc_reason"]
+    # only a frame-local failure with frames left before it can be truncated
+    assert list(qc["truncatable"]) == [False, True, False, False]
+
+
+@pytest.mark.parametrize("policy, status, used", [("exclude", ["ok", "excluded", "excluded"], [100, None, None]),
+                                                  ("truncate", ["ok", "ok", "excluded"], [100, 40, None]),
+                                                  ("keep", ["ok", "ok", "ok"], [100, 100, 60])])
+def test_apply_policy_sets_status_and_frames_used(policy, status, used):
+    from analysis.qc import DEFAULT_THRESHOLDS, apply_policy, qc_table
+
+    rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60})[:3]
+    qc = qc_table(rows, {f"T{k}": ("C",) for k in range(1, 4)}, DEFAULT_THRESHOLDS)
+    table = pd.DataFrame({"trajectory_id": ["T3", "T1", "T2"], "status": "ok", "reason": "", "n_frames": [60, 100, 100],
+                          "n_atoms": 1, "n_states": 2, "n_hops": 1, "final_state": 1})
+    out = apply_policy(table, qc, policy)
+    assert list(out["trajectory_id"]) == ["T1", "T2", "T3"]
+    assert list(out["status"]) == status
+    assert [None if pd.isna(v) else int(v) for v in out["n_frames_used"]] == used
+    if policy == "truncate":
+        assert out.at[1, "reason"].startswith("QC (truncated: frames from 20.00 fs on dropped, 40 of 100 kept)")
+
+
+def test_apply_policy_fail_stops_naming_the_trajectory():
+    from analysis.qc import DEFAULT_THRESHOLDS, apply_policy, qc_table
+
+    qc = qc_table(_rows(T2={"etot_step_ev": 0.3})[:2], {"T1": ("C",), "T2": ("C",)}, DEFAULT_THRESHOLDS)
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2"], "status": "ok", "reason": "", "n_frames": [100, 100], "n_atoms": 1,
+                          "n_states": 2, "n_hops": 1, "final_state": 1})
+    with pytest.raises(RuntimeError, match="T2: total-energy jump 0.300 eV"):
+        apply_policy(table, qc, "fail")

@@ -76,3 +76,21 @@ def test_batches_are_stable_balanced_and_independent_of_the_hash_seed():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}).stdout
     assert out.strip() == str([int(b) for b in batches[:50]])
+
+
+def test_rows_read_only_the_asked_frames_and_equal_indexing_the_whole_array(tmp_path):
+    rng = np.random.default_rng(1)
+    written = [_trajectory("T1", 9, True, rng)]
+    write_store(written, tmp_path / "b.npz")
+    coords = written[0].coords_angstrom
+    with Store(tmp_path / "b.npz") as store:
+        assert store.shape("T1", "coords_angstrom") == coords.shape
+        for rows in (0, -1, [8, 0, 3], np.array([2, 3, 4, 7]), slice(1, 6, 2), [], coords[:, 0, 0] > 0):
+            got = store.rows("T1", "coords_angstrom", rows)
+            assert got.shape == coords[rows].shape and np.array_equal(got, coords[rows]), rows
+        assert np.array_equal(store.rows("T1", "energies_ev", [4]), written[0].energies_ev[[4]])
+    # a compressed store (older versions wrote zlib) is read whole and indexed: same answer
+    np.savez_compressed(tmp_path / "z.npz", **{"T1/coords_angstrom": coords, "__meta__": np.array('[{"trajectory_id": "T1"}]')})
+    with Store(tmp_path / "z.npz") as store:
+        assert np.array_equal(store.rows("T1", "coords_angstrom", [5, 1]), coords[[5, 1]])
+        assert store.shape("T1", "coords_angstrom") == coords.shape

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import symmetry
-from analysis.events import event_frames
+from analysis.events import event_rows
 from analysis.features.internal import featurize
 from analysis.io.store import Store, usable_frames
 from analysis.topology import Topology, perceive_topology
@@ -30,7 +30,7 @@ def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.nd
     first = []
     for path in store_paths:
         with Store(path) as store:
-            first += [store.array(tid, "coords_angstrom")[0] for tid in store.ids if tid in ok][: max_trajectories - len(first)]
+            first += [store.rows(tid, "coords_angstrom", 0) for tid in store.ids if tid in ok][: max_trajectories - len(first)]
     first = [x for x in first if x.shape == first[0].shape] if first else first  # a member with other atoms is QC's to report
     if not first:
         return None
@@ -63,7 +63,7 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
         with Store(path) as store:
             for tid in store.ids:
                 if tid in ok:
-                    symbols, xyz, source = store.meta[tid]["symbols"], store.array(tid, "coords_angstrom")[0], f"{tid} frame 0"
+                    symbols, xyz, source = store.meta[tid]["symbols"], store.rows(tid, "coords_angstrom", 0), f"{tid} frame 0"
                     if reference_xyz:
                         ref_symbols, xyz = read_reference_xyz(reference_xyz)
                         if ref_symbols != list(symbols):
@@ -106,32 +106,42 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
 
     The time-resolved table starts with :data:`HEAD_COLUMNS` (``state_label``: spectroscopic name of the
     active state, e.g. ``S1``); the event table with :data:`EVENT_HEAD_COLUMNS`, one row per event
-    (:func:`analysis.events.event_frames`; ``transition`` groups them, e.g. ``S1→S0``). Frame 0 is always
+    (:func:`analysis.events.event_rows`; ``transition`` groups them, e.g. ``S1→S0``). Frame 0 is always
     among the time-resolved rows (the Franck–Condon reference for motions).
     """
     top = Topology.from_json(topology_json)
     ok = usable_frames(trajectories_parquet)
-    ev_tables, fr_tables = [], []
+    coords, heads, event_heads = [], [], []
     with Store(store_path) as store:
         for tid in store.ids:
             if tid not in ok or not top.symbols:
                 continue
             t = store.trajectory(tid).head(ok[tid])
+            if len(t.symbols) != len(top.symbols):
+                log.warning("%s: %d atoms where the topology has %d: no features", tid, len(t.symbols), len(top.symbols))
+                continue
             labels = t.frame_labels
             frames = np.arange(0, t.n_frames, max(int(frame_stride), 1))
-            ev = event_frames(t.time_fs, t.active_state, labels, event, hop_select)
-            sel = np.concatenate([frames, ev["frame"].to_numpy(dtype=int)])
-            coords, choice = canonical_coords(t.coords_angstrom[sel], len(frames), top)
-            feats = featurize(coords, top, families)
-            head = pd.DataFrame({"trajectory_id": tid, "time_fs": t.time_fs[sel], "frame": sel,
-                                 "active_state": t.active_state[sel], "state_label": labels[sel]})
-            table = pd.concat([head, feats], axis=1)
-            fr_tables.append(table.iloc[: len(frames)])
-            if len(ev):
-                ev_head = ev[["transition", "kind", "from_label", "to_label"]].assign(event=event, symmetry=choice).reset_index(drop=True)
-                ev_tables.append(pd.concat([ev_head, table.iloc[len(frames):].reset_index(drop=True)], axis=1))
-    events = pd.concat(ev_tables, ignore_index=True) if ev_tables else pd.DataFrame(columns=EVENT_HEAD_COLUMNS)
-    frames_df = pd.concat(fr_tables, ignore_index=True) if fr_tables else pd.DataFrame(columns=HEAD_COLUMNS)
+            ev = event_rows(t.time_fs, t.active_state, labels, event, hop_select)
+            sel = np.concatenate([frames, ev["frame"]])
+            xyz, choice = canonical_coords(t.coords_angstrom[sel], len(frames), top)
+            coords.append(xyz)
+            heads.append({"trajectory_id": np.full(len(sel), tid, dtype=object), "time_fs": t.time_fs[sel], "frame": sel,
+                          "active_state": t.active_state[sel], "state_label": labels[sel],
+                          "is_event": np.arange(len(sel)) >= len(frames)})
+            event_heads.append({"transition": ev["transition"], "kind": ev["kind"], "from_label": ev["from_label"],
+                                "to_label": ev["to_label"], "event": np.full(len(choice), event, dtype=object),
+                                "symmetry": choice})
+    # one featurize call and one table per batch: per-trajectory DataFrames cost more than the features
+    if coords:
+        head = {k: np.concatenate([h[k] for h in heads]) for k in heads[0]}
+        is_event = head.pop("is_event")
+        table = pd.concat([pd.DataFrame(head), featurize(np.concatenate(coords), top, families)], axis=1)
+        frames_df = table[~is_event].reset_index(drop=True)
+        ev_head = pd.DataFrame({k: np.concatenate([h[k] for h in event_heads]) for k in event_heads[0]})
+        events = pd.concat([ev_head, table[is_event].reset_index(drop=True)], axis=1)
+    else:
+        events, frames_df = pd.DataFrame(columns=EVENT_HEAD_COLUMNS), pd.DataFrame(columns=HEAD_COLUMNS)
     for df, out in ((events, events_out), (frames_df, frames_out)):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         df.to_parquet(out, index=False)

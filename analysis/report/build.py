@@ -121,10 +121,10 @@ def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: P
     for path in store_paths:
         with Store(path) as store:
             for tid in set(store.ids) & set(by_tid):
-                coords, time_fs, sym = store.array(tid, "coords_angstrom"), store.array(tid, "time_fs"), store.meta[tid]["symbols"]
+                time_fs, sym = store.array(tid, "time_fs"), store.meta[tid]["symbols"]
                 for name, frame in by_tid[tid]:
                     (out_dir / f"{name}.xyz").write_text(format_xyz(
-                        coords[frame], sym, [f"{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)"]))
+                        store.rows(tid, "coords_angstrom", frame), sym, [f"{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)"]))
                     files[name] = f"{name}.xyz"
     return dict(sorted(files.items()))
 

@@ -25,18 +25,36 @@ MOVE_SHARE = 0.5            # ... and at least this share of the largest displac
 MAX_STARTS = 12
 
 
-def _irls(coords, reference, w, n_iter, scale):
-    """Iteratively reweighted Kabsch from the weights ``w``: (moved, robust loss per geometry)."""
+def _kabsch_step(coords, reference, w, scale):
+    """One reweighted Kabsch fit of ``coords`` (m, n_atoms, 3) with weights ``w`` (m, n_atoms): (moved, new w)."""
+    wn = (w / w.sum(-1, keepdims=True))[..., None]
+    ca, cb = (wn * coords).sum(-2, keepdims=True), (wn * reference).sum(-2, keepdims=True)
+    u, _, vt = np.linalg.svd(np.swapaxes((coords - ca) * wn, -1, -2) @ (reference - cb))
+    fix = np.ones(u.shape[:-2] + (3,))
+    fix[..., 2] = np.sign(np.linalg.det(u @ vt))
+    moved = (coords - ca) @ ((u * fix[..., None, :]) @ vt) + cb
+    d = np.linalg.norm(moved - reference, axis=-1)
+    return moved, 1.0 / (1.0 + (d / scale) ** 2)
+
+
+def _irls(coords, reference, w, n_iter, scale, tol_angstrom=1e-7):
+    """Iteratively reweighted Kabsch from the weights ``w``: (moved, robust loss per geometry). A geometry stops
+    iterating before ``n_iter`` once none of its atoms moved more than ``tol_angstrom`` in an iteration (the
+    others go on), so an ensemble costs what its slowest-converging geometries cost only for those."""
+    lead = coords.shape[:-2]
+    coords = coords.reshape((-1,) + coords.shape[-2:])
+    w = w.reshape(coords.shape[:-1]).copy()
+    moved = coords.copy()
+    active = np.arange(len(coords))
     for _ in range(n_iter):
-        wn = (w / w.sum(-1, keepdims=True))[..., None]
-        ca, cb = (wn * coords).sum(-2, keepdims=True), (wn * reference).sum(-2, keepdims=True)
-        u, _, vt = np.linalg.svd(np.swapaxes((coords - ca) * wn, -1, -2) @ (reference - cb))
-        fix = np.ones(u.shape[:-2] + (3,))
-        fix[..., 2] = np.sign(np.linalg.det(u @ vt))
-        moved = (coords - ca) @ ((u * fix[..., None, :]) @ vt) + cb
-        d = np.linalg.norm(moved - reference, axis=-1)
-        w = 1.0 / (1.0 + (d / scale) ** 2)
-    return moved, np.log1p((d / scale) ** 2).sum(-1)
+        if not len(active):
+            break
+        step, w[active] = _kabsch_step(coords[active], reference, w[active], scale)
+        change = np.abs(step - moved[active]).max(axis=(-1, -2), initial=0.0)
+        moved[active] = step
+        active = active[change >= tol_angstrom]
+    d = np.linalg.norm(moved - reference, axis=-1)
+    return moved.reshape(lead + moved.shape[-2:]), np.log1p((d / scale) ** 2).sum(-1).reshape(lead)
 
 
 def superpose(coords: np.ndarray, reference: np.ndarray, n_iter: int = 30, scale_angstrom: float = 0.07,

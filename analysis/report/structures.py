@@ -58,19 +58,21 @@ def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_path
     gaps = np.full(len(table), np.nan)
     rows_of = table.groupby("trajectory_id").indices
     has_labels = "from_label" in table and "to_label" in table
+    frame_of, symmetry_of = table["frame"].to_numpy(int), table["symmetry"].to_numpy(int)
+    upper_of = table["from_label"].to_numpy(object) if has_labels else np.full(len(table), None)
+    lower_of = table["to_label"].to_numpy(object) if has_labels else np.full(len(table), None)
     for path in store_paths:
         with Store(path) as store:
             for tid in sorted(set(store.ids) & set(rows_of)):
                 rows = rows_of[tid]
-                frames = table.loc[rows, "frame"].to_numpy(int)
-                xyz = store.array(tid, "coords_angstrom")
-                energies = store.array(tid, "energies_ev")
+                xyz = store.rows(tid, "coords_angstrom", frame_of[rows])
+                energies = store.rows(tid, "energies_ev", frame_of[rows])
                 labels = list(store.meta[tid]["state_labels"])
-                for r, f in zip(rows, frames):
-                    coords[r] = _relabel(xyz[f], int(table.at[r, "symmetry"]), topology)
-                    upper, lower = (table.at[r, "from_label"], table.at[r, "to_label"]) if has_labels else (None, None)
+                for k, r in enumerate(rows):
+                    coords[r] = _relabel(xyz[k], int(symmetry_of[r]), topology)
+                    upper, lower = upper_of[r], lower_of[r]
                     if upper in labels and lower in labels:
-                        gaps[r] = energies[f, labels.index(upper)] - energies[f, labels.index(lower)]
+                        gaps[r] = energies[k, labels.index(upper)] - energies[k, labels.index(lower)]
     table["gap_ev"] = gaps
     found = np.isfinite(coords).all(axis=(1, 2))
     aligned = coords.copy()
@@ -139,7 +141,7 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
     for path in store_paths:
         with Store(path) as store:
             for tid in sorted(set(store.ids) & set(wanted)):
-                xyz, time_fs = store.array(tid, "coords_angstrom"), store.array(tid, "time_fs")
+                time_fs = store.array(tid, "time_fs")
                 for s in wanted[tid]:
                     t_event = time_fs[s.frame]
                     medoid = f"{stem}_{s.channel}.xyz"
@@ -148,7 +150,8 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
                         [f"{stem} channel {s.channel} medoid: {tid} frame {s.frame} t={t_event:.2f} fs (Angstrom, "
                          "superposed on the Franck-Condon geometry)"]))
                     sel = np.flatnonzero(np.abs(time_fs - t_event) <= window_fs)
-                    window = superpose(_relabel(xyz[sel], s.symmetry, topology), fc, n_iter=15, max_starts=3)
+                    xyz = store.rows(tid, "coords_angstrom", sel)
+                    window = superpose(_relabel(xyz, s.symmetry, topology), fc, n_iter=15, max_starts=3)
                     traj = f"{stem}_{s.channel}_trajectory.xyz"
                     (out_dir / traj).write_text(format_xyz(
                         window, topology.symbols,

@@ -38,8 +38,9 @@ def event_coords(scores: pd.DataFrame, store_paths) -> np.ndarray:
     for path in store_paths:
         with Store(path) as store:
             for tid in set(store.ids) & set(wanted):
-                coords = store.array(tid, "coords_angstrom")
-                found.update({(tid, f): coords[f] for f in wanted[tid] if f < len(coords)})
+                n_frames = store.shape(tid, "coords_angstrom")[0]
+                frames = sorted(f for f in wanted[tid] if f < n_frames)
+                found.update(zip(((tid, f) for f in frames), store.rows(tid, "coords_angstrom", frames)))
     keys = [(t, int(f)) for t, f in zip(scores["trajectory_id"], scores["frame"])]
     return np.array([found[k] for k in keys]) if all(k in found for k in keys) else None
 

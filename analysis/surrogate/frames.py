@@ -107,7 +107,7 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
                 local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
                 if not len(local):
                     continue
-                columns["coords"].append(store.array(p["tid"], "coords_angstrom")[p["rows"][local]])
+                columns["coords"].append(store.rows(p["tid"], "coords_angstrom", p["rows"][local]))
                 columns["energies"].append(p["energies"][local])
                 columns["tid"].append(np.full(len(local), p["tid"], dtype=object))
                 columns["time_fs"].append(p["time_fs"][local])
