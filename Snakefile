@@ -29,7 +29,7 @@ onsuccess:
 
 rule all:
     input:
-        "results/ingest/trajectories.parquet",
+        "results/qc/trajectories.parquet",
         "results/qc/qc.csv",
         "results/features/events.parquet",
         "results/clusters/assignments.csv",

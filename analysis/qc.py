@@ -24,15 +24,15 @@ import pandas as pd
 from analysis.io.discover import natural_rank
 from analysis.io.store import Store
 from analysis.io.trajectory import hop_frames
+from analysis.settings import defaults
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLDS = {"max_etot_drift_ev": 0.2, "max_etot_step_ev": 0.1, "max_hop_epot_jump_ev": 1.0,
-                      "min_length_fraction": 1.0}
+_QC_DEFAULTS = defaults("qc")  # written once, in the config schema
+DEFAULT_THRESHOLDS = {k: _QC_DEFAULTS[k] for k in ("max_etot_drift_ev", "max_etot_step_ev", "max_hop_epot_jump_ev",
+                                                    "min_length_fraction")}
 # reader flags (prefixes) that exclude a trajectory: frames lost, or a program's files disagree
-DEFAULT_EXCLUDE_FLAGS = ["frames_missing_in_en.dat", "incomplete_blocks_dropped", "DONT_ANALYZE", "state_mismatch",
-                         "md.xyz_state_vs", "md.energies_md.xyz_step_mismatch", "sh.energies_disagrees",
-                         "hops.out_disagrees", "frames_not_in_all_files"]
+DEFAULT_EXCLUDE_FLAGS = list(_QC_DEFAULTS["exclude_flags"])
 
 
 def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_ev, potential_energy_ev=None) -> dict:

@@ -21,7 +21,7 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import demo  # noqa: E402
-from analysis.cluster import run_cluster  # noqa: E402
+from analysis.channels import run_cluster  # noqa: E402
 from analysis.demo import Channel  # noqa: E402
 from analysis.features.internal import DEFAULT_FAMILIES  # noqa: E402
 from analysis.features.stage import build_topology, featurize_batch  # noqa: E402

@@ -11,7 +11,7 @@ from analysis.ingest import ingest_batch
 from analysis.motions import important_motions
 from analysis.qc import run_qc
 from analysis.reduce import run_reduce
-from analysis.cluster import run_cluster
+from analysis.channels import run_cluster
 from analysis.topology import Topology
 
 

@@ -67,6 +67,6 @@ def test_demo_through_slurm_equals_the_local_run(slurm_conf, tmp_path):
     a, b = tmp_path / "slurm" / "results", tmp_path / "local" / "results"
     for rel in ("clusters/assignments.csv", "clusters/channel_stats.csv", "report/channels.csv", "qc/qc.csv"):
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
-    pd.testing.assert_frame_equal(pd.read_parquet(a / "ingest/trajectories.parquet"), pd.read_parquet(b / "ingest/trajectories.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "qc/trajectories.parquet"), pd.read_parquet(b / "qc/trajectories.parquet"))
     pd.testing.assert_frame_equal(pd.read_parquet(a / "features/events.parquet"), pd.read_parquet(b / "features/events.parquet"))
     assert (a / "report/report.html").is_file()

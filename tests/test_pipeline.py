@@ -33,12 +33,12 @@ def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
     proc = run_snakemake(tmp_path, TINY)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = tmp_path / "results"
-    for rel in ("ingest/trajectories.parquet", "qc/qc.csv", "features/events.parquet", "clusters/assignments.csv",
+    for rel in ("qc/trajectories.parquet", "qc/qc.csv", "features/events.parquet", "clusters/assignments.csv",
                 "report/report.html", "report/channels.csv", "report/channels.md", "surrogate/metrics.json",
                 "surrogate/model/model.json", "surrogate/next_calculations/index.csv"):
         assert (r / rel).is_file(), rel
     assert list((r / "features" / "frames").glob("*.parquet"))
-    table = pd.read_parquet(r / "ingest/trajectories.parquet")
+    table = pd.read_parquet(r / "qc/trajectories.parquet")
     truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False, na_values={"broken_at_fs": [""], "hop_time_fs": [""]})
     assert len(table) == 20
     # qc.policy truncate (the default): a crashed run (too short) is excluded; one whose energies jump is kept up
@@ -110,7 +110,7 @@ features: {{event: final_frame}}
 cluster: {{min_cluster_size: 2}}
 """)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet")
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet")
     assert list(table.trajectory_id) == ["TRAJ_00001", "TRAJ_00006", "TRAJ_00007"] and set(table.format) == {"sharc"}
     qc = pd.read_csv(tmp_path / "results/qc/qc.csv")
     assert (qc.etot_drift_ev > 0.2).all()  # these runs use nogradcorrect: SHARC's own diagnostics flag them too

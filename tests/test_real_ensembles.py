@@ -30,7 +30,7 @@ def test_real_ensemble_ends_in_a_report(tmp_path, name):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     r = tmp_path / "results"
     html = (r / "report/report.html").read_text()
-    table = pd.read_parquet(r / "ingest/trajectories.parquet")
+    table = pd.read_parquet(r / "qc/trajectories.parquet")
     assert len(table) >= 1 and f"of {len(table)} trajectories analysed" in html
     for row in table[table.status != "ok"].itertuples():  # every exclusion is explained in the report
         assert row.reason and row.trajectory_id in html
@@ -76,5 +76,5 @@ def test_cascade_demo_recovers_both_transitions(tmp_path):
             assert rows.set_index("channel").loc[channel, "important_motion"] == planted
     html = (tmp_path / "results/report/report.html").read_text()
     assert html.index('id="S2-S1"') < html.index('id="S1-S0"')
-    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").merge(truth, on="trajectory_id")
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet").merge(truth, on="trajectory_id")
     assert ((table["final_label"] == "S1") == (table["channel_S1_S0"] == "")).all()  # the trapped ones never reach S0

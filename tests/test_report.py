@@ -102,7 +102,9 @@ def test_ensemble_decay_reads_the_initial_state_from_frames():
 def test_config_table_marks_values_that_differ_from_the_schema_default():
     schema = {"properties": {"seed": {"type": "integer", "default": 1},
                              "cluster": {"type": "object", "properties": {"levels": {"default": 3}, "min_share": {"default": 0.03}}}}}
-    defaults = provenance.schema_defaults(schema)
+    from analysis.settings import flat_defaults
+
+    defaults = flat_defaults(schema)
     assert defaults == {"seed": 1, "cluster.levels": 3, "cluster.min_share": 0.03}
     table = provenance.config_table({"seed": 1, "cluster": {"levels": 2, "min_share": 0.03}, "input": {"root": "x"}}, defaults)
     assert dict(zip(table.key, table.changed)) == {"seed": False, "cluster.levels": True, "cluster.min_share": False, "input.root": True}
@@ -211,3 +213,15 @@ def test_outcomes_of_a_truncated_trajectory_are_counted_over_the_frames_analysed
     assert out.loc[0, "n_hops"] == 1 and out.loc[0, "final_label"] == "S1"   # frames 0–5: only the S2 → S1 hop
     whole = table.assign(n_frames_used=n)
     assert over_analysed_frames(whole, [tmp_path / "s.npz"]).loc[0, "final_label"] == "S0"  # not truncated: unchanged
+
+
+def test_markdown_report_without_events_says_so_and_lists_the_excluded():
+    from analysis.report.build import channels_csv_table, excluded_rows, markdown_report
+
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "format": "newtonx", "status": ["ok", "excluded", "ok"],
+                          "reason": ["", "QC: total-energy drift 0.500 eV > 0.2 eV", ""]})
+    assert list(excluded_rows(table)["trajectory_id"]) == ["T2"]
+    md = markdown_report([], table, "transitions")
+    assert "2 of 3 trajectories analysed; event: `transitions`" in md
+    assert "No trajectory has an analysis event" in md and "| T2 " in md and "drift 0.500 eV" in md
+    assert list(channels_csv_table([]).columns)[:2] == ["transition", "channel"]

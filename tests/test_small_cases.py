@@ -99,7 +99,7 @@ def test_missing_file_with_explicit_format_is_named_and_fail_stops(tmp_path):
     (root / "TRAJ2" / "RESULTS" / "en.dat").unlink()
     proc = run_snakemake(tmp_path, f"input: {{root: {root}, format: newtonx}}\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").set_index("trajectory_id")
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet").set_index("trajectory_id")
     assert table.loc["TRAJ2", "status"] == "excluded"
     assert "TRAJ2/RESULTS/en.dat" in table.loc["TRAJ2", "reason"]
     shutil.rmtree(tmp_path / "results")
@@ -116,7 +116,7 @@ def test_missing_pyrai2md_xyz_is_named_with_auto_format(tmp_path):
     (root / "traj3" / "mai.md.xyz").unlink()
     proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\nqc: {{policy: keep}}\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet").set_index("trajectory_id")
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet").set_index("trajectory_id")
     assert table.loc["traj3", "format"] == "pyrai2md"
     assert table.loc["traj3", "reason"].endswith("traj3/mai.md.xyz: missing")
 
@@ -125,7 +125,7 @@ def test_added_or_changed_trajectory_is_reingested(tmp_path):
     root = tmp_path / "ens"
     write_nx_ensemble(root, [True, True, True])
     config = f"input: {{root: {root}}}\n"
-    ingest = ("results/ingest/trajectories.parquet",)  # only the ingest stages: re-ingesting is what is tested
+    ingest = ("results/qc/trajectories.parquet",)  # only the ingest stages: re-ingesting is what is tested
     assert run_snakemake(tmp_path, config, targets=ingest).returncode == 0
     assert "Nothing to be done" in run_snakemake(tmp_path, config, "-n", targets=ingest).stdout + run_snakemake(tmp_path, config, "-n", targets=ingest).stderr
     write_nx_ensemble(tmp_path / "more", [True, True, True, True])
@@ -135,7 +135,7 @@ def test_added_or_changed_trajectory_is_reingested(tmp_path):
     assert "discover" in text and "ingest" in text and "Params have changed" in text
     proc = run_snakemake(tmp_path, config, targets=ingest)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = pd.read_parquet(tmp_path / "results/ingest/trajectories.parquet")
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet")
     assert list(table["trajectory_id"]) == ["TRAJ1", "TRAJ2", "TRAJ3", "TRAJ4"]
     # a changed file (same name) is noticed too
     en = root / "TRAJ1" / "RESULTS" / "en.dat"

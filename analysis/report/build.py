@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -366,7 +366,7 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
         out.append(f"{len(excluded)} of {len(table)} trajectories excluded:")
         out += [f"  {r.trajectory_id}: {r.reason}" for r in excluded.head(10).itertuples()]
         if len(excluded) > 10:
-            out.append(f"  ... and {len(excluded) - 10} more (results/ingest/trajectories.parquet)")
+            out.append(f"  ... and {len(excluded) - 10} more (results/qc/trajectories.parquet)")
     truncated = truncated_rows(table)
     if len(truncated):
         out.append(f"{len(truncated)} trajectories analysed only up to their first failed energy check (qc.policy truncate):")
@@ -428,54 +428,75 @@ def _summary_html(table, summary, n_events, event) -> str:
     return "\n".join(parts)
 
 
-def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
-                 pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
-                 config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None,
-                 manifest_paths=()) -> pd.DataFrame:
-    """Write channels.csv, channels.md, report.html, figures/ (every figure as PNG), geometries/ and warnings.txt
-    under ``out_dir``.
+@dataclass
+class ReportInputs:
+    """Every table the report is built from, read once (:func:`read_report_inputs`)."""
 
-    ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
-    channel table of every transition (``transition`` column).
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = pd.read_parquet(trajectories_parquet)
-    qc = pd.read_csv(qc_csv)
-    assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str})
-    events = pd.read_parquet(events_parquet)
+    table: pd.DataFrame          # final trajectory table (status, reason, ...)
+    qc: pd.DataFrame
+    assignments: pd.DataFrame
+    events: pd.DataFrame
+    frames: pd.DataFrame         # time-resolved features of every batch
+    scores: pd.DataFrame
+    pca: dict                    # per-transition PCA summary
+    topology: Topology
+    surrogate: dict              # surrogate metrics
+    stats: pd.DataFrame | None
+    formation: pd.DataFrame | None
+
+    @property
+    def n_ok(self) -> int:
+        return int((self.table["status"] == "ok").sum())
+
+
+def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
+                       pca_json, topology_json, surrogate_metrics_json, stats_csv=None, formation_csv=None) -> ReportInputs:
+    """Read the tables :func:`build_report` needs (``frames_parquet``: one path or the per-batch list)."""
     frame_paths = [frames_parquet] if isinstance(frames_parquet, (str, Path)) else list(frames_parquet)
-    frames = pd.concat([pd.read_parquet(p) for p in frame_paths], ignore_index=True)
-    scores = pd.read_parquet(scores_parquet)
-    pca = json.loads(Path(pca_json).read_text())["transitions"]
-    topology = Topology.from_json(topology_json)
-    surrogate = json.loads(Path(surrogate_metrics_json).read_text())
-    reference = frames[frames["frame"] == 0] if len(frames) else frames
-    event = (config_summary or {}).get("features", {}).get("event", str(events["event"].iloc[0]) if len(events) else "transitions")
-    n_ok = int((table["status"] == "ok").sum())
-    seed = int((config_summary or {}).get("seed", 0))
-    stats = pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else pd.DataFrame(columns=["transition"])
-    formation = (pd.read_csv(formation_csv, dtype={"channel": str, "transition": str, "trajectory_id": str})
-                 if formation_csv else pd.DataFrame(columns=["transition"]))
+    return ReportInputs(
+        table=pd.read_parquet(trajectories_parquet), qc=pd.read_csv(qc_csv),
+        assignments=pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str}),
+        events=pd.read_parquet(events_parquet),
+        frames=pd.concat([pd.read_parquet(p) for p in frame_paths], ignore_index=True),
+        scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text())["transitions"],
+        topology=Topology.from_json(topology_json), surrogate=json.loads(Path(surrogate_metrics_json).read_text()),
+        stats=pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else None,
+        formation=(pd.read_csv(formation_csv, dtype={"channel": str, "transition": str, "trajectory_id": str})
+                   if formation_csv else None))
 
+
+def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0) -> list[TransitionSection]:
+    """One :class:`TransitionSection` per reduced transition (each writes its geometry files under ``out_dir``)."""
+    d = inputs
+    reference = d.frames[d.frames["frame"] == 0] if len(d.frames) else d.frames
     sections = []
-    for transition in pca:
-        sel = assignments["transition"] == transition
-        sections.append(TransitionSection(transition, pca[transition], events[events["transition"] == transition],
-                                          assignments[sel].reset_index(drop=True), scores[scores["transition"] == transition],
-                                          reference, topology, n_ok, out_dir, store_paths,
-                                          stats[stats["transition"] == transition] if stats_csv else None,
-                                          formation[formation["transition"] == transition] if formation_csv else None,
-                                          frames=frames, seed=seed))
-    summary = ensemble_summary(over_analysed_frames(table, store_paths), events)
+    for transition in d.pca:
+        sel = d.assignments["transition"] == transition
+        sections.append(TransitionSection(transition, d.pca[transition], d.events[d.events["transition"] == transition],
+                                          d.assignments[sel].reset_index(drop=True), d.scores[d.scores["transition"] == transition],
+                                          reference, d.topology, d.n_ok, out_dir, store_paths,
+                                          d.stats[d.stats["transition"] == transition] if d.stats is not None else None,
+                                          d.formation[d.formation["transition"] == transition] if d.formation is not None else None,
+                                          frames=d.frames, seed=seed))
+    return sections
+
+
+def channels_csv_table(sections: list[TransitionSection]) -> pd.DataFrame:
+    """The channel table of every transition (``transition`` first), as written to ``channels.csv``."""
     channels = pd.concat([s.csv_rows() for s in sections], ignore_index=True) if sections else pd.DataFrame()
     if len(channels):
-        channels = channels[["transition", *[c for c in channels.columns if c != "transition"]]]
-    else:
-        channels = pd.DataFrame(columns=["transition", "channel", "resolved", "n_events", "percent", "important_motion"])
-    channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
+        return channels[["transition", *[c for c in channels.columns if c != "transition"]]]
+    return pd.DataFrame(columns=["transition", "channel", "resolved", "n_events", "percent", "important_motion"])
 
-    excluded = table[table["status"] != "ok"][["trajectory_id", "format", "reason"]]
+
+def excluded_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Trajectories not analysed: id, format, reason."""
+    return table[table["status"] != "ok"][["trajectory_id", "format", "reason"]]
+
+
+def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str) -> str:
+    """``channels.md``: every transition's channels and the excluded trajectories."""
+    n_ok, excluded = int((table["status"] == "ok").sum()), excluded_rows(table)
     md = ["# hopscope channel report", "", f"{n_ok} of {len(table)} trajectories analysed; event: `{event}`. "
           "Times in fs, energies in eV.", ""]
     for s in sections:
@@ -483,32 +504,21 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     if not sections:
         md += ["No trajectory has an analysis event: no channels.", ""]
     md += ["## Excluded trajectories", "", excluded.to_markdown(index=False) if len(excluded) else "none", ""]
-    (out_dir / "channels.md").write_text("\n".join(md))
+    return "\n".join(md)
 
-    warn = warnings_lines(table, sections, surrogate, len(events), event)
-    (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn))
-    ensemble_fit = ensemble_decay(frames, random_state=seed)
-    pop = figures.populations_with_fit(frames, ensemble_fit)
-    surrogate_html, surrogate_figs = surrogate_section(surrogate, surrogate_model_dir, scores, assignments, store_paths, next_csv)
-    fig_dir = out_dir / "figures"
-    if fig_dir.exists():
-        shutil.rmtree(fig_dir)
-    fig_dir.mkdir(parents=True)
-    for s in sections:
-        for name, png in s.figures.items():
-            (fig_dir / f"{slug(s.transition)}_{name}.png").write_bytes(png)
-        for channel, png in s.drawings.items():
-            (fig_dir / f"{slug(s.transition)}_{channel}_medoid.png").write_bytes(png)
-    for name, png in {"populations": pop, **surrogate_figs}.items():
-        (fig_dir / f"{name}.png").write_bytes(png)
 
-    qc_fail = qc[~qc["qc_pass"].astype(bool)] if len(qc) else qc
+def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary: dict, warn: list[str], ensemble_fit,
+                pop_png: bytes, surrogate_html: str, config_summary: dict, manifest_paths=()) -> str:
+    """``report.html``: warnings, ensemble, one section per transition, QC, surrogate, provenance."""
+    d = inputs
+    excluded, truncated = excluded_rows(d.table), truncated_rows(d.table)
+    qc_fail = d.qc[~d.qc["qc_pass"].astype(bool)] if len(d.qc) else d.qc
     warn_html = ('<div class="warn"><b>Read first</b><ul>' + warnings_html(warn) + "</ul></div>") if warn else ""
-    body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(table, summary, len(events), event), img(pop, "populations"),
+    body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(d.table, summary, len(d.events), _event_name(d, config_summary)),
+            img(pop_png, "populations"),
             f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
-    body += [s.html(pca[s.transition]) for s in sections]
-    truncated = truncated_rows(table)
+    body += [s.html(d.pca[s.transition]) for s in sections]
     body += ['<h2 id="qc">Quality control</h2>',
              f"<p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total"
              f"{f', {len(truncated)} analysed up to their first failed energy check' if len(truncated) else ''}.</p>",
@@ -518,6 +528,58 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
              '<h2 id="config">Provenance and configuration</h2>', provenance_html(config_summary or {}, manifest_paths)]
     toc = [("summary", "Ensemble")] + [(slug(s.transition), s.transition) for s in sections] + [
         ("qc", "Quality control"), ("surrogate", "Property surrogate"), ("config", "Provenance and configuration")]
-    (out_dir / "report.html").write_text(page("hopscope channel report", toc, "\n".join(body)))
+    return page("hopscope channel report", toc, "\n".join(body))
+
+
+def _event_name(inputs: ReportInputs, config_summary: dict | None) -> str:
+    events = inputs.events
+    return (config_summary or {}).get("features", {}).get("event", str(events["event"].iloc[0]) if len(events) else "transitions")
+
+
+def write_figures(sections: list[TransitionSection], other: dict[str, bytes], fig_dir: Path) -> None:
+    """Every figure and medoid drawing as ``fig_dir/<name>.png`` (the folder is emptied first)."""
+    if fig_dir.exists():
+        shutil.rmtree(fig_dir)
+    fig_dir.mkdir(parents=True)
+    for s in sections:
+        for name, png in s.figures.items():
+            (fig_dir / f"{slug(s.transition)}_{name}.png").write_bytes(png)
+        for channel, png in s.drawings.items():
+            (fig_dir / f"{slug(s.transition)}_{channel}_medoid.png").write_bytes(png)
+    for name, png in other.items():
+        (fig_dir / f"{name}.png").write_bytes(png)
+
+
+def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
+                 pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
+                 config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None,
+                 manifest_paths=()) -> pd.DataFrame:
+    """Write channels.csv, channels.md, report.html (self-contained), figures/ (every figure as PNG), geometries/ and
+    warnings.txt under ``out_dir``: :func:`read_report_inputs`, then :func:`transition_sections`,
+    :func:`markdown_report`, :func:`html_report` and :func:`write_figures`.
+
+    ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
+    channel table of every transition (``transition`` column).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    d = read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
+                           pca_json, topology_json, surrogate_metrics_json, stats_csv, formation_csv)
+    seed = int((config_summary or {}).get("seed", 0))
+    event = _event_name(d, config_summary)
+    sections = transition_sections(d, out_dir, store_paths, seed)
+    channels = channels_csv_table(sections)
+    channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
+    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event))
+    warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
+    (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn))
+    summary = ensemble_summary(over_analysed_frames(d.table, store_paths), d.events)
+    ensemble_fit = ensemble_decay(d.frames, random_state=seed)
+    pop = figures.populations_with_fit(d.frames, ensemble_fit)
+    surrogate_html, surrogate_figs = surrogate_section(d.surrogate, surrogate_model_dir, d.scores, d.assignments, store_paths,
+                                                       next_csv)
+    write_figures(sections, {"populations": pop, **surrogate_figs}, out_dir / "figures")
+    (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
+                                                     config_summary or {}, manifest_paths))
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

@@ -13,9 +13,9 @@ import pandas as pd
 
 from analysis.io.discover import manifest_digest
 from analysis.report.html import table_html
+from analysis.settings import SCHEMA, flat_defaults, load_schema
 
 PACKAGES = ("hopscope", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "MDAnalysis", "snakemake", "pyarrow")
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def package_versions(packages=PACKAGES) -> dict[str, str]:
@@ -29,24 +29,10 @@ def package_versions(packages=PACKAGES) -> dict[str, str]:
     return out
 
 
-def schema_defaults(schema: dict, prefix: str = "") -> dict[str, object]:
-    """Flattened ``{"cluster.min_share": 0.03, …}`` of every property with a default in a JSON schema."""
-    out = {}
-    for key, spec in (schema.get("properties") or {}).items():
-        name = f"{prefix}{key}"
-        if spec.get("type") == "object" and "properties" in spec:
-            out.update(schema_defaults(spec, name + "."))
-        elif "default" in spec:
-            out[name] = spec["default"]
-    return out
-
-
 def load_schema_defaults(path: str | Path = SCHEMA) -> dict[str, object]:
-    """:func:`schema_defaults` of the workflow's config schema; empty when the schema is not there."""
-    import yaml
-
-    path = Path(path)
-    return schema_defaults(yaml.safe_load(path.read_text())) if path.exists() else {}
+    """Flattened defaults (:func:`analysis.settings.flat_defaults`) of the workflow's config schema; empty when the
+    schema is not there."""
+    return flat_defaults(load_schema(path)) if Path(path).exists() else {}
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:

@@ -22,8 +22,8 @@ class _Scaled(RegressorMixin, BaseEstimator):
     """Standardizes descriptors and targets with the training mean and spread (learned ``x_mean_`` ...)."""
 
     def _fit_scalers(self, x, y):
-        self.x_mean_, self.x_scale_ = x.mean(0), _safe_scale(x.std(0))
-        self.y_mean_, self.y_scale_ = y.mean(0), _safe_scale(y.std(0))
+        self.x_mean_, self.x_scale_ = x.mean(0), safe_scale(x.std(0))
+        self.y_mean_, self.y_scale_ = y.mean(0), safe_scale(y.std(0))
         return (x - self.x_mean_) / self.x_scale_, (y - self.y_mean_) / self.y_scale_
 
     def _x(self, x):
@@ -50,7 +50,8 @@ class _Scaled(RegressorMixin, BaseEstimator):
         return model
 
 
-def _safe_scale(std):
+def safe_scale(std):
+    """A standard deviation to divide by: 1 where it is (numerically) zero, so a constant column stays constant."""
     return np.where(std > 1e-12, std, 1.0)
 
 
@@ -75,7 +76,7 @@ class RidgeRegressor(_Scaled):
         xs, ys = self._fit_scalers(np.asarray(x, float), np.asarray(y, float))
         a = xs.T @ xs + self.alpha * np.eye(xs.shape[1])
         self.coef_ = np.linalg.solve(a, xs.T @ ys)
-        self.residual_sd_ = _safe_scale((ys - xs @ self.coef_).std(0))
+        self.residual_sd_ = safe_scale((ys - xs @ self.coef_).std(0))
         return self
 
     def _predict_scaled(self, xs):

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold
 
 from analysis.surrogate.models import (KernelRidge, MeanRegressor, MLPEnsemble, RidgeRegressor, kernel_from_distances, median_distance,
-                                       pairwise_distances, solve_krr)
+                                       pairwise_distances, safe_scale, solve_krr)
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ def _krr_cv_scores(x, y, folds, grid: dict, score_space, random_state: int = 0) 
     scores = {}
     for fit_idx, val_idx in folds:
         xf, yf = x[fit_idx], y[fit_idx]
-        x_mean, x_scale = xf.mean(0), np.where(xf.std(0) > 1e-12, xf.std(0), 1.0)
-        y_mean, y_scale = yf.mean(0), np.where(yf.std(0) > 1e-12, yf.std(0), 1.0)
+        x_mean, x_scale = xf.mean(0), safe_scale(xf.std(0))
+        y_mean, y_scale = yf.mean(0), safe_scale(yf.std(0))
         xs, xv, ys = (xf - x_mean) / x_scale, (x[val_idx] - x_mean) / x_scale, (yf - y_mean) / y_scale
         truth = score_space(y[val_idx])
         for kind in grid["kernel"]:

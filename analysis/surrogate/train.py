@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.io.store import usable_frames
+from analysis.settings import defaults
 from analysis.surrogate import selection
 from analysis.surrogate.calibration import calibrated_sigma, calibration_factors, coverage, reliability_curve
 from analysis.surrogate.descriptors import DESCRIPTORS
@@ -33,9 +34,9 @@ from analysis.surrogate.targets import energies_of_ladder, from_ladder, to_ladde
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"descriptor": "inverse_distances", "n_members": 5, "cv_folds": 3, "cv_max_frames": 3000, "krr_max_frames": 4000,
-            "test_fraction": 0.2, "mlp": {"activation": "tanh", "max_iter": 500, "learning_rate_init": 1e-3, "batch_size": 200, "patience": 10},
-            "mlp_grid": None, "krr_grid": None, "learning_curve": True, "min_train_frames": 10}
+# the config schema's defaults (written once, there), the grids left to selection.MLP_GRID / KRR_GRID, and the
+# fewest training frames worth a fit
+DEFAULTS = {**defaults("surrogate"), "mlp_grid": None, "krr_grid": None, "min_train_frames": 10}
 MODEL_WORDS = {"mean": "training mean", "ridge": "ridge regression", "krr": "kernel ridge regression",
                "mlp": "MLP ensemble", "krr+mlp": "average of kernel ridge and MLP ensemble"}
 

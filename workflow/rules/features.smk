@@ -1,7 +1,7 @@
 rule features:
     input:
         store="results/ingest/batches/{batch}.npz",
-        trajectories="results/ingest/trajectories.parquet",
+        trajectories="results/qc/trajectories.parquet",
         topology="results/features/topology.json",
     output:
         events="results/features/events/{batch}.parquet",

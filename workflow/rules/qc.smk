@@ -4,7 +4,7 @@ rule qc:
         tables=batch_tables(),
     output:
         qc="results/qc/qc.csv",
-        trajectories="results/ingest/trajectories.parquet",
+        trajectories="results/qc/trajectories.parquet",
     params:
         policy=config["qc"]["policy"],
         thresholds={k: v for k, v in config["qc"].items() if k != "policy"},

@@ -1,6 +1,6 @@
 rule report:
     input:
-        trajectories="results/ingest/trajectories.parquet",
+        trajectories="results/qc/trajectories.parquet",
         qc="results/qc/qc.csv",
         assignments="results/clusters/assignments.csv",
         stats="results/clusters/channel_stats.csv",

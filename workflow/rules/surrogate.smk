@@ -1,7 +1,7 @@
 rule surrogate:
     input:
         stores=batch_stores(),
-        trajectories="results/ingest/trajectories.parquet",
+        trajectories="results/qc/trajectories.parquet",
     output:
         metrics="results/surrogate/metrics.json",
         model=directory("results/surrogate/model"),
@@ -22,7 +22,7 @@ rule next_calculations:
     input:
         model="results/surrogate/model",
         stores=batch_stores(),
-        trajectories="results/ingest/trajectories.parquet",
+        trajectories="results/qc/trajectories.parquet",
         assignments="results/clusters/assignments.csv",
     output:
         index="results/surrogate/next_calculations/index.csv",

@@ -2,7 +2,7 @@
 rule topology:
     input:
         stores=batch_stores(),
-        trajectories="results/ingest/trajectories.parquet",
+        trajectories="results/qc/trajectories.parquet",
     output:
         topology="results/features/topology.json",
     params:

@@ -1,4 +1,4 @@
-from analysis.cluster import run_cluster
+from analysis.channels import run_cluster
 from analysis.formation import run_formation
 from analysis.runlog import setup
 

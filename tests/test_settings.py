@@ -1,0 +1,33 @@
+"""Defaults are written once, in the config schema; the library reads them from there."""
+
+import pytest
+import yaml
+
+from analysis import settings
+from tests.conftest import ROOT
+
+
+def test_nested_defaults_of_an_object_schema():
+    spec = {"properties": {"a": {"type": "integer", "default": 1}, "b": {"type": "string"},
+                           "mlp": {"type": "object", "default": {"x": 0}, "properties": {"y": {"default": 2}, "z": {}}}}}
+    assert settings.nested_defaults(spec) == {"a": 1, "mlp": {"x": 0, "y": 2}}
+
+
+def test_library_defaults_are_the_schema_defaults():
+    from analysis.qc import DEFAULT_EXCLUDE_FLAGS, DEFAULT_THRESHOLDS
+    from analysis.surrogate.train import DEFAULTS
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]
+    qc = schema["qc"]["properties"]
+    assert DEFAULT_THRESHOLDS == {k: qc[k]["default"] for k in DEFAULT_THRESHOLDS}
+    assert DEFAULT_EXCLUDE_FLAGS == qc["exclude_flags"]["default"]
+    surrogate = schema["surrogate"]["properties"]
+    assert DEFAULTS["cv_max_frames"] == surrogate["cv_max_frames"]["default"]
+    assert DEFAULTS["mlp"]["patience"] == surrogate["mlp"]["properties"]["patience"]["default"]
+
+
+def test_unknown_section_and_missing_schema_say_so(tmp_path):
+    with pytest.raises(KeyError, match="no config section 'bogus'"):
+        settings.defaults("bogus")
+    with pytest.raises(FileNotFoundError, match="config schema"):
+        settings.defaults("qc", tmp_path / "absent.yaml")
