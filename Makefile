@@ -37,7 +37,7 @@ test: $(STAMP_TEST)
 # the demo through a single-node SLURM started on this machine (Debian slurm-wlm + munge, installed if missing;
 # needs root); skips with the reason where that cannot be done
 test-cluster: $(STAMP_CLUSTER)
-	$(BIN)/python -m pytest -q -m cluster tests/test_cluster.py
+	$(BIN)/python -m pytest -q -m cluster tests/test_slurm.py
 
 lint: $(STAMP_RUN)
 	$(BIN)/snakemake --lint

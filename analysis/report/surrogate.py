@@ -14,7 +14,7 @@ from analysis.report.html import img, table_html
 
 MIN_MAP_EVENTS = 10
 MODEL_NAMES = {"mean": "training mean", "ridge": "ridge", "krr": "kernel ridge (KRR)", "mlp": "MLP ensemble",
-               "krr+mlp": "KRR + MLP average"}
+               "krr+mlp": "KRR + MLP average", "per-target": "per target: KRR, MLP or average"}
 
 
 def metrics_table(metrics: dict) -> pd.DataFrame:

@@ -98,7 +98,7 @@ def save_model(model: SurrogateModel, directory) -> None:
         components.append({"kind": kind, "params": _jsonable(estimator.get_params())})
         arrays.update({f"c{k}/{name}": np.asarray(value) for name, value in estimator.arrays_().items()})
     meta = {"format": "hopscope-surrogate", "format_version": FORMAT_VERSION, "descriptor": model.descriptor,
-            "symbols": list(model.symbols), "state_names": list(model.state_names), "weights": list(map(float, model.weights)),
+            "symbols": list(model.symbols), "state_names": list(model.state_names), "weights": np.asarray(model.weights, float).tolist(),
             "components": components, "units": {"energy": "eV (absolute, as in the input)", "coordinates": "Å", "sigma": "eV, 1σ"},
             "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "hopscope": _hopscope_version()},
             **model.info}

@@ -130,20 +130,74 @@ def make_factories(krr_params: dict, mlp_params: dict, n_members: int, random_st
 
 
 def blend(means, stds, weights):
-    """Weighted mixture of model predictions: mean = Σ wᵢ μᵢ, spread² = Σ wᵢ (σᵢ² + (μᵢ − mean)²)."""
-    weights = np.asarray(weights, float) / np.sum(weights)
+    """Weighted mixture of model predictions: mean = Σ wᵢ μᵢ, spread² = Σ wᵢ (σᵢ² + (μᵢ − mean)²). ``weights``
+    (n_models,) weigh whole models, (n_models, n_targets) each target on its own; normalized over the models."""
+    weights = np.asarray(weights, float)
+    weights = weights / weights.sum(axis=0, keepdims=True)
     mean = sum(w * m for w, m in zip(weights, means))
     var = sum(w * (s**2 + (m - mean) ** 2) for w, m, s in zip(weights, means, stds))
     return mean, np.sqrt(var)
 
 
-CANDIDATES = {"mean": ("mean",), "ridge": ("ridge",), "krr": ("krr",), "mlp": ("mlp",), "krr+mlp": ("krr", "mlp")}
+CANDIDATES = {"mean": ("mean",), "ridge": ("ridge",), "krr": ("krr",), "mlp": ("mlp",), "krr+mlp": ("krr", "mlp"),
+              "per-target": ("krr", "mlp")}
+PER_TARGET_CHOICES = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])  # KRR, MLP or their average, for one target
 
 
-def candidate_predictions(oof: dict, names=CANDIDATES):
-    """Out-of-fold (mean, spread) of every candidate, blends included, from the single models' ones."""
+def per_target_weights(oof: dict, y_true, parts=("krr", "mlp")) -> np.ndarray:
+    """(len(parts), n_targets) weights that give each target (S0 and each gap of the ladder) the KRR, the MLP or
+    their average, whichever has the lowest out-of-fold MAE on that target: a kernel that is best on S0 need not
+    be best on the S1–S0 gap."""
+    y_true = np.asarray(y_true, float)
+    choices = PER_TARGET_CHOICES if len(parts) == 2 else np.eye(len(parts))
+    errors = [np.abs(sum(w * oof[p][0] for w, p in zip(row, parts)) - y_true).mean(axis=0) for row in choices]
+    return choices[np.argmin(errors, axis=0)].T
+
+
+def per_target_out_of_fold(oof: dict, y_true, folds, parts=("krr", "mlp")):
+    """Out-of-fold (mean, spread) of the 'per-target' candidate with its choice cross-validated too: each fold is
+    predicted with the weights :func:`per_target_weights` picks on the other folds' out-of-fold predictions, so
+    its CV MAE carries no optimism from choosing on the frames it is scored on (with few trajectories a choice
+    per target is easily a choice of noise)."""
+    y_true = np.asarray(y_true, float)
+    mean, std = np.full(y_true.shape, np.nan), np.full(y_true.shape, np.nan)
+    for _, val_idx in folds:
+        other = np.setdiff1d(np.arange(len(y_true)), val_idx)
+        w = per_target_weights({p: (oof[p][0][other], oof[p][1][other]) for p in parts}, y_true[other], parts)
+        mean[val_idx], std[val_idx] = blend([oof[p][0][val_idx] for p in parts], [oof[p][1][val_idx] for p in parts], w)
+    return mean, std
+
+
+SIMPLICITY = ("krr", "mlp", "krr+mlp", "per-target")  # the predictors, simplest first (mean and ridge are baselines)
+
+
+def one_standard_error_choice(fold_maes: dict) -> tuple[str, float]:
+    """The simplest predictor (:data:`SIMPLICITY`) whose CV MAE is within one standard error of the best
+    candidate's (Breiman et al. 1984; Hastie, Tibshirani & Friedman, ESL §7.10): with two or three folds of one
+    trajectory each, a lower CV MAE is often noise, and the more flexible choice then loses on new trajectories.
+    ``fold_maes``: candidate → MAE of each fold. A baseline (mean, ridge) is chosen only when it is the best.
+    Returns (name, the standard error used)."""
+    mean = {name: float(np.mean(v)) for name, v in fold_maes.items()}
+    best = min(mean, key=mean.get)
+    v = np.asarray(fold_maes[best], float)
+    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    if best not in SIMPLICITY:
+        return best, se
+    return next(name for name in SIMPLICITY if name in mean and mean[name] <= mean[best] + se), se
+
+
+def candidate_weights(name: str, per_target=None) -> np.ndarray:
+    """Weights of a candidate's parts (:data:`CANDIDATES`): equal, or ``per_target`` for 'per-target'."""
+    if name == "per-target":
+        return np.asarray(per_target, float)
+    return np.ones(len(CANDIDATES[name]))
+
+
+def candidate_predictions(oof: dict, names=CANDIDATES, per_target=None):
+    """Out-of-fold (mean, spread) of every candidate, blends included, from the single models' ones
+    ('per-target' only when its ``per_target`` weights are given)."""
     out = {}
     for name, parts in names.items():
-        if all(p in oof for p in parts):
-            out[name] = blend([oof[p][0] for p in parts], [oof[p][1] for p in parts], [1.0] * len(parts))
+        if all(p in oof for p in parts) and (name != "per-target" or per_target is not None):
+            out[name] = blend([oof[p][0] for p in parts], [oof[p][1] for p in parts], candidate_weights(name, per_target))
     return out

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 # fewest training frames worth a fit
 DEFAULTS = {**defaults("surrogate"), "mlp_grid": None, "krr_grid": None, "min_train_frames": 10}
 MODEL_WORDS = {"mean": "training mean", "ridge": "ridge regression", "krr": "kernel ridge regression",
-               "mlp": "MLP ensemble", "krr+mlp": "average of kernel ridge and MLP ensemble"}
+               "mlp": "MLP ensemble", "krr+mlp": "average of kernel ridge and MLP ensemble",
+               "per-target": "per-target choice of kernel ridge, MLP ensemble or their average"}
 
 
 @dataclass
@@ -93,9 +94,13 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
                                          {"max_frames": p["krr_max_frames"]})
     oof = {name: selection.out_of_fold(make, xc, yc, gc, folds) for name, make in factories.items() if name != "mlp"}
     oof["mlp"] = tuple(mlp_oof)
-    oof_candidates = _energies(selection.candidate_predictions(oof))
+    per_target = selection.per_target_weights(oof, yc)  # the deployed choice; its CV score is cross-validated:
+    oof_ladder = {**selection.candidate_predictions(oof), "per-target": selection.per_target_out_of_fold(oof, yc, folds)}
+    oof_candidates = _energies(oof_ladder)
     cv_mae = {name: selection.mean_abs_error(truth[cv, :n_states], mean[:, :n_states]) for name, (mean, _) in oof_candidates.items()}
-    chosen = min(cv_mae, key=cv_mae.get)
+    fold_maes = {name: [selection.mean_abs_error(truth[cv][val, :n_states], mean[val, :n_states]) for _, val in folds]
+                 for name, (mean, _) in oof_candidates.items()}
+    chosen, cv_se = selection.one_standard_error_choice(fold_maes)
     calibration = calibration_factors(truth[cv], *oof_candidates[chosen])
 
     fitted, fit_seconds = {}, {}
@@ -104,9 +109,10 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         fitted[name] = make().fit(x[train], y[train], groups[train])
         fit_seconds[name] = round(time.perf_counter() - t0, 2)
     test_pred = {name: model.predict(x[test], return_std=True) for name, model in fitted.items()}
-    test_candidates = _energies(selection.candidate_predictions(test_pred))
+    test_candidates = _energies(selection.candidate_predictions(test_pred, per_target=per_target))
     parts = selection.CANDIDATES[chosen]
-    model = SurrogateModel([(part, fitted[part]) for part in parts], [1.0] * len(parts), calibration, p["descriptor"],
+    model = SurrogateModel([(part, fitted[part]) for part in parts], selection.candidate_weights(chosen, per_target).tolist(),
+                           calibration, p["descriptor"],
                            frames.coords_angstrom[0], frames.symbols, frames.state_names,
                            {"chosen": chosen, "hyperparameters": {"krr": krr_params, "mlp": mlp_params}})
     mean, std = test_candidates[chosen]
@@ -121,7 +127,9 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         "n_train_trajectories": int(len(np.unique(groups[train]))), "n_test_trajectories": int(len(np.unique(groups[test]))),
         "n_train_frames": int(len(train)), "n_test_frames": int(len(test)), "descriptor": p["descriptor"],
         "targets": names, "random_state": random_state, "n_members": p["n_members"],
-        "hyperparameters": {"krr": krr_params, "mlp": mlp_params}, "chosen": chosen, "choice": choice_words(chosen, cv_mae),
+        "hyperparameters": {"krr": krr_params, "mlp": mlp_params}, "chosen": chosen, "choice": choice_words(chosen, cv_mae, cv_se),
+        "per_target": {"targets": ["S0" if k == 0 else f"rung {k}" for k in range(per_target.shape[1])],
+                       "krr_weight": per_target[0].tolist(), "mlp_weight": per_target[1].tolist()},
         "models": models,
         "uncertainty": {"calibration": {n: {"scale": float(c), "floor_ev": float(f)} for n, c, f in zip(names, *calibration)},
                         "coverage_1sigma": coverage(truth[test], mean, sigma, 1.0),
@@ -137,9 +145,15 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     return SurrogateFit(model, metrics, heldout, curve)
 
 
-def choice_words(chosen: str, cv_mae: dict) -> str:
+def choice_words(chosen: str, cv_mae: dict, cv_se: float = 0.0) -> str:
     """One sentence saying which model predicts and why, naming the MLP when it lost."""
-    best = f"The predictor is the {MODEL_WORDS[chosen]}: lowest cross-validated MAE ({cv_mae[chosen]:.3f} eV)"
+    lowest = min(cv_mae, key=cv_mae.get)
+    if chosen == lowest:
+        best = f"The predictor is the {MODEL_WORDS[chosen]}: lowest cross-validated MAE ({cv_mae[chosen]:.3f} eV)"
+    else:
+        best = (f"The predictor is the {MODEL_WORDS[chosen]}: cross-validated MAE {cv_mae[chosen]:.3f} eV, within one "
+                f"standard error ({cv_se:.3f} eV) of the lowest, {cv_mae[lowest]:.3f} eV ({MODEL_WORDS[lowest]}), and "
+                "simpler (one-standard-error rule)")
     if chosen != "mlp" and "mlp" in cv_mae:
         return best + f"; the MLP ensemble alone reached {cv_mae['mlp']:.3f} eV on the same folds."
     return best + "."

@@ -15,6 +15,7 @@ from analysis.surrogate.frames import SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import ModelMismatchError, load_model, save_model
 from analysis.surrogate.models import KernelRidge, MLPEnsemble, median_distance
 from analysis.surrogate.targets import energies_of_ladder, from_ladder, to_ladder, with_gap
+from tests.conftest import ROOT
 
 FAST = {"n_members": 5, "cv_max_frames": 1500, "learning_curve": False,
         "mlp_grid": [{"hidden_layer_sizes": [64, 64], "alpha": 1e-4}],
@@ -211,7 +212,7 @@ def test_krr_tuning_scores_each_candidate_like_scikit_learn_and_in_energy_space(
 def test_config_krr_grid_is_the_library_default():
     import yaml
 
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert config["surrogate"]["krr_grid"] == selection.KRR_GRID
 
 
@@ -294,3 +295,69 @@ def test_collect_frames_subsample_is_the_seeded_uniform_choice_over_all_kept_fra
     expected = everything.take(np.sort(np.random.default_rng(3).choice(len(everything), 17, replace=False)))
     for name in ("coords_angstrom", "energies_ev", "trajectory_id", "time_fs", "time_to_hop_fs"):
         assert np.array_equal(getattr(capped, name), getattr(expected, name), equal_nan=name != "trajectory_id"), name
+
+
+def test_per_target_weights_give_each_target_its_best_model_or_the_average():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(200, 3))
+    krr = y + np.array([0.0, 0.5, 1.0])           # exact on target 0
+    mlp = y + np.array([0.5, 0.0, -1.0])          # exact on target 1; on target 2 the two err in opposite directions
+    oof = {"krr": (krr, np.ones_like(y)), "mlp": (mlp, np.ones_like(y))}
+    w = selection.per_target_weights(oof, y)
+    assert w.tolist() == [[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]]
+    mean, spread = selection.blend([krr, mlp], [np.ones_like(y), np.ones_like(y)], w)
+    assert np.allclose(mean, y)
+    # per target, the spread is the chosen model's own (σ = 1), or the mixture's √(1 + 1²) where the two disagree by 2
+    assert np.allclose(spread[:, :2], 1.0) and np.allclose(spread[:, 2], np.sqrt(2.0))
+
+
+def test_model_file_with_per_target_weights_round_trips(demo_fit, tmp_path):
+    from analysis.surrogate.descriptors import DESCRIPTORS
+    from analysis.surrogate.modelfile import SurrogateModel
+
+    _, frames, _, _ = demo_fit
+    coords, ref = frames.coords_angstrom[:300], frames.coords_angstrom[0]
+    x, y = DESCRIPTORS["inverse_distances"](coords, ref), to_ladder(frames.energies_ev[:300])
+    krr = KernelRidge(n_members=2).fit(x, y)
+    mlp = MLPEnsemble(hidden_layer_sizes=(8,), max_iter=5, n_members=2).fit(x, y)
+    weights = [[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]]
+    model = SurrogateModel([("krr", krr), ("mlp", mlp)], weights, np.vstack([np.ones(4), np.zeros(4)]), "inverse_distances",
+                           ref, frames.symbols, frames.state_names)
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    for a, b in zip(model.predict(coords[:20]), loaded.predict(coords[:20])):
+        assert np.array_equal(a, b)
+    # S0 (target 0) is the KRR's alone, the S1–S0 gap (target 1) the MLP's alone
+    energies, _ = loaded.predict(coords[:20])
+    assert np.allclose(energies[:, 0], krr.predict(x[:20])[:, 0])
+    assert np.allclose(energies[:, 1] - energies[:, 0], mlp.predict(x[:20])[:, 1])
+
+
+def test_per_target_choice_is_cross_validated_and_not_rewarded_for_fitting_noise():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(300, 2))
+    folds = selection.cv_folds(np.repeat(["a", "b", "c"], 100))
+    # target 0: KRR is better in every fold; target 1: which model looks better flips from fold to fold (noise)
+    krr, mlp = y + 0.1 * rng.normal(size=y.shape), y + 0.5 * rng.normal(size=y.shape)
+    for k, (_, val) in enumerate(folds):
+        (krr if k % 2 else mlp)[val, 1] += 2.0
+    oof = {"krr": (krr, np.ones_like(y)), "mlp": (mlp, np.ones_like(y))}
+    mean, _ = selection.per_target_out_of_fold(oof, y, folds)
+    in_sample = selection.blend([krr, mlp], [np.ones_like(y)] * 2, selection.per_target_weights(oof, y))[0]
+    assert np.abs(mean[:, 0] - y[:, 0]).mean() == pytest.approx(np.abs(krr[:, 0] - y[:, 0]).mean())
+    # choosing target 1's model on the frames it is scored on looks better than choosing it on the other folds
+    assert np.abs(mean[:, 1] - y[:, 1]).mean() > np.abs(in_sample[:, 1] - y[:, 1]).mean() + 0.1
+
+
+def test_one_standard_error_rule_prefers_the_simpler_model_only_within_the_noise():
+    # per-target 10 % better on average but the folds disagree by far more: KRR, the simplest, is chosen
+    noisy = {"mean": [1.0, 1.2], "ridge": [0.6, 0.7], "krr": [0.30, 0.50], "mlp": [0.5, 0.6], "per-target": [0.20, 0.52]}
+    name, se = selection.one_standard_error_choice(noisy)
+    assert name == "krr" and se == pytest.approx(np.std([0.20, 0.52], ddof=1) / np.sqrt(2))
+    # consistent folds: the better model wins
+    clear = {**noisy, "per-target": [0.20, 0.21, 0.19], "krr": [0.30, 0.31, 0.29], "mlp": [0.5, 0.5, 0.5],
+             "mean": [1, 1, 1], "ridge": [0.6, 0.6, 0.6]}
+    assert selection.one_standard_error_choice(clear)[0] == "per-target"
+    # a baseline is never preferred for being simple, only when it is the best
+    assert selection.one_standard_error_choice({"ridge": [0.30, 0.34], "krr": [0.20, 0.40]})[0] == "krr"
+    assert selection.one_standard_error_choice({"ridge": [0.20, 0.21], "krr": [0.29, 0.40]})[0] == "ridge"
