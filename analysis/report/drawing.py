@@ -40,7 +40,7 @@ def _kabsch_step(coords, reference, w, scale):
 def _irls(coords, reference, w, n_iter, scale, tol_angstrom=1e-7):
     """Iteratively reweighted Kabsch from the weights ``w``: (moved, robust loss per geometry). A geometry stops
     iterating before ``n_iter`` once none of its atoms moved more than ``tol_angstrom`` in an iteration (the
-    others go on), so an ensemble costs what its slowest-converging geometries cost only for those."""
+    others go on): only the slowly converging geometries pay for more iterations."""
     lead = coords.shape[:-2]
     coords = coords.reshape((-1,) + coords.shape[-2:])
     w = w.reshape(coords.shape[:-1]).copy()
