@@ -225,3 +225,15 @@ def test_markdown_report_without_events_says_so_and_lists_the_excluded():
     assert "2 of 3 trajectories analysed; event: `transitions`" in md
     assert "No trajectory has an analysis event" in md and "| T2 " in md and "drift 0.500 eV" in md
     assert list(channels_csv_table([]).columns)[:2] == ["transition", "channel"]
+
+
+@pytest.mark.parametrize("n_cut, line", [(1, "1 trajectory analysed only up to its first failed energy check"),
+                                         (2, "2 trajectories analysed only up to their first failed energy check")])
+def test_warnings_name_truncated_trajectories_with_the_right_number(n_cut, line):
+    from analysis.report.build import warnings_lines
+
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "format": "newtonx", "status": "ok",
+                          "reason": [f"QC (truncated: ...) T{k}" if k <= n_cut else "" for k in (1, 2, 3)],
+                          "n_frames": 100, "n_frames_used": [50 if k <= n_cut else 100 for k in (1, 2, 3)]})
+    lines = warnings_lines(table, [], {}, n_events=3, event="transitions")
+    assert lines[0].startswith(line) and lines[1:1 + n_cut] == [f"  T{k}: QC (truncated: ...) T{k}" for k in range(1, n_cut + 1)]

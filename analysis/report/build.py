@@ -369,7 +369,8 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
             out.append(f"  ... and {len(excluded) - 10} more (results/qc/trajectories.parquet)")
     truncated = truncated_rows(table)
     if len(truncated):
-        out.append(f"{len(truncated)} trajectories analysed only up to their first failed energy check (qc.policy truncate):")
+        subject = "1 trajectory analysed only up to its" if len(truncated) == 1 else f"{len(truncated)} trajectories analysed only up to their"
+        out.append(f"{subject} first failed energy check (qc.policy truncate):")
         out += [f"  {r.trajectory_id}: {r.reason}" for r in truncated.head(10).itertuples()]
     if not (table["status"] == "ok").any():
         out.append("no trajectory passed ingest and QC: nothing was analysed")
