@@ -30,7 +30,8 @@ def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.nd
     first = []
     for path in store_paths:
         with Store(path) as store:
-            first += [store.rows(tid, "coords_angstrom", 0) for tid in store.ids if tid in ok][: max_trajectories - len(first)]
+            wanted = [tid for tid in store.ids if tid in ok][: max_trajectories - len(first)]
+            first += [store.rows(tid, "coords_angstrom", 0) for tid in wanted]
     first = [x for x in first if x.shape == first[0].shape] if first else first  # a member with other atoms is QC's to report
     if not first:
         return None

@@ -145,13 +145,12 @@ PER_TARGET_CHOICES = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])  # KRR, MLP 
 
 
 def per_target_weights(oof: dict, y_true, parts=("krr", "mlp")) -> np.ndarray:
-    """(len(parts), n_targets) weights that give each target (S0 and each gap of the ladder) the KRR, the MLP or
-    their average, whichever has the lowest out-of-fold MAE on that target: a kernel that is best on S0 need not
-    be best on the S1–S0 gap."""
+    """(2, n_targets) weights of the two ``parts`` that give each target (S0 and each gap of the ladder) the KRR,
+    the MLP or their average, whichever has the lowest out-of-fold MAE on that target: a kernel that is best on
+    S0 need not be best on the S1–S0 gap."""
     y_true = np.asarray(y_true, float)
-    choices = PER_TARGET_CHOICES if len(parts) == 2 else np.eye(len(parts))
-    errors = [np.abs(sum(w * oof[p][0] for w, p in zip(row, parts)) - y_true).mean(axis=0) for row in choices]
-    return choices[np.argmin(errors, axis=0)].T
+    errors = [np.abs(sum(w * oof[p][0] for w, p in zip(row, parts)) - y_true).mean(axis=0) for row in PER_TARGET_CHOICES]
+    return PER_TARGET_CHOICES[np.argmin(errors, axis=0)].T
 
 
 def per_target_out_of_fold(oof: dict, y_true, folds, parts=("krr", "mlp")):
