@@ -569,20 +569,8 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     pes = (DemoPES(xyz_eq, symbols, channels=LOWER_CHANNELS, upper_channels=UPPER_CHANNELS) if cascade
            else DemoPES(xyz_eq, symbols, channels=channels, plane=mol.plane, e_ref_hartree=mol.e_ref_hartree))
     time_fs = np.round(np.arange(0.0, t_max_fs + dt_fs / 2, dt_fs), 6)
-    if cascade:
-        upper = np.repeat(np.arange(len(UPPER_CHANNELS)), channel_counts(n_trajectories, [c.share for c in UPPER_CHANNELS]))
-        rng.shuffle(upper)
-        shares = [c.share for c in LOWER_CHANNELS] + [TRAPPED_SHARE]
-        labels = np.repeat(np.arange(len(shares)), channel_counts(n_trajectories, shares))
-    else:
-        labels = np.repeat(np.arange(len(channels)), channel_counts(n_trajectories, [c.share for c in channels]))
-    rng.shuffle(labels)
-    n_broken = int(round(broken_fraction * n_trajectories))
-    broken = np.array([""] * n_trajectories, dtype=object)
-    if n_broken:
-        idx = rng.choice(n_trajectories, size=n_broken, replace=False)
-        broken[idx[: (n_broken + 1) // 2]] = "energy_jump"
-        broken[idx[(n_broken + 1) // 2:]] = "truncated"
+    labels, upper = _planted_labels(rng, n_trajectories, channels, cascade)
+    broken = _broken_members(rng, n_trajectories, broken_fraction)
     rows = []
     for k in range(n_trajectories):
         tid = f"TRAJ{k + 1}"
@@ -601,14 +589,7 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
             pop_s0 = 1.0 / (1.0 + np.exp(-(time_fs - hop) / 5.0))
             pops = np.column_stack([pop_s0, 1 - pop_s0, np.zeros_like(pop_s0)])
             row.update(channel=channels[labels[k]].name, hop_time_fs=hop)
-        truncate_at, jump, broken_at = None, None, np.nan
-        if broken[k] == "energy_jump":
-            j = int(rng.integers(len(time_fs) // 4, len(time_fs) // 2))
-            jump = np.where(np.arange(len(time_fs)) >= j, 0.8, 0.0)
-            broken_at = float(time_fs[j])
-        elif broken[k] == "truncated":
-            truncate_at = int(rng.integers(len(time_fs) // 5, len(time_fs) // 3))
-            broken_at = float(time_fs[truncate_at])
+        truncate_at, jump, broken_at = _breakage(rng, broken[k], time_fs)
         write_newtonx_trajectory(ens / tid, symbols, time_fs, coords, energies, active, pops, dt_fs, truncate_at, jump)
         rows.append({**row, "broken": broken[k], "broken_at_fs": broken_at})
         if (k + 1) % 50 == 0 or k + 1 == n_trajectories:
@@ -616,3 +597,40 @@ def generate_demo(out_dir, n_trajectories=200, seed=20221, t_max_fs=200.0, dt_fs
     truth = pd.DataFrame(rows)
     truth.to_csv(out_dir / "truth.csv", index=False)
     return truth
+
+
+def _planted_labels(rng, n_trajectories: int, channels, cascade: bool):
+    """Each trajectory's S1→S0 channel index (exact shares, shuffled) and, for the cascade, its S2→S1 one
+    (None otherwise); with the cascade, index len(LOWER_CHANNELS) means trapped in S1."""
+    upper = None
+    if cascade:
+        upper = np.repeat(np.arange(len(UPPER_CHANNELS)), channel_counts(n_trajectories, [c.share for c in UPPER_CHANNELS]))
+        rng.shuffle(upper)
+        shares = [c.share for c in LOWER_CHANNELS] + [TRAPPED_SHARE]
+        labels = np.repeat(np.arange(len(shares)), channel_counts(n_trajectories, shares))
+    else:
+        labels = np.repeat(np.arange(len(channels)), channel_counts(n_trajectories, [c.share for c in channels]))
+    rng.shuffle(labels)
+    return labels, upper
+
+
+def _broken_members(rng, n_trajectories: int, broken_fraction: float) -> np.ndarray:
+    """'' for sound trajectories, 'energy_jump' for half the broken ones, 'truncated' for the rest."""
+    n_broken = int(round(broken_fraction * n_trajectories))
+    broken = np.array([""] * n_trajectories, dtype=object)
+    if n_broken:
+        idx = rng.choice(n_trajectories, size=n_broken, replace=False)
+        broken[idx[: (n_broken + 1) // 2]] = "energy_jump"
+        broken[idx[(n_broken + 1) // 2:]] = "truncated"
+    return broken
+
+
+def _breakage(rng, kind: str, time_fs: np.ndarray):
+    """(frame the run is cut at or None, per-frame energy jump in eV or None, time of the damage in fs or NaN)."""
+    if kind == "energy_jump":
+        j = int(rng.integers(len(time_fs) // 4, len(time_fs) // 2))
+        return None, np.where(np.arange(len(time_fs)) >= j, 0.8, 0.0), float(time_fs[j])
+    if kind == "truncated":
+        truncate_at = int(rng.integers(len(time_fs) // 5, len(time_fs) // 3))
+        return truncate_at, None, float(time_fs[truncate_at])
+    return None, None, np.nan

@@ -119,6 +119,12 @@ def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Fo
     return [Found(f.name, f, (detect_format(f) or "unknown") if fmt == "auto" else fmt) for f in folders]
 
 
+def auto_batches(n_trajectories: int, batch_trajectories: int = 250, minimum: int = 4) -> int:
+    """Number of batches for ``n_batches: auto``: at least ``minimum`` (parallel jobs on a small machine), and
+    enough that a batch holds about ``batch_trajectories`` (a job's memory then does not grow with the ensemble)."""
+    return max(minimum, -(-int(n_trajectories) // int(batch_trajectories)))
+
+
 def batch_of(trajectory_id: str, n_batches: int) -> int:
     """Batch (0-based) of a trajectory: a stable hash of its id, so adding or removing a trajectory changes
     only its own batch."""

@@ -93,6 +93,12 @@ def _select_blocks(times: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray,
 
 
 def _read_dyn_out_fast(path: Path, raw: bytes) -> dict:
+    """Vectorized ``dyn.out`` reader: every line classified with NumPy, the kept blocks' numbers parsed in bulk.
+
+    Raises :class:`_Irregular` on anything it does not expect (the exact reader then names the line). It is one
+    function of ~90 lines on purpose: each step uses the line classes, block boundaries and counts of the steps
+    before it, so helpers would pass a dozen arrays back and forth, and this is the ingest's hot path.
+    """
     starts, ends = line_offsets(raw)
     b0, b1, b2 = (byte_at(raw, starts, ends, k) for k in range(3))
     is_step = lines_starting_with(raw, starts, ends, b0 == ord("S"), (b"STEP ",))
@@ -222,6 +228,7 @@ def _read_dyn_out_exact(path: Path, text: str) -> dict:
     geometry header followed (inside the block) by ``natom`` atom lines and then a blank or header line,
     and exactly one ``%`` energy line. ``natom`` is the number of lines after the first geometry header
     up to the first blank or header line. Only the kept blocks (last complete block per TIME) are parsed.
+    Long (~85 lines) so that it reads as one list of the rules the fast reader implements, in the same order.
     """
     lines = text.splitlines()
     kinds = [_line_kind(line) for line in lines]
@@ -384,80 +391,71 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
     """
     folder = Path(folder)
     res = results_dir(folder)
-    trajectory_id = trajectory_id or folder.name
     flags: list[str] = []
     en_path = res / "en.dat"
     if not en_path.is_file():
         raise TrajectoryFormatError(en_path, None, "an en.dat file (Newton-X energies)")
     en = read_en_dat(en_path)
+    frames = _frames(res, en, flags)
+    # align with en.dat by time; frames missing from en.dat are dropped (and flagged)
     en_key = np.round(en["time_fs"], _TIME_DECIMALS)
-
-    if (res / "dyn.out").is_file():
-        dyn = read_dyn_out(res / "dyn.out")
-        symbols, masses = dyn["symbols"], dyn["masses_amu"]
-        time_fs, coords = dyn["time_fs"], dyn["coords_angstrom"]
-        energies_h, total_h = dyn["energies_hartree"], dyn["total_energy_hartree"]
-        active_h = dyn["active_energy_hartree"]
-        populations = dyn["populations"]
-        truncated = dyn["truncated"]
-        if dyn["dropped_times"]:
-            flags.append(f"incomplete_blocks_dropped={dyn['dropped_times']}")
-        if energies_h.shape[1] != en["energies_hartree"].shape[1]:
-            raise TrajectoryFormatError(en_path, 1, f"{energies_h.shape[1]} states as in dyn.out")
-    else:
-        dyn = read_dyn_xyz(res / "dyn.xyz")
-        symbols = dyn["symbols"]
-        masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])
-        time_fs, coords = dyn["time_fs"], dyn["coords_angstrom"]
-        truncated = dyn["truncated"]
-        idx = np.searchsorted(en_key, np.round(time_fs, _TIME_DECIMALS))
-        idx = np.clip(idx, 0, len(en_key) - 1)
-        energies_h = en["energies_hartree"][idx]
-        total_h = en["total_energy_hartree"][idx]
-        active_h = en["active_energy_hartree"][idx]
-        populations = None
-
-    # Align with en.dat by time; frames missing from en.dat are dropped (and flagged).
-    t_key = np.round(time_fs, _TIME_DECIMALS)
+    t_key = np.round(frames["time_fs"], _TIME_DECIMALS)
     pos = np.clip(np.searchsorted(en_key, t_key), 0, len(en_key) - 1)
     in_en = en_key[pos] == t_key
     if not in_en.all():
         flags.append("frames_missing_in_en.dat")
-        sel = np.flatnonzero(in_en)
-        time_fs, coords, energies_h, total_h, pos = time_fs[sel], coords[sel], energies_h[sel], total_h[sel], pos[sel]
-        active_h = active_h[sel]
-        populations = None if populations is None else populations[sel]
-    if time_fs.size == 0:
+        frames.update({k: frames[k][in_en] for k in _FRAME_KEYS if frames[k] is not None})
+        pos = pos[in_en]
+    if frames["time_fs"].size == 0:
         raise TrajectoryFormatError(en_path, None, "times matching the geometry frames")
+    active = _active_state(res, en, pos, frames["time_fs"], flags)
+    if frames["truncated"]:
+        flags.append("truncated")
+    return Trajectory(
+        trajectory_id=trajectory_id or folder.name, source_path=str(folder), format="newtonx", symbols=frames["symbols"],
+        masses_amu=np.asarray(frames["masses_amu"], dtype=float), time_fs=np.asarray(frames["time_fs"], dtype=float),
+        coords_angstrom=np.asarray(frames["coords_angstrom"], dtype=float), active_state=np.asarray(active, dtype=np.int64),
+        energies_ev=np.asarray(frames["energies_hartree"], dtype=float) * HARTREE_TO_EV,
+        total_energy_ev=np.asarray(frames["total_energy_hartree"], dtype=float) * HARTREE_TO_EV,
+        potential_energy_ev=np.asarray(frames["active_energy_hartree"], dtype=float) * HARTREE_TO_EV,
+        populations=frames["populations"], flags=flags,
+    )
 
+
+_FRAME_KEYS = ("time_fs", "coords_angstrom", "energies_hartree", "total_energy_hartree", "active_energy_hartree", "populations")
+
+
+def _frames(res: Path, en: dict, flags: list[str]) -> dict:
+    """Per-frame arrays (:data:`_FRAME_KEYS`) plus symbols, masses_amu, truncated: from ``dyn.out``, else from
+    ``dyn.xyz`` with the energies of ``en.dat`` at the same times (masses from the element table)."""
+    if (res / "dyn.out").is_file():
+        dyn = read_dyn_out(res / "dyn.out")
+        if dyn["dropped_times"]:
+            flags.append(f"incomplete_blocks_dropped={dyn['dropped_times']}")
+        if dyn["energies_hartree"].shape[1] != en["energies_hartree"].shape[1]:
+            raise TrajectoryFormatError(res / "en.dat", 1, f"{dyn['energies_hartree'].shape[1]} states as in dyn.out")
+        return {k: dyn[k] for k in (*_FRAME_KEYS, "symbols", "masses_amu", "truncated")}
+    dyn = read_dyn_xyz(res / "dyn.xyz")
+    en_key = np.round(en["time_fs"], _TIME_DECIMALS)
+    idx = np.clip(np.searchsorted(en_key, np.round(dyn["time_fs"], _TIME_DECIMALS)), 0, len(en_key) - 1)
+    return {"time_fs": dyn["time_fs"], "coords_angstrom": dyn["coords_angstrom"], "populations": None,
+            **{k: en[k][idx] for k in ("energies_hartree", "total_energy_hartree", "active_energy_hartree")},
+            "symbols": dyn["symbols"], "masses_amu": np.array([MASSES_AMU.get(s, np.nan) for s in dyn["symbols"]]),
+            "truncated": dyn["truncated"]}
+
+
+def _active_state(res: Path, en: dict, pos: np.ndarray, time_fs: np.ndarray, flags: list[str]) -> np.ndarray:
+    """Post-hop active state per frame: ``typeofdyn.log``'s where it has the frame's time, else the state whose
+    ``en.dat`` energy (rows ``pos``) is nearest the active energy."""
     active = 1 + np.argmin(np.abs(en["energies_hartree"][pos] - en["active_energy_hartree"][pos, None]), axis=1)
     tod_path = res / "typeofdyn.log"
-    if tod_path.is_file():
-        tod_t, tod_state = read_typeofdyn(tod_path)
-        tod_key = np.round(tod_t, _TIME_DECIMALS)
-        order = np.argsort(tod_key, kind="stable")
-        tod_key, tod_state = tod_key[order], tod_state[order]
-        frame_key = np.round(time_fs, _TIME_DECIMALS)
-        p = np.clip(np.searchsorted(tod_key, frame_key), 0, len(tod_key) - 1)
-        found = tod_key[p] == frame_key
-        active = np.where(found, tod_state[p], active)
-    else:
+    if not tod_path.is_file():
         flags.append("no_typeofdyn.log:active_state_from_en.dat")
-    if truncated:
-        flags.append("truncated")
-
-    return Trajectory(
-        trajectory_id=trajectory_id,
-        source_path=str(folder),
-        format="newtonx",
-        symbols=symbols,
-        masses_amu=np.asarray(masses, dtype=float),
-        time_fs=np.asarray(time_fs, dtype=float),
-        coords_angstrom=np.asarray(coords, dtype=float),
-        active_state=np.asarray(active, dtype=np.int64),
-        energies_ev=np.asarray(energies_h, dtype=float) * HARTREE_TO_EV,
-        total_energy_ev=np.asarray(total_h, dtype=float) * HARTREE_TO_EV,
-        potential_energy_ev=np.asarray(active_h, dtype=float) * HARTREE_TO_EV,
-        populations=populations,
-        flags=flags,
-    )
+        return active
+    tod_t, tod_state = read_typeofdyn(tod_path)
+    tod_key = np.round(tod_t, _TIME_DECIMALS)
+    order = np.argsort(tod_key, kind="stable")
+    tod_key, tod_state = tod_key[order], tod_state[order]
+    frame_key = np.round(time_fs, _TIME_DECIMALS)
+    p = np.clip(np.searchsorted(tod_key, frame_key), 0, len(tod_key) - 1)
+    return np.where(tod_key[p] == frame_key, tod_state[p], active)

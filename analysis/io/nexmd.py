@@ -23,7 +23,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, parse_lines, read_bytes, read_xyz_frames
-from analysis.io.trajectory import Trajectory
+from analysis.io.trajectory import Trajectory, last_per_key, shared_rows
 
 _TIME_DECIMALS = 6
 
@@ -83,12 +83,6 @@ def read_hops_out(path: str | Path) -> list[tuple[float, int, int]]:
     return events
 
 
-def _last_per_time(time_fs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    key = np.round(time_fs, _TIME_DECIMALS)
-    uniq, idx = np.unique(key[::-1], return_index=True)
-    return uniq, len(key) - 1 - idx
-
-
 def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read one NEXMD trajectory folder (the one holding ``coords.xyz``, ``pes.out``, ``coeff-n.out``).
 
@@ -112,15 +106,11 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     if xyz["truncated"]:
         flags.append("truncated")
 
-    t_x, i_x = _last_per_time(xyz["time_fs"])
-    t_p, i_p = _last_per_time(pes[:, 0])
-    t_c, i_c = _last_per_time(coeff[:, 1])
-    common = np.intersect1d(np.intersect1d(t_x, t_p), t_c)
+    common, (ix, ip, ic), n_most = shared_rows(*(np.round(t, _TIME_DECIMALS) for t in (xyz["time_fs"], pes[:, 0], coeff[:, 1])))
     if common.size == 0:
         raise TrajectoryFormatError(folder / "pes.out", None, "times shared with coords.xyz and coeff-n.out")
-    if common.size < max(t_x.size, t_p.size, t_c.size):
-        flags.append(f"frames_not_in_all_files={max(t_x.size, t_p.size, t_c.size) - common.size}")
-    ix, ip, ic = (i[np.searchsorted(t, common)] for t, i in ((t_x, i_x), (t_p, i_p), (t_c, i_c)))
+    if common.size < n_most:
+        flags.append(f"frames_not_in_all_files={n_most - common.size}")
 
     energies = pes[ip, 1:]
     n_states = energies.shape[1]
@@ -132,43 +122,40 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     if n_exc == n_states - 1:
         populations = np.column_stack([np.zeros(common.size), coeff[ic, 2:2 + n_exc]])
 
-    total = np.full(common.size, np.nan)
-    e_path = folder / "energy-ev.out"
-    if e_path.is_file():
-        e_tab, _ = read_columns(e_path, 6)
-        t_e, i_e = _last_per_time(e_tab[:, 0])
-        pos = np.searchsorted(t_e, common)
-        found = (pos < t_e.size) & (t_e[np.minimum(pos, t_e.size - 1)] == common)
-        total[found] = e_tab[i_e[pos[found]], 5]
-        if not found.all():
-            flags.append("total_energy_missing_for_some_frames")
-    else:
-        flags.append("no_energy-ev.out")
-    potential = energies[np.arange(common.size), state - 1]
-
-    hops_path = folder / "hops.out"
-    if hops_path.is_file():
-        listed = [(t, a + 1, b + 1) for t, a, b in read_hops_out(hops_path)]
-        change = np.flatnonzero(state[1:] != state[:-1]) + 1
-        derived = [(round(float(common[k]), _TIME_DECIMALS), int(state[k - 1]), int(state[k])) for k in change]
-        if listed != derived:
-            flags.append("hops.out_disagrees_with_coeff-n.out")
-    else:
-        flags.append("no_hops.out:hops_not_cross_checked")
-
+    total = _total_energy(folder / "energy-ev.out", common, flags)
+    _cross_check_hops(folder / "hops.out", common, state, flags)
     symbols = xyz["symbols"]
     return Trajectory(
-        trajectory_id=trajectory_id,
-        source_path=str(folder),
-        format="nexmd",
-        symbols=symbols,
-        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]),
-        time_fs=common.astype(float),
-        coords_angstrom=xyz["coords_angstrom"][ix],
-        active_state=state,
-        energies_ev=energies,
-        total_energy_ev=total,
-        potential_energy_ev=potential,
-        populations=populations,
-        flags=flags,
+        trajectory_id=trajectory_id, source_path=str(folder), format="nexmd", symbols=symbols,
+        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]), time_fs=common.astype(float),
+        coords_angstrom=xyz["coords_angstrom"][ix], active_state=state, energies_ev=energies, total_energy_ev=total,
+        potential_energy_ev=energies[np.arange(common.size), state - 1], populations=populations, flags=flags,
     )
+
+
+def _total_energy(e_path: Path, common: np.ndarray, flags: list[str]) -> np.ndarray:
+    """Total energy (eV) at the times ``common`` from ``energy-ev.out`` (column 6); NaN where absent (flagged)."""
+    total = np.full(common.size, np.nan)
+    if not e_path.is_file():
+        flags.append("no_energy-ev.out")
+        return total
+    e_tab, _ = read_columns(e_path, 6)
+    t_e, i_e = last_per_key(np.round(e_tab[:, 0], _TIME_DECIMALS))
+    pos = np.searchsorted(t_e, common)
+    found = (pos < t_e.size) & (t_e[np.minimum(pos, t_e.size - 1)] == common)
+    total[found] = e_tab[i_e[pos[found]], 5]
+    if not found.all():
+        flags.append("total_energy_missing_for_some_frames")
+    return total
+
+
+def _cross_check_hops(hops_path: Path, common: np.ndarray, state: np.ndarray, flags: list[str]) -> None:
+    """Flag a ``hops.out`` whose (time, from, to) list differs from the state changes of ``coeff-n.out``."""
+    if not hops_path.is_file():
+        flags.append("no_hops.out:hops_not_cross_checked")
+        return
+    listed = [(t, a + 1, b + 1) for t, a, b in read_hops_out(hops_path)]
+    change = np.flatnonzero(state[1:] != state[:-1]) + 1
+    derived = [(round(float(common[k]), _TIME_DECIMALS), int(state[k - 1]), int(state[k])) for k in change]
+    if listed != derived:
+        flags.append("hops.out_disagrees_with_coeff-n.out")

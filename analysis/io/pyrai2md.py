@@ -22,7 +22,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import blank_lines, line_offsets, parse_lines, read_bytes, read_xyz_frames
-from analysis.io.trajectory import Trajectory
+from analysis.io.trajectory import Trajectory, shared_rows
 from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
 
 _COMMENT_RE = re.compile(r"coord\s+(\d+)\s+state\s+(\d+)(?:\s+to\s+(\d+))?")
@@ -108,18 +108,11 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
     if not np.allclose(step_from_time * dt_au, time_au, atol=0.02):
         bad = int(np.flatnonzero(~np.isclose(step_from_time * dt_au, time_au, atol=0.02))[0])
         raise TrajectoryFormatError(en_path, bad + 2, f"times on a grid of dt = {dt_au} a.u.")
-    # match by step; the last row per step wins (restarts append)
-    steps, idx_e = np.unique(step_from_time[::-1], return_index=True)
-    idx_e = len(step_from_time) - 1 - idx_e
-    x_steps, idx_x = np.unique(xyz["step"][::-1], return_index=True)
-    idx_x = len(xyz["step"]) - 1 - idx_x
-    common = np.intersect1d(steps, x_steps)
+    common, (ie, ix), n_most = shared_rows(step_from_time, xyz["step"])  # by step; restarts: the last row wins
     if common.size == 0:
         raise TrajectoryFormatError(en_path, None, "steps shared with md.xyz")
-    if common.size < max(steps.size, x_steps.size):
-        flags.append(f"md.energies_md.xyz_step_mismatch={max(steps.size, x_steps.size) - common.size}")
-    ie = idx_e[np.searchsorted(steps, common)]
-    ix = idx_x[np.searchsorted(x_steps, common)]
+    if common.size < n_most:
+        flags.append(f"md.energies_md.xyz_step_mismatch={n_most - common.size}")
 
     e_states = energies[ie, 4:]
     epot = energies[ie, 1]
@@ -132,30 +125,23 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
     post_state = np.where(hop_to > 0, hop_to, pre_state)
     post_state[:-1] = np.where(hop_to[:-1] > 0, hop_to[:-1], pre_state[1:])
 
-    sh_path = folder / f"{title}.sh.energies"
-    if sh_path.is_file():
-        sh = read_energies(sh_path, allow_empty=True)
-        sh_steps = np.rint(sh[:, 0] / dt_au).astype(np.int64) if len(sh) else np.empty(0, dtype=np.int64)
-        hop_steps = common[hop_to > 0]
-        if not np.array_equal(np.sort(sh_steps), hop_steps):
-            flags.append("sh.energies_disagrees_with_md.xyz_hops")
-    else:
-        flags.append("no_sh.energies:hops_not_cross_checked")
-
-    time_fs = (common - 1) * dt_au * AU_TIME_TO_FS
+    _cross_check_hops(folder / f"{title}.sh.energies", common[hop_to > 0], dt_au, flags)
     symbols = xyz["symbols"]
     return Trajectory(
-        trajectory_id=trajectory_id,
-        source_path=str(folder),
-        format="pyrai2md",
-        symbols=symbols,
-        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]),
-        time_fs=time_fs,
-        coords_angstrom=xyz["coords_angstrom"][ix],
-        active_state=post_state.astype(np.int64),
-        energies_ev=e_states * HARTREE_TO_EV,
-        total_energy_ev=energies[ie, 3] * HARTREE_TO_EV,
-        potential_energy_ev=epot * HARTREE_TO_EV,
-        extra={"step_state": pre_state.astype(np.int64)},
-        flags=flags,
+        trajectory_id=trajectory_id, source_path=str(folder), format="pyrai2md", symbols=symbols,
+        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]), time_fs=(common - 1) * dt_au * AU_TIME_TO_FS,
+        coords_angstrom=xyz["coords_angstrom"][ix], active_state=post_state.astype(np.int64),
+        energies_ev=e_states * HARTREE_TO_EV, total_energy_ev=energies[ie, 3] * HARTREE_TO_EV,
+        potential_energy_ev=epot * HARTREE_TO_EV, extra={"step_state": pre_state.astype(np.int64)}, flags=flags,
     )
+
+
+def _cross_check_hops(sh_path: Path, hop_steps: np.ndarray, dt_au: float, flags: list[str]) -> None:
+    """Flag an ``sh.energies`` whose hop steps differ from the hops the ``md.xyz`` comments name."""
+    if not sh_path.is_file():
+        flags.append("no_sh.energies:hops_not_cross_checked")
+        return
+    sh = read_energies(sh_path, allow_empty=True)
+    sh_steps = np.rint(sh[:, 0] / dt_au).astype(np.int64) if len(sh) else np.empty(0, dtype=np.int64)
+    if not np.array_equal(np.sort(sh_steps), hop_steps):
+        flags.append("sh.energies_disagrees_with_md.xyz_hops")

@@ -31,7 +31,7 @@ from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines,
                               read_bytes, read_xyz_frames)
-from analysis.io.trajectory import Trajectory
+from analysis.io.trajectory import Trajectory, shared_rows
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 _TIME_DECIMALS = 4  # output.dat times are step × dtstep (0.50000000550 fs): compare to 1e-4 fs
@@ -157,7 +157,48 @@ def read_output_dat(path: str | Path) -> dict:
     path = Path(path)
     raw = read_bytes(path)
     starts, ends = line_offsets(raw)
-    b0 = byte_at(raw, starts, ends, 0)
+    settings, nstates, natom, dt_fs, ezero = _dat_settings(path, raw)
+    n_total = sum(m * n for m, n in enumerate(nstates, start=1))
+    is_label = byte_at(raw, starts, ends, 0) == ord("!")
+
+    def block(prefix: bytes) -> np.ndarray:
+        return np.flatnonzero(lines_starting_with(raw, starts, ends, is_label, (prefix,)))
+
+    symbols_at, masses_at = block(b"! Elements"), block(b"! Atomic masses")
+    if symbols_at.size != 1 or masses_at.size != 1:
+        raise TrajectoryFormatError(path, None, "one '! Elements' and one '! Atomic masses' header block")
+    symbols = [normalize_symbol(raw[starts[i]:ends[i]].decode("ascii")) for i in range(symbols_at[0] + 1, symbols_at[0] + 1 + natom)]
+    masses_amu = parse_lines(raw, starts, ends, np.arange(masses_at[0] + 1, masses_at[0] + 1 + natom), 1, (0,), path,
+                             "an atomic mass")[:, 0] / AMU_TO_ME
+    step_at = block(b"! 0 Step")
+    found, step_of_line, n_ok, complete_last = _step_blocks(path, block, step_at, np.flatnonzero(is_label), len(starts), n_total, natom)
+
+    def rows(key: str, n_rows: int, n_fields: int, usecols, what: str) -> np.ndarray:
+        ids = (found[key][:, None] + 1 + np.arange(n_rows)[None, :]).ravel()
+        return parse_lines(raw, starts, ends, ids, n_fields, usecols, path, what)
+
+    step = integer_column(parse_lines(raw, starts, ends, step_at[:n_ok] + 1, 1, (0,), path, "a step number")[:, 0],
+                          path, step_at[:n_ok] + 2, "step number", minimum=0)
+    ham = rows("ham", n_total, 2 * n_total, range(2 * n_total), "a Hamiltonian row").reshape(n_ok, n_total, 2 * n_total)
+    states = rows("states", 1, 2, (0, 1), "'diag MCH' states")
+    geom = rows("geom", natom, 3, (0, 1, 2), "a geometry row (bohr)").reshape(n_ok, natom, 3)
+    populations = None
+    if found["coef"].size == n_ok and np.array_equal(step_of_line[found["coef"]], np.arange(n_ok)):
+        populations = (rows("coef", n_total, 2, (0, 1), "a coefficient row").reshape(n_ok, n_total, 2) ** 2).sum(axis=2)
+    return {
+        "settings": settings, "nstates": nstates, "natom": natom, "dt_fs": dt_fs, "ezero_hartree": ezero,
+        "symbols": symbols, "masses_amu": masses_amu, "step": step.astype(np.int64),
+        "hamiltonian_diag_hartree": ham[:, np.arange(n_total), 2 * np.arange(n_total)],
+        "energies_diag_hartree": np.linalg.eigvalsh(ham[..., 0::2] + 1j * ham[..., 1::2]) + ezero,
+        "populations_diag": populations, "ekin_hartree": rows("ekin", 1, 1, (0,), "Ekin")[:, 0],
+        "diag_state": integer_column(states[:, 0], path, found["states"] + 2, "diagonal state"),
+        "mch_state": integer_column(states[:, 1], path, found["states"] + 2, "MCH state"),
+        "coords_angstrom": geom * BOHR_TO_ANGSTROM, "truncated": not complete_last,
+    }
+
+
+def _dat_settings(path: Path, raw: bytes):
+    """The settings header of ``output.dat``: (settings, nstates_m, natom, dt in fs, ezero in hartree)."""
     text_head = raw[: 20000].decode("ascii")
     end_settings = text_head.find("End of settings")
     if end_settings < 0:
@@ -169,97 +210,44 @@ def read_output_dat(path: str | Path) -> dict:
             settings[fields[0]] = " ".join(fields[1:])
     try:
         nstates = [int(v) for v in settings["nstates_m"].split()]
-        natom = int(settings["natom"])
-        dt_fs = float(settings["dtstep"]) * AU_TIME_TO_FS
-        ezero = float(settings["ezero"])
+        return settings, nstates, int(settings["natom"]), float(settings["dtstep"]) * AU_TIME_TO_FS, float(settings["ezero"])
     except (KeyError, ValueError) as exc:
         raise TrajectoryFormatError(path, 1, f"settings nstates_m, natom, dtstep, ezero ({exc})") from None
-    n_total = sum(m * n for m, n in enumerate(nstates, start=1))
 
-    is_label = b0 == ord("!")
-    label_ids = np.flatnonzero(is_label)
 
-    def block(prefix: bytes) -> np.ndarray:
-        return np.flatnonzero(lines_starting_with(raw, starts, ends, is_label, (prefix,)))
+_STEP_BLOCKS = {"ham": (b"! 1 Hamiltonian", "n_total"), "coef": (b"! 5 Coefficients", "n_total"), "ekin": (b"! 7 Ekin", 1),
+                "states": (b"! 8 states", 1), "geom": (b"! 11 Geometry", "natom")}
+_REQUIRED_BLOCKS = ("ham", "ekin", "states", "geom")
 
-    symbols_at, masses_at = block(b"! Elements"), block(b"! Atomic masses")
-    if symbols_at.size != 1 or masses_at.size != 1:
-        raise TrajectoryFormatError(path, None, "one '! Elements' and one '! Atomic masses' header block")
-    symbols = [normalize_symbol(raw[starts[i]:ends[i]].decode("ascii")) for i in range(symbols_at[0] + 1, symbols_at[0] + 1 + natom)]
-    masses_amu = parse_lines(raw, starts, ends, np.arange(masses_at[0] + 1, masses_at[0] + 1 + natom), 1, (0,), path,
-                             "an atomic mass")[:, 0] / AMU_TO_ME
 
-    step_at = block(b"! 0 Step")
-    want = {"ham": (b"! 1 Hamiltonian", n_total), "coef": (b"! 5 Coefficients", n_total),
-            "ekin": (b"! 7 Ekin", 1), "states": (b"! 8 states", 1), "geom": (b"! 11 Geometry", natom)}
+def _step_blocks(path: Path, block, step_at: np.ndarray, label_ids: np.ndarray, n_lines: int, n_total: int, natom: int):
+    """The label lines of every per-step block whose body is whole, by block (the required ones cut to the
+    complete steps), each line's step, the number of complete steps, and whether the last step is complete.
+    Only the last step may be incomplete (a crash); an incomplete earlier one is an error naming its line."""
     n_steps = step_at.size
     if n_steps == 0:
         raise TrajectoryFormatError(path, None, "per-step blocks starting with '! 0 Step'")
-    step_of_line = np.cumsum(np.isin(np.arange(len(starts)), step_at)) - 1
+    step_of_line = np.cumsum(np.isin(np.arange(n_lines), step_at)) - 1
     found: dict[str, np.ndarray] = {}
     complete = np.ones(n_steps, dtype=bool)
-    for key, (prefix, n_rows) in want.items():
+    for key, (prefix, size) in _STEP_BLOCKS.items():
+        n_rows = {"n_total": n_total, "natom": natom}.get(size, size)
         at = block(prefix)
         body_end = at + n_rows
-        inside = body_end < len(starts)
+        inside = body_end < n_lines
         nxt = label_ids[np.minimum(np.searchsorted(label_ids, at + 1), label_ids.size - 1)]
         whole = inside & ((nxt > body_end) | (nxt <= at))  # no label inside the body
-        per_step = np.bincount(step_of_line[at[whole]], minlength=n_steps)
-        if key in ("ham", "ekin", "states", "geom"):
-            complete &= per_step == 1
+        if key in _REQUIRED_BLOCKS:
+            complete &= np.bincount(step_of_line[at[whole]], minlength=n_steps) == 1
         found[key] = at[whole]
-    # the last step is often cut by a crash; anything else incomplete is an error
     if not complete[:-1].all():
         bad = int(np.flatnonzero(~complete[:-1])[0])
         raise TrajectoryFormatError(path, int(step_at[bad]) + 1, "a complete step block (Hamiltonian, Ekin, states, Geometry)")
     n_ok = n_steps if complete[-1] else n_steps - 1
     if n_ok == 0:
         raise TrajectoryFormatError(path, int(step_at[0]) + 1, "at least one complete step block")
-
-    def rows(key: str, n_rows: int, n_fields: int, usecols, what: str) -> np.ndarray:
-        at = found[key][:n_ok] if key in ("ham", "ekin", "states", "geom") else found[key]
-        ids = (at[:, None] + 1 + np.arange(n_rows)[None, :]).ravel()
-        return parse_lines(raw, starts, ends, ids, n_fields, usecols, path, what)
-
-    step = integer_column(parse_lines(raw, starts, ends, step_at[:n_ok] + 1, 1, (0,), path, "a step number")[:, 0],
-                          path, step_at[:n_ok] + 2, "step number", minimum=0)
-    ham = rows("ham", n_total, 2 * n_total, range(2 * n_total), "a Hamiltonian row").reshape(n_ok, n_total, 2 * n_total)
-    h_diag = ham[:, np.arange(n_total), 2 * np.arange(n_total)]
-    ekin = rows("ekin", 1, 1, (0,), "Ekin")[:, 0]
-    states = rows("states", 1, 2, (0, 1), "'diag MCH' states")
-    geom = rows("geom", natom, 3, (0, 1, 2), "a geometry row (bohr)").reshape(n_ok, natom, 3)
-    h_complex = ham[..., 0::2] + 1j * ham[..., 1::2]
-    energies_diag = np.linalg.eigvalsh(h_complex) + ezero
-    populations = None
-    c_at = found["coef"][:n_ok]
-    if c_at.size == n_ok and np.array_equal(step_of_line[c_at], np.arange(n_ok)):
-        c = rows("coef", n_total, 2, (0, 1), "a coefficient row").reshape(n_ok, n_total, 2)
-        populations = (c**2).sum(axis=2)
-    return {
-        "settings": settings, "nstates": nstates, "natom": natom, "dt_fs": dt_fs, "ezero_hartree": ezero,
-        "symbols": symbols, "masses_amu": masses_amu, "step": step.astype(np.int64),
-        "hamiltonian_diag_hartree": h_diag, "energies_diag_hartree": energies_diag, "populations_diag": populations,
-        "ekin_hartree": ekin,
-        "diag_state": integer_column(states[:, 0], path, found["states"][:n_ok] + 2, "diagonal state"),
-        "mch_state": integer_column(states[:, 1], path, found["states"][:n_ok] + 2, "MCH state"),
-        "coords_angstrom": geom * BOHR_TO_ANGSTROM, "truncated": not complete[-1],
-    }
-
-
-def _common(*times: np.ndarray) -> list[np.ndarray]:
-    """For each time series, the indices of the times present in all of them, in time order (a repeated
-    time — a restart — keeps its last row)."""
-    keys = [np.round(t, _TIME_DECIMALS) for t in times]
-    shared = np.unique(keys[0])
-    for k in keys[1:]:
-        shared = shared[np.isin(shared, k)]
-    out = []
-    for k in keys:
-        # last occurrence per time wins (restarts)
-        rev_unique, rev_idx = np.unique(k[::-1], return_index=True)
-        pos = len(k) - 1 - rev_idx[np.searchsorted(rev_unique, shared)]
-        out.append(pos)
-    return out
+    found = {key: at[:n_ok] for key, at in found.items()}
+    return found, step_of_line, n_ok, bool(complete[-1])
 
 
 def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
@@ -275,7 +263,6 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         On malformed input, naming file and line.
     """
     folder = Path(folder)
-    trajectory_id = trajectory_id or folder.name
     flags: list[str] = []
     lis = read_output_lis(folder / "output.lis")
     dat = read_output_dat(folder / "output.dat") if (folder / "output.dat").is_file() else None
@@ -283,41 +270,66 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     xyz = read_output_xyz(folder / "output.xyz") if (folder / "output.xyz").is_file() else None
     if (folder / "DONT_ANALYZE").exists():
         flags.append("DONT_ANALYZE")  # SHARC's marker of a crashed run
-
-    series = [lis["time_fs"]]
-    if xyz is not None:
-        series.append(xyz["time_fs"])
+    i_lis, i_dat, coords, symbols = _aligned_frames(folder, lis, xyz, dat, flags)
+    n_states, mults, extra = _states(folder, lis["diag_state"][i_lis], lis["mch_state"][i_lis],
+                                     dat["nstates"] if dat is not None else inp.get("nstates"), flags)
+    ezero_h = dat["ezero_hartree"] if dat is not None else inp.get("ezero_hartree")
+    if ezero_h is None:
+        flags.append("energies_relative_to_ezero")
+    ezero_ev = 0.0 if ezero_h is None else ezero_h * HARTREE_TO_EV
     if dat is not None:
-        series.append(dat["step"] * dat["dt_fs"])
-    index = _common(*series)
-    i_lis = index[0]
+        energies = dat["energies_diag_hartree"][i_dat] * HARTREE_TO_EV
+        populations = None if dat["populations_diag"] is None else dat["populations_diag"][i_dat]
+        masses = dat["masses_amu"]
+    else:
+        flags.append("no_output.dat:no_per_state_energies")
+        energies, populations = np.full((i_lis.size, n_states), np.nan), None
+        masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])
+    return Trajectory(
+        trajectory_id=trajectory_id or folder.name, source_path=str(folder), format="sharc", symbols=symbols,
+        masses_amu=np.asarray(masses, dtype=float), time_fs=lis["time_fs"][i_lis],
+        coords_angstrom=np.asarray(coords, dtype=float), active_state=lis["diag_state"][i_lis], energies_ev=energies,
+        total_energy_ev=lis["etot_ev"][i_lis] + ezero_ev, potential_energy_ev=lis["epot_ev"][i_lis] + ezero_ev,
+        populations=populations, state_labels=[f"diag{i + 1}" for i in range(n_states)], multiplicities=mults,
+        extra=extra, flags=flags,
+    )
+
+
+def _aligned_frames(folder: Path, lis: dict, xyz: dict | None, dat: dict | None, flags: list[str]):
+    """The rows of ``output.lis`` and ``output.dat`` at the times all present files share, and the coordinates
+    (Å) and symbols there (from ``output.xyz``, else ``output.dat``); disagreements are appended to ``flags``.
+
+    Returns (lis rows, dat rows or None, coordinates, symbols).
+    """
+    series = [lis["time_fs"]] + ([xyz["time_fs"]] if xyz is not None else []) + ([dat["step"] * dat["dt_fs"]] if dat is not None else [])
+    index = shared_rows(*(np.round(t, _TIME_DECIMALS) for t in series))[1]
+    i_lis, i_dat = index[0], (index[-1] if dat is not None else None)
     if i_lis.size == 0:
         raise TrajectoryFormatError(folder / "output.lis", None, "times shared with output.xyz/output.dat")
+    states_lis = (lis["mch_state"][i_lis], lis["diag_state"][i_lis])
     if xyz is not None:
         i_xyz = index[1]
         extra = np.unique(np.round(xyz["time_fs"], _TIME_DECIMALS)).size - i_xyz.size
         if extra:
             flags.append(f"output.xyz_extra_frames={extra}")
-        coords = xyz["coords_angstrom"][i_xyz]
-        symbols = xyz["symbols"]
-        if not (np.array_equal(xyz["mch_state"][i_xyz], lis["mch_state"][i_lis])
-                and np.array_equal(xyz["diag_state"][i_xyz], lis["diag_state"][i_lis])):
+        coords, symbols = xyz["coords_angstrom"][i_xyz], xyz["symbols"]
+        if not all(np.array_equal(xyz[k][i_xyz], v) for k, v in zip(("mch_state", "diag_state"), states_lis)):
             flags.append("state_mismatch_xyz_lis")
     if dat is not None:
-        i_dat = index[-1]
         if xyz is None:
             coords, symbols = dat["coords_angstrom"][i_dat], dat["symbols"]
-        if not (np.array_equal(dat["mch_state"][i_dat], lis["mch_state"][i_lis])
-                and np.array_equal(dat["diag_state"][i_dat], lis["diag_state"][i_lis])):
+        if not all(np.array_equal(dat[k][i_dat], v) for k, v in zip(("mch_state", "diag_state"), states_lis)):
             flags.append("state_mismatch_dat_lis")
     if len(lis["time_fs"]) - i_lis.size:
         flags.append(f"output.lis_rows_not_used={len(lis['time_fs']) - i_lis.size}")
     if (xyz is not None and xyz["truncated"]) or (dat is not None and dat["truncated"]):
         flags.append("truncated")
+    return i_lis, i_dat, coords, symbols
 
-    nstates = dat["nstates"] if dat is not None else inp.get("nstates")
-    diag = lis["diag_state"][i_lis]
-    mch = lis["mch_state"][i_lis]
+
+def _states(folder: Path, diag: np.ndarray, mch: np.ndarray, nstates: list[int] | None, flags: list[str]):
+    """(number of states, multiplicities or None, extra per-frame arrays: MCH state, labels, multiplicity) from
+    ``nstates_m`` when known, else the highest state seen (flagged)."""
     extra = {"mch_state": mch}
     if nstates:
         mch_labels, mults = state_table(nstates)
@@ -329,38 +341,4 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         n_states, mults = int(max(diag.max(), mch.max())), None
     if max(diag.max(), mch.max()) > n_states:
         raise TrajectoryFormatError(folder / "output.lis", None, f"states <= {n_states} (nstates {nstates})")
-
-    ezero_h = dat["ezero_hartree"] if dat is not None else inp.get("ezero_hartree")
-    if ezero_h is None:
-        flags.append("energies_relative_to_ezero")
-        ezero_ev = 0.0
-    else:
-        ezero_ev = ezero_h * HARTREE_TO_EV
-    if dat is not None:
-        energies = dat["energies_diag_hartree"][i_dat] * HARTREE_TO_EV
-        populations = None if dat["populations_diag"] is None else dat["populations_diag"][i_dat]
-        masses = dat["masses_amu"]
-    else:
-        flags.append("no_output.dat:no_per_state_energies")
-        energies = np.full((i_lis.size, n_states), np.nan)
-        populations = None
-        masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])
-
-    return Trajectory(
-        trajectory_id=trajectory_id,
-        source_path=str(folder),
-        format="sharc",
-        symbols=symbols,
-        masses_amu=np.asarray(masses, dtype=float),
-        time_fs=lis["time_fs"][i_lis],
-        coords_angstrom=np.asarray(coords, dtype=float),
-        active_state=diag,
-        energies_ev=energies,
-        total_energy_ev=lis["etot_ev"][i_lis] + ezero_ev,
-        potential_energy_ev=lis["epot_ev"][i_lis] + ezero_ev,
-        populations=populations,
-        state_labels=[f"diag{i + 1}" for i in range(n_states)],
-        multiplicities=mults,
-        extra=extra,
-        flags=flags,
-    )
+    return n_states, mults, extra

@@ -172,3 +172,26 @@ def hops_from_states(time_fs: np.ndarray, active_state: np.ndarray) -> pd.DataFr
             "to_state": active_state[frames].astype(int),
         }
     )
+
+
+def last_per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ``keys`` (times, steps) and the index of each one's last occurrence: a restarted run
+    appends rows that repeat earlier times, and the last one written wins."""
+    keys = np.asarray(keys)
+    unique, index_reversed = np.unique(keys[::-1], return_index=True)
+    return unique, len(keys) - 1 - index_reversed
+
+
+def shared_rows(*keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], int]:
+    """Align series of one trajectory (e.g. the files a reader combines) on the keys they all hold.
+
+    Returns
+    -------
+    (the shared keys sorted, per series the row of each shared key (its last occurrence, see
+    :func:`last_per_key`), the largest number of distinct keys of any one series).
+    """
+    pairs = [last_per_key(k) for k in keys]
+    common = pairs[0][0]
+    for unique, _ in pairs[1:]:
+        common = np.intersect1d(common, unique)
+    return common, [index[np.searchsorted(unique, common)] for unique, index in pairs], max(u.size for u, _ in pairs)

@@ -64,48 +64,44 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
 
-    time_fs = np.arange(n_frames, dtype=float)
-    active = np.ones(n_frames, dtype=np.int64)
-    energies = np.full((n_frames, 1), np.nan)
-    total = np.full(n_frames, np.nan)
-    csv_files = sorted(folder.glob("*.csv"))
-    if csv_files:
-        table = _read_properties(csv_files[0], n_frames)
-        if "time_fs" in table:
-            time_fs = table["time_fs"].to_numpy(float)
-        else:
-            flags.append("time_is_frame_index")
-        if "active_state" in table:
-            active = table["active_state"].to_numpy(np.int64)
-        e_cols = sorted((int(m.group(1)), c) for c in table.columns if (m := _ENERGY_COL.match(c)))
-        if e_cols:
-            if [k for k, _ in e_cols] != list(range(1, len(e_cols) + 1)):
-                raise TrajectoryFormatError(csv_files[0], 1, "energy columns e1_ev, e2_ev, ... without gaps")
-            energies = table[[c for _, c in e_cols]].to_numpy(float)
-        if "etot_ev" in table:
-            total = table["etot_ev"].to_numpy(float)
-    else:
-        flags.append("time_is_frame_index")
+    time_fs, active, energies, total, csv_path = _properties(folder, n_frames, flags)
     written = not np.isnan(energies).all()
     if active.min() < 1 or (written and active.max() > energies.shape[1]):
-        raise TrajectoryFormatError(csv_files[0], None, f"active_state in 1..{energies.shape[1]}")
+        raise TrajectoryFormatError(csv_path, None, f"active_state in 1..{energies.shape[1]}")
     if active.max() > energies.shape[1]:  # states without energies: NaN columns
         energies = np.column_stack([energies, np.full((n_frames, active.max() - energies.shape[1]), np.nan)])
-    potential = energies[np.arange(n_frames), active - 1]
     return Trajectory(
-        trajectory_id=trajectory_id,
-        source_path=str(folder),
-        format="xyz",
-        symbols=symbols,
-        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]),
-        time_fs=time_fs,
-        coords_angstrom=coords,
-        active_state=active,
-        energies_ev=energies,
-        total_energy_ev=total,
-        potential_energy_ev=potential,
-        flags=flags,
+        trajectory_id=trajectory_id, source_path=str(folder), format="xyz", symbols=symbols,
+        masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]), time_fs=time_fs, coords_angstrom=coords,
+        active_state=active, energies_ev=energies, total_energy_ev=total,
+        potential_energy_ev=energies[np.arange(n_frames), active - 1], flags=flags,
     )
+
+
+def _properties(folder: Path, n_frames: int, flags: list[str]):
+    """(time_fs, active_state, energies_ev, etot_ev, the CSV's path or None) from the folder's first ``*.csv``;
+    without one, or for the columns it lacks: frame index as time (flagged), state 1, NaN energies."""
+    time_fs, active = np.arange(n_frames, dtype=float), np.ones(n_frames, dtype=np.int64)
+    energies, total = np.full((n_frames, 1), np.nan), np.full(n_frames, np.nan)
+    csv_files = sorted(folder.glob("*.csv"))
+    if not csv_files:
+        flags.append("time_is_frame_index")
+        return time_fs, active, energies, total, None
+    table = _read_properties(csv_files[0], n_frames)
+    if "time_fs" in table:
+        time_fs = table["time_fs"].to_numpy(float)
+    else:
+        flags.append("time_is_frame_index")
+    if "active_state" in table:
+        active = table["active_state"].to_numpy(np.int64)
+    e_cols = sorted((int(m.group(1)), c) for c in table.columns if (m := _ENERGY_COL.match(c)))
+    if e_cols:
+        if [k for k, _ in e_cols] != list(range(1, len(e_cols) + 1)):
+            raise TrajectoryFormatError(csv_files[0], 1, "energy columns e1_ev, e2_ev, ... without gaps")
+        energies = table[[c for _, c in e_cols]].to_numpy(float)
+    if "etot_ev" in table:
+        total = table["etot_ev"].to_numpy(float)
+    return time_fs, active, energies, total, csv_files[0]
 
 
 def _read_properties(path: Path, n_frames: int) -> pd.DataFrame:

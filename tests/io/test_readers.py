@@ -9,7 +9,7 @@ from analysis.io.errors import TrajectoryFormatError
 from analysis.io.mda import to_universe
 from analysis.io.nexmd import read_hops_out, read_nexmd
 from analysis.io.pyrai2md import read_pyrai2md
-from analysis.io.trajectory import Trajectory
+from analysis.io.trajectory import Trajectory, last_per_key, shared_rows
 from analysis.io.xyz import read_xyz
 from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
 from tests.conftest import shared
@@ -145,3 +145,16 @@ def test_pyrai2md_inconsistent_file_set_is_flagged_and_excluded_by_qc(tmp_path):
     t = read_pyrai2md(folder)
     assert "md.xyz_state_vs_md.energies_epot_mismatch" in t.flags
     assert any(f.startswith(tuple(DEFAULT_EXCLUDE_FLAGS)) for f in t.flags)
+
+
+def test_restarted_series_keep_their_last_row_per_time_and_align_on_shared_times():
+    # a run restarted at t = 1.0: rows for 1.0 and 1.5 are written twice; the second copies win
+    times = np.array([0.0, 0.5, 1.0, 1.5, 1.0, 1.5, 2.0])
+    unique, last = last_per_key(times)
+    assert unique.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0] and last.tolist() == [0, 1, 4, 5, 6]
+    other = np.array([2.0, 0.5, 1.0, 3.0])  # another file of the same run, unsorted, one extra time
+    common, (rows_a, rows_b), n_most = shared_rows(times, other)
+    assert common.tolist() == [0.5, 1.0, 2.0]
+    assert rows_a.tolist() == [1, 4, 6] and rows_b.tolist() == [1, 2, 0]
+    assert n_most == 5
+    assert shared_rows(times, np.array([9.0]))[0].size == 0
