@@ -185,6 +185,12 @@ def one_standard_error_choice(fold_maes: dict) -> tuple[str, float]:
     return next(name for name in SIMPLICITY if name in mean and mean[name] <= mean[best] + se), se
 
 
+def fold_errors(candidates: dict, y_true, folds, n_states: int) -> dict:
+    """Candidate → MAE (mean over the first ``n_states`` columns) of each fold's validation frames."""
+    return {name: [mean_abs_error(np.asarray(y_true)[val, :n_states], mean[val, :n_states]) for _, val in folds]
+            for name, (mean, _) in candidates.items()}
+
+
 def candidate_weights(name: str, per_target=None) -> np.ndarray:
     """Weights of a candidate's parts (:data:`CANDIDATES`): equal, or ``per_target`` for 'per-target'."""
     if name == "per-target":

@@ -361,3 +361,26 @@ def test_one_standard_error_rule_prefers_the_simpler_model_only_within_the_noise
     # a baseline is never preferred for being simple, only when it is the best
     assert selection.one_standard_error_choice({"ridge": [0.30, 0.34], "krr": [0.20, 0.40]})[0] == "krr"
     assert selection.one_standard_error_choice({"ridge": [0.20, 0.21], "krr": [0.29, 0.40]})[0] == "ridge"
+
+
+def test_fold_errors_score_each_candidate_per_fold_on_the_first_states_only():
+    y = np.zeros((6, 3))
+    folds = [(np.arange(3, 6), np.arange(3)), (np.arange(3), np.arange(3, 6))]
+    pred = {"krr": (np.column_stack([np.full(6, 0.1), np.full(6, 0.3), np.full(6, 9.0)]), None),
+            "mlp": (np.array([[0.0, 0.0, 9.0]] * 3 + [[1.0, 1.0, 9.0]] * 3), None)}
+    maes = selection.fold_errors(pred, y, folds, n_states=2)  # the third column (the gap) is not scored
+    assert maes["krr"] == pytest.approx([0.2, 0.2]) and maes["mlp"] == pytest.approx([0.0, 1.0])
+
+
+def test_choice_is_made_at_the_deployed_size_only_when_the_cv_ran_on_a_subsample(demo_fit):
+    fit, frames, _, _ = demo_fit
+    m = fit.metrics
+    assert m["n_train_frames"] > FAST["cv_max_frames"]  # the fixture's CV runs on a subsample
+    assert m["choice_basis"] == f"3-fold cross-validation by trajectory on all {m['n_train_frames']:,} training frames"
+    assert m["choice_basis"] in m["choice"]
+    assert all("full_cv_mae_ev" in v for v in m["models"].values())
+    chosen = m["chosen"]
+    # the chosen one is the simplest within one standard error of the lowest MAE there: never a baseline here
+    assert chosen in selection.SIMPLICITY
+    best = min(v["full_cv_mae_ev"] for v in m["models"].values())
+    assert best <= m["models"][chosen]["full_cv_mae_ev"] <= best + m["choice_standard_error_ev"] + 1e-5
