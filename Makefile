@@ -32,7 +32,7 @@ run: $(STAMP_RUN)
 	$(BIN)/snakemake --cores $(CORES) --printshellcmds
 
 test: $(STAMP_TEST)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # the demo through a single-node SLURM started on this machine (Debian slurm-wlm + munge, installed if missing;
 # needs root); skips with the reason where that cannot be done
@@ -42,9 +42,18 @@ test-cluster: $(STAMP_CLUSTER)
 lint: $(STAMP_RUN)
 	$(BIN)/snakemake --lint
 
-bench: $(STAMP_TEST)
+# shnitsel-tools (for the side-by-side reading benchmark) in its own environment: it pulls jupyter, rdkit and ase
+SHNITSEL_STAMP := .venv-shnitsel/.installed
+$(SHNITSEL_STAMP): bench/shnitsel-constraints.txt
+	$(PYTHON) -m venv .venv-shnitsel
+	.venv-shnitsel/bin/pip install --quiet -c bench/shnitsel-constraints.txt shnitsel-tools \
+	  || echo "warning: shnitsel-tools could not be installed; bench/side_by_side.py will say so"
+	@touch $@
+
+bench: $(STAMP_TEST) $(SHNITSEL_STAMP)
 	$(BIN)/python bench/run.py
-	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/side_by_side.py
+	$(BIN)/python bench/pipeline.py --scaling 250 500 1000 2000
 	$(BIN)/python bench/store_formats.py
 	$(BIN)/python bench/formation_scale.py
 	$(BIN)/python bench/planted_family.py

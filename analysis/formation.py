@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED
 from analysis.features.internal import family_scale
@@ -41,7 +42,15 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray, scale: np.ndarray, ch
     return out
 
 
-def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def resolved_events(events: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    """The events with their channel from ``assignments``, unresolved ones left out, in the events' order."""
+    key = ["trajectory_id", "frame"]
+    ev = events.merge(assignments[key + ["channel"]], on=key)
+    return ev[ev["channel"] != UNRESOLVED]
+
+
+def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.DataFrame, columns: list[str],
+                    trajectories=None) -> pd.DataFrame:
     """Formation time of every resolved event of one transition.
 
     Parameters
@@ -50,14 +59,15 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
     frames : DataFrame      time-resolved rows (trajectory_id, time_fs, features) of the same trajectories
     assignments : DataFrame the transition's rows of ``assignments.csv``
     columns : list of str   the feature columns the transition's PCA used
+    trajectories : iterable of str, optional
+        only these trajectories' formation times (the centroids still come from every event): ``frames`` then
+        need hold only them, so an ensemble is done batch by batch
 
     Returns
     -------
     DataFrame with :data:`FORMATION_COLUMNS` (without ``transition``); ``lead_time_fs`` = event − formation.
     """
-    key = ["trajectory_id", "frame"]
-    ev = events.merge(assignments[key + ["channel"]], on=key)
-    ev = ev[ev["channel"] != UNRESOLVED]
+    ev = resolved_events(events, assignments)
     columns = [c for c in columns if c in ev.columns and c in frames.columns]
     if ev.empty or not columns or ev["channel"].nunique() < 2:
         return pd.DataFrame(columns=FORMATION_COLUMNS[1:])
@@ -66,6 +76,9 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
     centroids = np.array([np.nanmean(x_ev[(ev["channel"] == c).to_numpy()], axis=0) for c in channels])
     # each trajectory's channel and event time: its last event of the transition, in the order of first appearance
     own = ev.drop_duplicates("trajectory_id", keep="last").set_index("trajectory_id").loc[pd.unique(ev["trajectory_id"])]
+    if trajectories is not None:
+        own = own[own.index.isin(set(trajectories))]
+        ev = ev[ev["trajectory_id"].isin(own.index)]
     fr = frames.loc[frames["trajectory_id"].isin(own.index), ["trajectory_id", "time_fs", *columns]]
     fr = fr[fr["time_fs"].to_numpy() < fr["trajectory_id"].map(own["time_fs"]).to_numpy()]
     path = pd.concat([fr, ev[["trajectory_id", "time_fs", *columns]]], ignore_index=True)
@@ -85,17 +98,38 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
 
 
 def run_formation(events_parquet, frames_parquets, assignments_csv, loadings_csv, out_csv) -> pd.DataFrame:
-    """Formation times of every transition's resolved events → ``formation.csv`` (:data:`FORMATION_COLUMNS`)."""
+    """Formation times of every transition's resolved events → ``formation.csv`` (:data:`FORMATION_COLUMNS`).
+
+    The time-resolved tables are read one batch at a time, only the columns some transition's PCA used, so
+    memory grows with a batch, not with the ensemble; rows come out in the order of the unbatched computation.
+    """
     events = pd.read_parquet(events_parquet)
     paths = [frames_parquets] if isinstance(frames_parquets, (str, Path)) else list(frames_parquets)
-    frames = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str})
     loadings = pd.read_csv(loadings_csv)
+    by_transition = [(t, g, loadings.loc[loadings["transition"] == t, "feature"].tolist(), events[events["transition"] == t])
+                     for t, g in assignments.groupby("transition", sort=False)]
+    wanted = {c for _, _, cols, _ in by_transition for c in cols}
+    schema = pq.read_schema(paths[0]).names if paths else []
+    columns = ["trajectory_id", "time_fs"] + [c for c in schema if c in wanted and c not in ("trajectory_id", "time_fs")]
+    found: dict[str, list[pd.DataFrame]] = {t: [] for t, *_ in by_transition}
+    done: set[str] = set()
+    for path in paths + [None]:  # None: trajectories with events but no time-resolved frames in any batch
+        if path is None:
+            frames = pd.DataFrame({c: pd.Series(dtype=object if c == "trajectory_id" else float) for c in columns})
+            ids = set(events["trajectory_id"]) - done
+        else:
+            frames = pd.read_parquet(path, columns=columns)
+            ids = set(frames["trajectory_id"])
+        done |= ids
+        for transition, group, cols, ev in by_transition:
+            found[transition].append(formation_times(ev, frames, group, cols, trajectories=ids))
     parts = [pd.DataFrame(columns=FORMATION_COLUMNS)]
-    for transition, group in assignments.groupby("transition", sort=False):
-        columns = loadings.loc[loadings["transition"] == transition, "feature"].tolist()
-        got = formation_times(events[events["transition"] == transition], frames, group, columns)
-        if len(got):
+    for transition, group, _, ev in by_transition:
+        batches = [got for got in found[transition] if len(got)]
+        if batches:
+            order = {t: k for k, t in enumerate(pd.unique(resolved_events(ev, group)["trajectory_id"]))}
+            got = pd.concat(batches, ignore_index=True).sort_values("trajectory_id", key=lambda t: t.map(order), kind="stable")
             parts.append(got.assign(transition=transition)[FORMATION_COLUMNS])
             log.info("formation %s: median lead time %.1f fs over %d events (%d never commit)", transition,
                      got["lead_time_fs"].median(), len(got), int(got["formation_time_fs"].isna().sum()))

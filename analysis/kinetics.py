@@ -127,7 +127,7 @@ def bootstrap_decay(time_fs: np.ndarray, indicator: np.ndarray, what: str, plate
         rng = np.random.default_rng(random_state)
         rows = rng.integers(0, n, size=(n_resamples, n))
         samples = []
-        for resampled in np.nanmean(indicator[rows], axis=1):
+        for resampled in _resampled_means(indicator, rows):
             try:
                 samples.append(fit_decay(time_fs, resampled, plateau))
             except (RuntimeError, ValueError):
@@ -138,6 +138,14 @@ def bootstrap_decay(time_fs: np.ndarray, indicator: np.ndarray, what: str, plate
         out.tau_fs_hi, out.t0_fs_hi, out.plateau_hi = hi
     out.n_resamples = len(samples)
     return out
+
+
+def _resampled_means(indicator: np.ndarray, rows: np.ndarray, max_elements: int = 4_000_000):
+    """``nanmean(indicator[rows], axis=1)``, a few resamples at a time: the whole (n_resamples, n_trajectories,
+    n_times) array is 320 MB for 2,000 trajectories, and grows with the ensemble."""
+    per_chunk = max(1, max_elements // max(1, indicator.size))
+    for start in range(0, len(rows), per_chunk):
+        yield from np.nanmean(indicator[rows[start:start + per_chunk]], axis=1)
 
 
 def time_grid(t_max_fs: float, n: int = GRID_POINTS) -> np.ndarray:

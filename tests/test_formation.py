@@ -51,3 +51,34 @@ def test_nearest_centroid_in_blocks_equals_the_direct_distance_computation():
     x[3, 2] = np.nan  # a missing feature counts as 0 after scaling, as in the event PCA
     direct = np.argmin(((np.nan_to_num(x / scale)[:, None, :] - centroids[None]) ** 2).sum(axis=2), axis=1)
     assert np.array_equal(nearest_centroid(x, centroids, scale, chunk=97), direct)
+
+
+def test_batch_by_batch_formation_equals_the_whole_ensemble_at_once(tmp_path):
+    # the stage reads one time-resolved batch at a time; the answer and its row order must not depend on it
+    from analysis.formation import run_formation
+
+    events, frames, assign, cols = _case()
+    events = events.assign(transition="S1->S0", kind="hop")
+    assign = assign.assign(transition="S1->S0", time_fs=20.0)
+    # T4 has an event but no time-resolved frames in any batch: its formation is its event time, as unbatched
+    events.loc[3] = {"trajectory_id": "T4", "frame": 40, "time_fs": 20.0, cols[0]: 1.2, "transition": "S1->S0", "kind": "hop"}
+    assign.loc[3] = {"trajectory_id": "T4", "frame": 40, "channel": "A", "transition": "S1->S0", "time_fs": 20.0}
+    events.to_parquet(tmp_path / "events.parquet")
+    assign.to_csv(tmp_path / "assignments.csv", index=False)
+    pd.DataFrame({"transition": ["S1->S0"], "feature": cols}).to_csv(tmp_path / "loadings.csv", index=False)
+    frames = frames.assign(frame=0, extra_feature=7.0)
+    frames.to_parquet(tmp_path / "all.parquet")
+    batches = [frames[frames["trajectory_id"] == t] for t in ("T3", "T1")], frames[frames["trajectory_id"] == "T2"]
+    paths = []
+    for k, part in enumerate([*batches[0], batches[1]]):
+        paths.append(tmp_path / f"{k}.parquet")
+        part.to_parquet(paths[-1])
+    whole = run_formation(tmp_path / "events.parquet", tmp_path / "all.parquet", tmp_path / "assignments.csv",
+                          tmp_path / "loadings.csv", tmp_path / "whole.csv")
+    batched = run_formation(tmp_path / "events.parquet", paths, tmp_path / "assignments.csv", tmp_path / "loadings.csv",
+                            tmp_path / "batched.csv")
+    assert whole["trajectory_id"].tolist() == ["T1", "T2", "T3", "T4"]
+    assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "batched.csv").read_bytes()
+    direct = formation_times(events, frames, assign, cols).set_index("trajectory_id")
+    assert whole.set_index("trajectory_id").loc["T1", "formation_time_fs"] == direct.loc["T1", "formation_time_fs"] == 10.0
+    assert whole.set_index("trajectory_id").loc["T4", "formation_time_fs"] == 20.0

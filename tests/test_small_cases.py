@@ -155,7 +155,10 @@ def test_interrupt_then_plain_rerun_completes(tmp_path):
     cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
            "--cores", "1", "--configfile", str(fast), str(cfg)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    # Snakemake as started from a terminal: SIGINT at its default (a test run started in the background by a
+    # non-interactive shell ignores SIGINT, and children inherit an ignored signal: the Ctrl-C was then lost)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not list((tmp_path / "results" / "ingest" / "batches").glob("*.npz")):
         time.sleep(0.2)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED
 from analysis.io.store import Store
@@ -437,7 +438,8 @@ class ReportInputs:
     qc: pd.DataFrame
     assignments: pd.DataFrame
     events: pd.DataFrame
-    frames: pd.DataFrame         # time-resolved features of every batch
+    frames: pd.DataFrame         # time-resolved states of every batch (trajectory_id, time_fs, frame, active_state, state_label)
+    reference: pd.DataFrame      # the first frame's features of every trajectory
     scores: pd.DataFrame
     pca: dict                    # per-transition PCA summary
     topology: Topology
@@ -450,15 +452,22 @@ class ReportInputs:
         return int((self.table["status"] == "ok").sum())
 
 
+FRAME_STATE_COLUMNS = ("trajectory_id", "time_fs", "frame", "active_state", "state_label")
+
+
 def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                        pca_json, topology_json, surrogate_metrics_json, stats_csv=None, formation_csv=None) -> ReportInputs:
     """Read the tables :func:`build_report` needs (``frames_parquet``: one path or the per-batch list)."""
     frame_paths = [frames_parquet] if isinstance(frames_parquet, (str, Path)) else list(frames_parquet)
+    # the populations need the states of every frame, the motion words the features of the first: the feature
+    # columns of later frames (most of the table) are not read
+    state_columns = [c for c in FRAME_STATE_COLUMNS if frame_paths and c in pq.read_schema(frame_paths[0]).names]
     return ReportInputs(
         table=pd.read_parquet(trajectories_parquet), qc=pd.read_csv(qc_csv),
         assignments=pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str}),
         events=pd.read_parquet(events_parquet),
-        frames=pd.concat([pd.read_parquet(p) for p in frame_paths], ignore_index=True),
+        frames=pd.concat([pd.read_parquet(p, columns=state_columns) for p in frame_paths], ignore_index=True),
+        reference=pd.concat([pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frame_paths], ignore_index=True),
         scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text())["transitions"],
         topology=Topology.from_json(topology_json), surrogate=json.loads(Path(surrogate_metrics_json).read_text()),
         stats=pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else None,
@@ -469,7 +478,7 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
 def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0) -> list[TransitionSection]:
     """One :class:`TransitionSection` per reduced transition (each writes its geometry files under ``out_dir``)."""
     d = inputs
-    reference = d.frames[d.frames["frame"] == 0] if len(d.frames) else d.frames
+    reference = d.reference
     sections = []
     for transition in d.pca:
         sel = d.assignments["transition"] == transition

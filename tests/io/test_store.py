@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from analysis.io.discover import batch_of
+from analysis.io.discover import auto_batches, batch_of
 from analysis.io.store import Store, write_store
 from analysis.io.trajectory import Trajectory
 from tests.conftest import ROOT
@@ -76,6 +76,15 @@ def test_batches_are_stable_balanced_and_independent_of_the_hash_seed():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}).stdout
     assert out.strip() == str([int(b) for b in batches[:50]])
+
+
+def test_auto_batches_keep_a_batch_near_its_size_and_never_fewer_than_four():
+    assert [auto_batches(n) for n in (1, 60, 1000, 1001, 2000, 5000)] == [4, 4, 4, 5, 8, 20]
+    assert auto_batches(5000, batch_trajectories=1000) == 5
+    # the largest batch stays near batch_trajectories as the ensemble grows (the hash spreads them evenly)
+    for n in (2000, 8000):
+        counts = np.bincount([batch_of(f"TRAJ{k}", auto_batches(n)) for k in range(n)])
+        assert counts.max() < 1.25 * 250
 
 
 def test_rows_read_only_the_asked_frames_and_equal_indexing_the_whole_array(tmp_path):

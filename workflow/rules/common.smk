@@ -3,10 +3,9 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from analysis.io.discover import batch_of, discover, manifest, manifest_digest
+from analysis.io.discover import auto_batches, batch_of, discover, manifest, manifest_digest
 
 DEMO = config["input"]["root"] == "demo"
-BATCHES = [f"{i:03d}" for i in range(config["ingest"]["n_batches"])]
 
 if DEMO:
     FOUND = []
@@ -25,6 +24,12 @@ else:
             f"no trajectory folders under {_root} matching input.pattern {_pattern!r} "
             "(input.root holds one folder per trajectory)"
         )
+
+
+N_BATCHES = config["ingest"]["n_batches"]
+if N_BATCHES == "auto":
+    N_BATCHES = auto_batches(len(FOUND), config["ingest"]["batch_trajectories"])
+BATCHES = [f"{i:03d}" for i in range(N_BATCHES)]
 
 
 wildcard_constraints:
