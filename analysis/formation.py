@@ -109,17 +109,18 @@ def run_formation(events_parquet, frames_parquets, assignments_csv, loadings_csv
     loadings = pd.read_csv(loadings_csv)
     by_transition = [(t, g, loadings.loc[loadings["transition"] == t, "feature"].tolist(), events[events["transition"] == t])
                      for t, g in assignments.groupby("transition", sort=False)]
-    wanted = {c for _, _, cols, _ in by_transition for c in cols}
-    schema = pq.read_schema(paths[0]).names if paths else []
-    columns = ["trajectory_id", "time_fs"] + [c for c in schema if c in wanted and c not in ("trajectory_id", "time_fs")]
+    wanted = {c for _, _, cols, _ in by_transition for c in cols} - {"trajectory_id", "time_fs"}
+    # an empty batch (no trajectory hashed to it) holds the state columns only: each file's own schema
+    schemas = [pq.read_schema(p).names for p in paths]
+    columns = ["trajectory_id", "time_fs"] + sorted({c for names in schemas for c in names if c in wanted})
     found: dict[str, list[pd.DataFrame]] = {t: [] for t, *_ in by_transition}
     done: set[str] = set()
-    for path in paths + [None]:  # None: trajectories with events but no time-resolved frames in any batch
+    for path, names in [*zip(paths, schemas), (None, [])]:  # None: events without time-resolved frames anywhere
         if path is None:
             frames = pd.DataFrame({c: pd.Series(dtype=object if c == "trajectory_id" else float) for c in columns})
             ids = set(events["trajectory_id"]) - done
         else:
-            frames = pd.read_parquet(path, columns=columns)
+            frames = pd.read_parquet(path, columns=[c for c in columns if c in names])
             ids = set(frames["trajectory_id"])
         done |= ids
         for transition, group, cols, ev in by_transition:

@@ -69,8 +69,10 @@ def test_batch_by_batch_formation_equals_the_whole_ensemble_at_once(tmp_path):
     frames = frames.assign(frame=0, extra_feature=7.0)
     frames.to_parquet(tmp_path / "all.parquet")
     batches = [frames[frames["trajectory_id"] == t] for t in ("T3", "T1")], frames[frames["trajectory_id"] == "T2"]
+    # a batch no trajectory hashed to holds the state columns only, and no rows (seen on real pyrazine, 4 batches)
+    empty = frames.iloc[:0][["trajectory_id", "time_fs", "frame"]]
     paths = []
-    for k, part in enumerate([*batches[0], batches[1]]):
+    for k, part in enumerate([*batches[0], empty, batches[1]]):
         paths.append(tmp_path / f"{k}.parquet")
         part.to_parquet(paths[-1])
     whole = run_formation(tmp_path / "events.parquet", tmp_path / "all.parquet", tmp_path / "assignments.csv",

@@ -461,12 +461,14 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
     frame_paths = [frames_parquet] if isinstance(frames_parquet, (str, Path)) else list(frames_parquet)
     # the populations need the states of every frame, the motion words the features of the first: the feature
     # columns of later frames (most of the table) are not read
-    state_columns = [c for c in FRAME_STATE_COLUMNS if frame_paths and c in pq.read_schema(frame_paths[0]).names]
+    def state_columns(path):
+        return [c for c in FRAME_STATE_COLUMNS if c in pq.read_schema(path).names]
+
     return ReportInputs(
         table=pd.read_parquet(trajectories_parquet), qc=pd.read_csv(qc_csv),
         assignments=pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str}),
         events=pd.read_parquet(events_parquet),
-        frames=pd.concat([pd.read_parquet(p, columns=state_columns) for p in frame_paths], ignore_index=True),
+        frames=pd.concat([pd.read_parquet(p, columns=state_columns(p)) for p in frame_paths], ignore_index=True),
         reference=pd.concat([pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frame_paths], ignore_index=True),
         scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text())["transitions"],
         topology=Topology.from_json(topology_json), surrogate=json.loads(Path(surrogate_metrics_json).read_text()),
