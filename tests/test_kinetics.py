@@ -1,6 +1,7 @@
 """Population kinetics (analysis.kinetics): the bootstrap of a decay in bounded memory."""
 
 import numpy as np
+import pytest
 
 from analysis.kinetics import _resampled_means, bootstrap_decay
 
@@ -23,3 +24,43 @@ def test_bootstrap_decay_recovers_a_planted_lifetime_with_an_interval_around_it(
                           n_resamples=50)
     assert abs(fit.tau_fs - 80.0) < 12.0 and abs(fit.t0_fs - 20.0) < 6.0
     assert fit.tau_fs_lo < fit.tau_fs < fit.tau_fs_hi and fit.n_resamples >= 45
+
+
+def test_fit_decay_recovers_an_exact_delayed_exponential_with_a_plateau():
+    from analysis.kinetics import decay, fit_decay
+
+    t = np.linspace(0.0, 500.0, 251)
+    tau, t0, plateau = fit_decay(t, decay(t, 120.0, 30.0, 0.2), plateau=True)
+    assert tau == pytest.approx(120.0, rel=1e-3) and t0 == pytest.approx(30.0, abs=0.5) and plateau == pytest.approx(0.2, abs=1e-3)
+    population = decay(t, 60.0, 10.0)
+    population[200:] = np.nan  # ended trajectories: ignored
+    tau, t0, plateau = fit_decay(t, population, plateau=False)
+    assert tau == pytest.approx(60.0, rel=1e-3) and plateau == 0.0
+
+
+def test_state_indicator_and_initial_state_from_time_resolved_frames():
+    import pandas as pd
+
+    from analysis.kinetics import initial_state, state_indicator
+
+    frames = pd.DataFrame({"trajectory_id": ["A", "A", "A", "B", "B", "C", "C", "C"],
+                           "time_fs": [0.0, 5.0, 10.0, 0.0, 5.0, 0.0, 5.0, 10.0],
+                           "state_label": ["S1", "S1", "S0", "S1", "S0", "S2", "S2", "S1"]})
+    assert initial_state(frames) == "S1"
+    times, ind = state_indicator(frames, "S1")
+    assert times.tolist() == [0.0, 5.0, 10.0]
+    assert np.array_equal(ind, np.array([[1, 1, 0], [1, 0, np.nan], [0, 0, 1]]), equal_nan=True)
+
+
+def test_channel_lifetimes_one_row_per_channel_with_the_planted_lifetime():
+    import pandas as pd
+
+    from analysis.kinetics import channel_lifetimes
+
+    rng = np.random.default_rng(3)
+    rows = [{"transition": "S1→S0", "channel": c, "event_time_fs": t}
+            for c, tau in (("A1", 40.0), ("A2", 150.0)) for t in rng.exponential(tau, size=200)]
+    table = channel_lifetimes(pd.DataFrame(rows), n_resamples=30).set_index("channel")
+    assert list(table.index) == ["A1", "A2"]
+    assert table.loc["A1", "tau_fs"] == pytest.approx(40.0, rel=0.25)
+    assert table.loc["A2", "tau_fs"] == pytest.approx(150.0, rel=0.25)

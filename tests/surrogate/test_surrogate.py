@@ -384,3 +384,34 @@ def test_choice_is_made_at_the_deployed_size_only_when_the_cv_ran_on_a_subsample
     assert chosen in selection.SIMPLICITY
     best = min(v["full_cv_mae_ev"] for v in m["models"].values())
     assert best <= m["models"][chosen]["full_cv_mae_ev"] <= best + m["choice_standard_error_ev"] + 1e-5
+
+
+def test_kernel_primitives_on_hand_computed_points():
+    from analysis.surrogate.models import kernel_matrix, pairwise_distances, safe_scale, solve_krr
+
+    a, b = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [0.0, 0.0]])
+    assert pairwise_distances(a, b, "gaussian").tolist() == [[25.0, 0.0]]
+    assert pairwise_distances(a, b, "laplacian").tolist() == [[7.0, 0.0]]
+    assert kernel_matrix(a, b, "gaussian", 5.0)[0] == pytest.approx([np.exp(-0.5), 1.0])
+    assert kernel_matrix(a, b, "laplacian", 5.0)[0] == pytest.approx([np.exp(-1.4), 1.0])
+    with pytest.raises(ValueError, match="unknown kernel"):
+        pairwise_distances(a, b, "cosine")
+    k = np.array([[2.0, 0.5], [0.5, 1.0]])
+    y = np.array([[1.0], [2.0]])
+    assert solve_krr(k, y, 0.1) == pytest.approx(np.linalg.solve(k + 0.1 * np.eye(2), y))
+    assert k.tolist() == [[2.0, 0.5], [0.5, 1.0]]  # not modified
+    assert safe_scale(np.array([0.0, 1e-15, 2.0])).tolist() == [1.0, 1.0, 2.0]
+
+
+def test_candidates_blend_their_parts_with_their_weights():
+    y = np.zeros((4, 2))
+    single = {"krr": (np.full((4, 2), 0.2), np.full((4, 2), 0.1)), "mlp": (np.full((4, 2), -0.2), np.full((4, 2), 0.1))}
+    per_target = np.array([[1.0, 0.0], [0.0, 1.0]])  # S0 from the KRR, the gap rung from the MLP
+    out = selection.candidate_predictions(single, per_target=per_target)
+    assert set(out) == {"krr", "mlp", "krr+mlp", "per-target"}
+    assert out["krr+mlp"][0] == pytest.approx(np.zeros((4, 2)))
+    assert out["krr+mlp"][1] == pytest.approx(np.full((4, 2), np.sqrt(0.01 + 0.04)))  # spread includes disagreement
+    assert out["per-target"][0][0].tolist() == pytest.approx([0.2, -0.2])
+    assert selection.candidate_weights("krr+mlp").tolist() == [1.0, 1.0]
+    assert selection.mean_abs_error(y, out["krr"][0]) == pytest.approx(0.2)
+    assert "per-target" not in selection.candidate_predictions(single)  # only with its weights
