@@ -215,8 +215,8 @@ def _dat_settings(path: Path, raw: bytes):
         raise TrajectoryFormatError(path, 1, f"settings nstates_m, natom, dtstep, ezero ({exc})") from None
 
 
-_STEP_BLOCKS = {"ham": (b"! 1 Hamiltonian", "n_total"), "coef": (b"! 5 Coefficients", "n_total"), "ekin": (b"! 7 Ekin", 1),
-                "states": (b"! 8 states", 1), "geom": (b"! 11 Geometry", "natom")}
+_STEP_BLOCKS = {"ham": b"! 1 Hamiltonian", "coef": b"! 5 Coefficients", "ekin": b"! 7 Ekin", "states": b"! 8 states",
+                "geom": b"! 11 Geometry"}
 _REQUIRED_BLOCKS = ("ham", "ekin", "states", "geom")
 
 
@@ -230,8 +230,9 @@ def _step_blocks(path: Path, block, step_at: np.ndarray, label_ids: np.ndarray, 
     step_of_line = np.cumsum(np.isin(np.arange(n_lines), step_at)) - 1
     found: dict[str, np.ndarray] = {}
     complete = np.ones(n_steps, dtype=bool)
-    for key, (prefix, size) in _STEP_BLOCKS.items():
-        n_rows = {"n_total": n_total, "natom": natom}.get(size, size)
+    body_rows = {"ham": n_total, "coef": n_total, "geom": natom}  # the others: one line
+    for key, prefix in _STEP_BLOCKS.items():
+        n_rows = body_rows.get(key, 1)
         at = block(prefix)
         body_end = at + n_rows
         inside = body_end < n_lines
