@@ -84,7 +84,7 @@ def accuracy(sets):
                     continue
             try:
                 frames = frames_of(root, tmp)
-                fit = fit_surrogate(frames, {"learning_curve": False}, random_state=0)  # the curve changes no metric
+                fit = fit_surrogate(frames, {"learning_curve": False}, random_state=0, n_jobs=2)  # the curve changes no metric
             except SurrogateSkipped as exc:
                 print(f"{name:34s} skipped: {exc}")
                 continue
@@ -109,7 +109,7 @@ def speed():
         for n in (5000, 20000):
             frames = all_frames.take(np.sort(np.random.default_rng(0).choice(len(all_frames), min(n, len(all_frames)), replace=False)))
             t0 = time.perf_counter()
-            fit = fit_surrogate(frames, {"learning_curve": False}, random_state=0)
+            fit = fit_surrogate(frames, {"learning_curve": False}, random_state=0, n_jobs=2)
             train_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             fit.model.predict(all_frames.coords_angstrom[:20000])

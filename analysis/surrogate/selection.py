@@ -9,12 +9,15 @@ nothing to hold out by trajectory: the split is then by contiguous time blocks, 
 from __future__ import annotations
 
 import logging
+import time
+from functools import partial
 
 import numpy as np
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold
 
 from analysis.surrogate.models import (KernelRidge, MeanRegressor, MLPEnsemble, RidgeRegressor, kernel_from_distances, median_distance,
                                        pairwise_distances, safe_scale, solve_krr)
+from analysis.surrogate.parallel import run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,10 @@ KRR_GRID = {"kernel": ["gaussian", "laplacian"], "length_scale_factor": [0.25, 0
             "alpha": [1e-8, 1e-6, 1e-4, 1e-2, 1e-1]}
 MLP_GRID = [{"hidden_layer_sizes": [64, 64], "alpha": 1e-4}, {"hidden_layer_sizes": [128, 128], "alpha": 1e-4},
             {"hidden_layer_sizes": [64, 64], "alpha": 1e-2}]
+
+
+def _identity(t):
+    return t
 
 
 def heldout_split(groups, test_fraction: float, random_state: int):
@@ -55,47 +62,81 @@ def mean_abs_error(y_true, y_pred) -> float:
     return float(np.abs(np.asarray(y_pred) - np.asarray(y_true)).mean())
 
 
-def out_of_fold(make_model, x, y, groups, folds):
-    """Mean and raw spread of ``make_model()`` fitted on each fold's complement, for every frame."""
-    mean, std = np.full(y.shape, np.nan), np.full(y.shape, np.nan)
-    for fit_idx, val_idx in folds:
-        model = make_model().fit(x[fit_idx], y[fit_idx], groups[fit_idx])
-        mean[val_idx], std[val_idx] = model.predict(x[val_idx], return_std=True)
-    return mean, std
+def _fit_task(make_model, x_fit, y_fit, groups_fit, x_val=None):
+    """``make_model()`` fitted on the given frames and its fit time (s); given ``x_val``, only its (mean, spread)
+    there (a fold's model is not shipped back from its worker)."""
+    t0 = time.perf_counter()
+    model = make_model().fit(x_fit, y_fit, groups_fit)
+    if x_val is None:
+        return model, round(time.perf_counter() - t0, 2)
+    return model.predict(x_val, return_std=True)
 
 
-def _krr_cv_scores(x, y, folds, grid: dict, score_space, random_state: int = 0) -> dict:
-    """Mean CV MAE of every (kernel, length-scale factor, alpha) of ``grid``: one distance matrix per (kernel,
-    fold), one kernel per length scale, one Cholesky per alpha; combinations that fail to factorize in any fold
-    are left out."""
+def cross_validate_and_fit(factories: dict, x, y, groups, folds, refit: bool = True, n_jobs: int = 1):
+    """Out-of-fold (mean, raw spread) of every model of ``factories`` (name → constructor) over ``folds`` and,
+    with ``refit``, each model fitted on all frames, in one pool of ``n_jobs`` processes (:func:`run_tasks`): a
+    final fit runs beside the folds' fits instead of after them. Give the heaviest models first.
+
+    Returns (oof: name → (mean, spread), fitted: name → model, fit_seconds: name → s); the last two are empty
+    without ``refit``."""
+    tasks = [(name, None) for name in factories if refit] + [(name, val_idx) for name in factories for _, val_idx in folds]
+    arguments = [(factories[name], x, y, groups) for name in factories if refit]
+    arguments += [(factories[name], x[fit_idx], y[fit_idx], groups[fit_idx], x[val_idx]) for name in factories for fit_idx, val_idx in folds]
+    oof = {name: (np.full(y.shape, np.nan), np.full(y.shape, np.nan)) for name in factories}
+    fitted, fit_seconds = {}, {}
+    for (name, val_idx), result in zip(tasks, run_tasks(_fit_task, arguments, n_jobs)):
+        if val_idx is None:
+            fitted[name], fit_seconds[name] = result
+        else:
+            oof[name][0][val_idx], oof[name][1][val_idx] = result
+    return oof, fitted, fit_seconds
+
+
+def out_of_fold_models(factories: dict, x, y, groups, folds, n_jobs: int = 1) -> dict:
+    """Name → out-of-fold (mean, raw spread) of every model of ``factories`` (:func:`cross_validate_and_fit`)."""
+    return cross_validate_and_fit(factories, x, y, groups, folds, refit=False, n_jobs=n_jobs)[0]
+
+
+def _krr_fold_scores(x, y, fit_idx, val_idx, kind: str, grid: dict, score_space, random_state: int = 0) -> dict:
+    """Validation MAE of every (length-scale factor, alpha) of ``grid`` for one fold and kernel: one distance matrix,
+    one kernel per length scale, one Cholesky per alpha; a combination that fails to factorize is left out."""
+    xf, yf = x[fit_idx], y[fit_idx]
+    x_mean, x_scale = xf.mean(0), safe_scale(xf.std(0))
+    y_mean, y_scale = yf.mean(0), safe_scale(yf.std(0))
+    xs, xv, ys = (xf - x_mean) / x_scale, (x[val_idx] - x_mean) / x_scale, (yf - y_mean) / y_scale
+    truth = score_space(y[val_idx])
+    median = median_distance(xs, kind, seed=random_state)
+    d_fit, d_val = pairwise_distances(xs, xs, kind), pairwise_distances(xv, xs, kind)
     scores = {}
-    for fit_idx, val_idx in folds:
-        xf, yf = x[fit_idx], y[fit_idx]
-        x_mean, x_scale = xf.mean(0), safe_scale(xf.std(0))
-        y_mean, y_scale = yf.mean(0), safe_scale(yf.std(0))
-        xs, xv, ys = (xf - x_mean) / x_scale, (x[val_idx] - x_mean) / x_scale, (yf - y_mean) / y_scale
-        truth = score_space(y[val_idx])
-        for kind in grid["kernel"]:
-            median = median_distance(xs, kind, seed=random_state)
-            d_fit, d_val = pairwise_distances(xs, xs, kind), pairwise_distances(xv, xs, kind)
-            for factor in grid["length_scale_factor"]:
-                k_fit, k_val = (kernel_from_distances(d, kind, factor * median) for d in (d_fit, d_val))
-                for alpha in grid["alpha"]:
-                    try:
-                        coef = solve_krr(k_fit, ys, alpha)
-                    except np.linalg.LinAlgError:
-                        continue
-                    pred = score_space((k_val @ coef) * y_scale + y_mean)
-                    scores.setdefault((kind, factor, alpha), []).append(mean_abs_error(truth, pred))
+    for factor in grid["length_scale_factor"]:
+        k_fit, k_val = (kernel_from_distances(d, kind, factor * median) for d in (d_fit, d_val))
+        for alpha in grid["alpha"]:
+            try:
+                coef = solve_krr(k_fit, ys, alpha)
+            except np.linalg.LinAlgError:
+                continue
+            scores[(kind, factor, alpha)] = mean_abs_error(truth, score_space((k_val @ coef) * y_scale + y_mean))
+    return scores
+
+
+def _krr_cv_scores(x, y, folds, grid: dict, score_space, random_state: int = 0, n_jobs: int = 1) -> dict:
+    """Mean CV MAE of every (kernel, length-scale factor, alpha) of ``grid`` (:func:`_krr_fold_scores` per fold and
+    kernel, in ``n_jobs`` processes); combinations that fail to factorize in any fold are left out."""
+    per_fold = run_tasks(_krr_fold_scores, [(x, y, fit_idx, val_idx, kind, grid, score_space, random_state)
+                                            for fit_idx, val_idx in folds for kind in grid["kernel"]], n_jobs)
+    scores = {}
+    for fold_scores in per_fold:
+        for key, mae in fold_scores.items():
+            scores.setdefault(key, []).append(mae)
     return {k: float(np.mean(v)) for k, v in scores.items() if len(v) == len(folds)}
 
 
-def tune_krr(x, y, groups, folds, grid=None, random_state: int = 0, score_space=None) -> tuple[dict, float]:
+def tune_krr(x, y, groups, folds, grid=None, random_state: int = 0, score_space=None, n_jobs: int = 1) -> tuple[dict, float]:
     """Kernel, length-scale factor and alpha by cross-validated MAE over ``grid`` (default :data:`KRR_GRID`).
     ``score_space`` maps targets to the quantity the MAE is taken on (e.g. ladder → energies; default: the
     targets themselves). Returns (best params, its CV MAE in those units)."""
     grid = {**KRR_GRID, **(grid or {})}
-    scores = _krr_cv_scores(x, y, folds, grid, score_space or (lambda t: t), random_state)
+    scores = _krr_cv_scores(x, y, folds, grid, score_space or _identity, random_state, n_jobs)
     if not scores:
         raise np.linalg.LinAlgError(f"no kernel ridge candidate of {grid} could be factorized in every fold")
     (kind, factor, alpha), best = min(scores.items(), key=lambda kv: kv[1])
@@ -103,16 +144,17 @@ def tune_krr(x, y, groups, folds, grid=None, random_state: int = 0, score_space=
     return {"kernel": kind, "length_scale_factor": float(factor), "alpha": float(alpha)}, float(best)
 
 
-def tune_mlp(x, y, groups, folds, grid=None, base=None):
+def tune_mlp(x, y, groups, folds, grid=None, base=None, n_jobs: int = 1):
     """MLP architecture/L2 by the cross-validated MAE of the whole ensemble, whose out-of-fold spread then
     serves the calibration without a second pass. Returns (best params, its CV MAE, its out-of-fold mean
     and spread)."""
     grid = grid or MLP_GRID
     base = dict(base or {})
+    factories = {k: partial(MLPEnsemble, **{**base, **params}) for k, params in enumerate(grid)}
+    oof = out_of_fold_models(factories, x, y, groups, folds, n_jobs)
     results = []
-    for params in grid:
-        make = lambda p=params: MLPEnsemble(**{**base, **p})  # noqa: E731
-        mean, std = out_of_fold(make, x, y, groups, folds)
+    for k, params in enumerate(grid):
+        mean, std = oof[k]
         results.append((mean_abs_error(y, mean), params, mean, std))
         log.info("MLP %s: CV MAE %.4f", params, results[-1][0])
     best, params, mean, std = min(results, key=lambda r: r[0])
@@ -122,10 +164,10 @@ def tune_mlp(x, y, groups, folds, grid=None, base=None):
 def make_factories(krr_params: dict, mlp_params: dict, n_members: int, random_state: int, mlp_base=None, krr_base=None):
     """Constructors of every candidate model with the chosen hyperparameters."""
     return {
-        "mean": lambda: MeanRegressor(),
-        "ridge": lambda: RidgeRegressor(alpha=1.0),
-        "krr": lambda: KernelRidge(**{**(krr_base or {}), **krr_params}, n_members=n_members, random_state=random_state),
-        "mlp": lambda: MLPEnsemble(**{**(mlp_base or {}), **mlp_params}, n_members=n_members, random_state=random_state),
+        "mean": MeanRegressor,
+        "ridge": partial(RidgeRegressor, alpha=1.0),
+        "krr": partial(KernelRidge, **{**(krr_base or {}), **krr_params, "n_members": n_members, "random_state": random_state}),
+        "mlp": partial(MLPEnsemble, **{**(mlp_base or {}), **mlp_params, "n_members": n_members, "random_state": random_state}),
     }
 
 

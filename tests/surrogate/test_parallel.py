@@ -1,0 +1,50 @@
+"""Independent fits spread over processes give what the same fits give one after another."""
+
+import os
+
+import numpy as np
+
+from analysis.surrogate.models import KernelRidge, MLPEnsemble
+from analysis.surrogate.parallel import run_tasks
+from analysis.surrogate.selection import cross_validate_and_fit, cv_folds, out_of_fold_models
+
+
+def _pid_and_square(k):
+    return os.getpid(), k * k
+
+
+def test_run_tasks_keeps_order_and_uses_worker_processes():
+    serial = run_tasks(_pid_and_square, [(k,) for k in range(6)], n_jobs=1)
+    parallel = run_tasks(_pid_and_square, [(k,) for k in range(6)], n_jobs=2)
+    assert [v for _, v in serial] == [v for _, v in parallel] == [0, 1, 4, 9, 16, 25]
+    assert {pid for pid, _ in serial} == {os.getpid()}
+    assert os.getpid() not in {pid for pid, _ in parallel}
+    assert run_tasks(_pid_and_square, [], n_jobs=2) == []
+
+
+def _data(n_traj=6, per=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_traj * per, 5))
+    y = np.column_stack([np.sin(x[:, 0]) + 0.1 * x[:, 1], x[:, 2] ** 2])
+    return x, y, np.repeat(np.arange(n_traj), per)
+
+
+def test_cross_validate_and_fit_equals_the_fits_written_out_and_does_not_depend_on_n_jobs():
+    x, y, groups = _data()
+    folds = cv_folds(groups, 3)
+    factories = {"krr": lambda: KernelRidge(length_scale_factor=1.0, alpha=1e-3, n_members=2),
+                 "mlp": lambda: MLPEnsemble(hidden_layer_sizes=(8,), max_iter=30, n_members=2, random_state=3)}
+    results = {n_jobs: cross_validate_and_fit(factories, x, y, groups, folds, n_jobs=n_jobs) for n_jobs in (1, 2)}
+    for name, make in factories.items():
+        by_hand = np.full(y.shape, np.nan)
+        for fit_idx, val_idx in folds:
+            by_hand[val_idx] = make().fit(x[fit_idx], y[fit_idx], groups[fit_idx]).predict(x[val_idx])
+        whole = make().fit(x, y, groups).predict(x[:7])
+        for oof, fitted, seconds in results.values():
+            assert not np.isnan(oof[name][0]).any()
+            np.testing.assert_allclose(oof[name][0], by_hand, rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(fitted[name].predict(x[:7]), whole, rtol=1e-6, atol=1e-9)
+            assert seconds[name] >= 0
+    assert np.array_equal(results[1][0]["mlp"][0], results[2][0]["mlp"][0])  # one BLAS thread in both: same bits
+    oof_only = out_of_fold_models(factories, x, y, groups, folds)
+    np.testing.assert_allclose(oof_only["krr"][0], results[1][0]["krr"][0], rtol=1e-12)
