@@ -110,26 +110,28 @@ def parse_table(data: bytes, n_fields: int, usecols, dtype=float) -> np.ndarray:
     used column, a missing value or a NaN. Callers fall back to a line-exact parser to report where.
 
     The field count is checked by pandas itself: a sentinel row with ``n_fields + 1`` fields is appended and
-    column ``n_fields`` is read too; it must be empty on every real row (a longer row fills it) and a
-    shorter row leaves a used column empty (NaN).
+    columns ``n_fields − 1`` and ``n_fields`` are read too; on every real row the first must hold a value (a
+    shorter row leaves it empty, even when its missing fields are not used) and the second must be empty (a
+    longer row fills it). Columns come back in the order of ``usecols``.
     """
     if not data:
         return np.empty((0, len(usecols)), dtype=dtype)
     n_lines = data.count(b"\n")
     sentinel = b" ".join([b"0"] * (n_fields + 1)) + b"\n"
-    cols = list(usecols) + [n_fields]
+    usecols = tuple(usecols)
+    cols = sorted(set(usecols) | {n_fields - 1, n_fields})
     try:
         frame = pd.read_csv(io.BytesIO(data + sentinel), sep=r"\s+", header=None, names=list(range(n_fields + 1)),
-                            usecols=cols, dtype={c: dtype for c in cols}, engine="c", skip_blank_lines=False)
+                            usecols=cols, dtype={c: dtype if c in usecols else object for c in cols}, engine="c",
+                            skip_blank_lines=False)  # an unused last field may be a word ("fs"): read as text
     except (pd.errors.ParserError, ValueError, TypeError) as exc:
         raise ValueError(str(exc)) from None
-    values = frame.to_numpy()
-    if values.shape[0] != n_lines + 1:
+    if len(frame) != n_lines + 1:
         raise ValueError("row count changed while parsing")
-    values = values[:-1]
-    if not np.isnan(values[:, -1]).all():
-        raise ValueError(f"expected {n_fields} fields on every line")
-    values = values[:, :-1]
+    frame = frame.iloc[:-1]
+    if frame[n_fields].notna().any() or frame[n_fields - 1].isna().any():
+        raise ValueError(f"expected {n_fields} fields on every line (or a NaN in the last)")
+    values = frame[list(usecols)].to_numpy()
     if np.isnan(values).any():  # a missing field or a literal NaN: let the line-exact parser decide
         raise ValueError("missing or NaN value")
     return values

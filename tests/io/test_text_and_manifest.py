@@ -7,7 +7,8 @@ import pytest
 from analysis.io.discover import (discover, found_from_manifest, manifest, manifest_digest, natural_key, natural_rank,
                                   read_manifest, write_manifest)
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import format_xyz, integer_column, line_offsets, read_xyz_frames
+from analysis.io.text import (blank_lines, byte_at, format_xyz, head_is, integer_column, join_ranges, line_heads, line_offsets,
+                              lines_starting_with, parse_lines, parse_rows, parse_table, read_bytes, read_text, read_xyz_frames)
 from analysis.io.trajectory import default_state_labels, hop_frames, hops_from_states
 
 
@@ -72,3 +73,75 @@ def test_manifest_round_trips_and_its_digest_sees_a_modified_file(tmp_path):
     os.utime(en, ns=(en.stat().st_atime_ns, en.stat().st_mtime_ns + 10**9))
     assert manifest_digest(manifest(found)) != digest
     assert manifest_digest(manifest(found)) == manifest_digest(manifest(found))
+
+
+RAW = b"ab\r\n\n  \t\nxyz 1\nabc 2 3"  # lines: "ab" (CRLF), "", "  \t", "xyz 1", "abc 2 3" (no final newline)
+
+
+def test_byte_at_and_line_heads_pad_short_lines_with_zeros():
+    starts, ends = line_offsets(RAW)
+    assert byte_at(RAW, starts, ends, 0).tolist() == [ord("a"), 0, ord(" "), ord("x"), ord("a")]
+    assert byte_at(RAW, starts, ends, 2).tolist() == [0, 0, ord("\t"), ord("z"), ord("c")]  # the CR of line 1 is not a byte of it
+    heads = line_heads(RAW, starts, ends, 3)
+    assert heads.dtype == np.uint8 and heads.shape == (5, 3)
+    assert [bytes(h).rstrip(b"\0") for h in heads] == [b"ab", b"", b"  \t", b"xyz", b"abc"]
+
+
+def test_head_is_and_lines_starting_with_look_only_at_candidate_lines():
+    starts, ends = line_offsets(RAW)
+    heads = line_heads(RAW, starts, ends, 3)
+    assert head_is(heads, b"ab").tolist() == [True, False, False, False, True]
+    assert head_is(heads, b"yz", offset=1).tolist() == [False, False, False, True, False]
+    candidates = np.array([False, True, True, True, True])
+    assert lines_starting_with(RAW, starts, ends, candidates, (b"ab", b"xy")).tolist() == [False, False, False, True, True]
+    assert not lines_starting_with(RAW, starts, ends, np.zeros(5, bool), (b"ab",)).any()
+
+
+def test_blank_lines_are_those_of_spaces_tabs_and_cr_only():
+    starts, ends = line_offsets(RAW)
+    assert blank_lines(RAW, starts, ends).tolist() == [False, True, True, False, False]
+
+
+def test_join_ranges_gives_each_range_a_newline():
+    starts, ends = line_offsets(RAW)
+    assert join_ranges(RAW, starts[[0, 3]], ends[[0, 3]]) == b"ab\nxyz 1\n"
+    assert join_ranges(RAW, starts[:0], ends[:0]) == b""
+
+
+def test_parse_table_reads_regular_rows_and_refuses_irregular_ones():
+    np.testing.assert_array_equal(parse_table(b"1 2 3\n4 5 6\n", 3, (0, 2)), [[1, 3], [4, 6]])
+    assert parse_table(b"", 3, (0, 1)).shape == (0, 2)
+    for bad in (b"1 2 3\n4 5\n", b"1 2 3\n4 5 6 7\n", b"1 2 3\n4 x 6\n", b"1 nan 3\n"):
+        with pytest.raises(ValueError):
+            parse_table(bad, 3, (0, 1))
+
+
+def test_parse_rows_names_the_file_line_of_the_bad_row():
+    np.testing.assert_array_equal(parse_rows(["1 2", "3 4"], [5, 6], "f.dat", 2, "pairs"), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(parse_rows(["1 2 9", "3 4 9"], [1, 2], "f.dat", None, "rows", usecols=[1]), [[2], [4]])
+    with pytest.raises(TrajectoryFormatError, match=r"f\.dat:6: expected pairs with 2 fields \(found 3\)"):
+        parse_rows(["1 2", "3 4 5"], [5, 6], "f.dat", 2, "pairs")
+    with pytest.raises(TrajectoryFormatError, match=r"f\.dat:8: expected numbers in pairs"):
+        parse_rows(["1 2", "3 four"], [7, 8], "f.dat", 2, "pairs")
+
+
+def test_parse_lines_takes_the_fast_path_or_names_the_first_bad_line():
+    raw = b"# head\n1.5 2 3\n4 5 6\n7 8 oops\n"
+    starts, ends = line_offsets(raw)
+    np.testing.assert_array_equal(parse_lines(raw, starts, ends, np.array([1, 2]), 3, (0, 2), "e.dat", "energies"), [[1.5, 3], [4, 6]])
+    with pytest.raises(TrajectoryFormatError, match=r"e\.dat:4: expected numbers in energies"):
+        parse_lines(raw, starts, ends, np.array([1, 2, 3]), 3, (0, 2), "e.dat", "energies")
+    short = b"1 2 3\n4 5\n"  # the missing field is not a used one: still a wrong row
+    starts, ends = line_offsets(short)
+    with pytest.raises(TrajectoryFormatError, match=r"e\.dat:2: expected energies with 3 fields \(found 2\)"):
+        parse_lines(short, starts, ends, np.array([0, 1]), 3, (0, 1), "e.dat", "energies")
+
+
+def test_read_bytes_refuses_empty_and_non_ascii_files(tmp_path):
+    (tmp_path / "ok.txt").write_bytes(b"H 0 0 0\n")
+    assert read_bytes(tmp_path / "ok.txt") == b"H 0 0 0\n" and read_text(tmp_path / "ok.txt") == "H 0 0 0\n"
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "bin.txt").write_bytes(b"H \xff\x00 0\n")
+    for name in ("empty.txt", "bin.txt"):
+        with pytest.raises(TrajectoryFormatError, match=name):
+            read_bytes(tmp_path / name)
