@@ -19,7 +19,7 @@ def _atoms(column: str) -> list[str]:
 def describe_feature(column: str, delta: float, topology: Topology) -> str:
     """Words for a change ``delta`` of feature ``column``."""
     fam = feature_family(column)
-    atoms = _atoms(column)
+    atoms = _atoms(column) if "[" in column else []  # a column that names no atoms is left as it is
     if fam == "pucker_z":  # "[+]": towards the Cremer–Pople mean-plane normal of the ring
         return f"{atoms[0]} puckering [{'+' if delta > 0 else '-'}]"
     if fam == "oop":

@@ -94,3 +94,67 @@ def test_dyn_out_layout_matches_real_newtonx_block():
     assert re.search(r"^ C     6\.0 {2,}-?\d+\.\d{8} {2,}-?\d+\.\d{8} {2,}-?\d+\.\d{8}   12\.00000000$", text, re.M)
     assert len(en[0].split()) == 1 + 3 + 2
     assert float(en[0].split()[1]) * HARTREE_TO_EV < -10000  # absolute hartree energies
+
+
+def _bond(xyz, i, j):
+    return float(np.linalg.norm(xyz[i] - xyz[j]))
+
+
+def _angle(xyz, i, j, k):
+    u, v = xyz[i] - xyz[j], xyz[k] - xyz[j]
+    return float(np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v))))
+
+
+def test_pyrrole_and_butadiene_have_their_literature_structures():
+    pyr = demo.pyrrole_geometry()
+    bonds = [_bond(pyr, *b) for b in ((0, 1), (1, 2), (2, 3), (3, 4), (4, 0))]
+    np.testing.assert_allclose(bonds, [1.370, 1.382, 1.417, 1.382, 1.370], atol=0.002)  # the last one closes the ring
+    assert _angle(pyr, 0, 1, 2) == pytest.approx(107.7, abs=0.05) and _angle(pyr, 4, 0, 1) == pytest.approx(109.8, abs=0.05)
+    assert _bond(pyr, 0, 5) == pytest.approx(1.00) and np.abs(pyr[:, 2]).max() < 1e-12  # planar
+    but = demo.butadiene_geometry()
+    assert [round(_bond(but, *b), 3) for b in ((0, 1), (1, 2), (2, 3))] == [1.338, 1.454, 1.338]
+    assert _angle(but, 0, 1, 2) == pytest.approx(123.6, abs=1e-6)
+    assert _bond(but, 0, 3) > 3.5  # s-trans: the ends far apart
+    for mol in (demo.MOLECULES["pyrrole"], demo.MOLECULES["butadiene"]):
+        assert len(mol.symbols) == len(mol.xyz) and np.allclose(mol.xyz.mean(0), 0)
+
+
+def test_spring_hessian_of_a_planar_molecule_has_four_zero_modes_and_is_symmetric():
+    for mol in demo.MOLECULES.values():
+        hess = demo.spring_hessian(mol.xyz, mol.symbols)
+        assert np.allclose(hess, hess.T)
+        w = np.linalg.eigvalsh(hess)
+        # 3 translations + the in-plane rotation; the out-of-plane stiffness (a graph Laplacian on z) also holds
+        # the two rotations about in-plane axes, which tilt z linearly across the molecule
+        assert (np.abs(w) < 1e-8 * w.max()).sum() == 4 and w.min() > -1e-8 * w.max()
+        shift = np.tile([0.3, -0.2, 0.1], len(mol.symbols))
+        assert np.allclose(hess @ shift, 0)  # a rigid translation costs nothing
+
+
+def test_align_to_undoes_a_rotation_and_a_translation():
+    ref = demo.equilibrium_geometry()
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.linalg.det(q))  # a proper rotation
+    moved = np.stack([ref @ q.T + [1.0, -2.0, 0.5], ref])
+    np.testing.assert_allclose(demo.align_to(moved, ref), np.stack([ref, ref]), atol=1e-10)
+
+
+def test_thermal_motion_has_the_requested_rms_and_stays_in_the_vibrations():
+    mol = demo.MOLECULES["pyrrole"]
+    omega, modes = demo.normal_modes(mol.xyz, mol.symbols)
+    t = np.arange(0.0, 200.0, 0.5)
+    motion = demo.thermal_motion(np.random.default_rng(1), omega, modes, t, thermal_rms=0.07)
+    assert motion.shape == (len(t), len(mol.symbols), 3)
+    assert np.sqrt((motion**2).sum(axis=2).mean()) == pytest.approx(0.07)
+    masses = np.array([demo.MASSES_AMU[s] for s in mol.symbols])
+    assert np.abs((masses[None, :, None] * motion).sum(axis=1)).max() < 1e-10  # centre of mass never moves
+
+
+def test_channel_vectors_move_the_planted_atoms():
+    vectors = demo.channel_vectors(demo.equilibrium_geometry())
+    assert vectors.shape == (len(demo.CHANNELS), len(demo.SYMBOLS), 3)
+    for channel, v in zip(demo.CHANNELS, vectors):
+        moved = set(np.flatnonzero(np.linalg.norm(v, axis=1) > 1e-9))
+        planted = {a for op in channel.displacement for a in op[1]}
+        assert planted == moved, channel.name

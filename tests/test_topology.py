@@ -77,3 +77,18 @@ def test_topology_from_a_user_reference_xyz(small_demo, tmp_path):
     ref.write_text(f"{len(xyz)}\nminimum\n" + "".join(f"{s} {x:.6f} {y:.6f} {z:.6f}\n" for s, (x, y, z) in zip(demo.SYMBOLS[::-1], xyz)))
     with pytest.raises(ValueError, match="same atoms in the same order"):
         build_topology([tmp_path / "s.npz"], tmp_path / "t.parquet", tmp_path / "top.json", reference_xyz=ref)
+
+
+def test_both_bond_perceptions_find_the_bonds_of_pyrrole_and_butadiene():
+    from analysis.topology import guess_bonds_mdanalysis, perceive_bonds
+
+    pyrrole = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 4), (0, 5), (1, 6), (2, 7), (3, 8), (4, 9)]
+    butadiene = [(0, 1), (1, 2), (2, 3), (0, 4), (0, 5), (1, 6), (2, 7), (3, 8), (3, 9)]
+    for name, expected in (("pyrrole", pyrrole), ("butadiene", butadiene)):
+        mol = demo.MOLECULES[name]
+        want = sorted(tuple(sorted(b)) for b in expected)
+        assert sorted(perceive_bonds(mol.symbols, mol.xyz)) == want
+        assert sorted(tuple(sorted(b)) for b in guess_bonds_mdanalysis(mol.symbols, mol.xyz)) == want
+        assert sorted(tuple(sorted(b)) for b in perceive_bonds(mol.symbols, mol.xyz, method="mdanalysis")) == want
+    with pytest.raises(ValueError, match="expected 'mdanalysis' or 'covalent'"):
+        perceive_bonds(["H", "H"], np.zeros((2, 3)), method="guess")

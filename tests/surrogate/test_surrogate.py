@@ -118,6 +118,10 @@ def test_predict_entry_point_reads_xyz_and_writes_energies_and_sigma(demo_fit, t
     assert np.allclose(table[["S0_ev", "S1_ev", "S2_ev"]], energies, atol=1e-5)
     assert np.allclose(table[["S0_sigma_ev", "S1_sigma_ev", "S2_sigma_ev"]], sigma, atol=1e-5)
     assert np.allclose(table["gap_S1_S0_ev"], table["S1_ev"] - table["S0_ev"], atol=1e-5)
+    from analysis.surrogate.predict import predict_xyz
+
+    direct = predict_xyz(tmp_path / "model", xyz)  # the library call the CLI and the rule wrap
+    pd.testing.assert_frame_equal(direct.reset_index(drop=True), table, check_exact=False, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one iteration only builds the network

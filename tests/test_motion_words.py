@@ -1,0 +1,85 @@
+"""Motion words, labels and symmetry relabelling on hand-made inputs with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.elements import normalize_symbol
+from analysis.features.conformers import atom_tag, six_ring_form
+from analysis.features.internal import FAMILY_SCALE, family_scale, feature_family
+from analysis.motions import describe_feature, loading_words, motion_details, motion_scores
+from analysis.symmetry import canonical_choice, equivalent_phrases
+from analysis.topology import Topology
+
+# formamide-like: C1(=O2) bonded to N3(H4)(H5) and H6
+TOPO = Topology(symbols=["C", "O", "N", "H", "H", "H"], names=["C1", "O2", "N3", "H4", "H5", "H6"],
+                bonds=[(0, 1), (0, 2), (2, 3), (2, 4), (0, 5)], rings=[])
+
+
+def test_symbols_and_atom_tags():
+    assert [normalize_symbol(s) for s in ("c", " CL ", "Cl", "h")] == ["C", "Cl", "Cl", "H"]
+    assert [atom_tag(n) for n in ("C4", "N12", "Cα", "ring2C3")] == ["4", "12", "Cα", "3"]
+
+
+def test_six_ring_forms_at_their_canonical_points():
+    # (θ, φ) of each form of the table in analysis.features.conformers, both hemispheres, φ shifted by 60°
+    theta = [0, 180, 54.7, 125.3, 50.8, 67.5, 90, 90, 10, 85]
+    phi = [123, 7, 60, 240, 90, 150, 120, 210, 200, 33]
+    forms = ["chair", "chair", "envelope", "envelope", "half-chair", "screw-boat", "boat", "skew-boat", "chair", "skew-boat"]
+    names = ["chair", "envelope", "half-chair", "screw-boat", "boat", "skew-boat"]
+    assert [names[k] for k in six_ring_form(np.array(theta), np.array(phi))] == forms
+
+
+def test_feature_family_and_natural_scale():
+    assert feature_family("bond[C1-N3]") == "bond" and feature_family("oop[N8:ring1]") == "oop"
+    assert family_scale(["bond[C1-N3]", "angle[C1-N3-H4]", "mystery[x]"]).tolist() == [FAMILY_SCALE["bond"], FAMILY_SCALE["angle"], 1.0]
+
+
+@pytest.mark.parametrize("column, delta, words", [
+    ("bond[C1-N3]", 0.3, "C1-N3 stretching"), ("bond[C1-N3]", -0.1, "C1-N3 compression"),
+    ("angle[O2-C1-N3]", 5.0, "O2-C1-N3 opening"), ("angle[O2-C1-N3]", -5.0, "O2-C1-N3 closing"),
+    ("dihedral_sin[O2-C1-N3-H4]", 0.2, "O2-C1-N3-H4 torsion"), ("pucker_z[C6:ring1]", -0.2, "C6 puckering [-]"),
+    ("oop[N3:ring1]", 12.0, "NH2 out-of-plane [+]"), ("pyr[N3]", -9.0, "NH2 pyramidalization [-]"),
+    ("pyr[C1]", 9.0, "C1 pyramidalization [+]"), ("pucker_Q[ring1]", 0.4, "ring1 puckering"), ("odd", 1.0, "odd"),
+])
+def test_describe_feature_in_chemical_words(column, delta, words):
+    assert describe_feature(column, delta, TOPO) == words
+    assert loading_words(column, delta, TOPO) == words
+
+
+def test_motion_scores_rank_in_natural_units_and_motion_details_wrap_torsions():
+    ref = pd.DataFrame({"bond[C1-N3]": [1.35, 1.37], "angle[O2-C1-N3]": [123.0, 125.0],
+                        "dihedral_sin[O2-C1-N3-H4]": [np.sin(np.radians(175))] * 2,
+                        "dihedral_cos[O2-C1-N3-H4]": [np.cos(np.radians(175))] * 2})
+    group = ref.copy()
+    group["bond[C1-N3]"] += 0.05        # 0.5 in units of 0.1 Å
+    group["angle[O2-C1-N3]"] -= 20.0    # 2.0 in units of 10°
+    group["dihedral_sin[O2-C1-N3-H4]"] = np.sin(np.radians(-165))  # 175° → −165°: a 20° turn through 180°
+    group["dihedral_cos[O2-C1-N3-H4]"] = np.cos(np.radians(-165))
+    scores = motion_scores(group.mean(), ref.mean())
+    assert scores.index[0] == "angle[O2-C1-N3]" and scores.iloc[0] == pytest.approx(2.0)
+    assert scores["bond[C1-N3]"] == pytest.approx(0.5)
+    details = motion_details(group, ref, TOPO, n=3)
+    # the torsion ranks by its sin change, |sin(−165°) − sin(175°)| = 0.35, below the bond's 0.5
+    assert [m.phrase for m in details] == ["O2-C1-N3 closing", "C1-N3 stretching", "O2-C1-N3-H4 torsion"]
+    assert details[0].change == pytest.approx(-20.0) and details[0].unit == "°"
+    assert details[1].change == pytest.approx(0.05) and details[1].unit == "Å"
+    assert details[2].change == pytest.approx(20.0) and details[2].unit == "°"  # a 20° turn, not −340°
+
+
+def test_equivalent_phrases_map_names_and_merge_a_reversed_torsion():
+    names = ["C1", "C2", "N3", "N4", "H5", "H6"]
+    swap = [1, 0, 3, 2, 5, 4]
+    identity = list(range(6))
+    assert equivalent_phrases("C1-N3 stretching", names, [identity, swap]) == ["C1-N3 stretching", "C2-N4 stretching"]
+    assert equivalent_phrases("H5-C1-C2-H6 torsion", names, [identity, swap]) == ["H5-C1-C2-H6 torsion"]
+    assert equivalent_phrases("", names, [identity, swap]) == [""]
+
+
+def test_canonical_choice_gives_the_moving_atom_the_lower_equivalent_index():
+    # a symmetric triatomic X1-C0-X2 (atoms 1 and 2 equivalent); one geometry stretches bond 0-2, one bond 0-1
+    reference = np.array([[0.0, 0, 0], [-1.2, 0, 0], [1.2, 0, 0]])
+    stretch_2 = reference + [[0, 0, 0], [0, 0, 0], [0.5, 0, 0]]
+    stretch_1 = reference + [[0, 0, 0], [-0.5, 0, 0], [0, 0, 0]]
+    symmetries = [([0, 1, 2], False), ([0, 2, 1], False)]
+    assert canonical_choice(np.stack([stretch_2, stretch_1, reference]), reference, symmetries).tolist() == [1, 0, 0]
