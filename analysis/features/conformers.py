@@ -90,49 +90,61 @@ def conformer_labels(cp: dict, ring_names, planar_q: float = PLANAR_Q_ANGSTROM) 
     """
     z = np.atleast_2d(cp["z"])
     n_ring = z.shape[-1]
-    tags = [atom_tag(n) for n in ring_names]
-    q = np.atleast_1d(cp["Q"])
-    n = len(z)
-    rows = np.arange(n)
-    up = z > 0
+    if n_ring not in (5, 6):
+        raise ValueError(f"conformer labels are defined for 5- and 6-membered rings, not {n_ring}")
+    form, hi, lo, second = (_five_ring if n_ring == 5 else _six_ring)(cp, z)
+    form = np.where(np.atleast_1d(cp["Q"]) < planar_q, -1, form)
+    return _label_strings(form, hi, lo, second, [atom_tag(n) for n in ring_names])
+
+
+def _adjacent_and_flap(z):
+    """Ring positions per frame: the adjacent pair of opposite signs with the largest |z_i| + |z_i+1| (above,
+    below), and the flap (largest |z|) as the envelope's atom above or below (−1 = none)."""
+    n, n_ring = z.shape
+    rows, up = np.arange(n), z > 0
     flap = np.argmax(np.abs(z), axis=1)
-    # adjacent pair with opposite signs and the largest |z_i| + |z_i+1| (half-chair, twist, screw-boat)
     nxt = (np.arange(n_ring) + 1) % n_ring
     adj_i = np.argmax(np.where(up != up[:, nxt], np.abs(z) + np.abs(z[:, nxt]), -1.0), axis=1)
     adj_j = nxt[adj_i]
     adj_hi = np.where(up[rows, adj_i], adj_i, adj_j)
     adj_lo = np.where(up[rows, adj_i], adj_j, adj_i)
-    # envelope: the flap alone, above (hi) or below (lo); -1 = no atom
     env_hi = np.where(up[rows, flap], flap, -1)
     env_lo = np.where(up[rows, flap], -1, flap)
-    if n_ring == 5:
-        d = np.atleast_1d(cp["phi"]) % 36.0
-        twist = (d >= 9.0) & (d < 27.0)
-        form = np.where(twist, 7, 6)  # 6: envelope E, 7: twist T (five-ring forms)
-        hi = np.where(twist, adj_hi, env_hi)
-        lo = np.where(twist, adj_lo, env_lo)
-        second = np.full(n, -1)
-    elif n_ring == 6:
-        form = six_ring_form(np.atleast_1d(cp["theta"]), np.atleast_1d(cp["phi"]))
-        # chair: ring positions 0 and 3 (the reference plane holds the other four)
-        ch_hi = np.where(z[:, 0] > z[:, 3], 0, 3)
-        # boat: the flap and its para partner, both above or both below
-        para = (flap + 3) % 6
-        b_first, b_second = np.minimum(flap, para), np.maximum(flap, para)
-        # skew-boat: the meta pair (i, i+2) on opposite sides with the largest displacements
-        meta = (np.arange(6) + 2) % 6
-        s_i = np.argmax(np.where(up != up[:, meta], np.abs(z) + np.abs(z[:, meta]), -1.0), axis=1)
-        s_j = meta[s_i]
-        s_hi = np.where(up[rows, s_i], s_i, s_j)
-        s_lo = np.where(up[rows, s_i], s_j, s_i)
-        boat_up = up[rows, flap]
-        hi = np.select([form == 0, form == 1, form == 4, form == 5], [ch_hi, env_hi, np.where(boat_up, b_first, -1), s_hi], adj_hi)
-        lo = np.select([form == 0, form == 1, form == 4, form == 5], [3 - ch_hi, env_lo, np.where(boat_up, -1, b_first), s_lo], adj_lo)
-        second = np.where(form == 4, b_second, -1)
-    else:
-        raise ValueError(f"conformer labels are defined for 5- and 6-membered rings, not {n_ring}")
-    form = np.where(q < planar_q, -1, form)
-    # one string per distinct (form, hi, lo, second): a handful of labels, whatever the number of frames
+    return adj_hi, adj_lo, env_hi, env_lo, flap
+
+
+def _five_ring(cp, z):
+    """(form, atom above, atom below, second atom) per frame: envelope E (6) or twist T (7) from φ₂."""
+    adj_hi, adj_lo, env_hi, env_lo, _ = _adjacent_and_flap(z)
+    d = np.atleast_1d(cp["phi"]) % 36.0
+    twist = (d >= 9.0) & (d < 27.0)
+    return np.where(twist, 7, 6), np.where(twist, adj_hi, env_hi), np.where(twist, adj_lo, env_lo), np.full(len(z), -1)
+
+
+def _six_ring(cp, z):
+    """(form, atom above, atom below, second atom) per frame for the six-ring forms of :func:`six_ring_form`."""
+    rows, up = np.arange(len(z)), z > 0
+    adj_hi, adj_lo, env_hi, env_lo, flap = _adjacent_and_flap(z)
+    form = six_ring_form(np.atleast_1d(cp["theta"]), np.atleast_1d(cp["phi"]))
+    # chair: ring positions 0 and 3 (the reference plane holds the other four)
+    ch_hi = np.where(z[:, 0] > z[:, 3], 0, 3)
+    # boat: the flap and its para partner, both above or both below
+    para = (flap + 3) % 6
+    b_first, b_second = np.minimum(flap, para), np.maximum(flap, para)
+    # skew-boat: the meta pair (i, i+2) on opposite sides with the largest displacements
+    meta = (np.arange(6) + 2) % 6
+    s_i = np.argmax(np.where(up != up[:, meta], np.abs(z) + np.abs(z[:, meta]), -1.0), axis=1)
+    s_j = meta[s_i]
+    s_hi = np.where(up[rows, s_i], s_i, s_j)
+    s_lo = np.where(up[rows, s_i], s_j, s_i)
+    boat_up = up[rows, flap]
+    hi = np.select([form == 0, form == 1, form == 4, form == 5], [ch_hi, env_hi, np.where(boat_up, b_first, -1), s_hi], adj_hi)
+    lo = np.select([form == 0, form == 1, form == 4, form == 5], [3 - ch_hi, env_lo, np.where(boat_up, -1, b_first), s_lo], adj_lo)
+    return form, hi, lo, np.where(form == 4, b_second, -1)
+
+
+def _label_strings(form, hi, lo, second, tags) -> np.ndarray:
+    """One string per distinct (form, hi, lo, second), built once: a handful of labels, whatever the frames."""
     base = 16  # ring positions 0..7 and -1 fit in one base-16 digit after + 1
     codes = (((form + 1) * base + hi + 1) * base + lo + 1) * base + second + 1
     uniq, inverse = np.unique(codes, return_inverse=True)

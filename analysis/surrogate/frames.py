@@ -66,6 +66,19 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
     """
     # pass 1: energies, times and hops (small) decide which frames are kept; pass 2 reads coordinates only for
     # the frames of the subsample, so memory stays bounded by max_frames however large the ensemble
+    parts, symbols, labels = _candidate_frames(store_paths, ok_ids, frame_stride)
+    if not parts:
+        raise SurrogateSkipped("no ok trajectory with per-state energies to train on")
+    total = sum(len(p["rows"]) for p in parts)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, max_frames, replace=False)) if total > max_frames else np.arange(total)
+    columns = _chosen_frames(parts, chosen)
+    return FrameSet(*(np.concatenate(columns[c]) for c in ("coords", "energies", "tid", "time_fs", "time_to_hop_fs")),
+                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]))
+
+
+def _candidate_frames(store_paths, ok_ids, frame_stride: int):
+    """Pass 1 of :func:`collect_frames`: per ok trajectory with energies, the rows kept (stride, finite energies)
+    with their energies, times and time to the first hop; and the molecule's symbols and state labels."""
     parts, symbols, labels = [], None, None
     for path in sorted(map(str, store_paths)):
         with Store(path) as store:
@@ -93,10 +106,12 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
                 rows = np.flatnonzero(keep)
                 parts.append({"path": path, "tid": tid, "rows": rows, "energies": energies[rows], "time_fs": time_fs[rows],
                               "time_to_hop_fs": time_fs[rows] - t_hop})
-    if not parts:
-        raise SurrogateSkipped("no ok trajectory with per-state energies to train on")
-    total = sum(len(p["rows"]) for p in parts)
-    chosen = np.sort(np.random.default_rng(seed).choice(total, max_frames, replace=False)) if total > max_frames else np.arange(total)
+    return parts, symbols, labels
+
+
+def _chosen_frames(parts, chosen) -> dict:
+    """Pass 2 of :func:`collect_frames`: coordinates (read now, store by store) and the rest of the ``chosen``
+    frames (indices into the concatenation of ``parts``), as lists of arrays per column."""
     offsets = np.cumsum([0] + [len(p["rows"]) for p in parts])
     columns = {"coords": [], "energies": [], "tid": [], "time_fs": [], "time_to_hop_fs": []}
     for path in sorted({p["path"] for p in parts}):
@@ -112,5 +127,4 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
                 columns["tid"].append(np.full(len(local), p["tid"], dtype=object))
                 columns["time_fs"].append(p["time_fs"][local])
                 columns["time_to_hop_fs"].append(p["time_to_hop_fs"][local])
-    return FrameSet(*(np.concatenate(columns[c]) for c in ("coords", "energies", "tid", "time_fs", "time_to_hop_fs")),
-                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]))
+    return columns

@@ -63,6 +63,43 @@ def _validation_split(groups, n, rng, fraction: float = 0.1):
     return np.flatnonzero(~val), np.flatnonzero(val)
 
 
+def _initial_parameters(sizes, n_members: int, rng):
+    """Glorot-uniform weights and biases, (n_members, n_in, n_out) / (n_members, 1, n_out) per layer, float32."""
+    weights, biases = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = np.sqrt(6.0 / (n_in + n_out))
+        weights.append(rng.uniform(-bound, bound, (n_members, n_in, n_out)).astype(np.float32))
+        biases.append(rng.uniform(-bound, bound, (n_members, 1, n_out)).astype(np.float32))
+    return weights, biases
+
+
+def _gradients(xb, yb, weights, biases, activation: str, alpha: float):
+    """Gradients of the squared loss + L2 (scikit-learn's scaling) on one minibatch of every member."""
+    out, hidden = forward(xb, weights, biases, activation)
+    derivative = ACTIVATIONS[activation][1]
+    delta = out - yb
+    n_b = xb.shape[1]
+    grads_w, grads_b = [None] * len(weights), [None] * len(weights)
+    for layer in range(len(weights) - 1, -1, -1):
+        inputs = hidden[layer - 1] if layer > 0 else xb
+        grads_w[layer] = (np.matmul(inputs.transpose(0, 2, 1), delta) + np.float32(alpha) * weights[layer]) / np.float32(n_b)
+        grads_b[layer] = delta.mean(axis=1, keepdims=True)
+        if layer > 0:
+            delta = np.matmul(delta, weights[layer].transpose(0, 2, 1)) * derivative(hidden[layer - 1])
+    return grads_w + grads_b
+
+
+def _adam_update(params, grads, moment1, moment2, step: int, learning_rate: float) -> None:
+    """One Adam step (β = 0.9, 0.999; ε = 1e-8) on every parameter array, in place."""
+    correction = np.float32(learning_rate * np.sqrt(1.0 - 0.999**step) / (1.0 - 0.9**step))
+    for p, g, m1, m2 in zip(params, grads, moment1, moment2):
+        m1 *= np.float32(0.9)
+        m1 += np.float32(0.1) * g
+        m2 *= np.float32(0.999)
+        m2 += np.float32(0.001) * g * g
+        p -= correction * m1 / (np.sqrt(m2) + 1e-8)
+
+
 def train_ensemble(x, y, groups=None, hidden_layer_sizes=(64, 64), activation: str = "tanh", alpha: float = 1e-4,
                    learning_rate: float = 1e-3, max_epochs: int = 500, batch_size: int = 200, patience: int = 10,
                    n_members: int = 5, random_state: int = 0):
@@ -75,18 +112,12 @@ def train_ensemble(x, y, groups=None, hidden_layer_sizes=(64, 64), activation: s
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
     groups = np.arange(len(x)) if groups is None else np.asarray(groups)
     fit_idx, val_idx = _validation_split(groups, len(x), rng) if len(x) >= 20 else (np.arange(len(x)), np.arange(len(x)))
-    sizes = [x.shape[1], *hidden_layer_sizes, y.shape[1]]
-    weights, biases = [], []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        bound = np.sqrt(6.0 / (n_in + n_out))
-        weights.append(rng.uniform(-bound, bound, (n_members, n_in, n_out)).astype(np.float32))
-        biases.append(rng.uniform(-bound, bound, (n_members, 1, n_out)).astype(np.float32))
+    weights, biases = _initial_parameters([x.shape[1], *hidden_layer_sizes, y.shape[1]], n_members, rng)
     params = weights + biases
     moment1 = [np.zeros_like(p) for p in params]
     moment2 = [np.zeros_like(p) for p in params]
     best = [p.copy() for p in params]
     best_loss = np.full(n_members, np.inf)
-    derivative = ACTIVATIONS[activation][1]
     x_fit, y_fit, x_val, y_val = x[fit_idx], y[fit_idx], x[val_idx], y[val_idx]
     batch = min(batch_size, len(x_fit))
     step, stale, epoch = 0, 0, 0
@@ -94,25 +125,9 @@ def train_ensemble(x, y, groups=None, hidden_layer_sizes=(64, 64), activation: s
         order = rng.permuted(np.tile(np.arange(len(x_fit)), (n_members, 1)), axis=1)
         for start in range(0, len(x_fit), batch):
             idx = order[:, start:start + batch]
-            xb, yb = x_fit[idx], y_fit[idx]
-            out, hidden = forward(xb, weights, biases, activation)
-            delta = out - yb
-            n_b = idx.shape[1]
-            grads_w, grads_b = [None] * len(weights), [None] * len(weights)
-            for layer in range(len(weights) - 1, -1, -1):
-                inputs = hidden[layer - 1] if layer > 0 else xb
-                grads_w[layer] = (np.matmul(inputs.transpose(0, 2, 1), delta) + np.float32(alpha) * weights[layer]) / np.float32(n_b)
-                grads_b[layer] = delta.mean(axis=1, keepdims=True)
-                if layer > 0:
-                    delta = np.matmul(delta, weights[layer].transpose(0, 2, 1)) * derivative(hidden[layer - 1])
             step += 1
-            correction = np.float32(learning_rate * np.sqrt(1.0 - 0.999**step) / (1.0 - 0.9**step))
-            for p, g, m1, m2 in zip(params, grads_w + grads_b, moment1, moment2):
-                m1 *= np.float32(0.9)
-                m1 += np.float32(0.1) * g
-                m2 *= np.float32(0.999)
-                m2 += np.float32(0.001) * g * g
-                p -= correction * m1 / (np.sqrt(m2) + 1e-8)
+            _adam_update(params, _gradients(x_fit[idx], y_fit[idx], weights, biases, activation, alpha), moment1, moment2,
+                         step, learning_rate)
         val_loss = ((forward(x_val, weights, biases, activation)[0] - y_val) ** 2).mean(axis=(1, 2))
         improved = val_loss < np.where(np.isfinite(best_loss), best_loss * (1.0 - 1e-4), np.inf)
         if improved.any():
