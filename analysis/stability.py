@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from joblib.externals.loky import get_reusable_executor
 from sklearn.base import clone
 
 from analysis.cluster import UNRESOLVED
@@ -92,6 +93,8 @@ def channel_stability(estimator, x: np.ndarray, labels: np.ndarray, n_resamples:
         draws.append((np.sort(rng.choice(len(x), size=m, replace=False)), int(rng.integers(2**31 - 1))))
     jobs = n_jobs if len(x) >= PARALLEL_MIN_EVENTS else 1  # below, starting worker processes costs more than it saves
     fits = Parallel(n_jobs=jobs)(delayed(_refit)(estimator, x[idx], seed, min_size) for idx, seed in draws)
+    if jobs > 1:  # idle workers (~220 MB each) would otherwise stay through the rest of the job (formation)
+        get_reusable_executor().shutdown(wait=True)
     jac, share = np.full((n_resamples, len(channels)), np.nan), np.full((n_resamples, len(channels)), np.nan)
     for b, ((idx, _), sub_labels) in enumerate(zip(draws, fits)):
         jac[b], share[b] = _best_matches(labels[idx], sub_labels, channels)
