@@ -434,3 +434,105 @@ def test_tanh_of_the_mlp_matches_numpy_and_saturates_without_warnings():
             assert np.abs(tanh(z.astype(dtype)) - np.tanh(z)).max() < tol
             extreme = tanh(np.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype))
             assert extreme.dtype == dtype and extreme.tolist() == [-1.0, -1.0, 0.0, 1.0, 1.0]
+
+
+def test_train_surrogate_and_next_calculations_write_their_files(demo_fit, tmp_path):
+    from analysis.surrogate.active import run_next_calculations, trajectory_channels
+    from analysis.surrogate.frames import FrameSet
+    from analysis.surrogate.train import SurrogateFit, train_surrogate
+
+    fit, frames, _, tmp = demo_fit
+    assert isinstance(fit, SurrogateFit) and isinstance(frames, FrameSet)
+    metrics = train_surrogate([tmp / "s.npz"], tmp / "traj.parquet", tmp_path / "metrics.json", tmp_path / "model",
+                              params=FAST, frame_stride=2, random_state=0)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    assert metrics["chosen"] == fit.metrics["chosen"]  # the same frames and seed as the fixture's fit
+    for name in ("model.json", "model.npz", "heldout_predictions.csv", "learning_curve.csv"):
+        assert (tmp_path / "model" / name).is_file(), name
+    ids = sorted(set(frames.trajectory_id))
+    assignments = pd.DataFrame({"transition": "S1→S0", "trajectory_id": ids, "frame": 10,
+                                "channel": ["A1" if k % 2 else "A2" for k in range(len(ids))]})
+    assert trajectory_channels(assignments)[ids[1]] == "S1→S0 A1" and trajectory_channels(assignments.iloc[:0]) == {}
+    assignments.to_csv(tmp_path / "assignments.csv", index=False)
+    index = run_next_calculations(tmp_path / "model", [tmp / "s.npz"], tmp / "traj.parquet", tmp_path / "assignments.csv",
+                                  tmp_path / "next", n=4)
+    assert len(index) == 4 and (tmp_path / "next" / "index.csv").is_file()
+    written = sorted((tmp_path / "next").glob("next_*.xyz"))
+    assert len(written) == 4
+    lines = written[0].read_text().splitlines()
+    assert int(lines[0]) == len(frames.symbols) and len(lines) == len(frames.symbols) + 2
+
+
+def test_train_surrogate_without_energies_writes_why(tmp_path):
+    from analysis.io.store import write_store
+    from analysis.io.trajectory import Trajectory
+    from analysis.surrogate.train import train_surrogate
+
+    t = Trajectory(trajectory_id="T1", source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
+                   time_fs=np.arange(3.0), coords_angstrom=np.zeros((3, 2, 3)), active_state=np.ones(3, int),
+                   energies_ev=np.full((3, 2), np.nan), total_energy_ev=np.full(3, np.nan), potential_energy_ev=np.full(3, np.nan),
+                   masses_amu=np.ones(2), populations=None, multiplicities=None)
+    write_store([t], tmp_path / "s.npz")
+    pd.DataFrame({"trajectory_id": ["T1"], "status": ["ok"], "n_frames": [3], "n_frames_used": [3]}).to_parquet(tmp_path / "t.parquet")
+    out = train_surrogate([tmp_path / "s.npz"], tmp_path / "t.parquet", tmp_path / "m.json", tmp_path / "model")
+    assert "per-state energies" in out["skipped"]
+    assert json.loads((tmp_path / "model" / "skipped.json").read_text()) == out == json.loads((tmp_path / "m.json").read_text())
+
+
+def _ladder_data(n_traj=12, per=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_traj * per, 6))
+    energies = np.column_stack([0.3 * np.sin(x[:, 0]) + 0.1 * x[:, 1], 4.0 + 0.2 * x[:, 2] ** 2, 5.0 + 0.1 * x[:, 3]])
+    return x, energies, np.repeat(np.arange(n_traj), per)
+
+
+def test_tune_and_choose_returns_a_choice_with_every_candidate_fitted():
+    from analysis.surrogate.train import DEFAULTS, Choice, tune_and_choose
+
+    x, energies, groups = _ladder_data()
+    p = {**DEFAULTS, **FAST, "mlp": {**DEFAULTS["mlp"], "max_iter": 40}, "n_members": 3}
+    c = tune_and_choose(x, to_ladder(energies), groups, with_gap(energies), 3, p, random_state=0)
+    assert isinstance(c, Choice) and c.chosen in selection.CANDIDATES and c.basis == "cross-validation"
+    assert set(c.fitted) == {"mean", "ridge", "krr", "mlp"} and all(s >= 0 for s in c.fit_seconds.values())
+    assert c.calibration.shape == (2, 4) and c.per_target.shape == (2, 3)
+    assert c.mae[c.chosen] <= min(c.mae.values()) + c.standard_error + 1e-12  # the one-standard-error rule
+    assert c.mae["krr"] < 0.5 * c.mae["mean"]  # a smooth function of the descriptor: KRR learns it
+
+
+def test_tune_mlp_prefers_the_architecture_that_can_fit_and_make_factories_build_the_tuned_models():
+    x, energies, groups = _ladder_data(seed=1)
+    y = to_ladder(energies)
+    folds = selection.cv_folds(groups, 3)
+    grid = [{"hidden_layer_sizes": [1], "alpha": 10.0}, {"hidden_layer_sizes": [32, 32], "alpha": 1e-4}]
+    params, score, mean, std = selection.tune_mlp(x, y, groups, folds, grid, {"max_iter": 60, "n_members": 2}, n_jobs=2)
+    assert params == grid[1] and mean.shape == y.shape and (std >= 0).all() and score == pytest.approx(np.abs(mean - y).mean())
+    factories = selection.make_factories({"kernel": "laplacian", "length_scale_factor": 2.0, "alpha": 1e-3}, params, 4, 7,
+                                         {"max_iter": 5}, {"max_frames": 100})
+    krr, mlp = factories["krr"](), factories["mlp"]()
+    assert isinstance(krr, KernelRidge) and (krr.kernel, krr.length_scale_factor, krr.max_frames, krr.n_members, krr.random_state) == (
+        "laplacian", 2.0, 100, 4, 7)
+    assert isinstance(mlp, MLPEnsemble) and (list(mlp.hidden_layer_sizes), mlp.max_iter, mlp.n_members) == ([32, 32], 5, 4)
+
+
+def test_train_ensemble_shapes_members_and_early_stopping():
+    from analysis.surrogate.mlp import train_ensemble
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (x[:, :1] * 0.5 + rng.normal(0, 0.2, (400, 1))).astype(np.float32)  # noise: the validation loss levels off
+    weights, biases, epochs = train_ensemble(x, y, np.repeat(np.arange(8), 50), hidden_layer_sizes=(8,), n_members=3, max_epochs=300,
+                                             patience=5, random_state=2, learning_rate=1e-2)
+    assert [w.shape for w in weights] == [(3, 3, 8), (3, 8, 1)] and [b.shape for b in biases] == [(3, 1, 8), (3, 1, 1)]
+    assert not np.allclose(weights[0][0], weights[0][1])  # members start apart
+    assert epochs < 300  # the validation loss stops improving at the noise level and early stopping ends training
+    again = train_ensemble(x, y, np.repeat(np.arange(8), 50), hidden_layer_sizes=(8,), n_members=3, max_epochs=300, patience=5,
+                           random_state=2, learning_rate=1e-2)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, again[0]))  # seeded
+
+
+def test_kernel_from_distances_gaussian_and_laplacian():
+    from analysis.surrogate.models import kernel_from_distances
+
+    squared = np.array([[0.0, 4.0]])
+    np.testing.assert_allclose(kernel_from_distances(squared, "gaussian", 2.0), [[1.0, np.exp(-4.0 / 8.0)]])
+    np.testing.assert_allclose(kernel_from_distances(np.array([[0.0, 3.0]]), "laplacian", 1.5), [[1.0, np.exp(-2.0)]])
