@@ -158,3 +158,24 @@ def test_channel_vectors_move_the_planted_atoms():
         moved = set(np.flatnonzero(np.linalg.norm(v, axis=1) > 1e-9))
         planted = {a for op in channel.displacement for a in op[1]}
         assert planted == moved, channel.name
+
+
+@pytest.mark.parametrize("lower", [0, 1, None])
+def test_cascade_trajectory_hops_in_order_and_ends_where_planted(lower):
+    xyz = demo.equilibrium_geometry()
+    omega, modes = demo.normal_modes(xyz, demo.SYMBOLS)
+    pes = demo.DemoPES(xyz, demo.SYMBOLS, channels=demo.LOWER_CHANNELS, upper_channels=demo.UPPER_CHANNELS)
+    time_fs = np.arange(0.0, 300.0, 0.5)
+    coords, energies, active, t21, t10 = demo.simulate_cascade_trajectory(np.random.default_rng(5), xyz, omega, modes, pes, 1, lower,
+                                                                          time_fs)
+    assert coords.shape == (len(time_fs), len(demo.SYMBOLS), 3) and energies.shape == (len(time_fs), 3)
+    assert active[0] == 3 and (active[time_fs >= t21][:1] == 2).all() and 10.0 <= t21 <= 100.0
+    if lower is None:
+        assert t10 is None and active[-1] == 2  # trapped in S1, as many real trajectories
+    else:
+        assert t21 + 25.0 <= t10 and (active[time_fs >= t10] == 1).all() and (active[time_fs < t10] >= 2).all()
+        planted = [a for op in demo.LOWER_CHANNELS[lower].displacement for a in op[1]]
+        moved = np.linalg.norm(coords[time_fs == t10][0] - xyz, axis=1)
+        assert moved[planted].min() > 0.25  # the lower channel's atoms are displaced at its hop
+    mol = demo.MOLECULES["cytosine"]
+    assert isinstance(mol, demo.Molecule) and mol.plane == tuple(demo.RING)

@@ -135,3 +135,34 @@ def test_apply_policy_fail_stops_naming_the_trajectory():
                           "n_states": 2, "n_hops": 1, "final_state": 1})
     with pytest.raises(RuntimeError, match="T2: total-energy jump 0.300 eV"):
         apply_policy(table, qc, "fail")
+
+
+def test_store_checks_read_each_trajectory_and_keep_only_the_excluding_flags(tmp_path):
+    from analysis.io.store import Store, write_store
+    from analysis.io.trajectory import Trajectory
+    from analysis.qc import QC_COLUMNS, first_failing_frame, store_checks
+    from analysis.settings import defaults
+
+    def traj(tid, flags, jump_at=None):
+        t = np.arange(0.0, 10.0, 0.5)
+        etot = np.full(len(t), -100.0)
+        if jump_at is not None:
+            etot[jump_at:] += 0.5  # a 0.5 eV step of the total energy at frame jump_at (threshold 0.1)
+        energies = np.column_stack([np.full(len(t), -100.0), np.full(len(t), -96.0)])
+        return Trajectory(trajectory_id=tid, source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=flags, extra={},
+                          time_fs=t, coords_angstrom=np.tile([[0, 0, 0], [0, 0, 0.74]], (len(t), 1, 1)).astype(float),
+                          active_state=np.full(len(t), 2), energies_ev=energies, total_energy_ev=etot,
+                          potential_energy_ev=energies[:, 1], masses_amu=np.ones(2), populations=None, multiplicities=None)
+
+    write_store([traj("T1", ["DONT_ANALYZE present", "frames_dropped_at_restart: 2"]), traj("T2", [], jump_at=12)], tmp_path / "s.npz")
+    thresholds = defaults("qc")
+    with Store(tmp_path / "s.npz") as store:
+        rows, symbols = store_checks(store, thresholds, tuple(thresholds["exclude_flags"]))
+        direct = first_failing_frame(store.array("T2", "active_state"), store.array("T2", "energies_ev"),
+                                     store.array("T2", "total_energy_ev"), store.array("T2", "potential_energy_ev"), thresholds)
+    by_id = {r["trajectory_id"]: r for r in rows}
+    assert set(QC_COLUMNS) <= set(by_id["T1"]) | {"status", "reason", "n_frames_used"}
+    assert by_id["T1"]["excluding_flags"] == "DONT_ANALYZE present"  # the restart note is not an excluding flag
+    assert by_id["T1"]["usable_frames"] == 20 and np.isnan(by_id["T1"]["first_failing_time_fs"])
+    assert by_id["T2"]["usable_frames"] == direct == 12 and by_id["T2"]["first_failing_time_fs"] == 6.0
+    assert by_id["T2"]["etot_step_ev"] == pytest.approx(0.5) and symbols == {"T1": ("H", "H"), "T2": ("H", "H")}

@@ -6,15 +6,17 @@ delayed exponential, a rigidly moved molecule.
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from analysis import demo, kinetics
 from analysis.report import drawing, figures, provenance, screenshot, structures
-from tests.conftest import run_snakemake
+from tests.conftest import ROOT, run_snakemake
 
 DEMO = """
 input: {root: demo}
@@ -237,3 +239,76 @@ def test_warnings_name_truncated_trajectories_with_the_right_number(n_cut, line)
                           "n_frames": 100, "n_frames_used": [50 if k <= n_cut else 100 for k in (1, 2, 3)]})
     lines = warnings_lines(table, [], {}, n_events=3, event="transitions")
     assert lines[0].startswith(line) and lines[1:1 + n_cut] == [f"  T{k}: QC (truncated: ...) T{k}" for k in range(1, n_cut + 1)]
+
+
+@pytest.mark.slow
+def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path):
+    """build_report and its parts called directly on the pipeline's files give the rule's report."""
+    from analysis.report.build import (ReportInputs, TransitionSection, add_structure_columns, build_report, ensemble_summary, html_report,
+                                       read_report_inputs, transition_sections, write_figures, write_geometries)
+    from analysis.report.cards import card_html, cards_html
+    from analysis.report.provenance import provenance_html
+    from analysis.report.structures import (ChannelStructure, EventGeometries, channel_structures, event_geometries,
+                                            franck_condon_geometry, write_channel_files)
+    from analysis.report.surrogate import event_coords, gap_maps, metrics_table, surrogate_html
+    from analysis.surrogate.modelfile import load_model
+
+    r = demo_report / "results"
+    stores = sorted(str(p) for p in (r / "ingest/batches").glob("*.npz"))
+    frames = sorted(str(p) for p in (r / "features/frames").glob("*.parquet"))
+    args = (r / "qc/trajectories.parquet", r / "qc/qc.csv", r / "clusters/assignments.csv", r / "features/events.parquet", frames,
+            r / "reduce/scores.parquet", r / "reduce/pca.json", r / "features/topology.json", r / "surrogate/metrics.json")
+    extra = {"stats_csv": r / "clusters/channel_stats.csv", "formation_csv": r / "clusters/formation.csv"}
+    inputs = read_report_inputs(*args, **extra)
+    assert isinstance(inputs, ReportInputs) and inputs.n_ok == int((inputs.table.status == "ok").sum()) > 0
+    sections = transition_sections(inputs, tmp_path / "sections", stores, seed=0)
+    assert [s.transition for s in sections] == list(inputs.pca) and all(isinstance(s, TransitionSection) for s in sections)
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    channels = build_report(*args, r / "surrogate/model", stores, tmp_path / "report", config_summary=config,
+                            next_csv=r / "surrogate/next_calculations/index.csv", **extra)
+    assert (tmp_path / "report/channels.csv").read_bytes() == (r / "report/channels.csv").read_bytes()
+    assert len(channels) == len(pd.read_csv(r / "report/channels.csv"))
+    write_figures(sections, {"extra": b"\x89PNG fake"}, tmp_path / "figs")
+    assert (tmp_path / "figs/extra.png").is_file() and any(p.name.endswith("_pca.png") for p in (tmp_path / "figs").iterdir())
+    html = html_report(inputs, sections, ensemble_summary(inputs.table, inputs.events), ["a warning"],
+                       kinetics.ensemble_decay(inputs.frames), b"",
+                       "<p>surrogate</p>", config)
+    assert html.count('<div class="card"') == sum(s.html({}).count('<div class="card"') for s in sections) > 0
+    assert "a warning" in html and "schema default" in provenance_html(config)
+
+    # structures of the S1→S0 channels: medoids, moving atoms, files
+    topology, transition = inputs.topology, "S1→S0"
+    assign = inputs.assignments[inputs.assignments.transition == transition]
+    geoms = event_geometries(inputs.events[inputs.events.transition == transition], assign, stores, topology)
+    assert isinstance(geoms, EventGeometries) and len(geoms.coords_angstrom) == len(geoms.table) == len(assign)
+    assert geoms.fc_angstrom.shape == franck_condon_geometry(topology).shape == (len(topology.symbols), 3)
+    structures = channel_structures(geoms, inputs.scores[inputs.scores.transition == transition])
+    resolved = sorted(c for c in assign.channel.unique() if c != "unresolved")
+    assert sorted(structures) == resolved and all(isinstance(s, ChannelStructure) and s.moving for s in structures.values())
+    files = write_channel_files(structures, stores, topology, tmp_path / "geoms", "S1-S0")
+    assert sorted(files) == resolved and all((tmp_path / "geoms" / f).is_file() for f in files[resolved[0]].values())
+    first = next(iter(structures.values()))
+    named = write_geometries({"medoid": (first.trajectory_id, first.frame)}, stores, tmp_path / "one")
+    assert (tmp_path / "one" / named["medoid"]).read_text().splitlines()[0].strip() == str(len(topology.symbols))
+    table = sections[0].csv_rows()
+    with_structures = add_structure_columns(table.drop(columns=[c for c in ("moving_atoms", "medoid_trajectory") if c in table]),
+                                            geoms, structures, pd.DataFrame(columns=["channel", "tau_fs"]), topology.names)
+    assert "moving_atoms" in with_structures
+    section = next(s for s in sections if s.transition == transition)
+    row = section.resolved.iloc[0].copy()
+    row["motion_1"], row["motion_2"] = "C6 puckering [+] +0.52 Å", ""
+    card = card_html(row, None, None, "hop time", "S1–S0", [topology.names[i] for i in first.moving])
+    assert card.startswith('<div class="card"') and row["channel"] in card and "C6 puckering [+] +0.52 Å" in card
+    assert cards_html([card, card]).count('<div class="card"') == 2 and cards_html([]) == ""
+
+    # the surrogate section
+    metrics = json.loads((r / "surrogate/metrics.json").read_text())
+    models = metrics_table(metrics)
+    assert len(models) == len(metrics["models"]) and models["model"].str.endswith("← predictor").sum() == 1
+    scores = inputs.scores[inputs.scores.transition == transition]
+    assert event_coords(scores, stores).shape == (len(scores), len(topology.symbols), 3)
+    maps = gap_maps(load_model(r / "surrogate/model"), inputs.scores, inputs.assignments, stores)
+    assert all(png[:4] == b"\x89PNG" for png in maps.values()) and transition in " ".join(maps)
+    section, figs = surrogate_html(metrics, r / "surrogate/model", inputs.scores, inputs.assignments, stores,
+                                   r / "surrogate/next_calculations/index.csv")
+    assert "predictor" in section and all(png[:4] == b"\x89PNG" for png in figs.values())

@@ -31,3 +31,23 @@ def test_unknown_section_and_missing_schema_say_so(tmp_path):
         settings.defaults("bogus")
     with pytest.raises(FileNotFoundError, match="config schema"):
         settings.defaults("qc", tmp_path / "absent.yaml")
+
+
+def test_load_schema_reads_the_repository_schema_and_names_a_missing_one(tmp_path):
+    schema = settings.load_schema()
+    assert {"input", "qc", "cluster", "surrogate"} <= set(schema["properties"])
+    with pytest.raises(FileNotFoundError, match=r"absent\.yaml: the config schema"):
+        settings.load_schema(tmp_path / "absent.yaml")
+
+
+def test_runlog_setup_sends_logging_and_stderr_to_the_log(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "job.log"
+    code = ("import logging, sys; from analysis.runlog import setup; setup(sys.argv[1]); "
+            "logging.getLogger('hopscope').info('from logging'); print('from stderr', file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == ""
+    text = log.read_text()
+    assert "INFO hopscope: from logging" in text and "from stderr" in text
