@@ -262,7 +262,8 @@ def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
     assert list(picked) == [0, 4, 6, 2]  # A1's best, then A2's best, then 'none', then A1's next not 2 fs from frame 0
 
 
-def test_surrogate_is_skipped_with_a_reason_without_energies(tmp_path):
+def _store_without_energies(path):
+    """A one-trajectory store whose state energies are all NaN (an XYZ run without its CSV)."""
     from analysis.io.store import write_store
     from analysis.io.trajectory import Trajectory
 
@@ -270,7 +271,11 @@ def test_surrogate_is_skipped_with_a_reason_without_energies(tmp_path):
                    time_fs=np.arange(3.0), coords_angstrom=np.zeros((3, 2, 3)), active_state=np.ones(3, int),
                    energies_ev=np.full((3, 2), np.nan), total_energy_ev=np.full(3, np.nan), potential_energy_ev=np.full(3, np.nan),
                    masses_amu=np.ones(2), populations=None, multiplicities=None)
-    write_store([t], tmp_path / "s.npz")
+    write_store([t], path)
+
+
+def test_surrogate_is_skipped_with_a_reason_without_energies(tmp_path):
+    _store_without_energies(tmp_path / "s.npz")
     with pytest.raises(SurrogateSkipped, match="no ok trajectory with per-state energies"):
         collect_frames([tmp_path / "s.npz"], {"T1"})
 
@@ -464,15 +469,9 @@ def test_train_surrogate_and_next_calculations_write_their_files(demo_fit, tmp_p
 
 
 def test_train_surrogate_without_energies_writes_why(tmp_path):
-    from analysis.io.store import write_store
-    from analysis.io.trajectory import Trajectory
     from analysis.surrogate.train import train_surrogate
 
-    t = Trajectory(trajectory_id="T1", source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
-                   time_fs=np.arange(3.0), coords_angstrom=np.zeros((3, 2, 3)), active_state=np.ones(3, int),
-                   energies_ev=np.full((3, 2), np.nan), total_energy_ev=np.full(3, np.nan), potential_energy_ev=np.full(3, np.nan),
-                   masses_amu=np.ones(2), populations=None, multiplicities=None)
-    write_store([t], tmp_path / "s.npz")
+    _store_without_energies(tmp_path / "s.npz")
     pd.DataFrame({"trajectory_id": ["T1"], "status": ["ok"], "n_frames": [3], "n_frames_used": [3]}).to_parquet(tmp_path / "t.parquet")
     out = train_surrogate([tmp_path / "s.npz"], tmp_path / "t.parquet", tmp_path / "m.json", tmp_path / "model")
     assert "per-state energies" in out["skipped"]
