@@ -62,10 +62,11 @@ class DecayFit:
         return asdict(self)
 
     def text(self) -> str:
-        """'τ = 42 fs (95 %: 35–50), t0 = 12 fs (8–15)'."""
+        """'τ = 42 fs (95 %: 35–50), t0 = 12 fs (8–15)'; a fit at τ < 1 fs is a step at t0 and says so."""
         if not self.fitted:
             return self.note or "not fitted"
-        out = (f"τ = {self.tau_fs:.0f} fs (95 %: {self.tau_fs_lo:.0f}–{self.tau_fs_hi:.0f}), "
+        tau = f"τ = {self.tau_fs:.0f} fs" if self.tau_fs >= 1.0 else "τ < 1 fs (a step at t0)"
+        out = (f"{tau} (95 %: {self.tau_fs_lo:.0f}–{self.tau_fs_hi:.0f}), "
                f"t0 = {self.t0_fs:.0f} fs ({self.t0_fs_lo:.0f}–{self.t0_fs_hi:.0f})")
         if np.isfinite(self.plateau) and self.plateau_hi > 0.005:
             out += f", plateau c = {self.plateau:.2f} ({self.plateau_lo:.2f}–{self.plateau_hi:.2f})"

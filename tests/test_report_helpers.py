@@ -67,5 +67,7 @@ def test_decay_fit_text_and_fitted_flag():
     assert fit.fitted and fit.text() == "τ = 42 fs (95 %: 35–50), t0 = 12 fs (8–15)"
     fit.plateau, fit.plateau_lo, fit.plateau_hi = 0.2, 0.15, 0.26
     assert fit.text().endswith(", plateau c = 0.20 (0.15–0.26)")
+    step = DecayFit("S3 population", 5, tau_fs=0.0, tau_fs_lo=0.0, tau_fs_hi=12.0, t0_fs=5.0, t0_fs_lo=0.0, t0_fs_hi=8.0)
+    assert step.text() == "τ < 1 fs (a step at t0) (95 %: 0–12), t0 = 5 fs (0–8)"  # not 'τ = 0 fs'
     unfitted = DecayFit("S1 population", 2, note="too few trajectories")
     assert not unfitted.fitted and unfitted.text() == "too few trajectories" and unfitted.as_dict()["n_trajectories"] == 2

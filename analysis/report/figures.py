@@ -166,7 +166,7 @@ def populations_with_fit(frames: pd.DataFrame, fit=None) -> bytes:
         if fit is not None and fit.fitted:
             t = np.linspace(frac.index.min(), frac.index.max(), 300)
             ax.plot(t, decay(t, fit.tau_fs, fit.t0_fs, fit.plateau), "k--", lw=1,
-                    label=f"fit {fit.what.split(' ')[0]}: τ={fit.tau_fs:.0f} fs, t0={fit.t0_fs:.0f} fs")
+                    label=f"fit {fit.what.split(' ')[0]}: τ{'<1' if fit.tau_fs < 1 else f'={fit.tau_fs:.0f}'} fs, t0={fit.t0_fs:.0f} fs")
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "no trajectory to show", ha="center", va="center", transform=ax.transAxes)
