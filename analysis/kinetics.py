@@ -36,6 +36,14 @@ def decay(time_fs: np.ndarray, tau_fs: float, t0_fs: float, plateau: float = 0.0
     return plateau + (1.0 - plateau) * np.exp(-np.clip(time_fs - t0_fs, 0.0, None) / tau_fs)
 
 
+def tau_words(tau_fs: float, spaced: bool = True) -> str:
+    """'τ = 42 fs', or 'τ < 1 fs (a step at t0)' for a fit at the lower bound: a decay faster than one fs is a step."""
+    eq = " = " if spaced else "="
+    if tau_fs >= 1.0:
+        return f"τ{eq}{tau_fs:.0f} fs"
+    return f"τ{' < ' if spaced else '<'}1 fs" + (" (a step at t0)" if spaced else "")
+
+
 @dataclass
 class DecayFit:
     """A fitted decay and its 95 % bootstrap intervals (NaN when not fitted; ``note`` says why)."""
@@ -65,8 +73,7 @@ class DecayFit:
         """'τ = 42 fs (95 %: 35–50), t0 = 12 fs (8–15)'; a fit at τ < 1 fs is a step at t0 and says so."""
         if not self.fitted:
             return self.note or "not fitted"
-        tau = f"τ = {self.tau_fs:.0f} fs" if self.tau_fs >= 1.0 else "τ < 1 fs (a step at t0)"
-        out = (f"{tau} (95 %: {self.tau_fs_lo:.0f}–{self.tau_fs_hi:.0f}), "
+        out = (f"{tau_words(self.tau_fs)} (95 %: {self.tau_fs_lo:.0f}–{self.tau_fs_hi:.0f}), "
                f"t0 = {self.t0_fs:.0f} fs ({self.t0_fs_lo:.0f}–{self.t0_fs_hi:.0f})")
         if np.isfinite(self.plateau) and self.plateau_hi > 0.005:
             out += f", plateau c = {self.plateau:.2f} ({self.plateau_lo:.2f}–{self.plateau_hi:.2f})"

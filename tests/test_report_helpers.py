@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis.kinetics import DecayFit
+from analysis.kinetics import DecayFit, tau_words
 from analysis.report.build import ensemble_summary, motion_text, slug, time_name, truncated_rows, warnings_html
 from analysis.report.provenance import ensemble_digest, package_versions
 
@@ -71,3 +71,9 @@ def test_decay_fit_text_and_fitted_flag():
     assert step.text() == "τ < 1 fs (a step at t0) (95 %: 0–12), t0 = 5 fs (0–8)"  # not 'τ = 0 fs'
     unfitted = DecayFit("S1 population", 2, note="too few trajectories")
     assert not unfitted.fitted and unfitted.text() == "too few trajectories" and unfitted.as_dict()["n_trajectories"] == 2
+
+
+def test_tau_words_say_step_below_one_fs():
+    assert tau_words(42.4) == "τ = 42 fs" and tau_words(1.0) == "τ = 1 fs"
+    assert tau_words(0.0) == "τ < 1 fs (a step at t0)" and tau_words(0.4, spaced=False) == "τ<1 fs"
+    assert tau_words(12.6, spaced=False) == "τ=13 fs"

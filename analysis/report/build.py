@@ -238,7 +238,7 @@ class TransitionSection:
             t.insert(t.columns.get_loc(f"{tname}_fs_mean"), f"{self.time_label} (fs)",
                      [f"{m:.0f} ± {sd:.0f}" if np.isfinite(sd) else f"{m:.0f}" for m, sd in zip(t.pop(f"{tname}_fs_mean"), t.pop(f"{tname}_fs_sd"))])
         if "tau_fs" in t:
-            t["τ (fs)"] = [f"{v:.0f}" if np.isfinite(v) else "" for v in t["tau_fs"]]
+            t["τ (fs)"] = [("<1" if v < 1 else f"{v:.0f}") if np.isfinite(v) else "" for v in t["tau_fs"]]  # <1: a step
         if "gap_ev_median" in t:
             t[f"{self.gap_name} gap (eV)"] = t["gap_ev_median"]
         drop = [c for c in t.columns if c.startswith(("tau_fs", "t0_fs", "gap_ev", "lead_time")) or c in ("medoid", "moving_atoms")]

@@ -8,6 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from analysis.kinetics import tau_words
 from analysis.report.html import img
 
 
@@ -36,7 +37,7 @@ def card_html(row: pd.Series, drawing_png: bytes | None, files: dict | None, tim
         items.append(("formation time", f"{_num(row['formation_time_fs_median'], '.0f', ' fs')} (median); commits "
                                         f"{_num(row.get('lead_time_fs_median'), '.0f', ' fs')} before the event"))
     if np.isfinite(row.get("tau_fs", np.nan)):
-        items.append(("lifetime", f"τ = {row['tau_fs']:.0f} fs ({row['tau_fs_lo']:.0f}–{row['tau_fs_hi']:.0f}), "
+        items.append(("lifetime", f"{tau_words(row['tau_fs'])} ({row['tau_fs_lo']:.0f}–{row['tau_fs_hi']:.0f}), "
                                   f"t0 = {row['t0_fs']:.0f} fs ({row['t0_fs_lo']:.0f}–{row['t0_fs_hi']:.0f}); 95 % bootstrap"))
     if np.isfinite(row.get("gap_ev_median", np.nan)):
         items.append((f"{gap_name} gap at the event", f"{row['gap_ev_median']:.2f} eV (median; quartiles "

@@ -156,7 +156,7 @@ def population_fractions(frames: pd.DataFrame) -> pd.DataFrame:
 
 def populations_with_fit(frames: pd.DataFrame, fit=None) -> bytes:
     """Active-state populations of the ensemble vs time, with the fitted decay of the initial state (dashed)."""
-    from analysis.kinetics import decay
+    from analysis.kinetics import decay, tau_words
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     if len(frames):
@@ -166,7 +166,7 @@ def populations_with_fit(frames: pd.DataFrame, fit=None) -> bytes:
         if fit is not None and fit.fitted:
             t = np.linspace(frac.index.min(), frac.index.max(), 300)
             ax.plot(t, decay(t, fit.tau_fs, fit.t0_fs, fit.plateau), "k--", lw=1,
-                    label=f"fit {fit.what.split(' ')[0]}: τ{'<1' if fit.tau_fs < 1 else f'={fit.tau_fs:.0f}'} fs, t0={fit.t0_fs:.0f} fs")
+                    label=f"fit {fit.what.split(' ')[0]}: {tau_words(fit.tau_fs, spaced=False)}, t0={fit.t0_fs:.0f} fs")
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "no trajectory to show", ha="center", va="center", transform=ax.transAxes)
@@ -180,7 +180,7 @@ def populations_with_fit(frames: pd.DataFrame, fit=None) -> bytes:
 def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.DataFrame, title: str) -> bytes:
     """Small multiples, one panel per channel: the active-state populations of the channel's trajectories and the
     fitted share still before the event (dashed), on a shared time axis."""
-    from analysis.kinetics import decay
+    from analysis.kinetics import decay, tau_words
 
     chans = sorted(assignments["channel"].unique(), key=lambda c: (c == "unresolved", c))
     n = max(len(chans), 1)
@@ -202,7 +202,7 @@ def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.D
             f = fit_of.loc[c]
             t = np.linspace(0, frames["time_fs"].max() if len(frames) else 1.0, 300)
             ax.plot(t, decay(t, f["tau_fs"], f["t0_fs"]), "k--", lw=1)
-            text += f"\nτ={f['tau_fs']:.0f} fs, t0={f['t0_fs']:.0f} fs"
+            text += f"\n{tau_words(f['tau_fs'], spaced=False)}, t0={f['t0_fs']:.0f} fs"
         ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=7,
                 bbox={"fc": "white", "alpha": 0.7, "lw": 0})
     for ax in axes.flat[n:]:
