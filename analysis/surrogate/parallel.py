@@ -8,16 +8,25 @@ is seeded on its own, so the results do not depend on ``n_jobs``.
 
 from __future__ import annotations
 
+import logging
+
 from threadpoolctl import threadpool_limits
+
+log = logging.getLogger(__name__)
 
 
 def run_tasks(function, arguments: list[tuple], n_jobs: int = 1) -> list:
     """``[function(*a) for a in arguments]``, in order; in ``n_jobs`` loky processes of one BLAS thread each when
-    ``n_jobs`` > 1 and there is more than one task, else here on one BLAS thread."""
+    ``n_jobs`` > 1 and there is more than one task, else here on one BLAS thread. If the pool fails (it cannot
+    start, a worker dies), the tasks run here instead and a warning says why; a task's own error then repeats."""
     if n_jobs > 1 and len(arguments) > 1:
         from joblib import Parallel, delayed, parallel_config
 
-        with parallel_config(backend="loky", inner_max_num_threads=1):
-            return Parallel(n_jobs=min(n_jobs, len(arguments)))(delayed(function)(*a) for a in arguments)
+        try:
+            with parallel_config(backend="loky", inner_max_num_threads=1):
+                return Parallel(n_jobs=min(n_jobs, len(arguments)))(delayed(function)(*a) for a in arguments)
+        except Exception as exc:  # noqa: BLE001 - a pool that cannot start or loses a worker must not end the run
+            log.warning("worker processes failed (%s: %s); running the %d fits here, one after another",
+                        type(exc).__name__, exc, len(arguments))
     with threadpool_limits(limits=1):
         return [function(*a) for a in arguments]

@@ -265,8 +265,8 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, p
     """Read the frames of ok trajectories, :func:`fit_surrogate`, write ``model_dir/`` and ``metrics_out``.
 
     ``model_dir`` receives ``model.json`` + ``model.npz`` (see :mod:`analysis.surrogate.modelfile`),
-    ``heldout_predictions.csv`` and ``learning_curve.csv``. When there is nothing to train on, both the
-    metrics and ``model_dir/skipped.json`` say why and the run goes on.
+    ``heldout_predictions.csv`` and ``learning_curve.csv``. When there is nothing to train on, or training fails,
+    both the metrics and ``model_dir/skipped.json`` say why and the run goes on (the report says it too).
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -274,9 +274,13 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, p
     try:
         frames = collect_frames(store_paths, usable_frames(trajectories_parquet), frame_stride, max_frames, random_state)
         fit = fit_surrogate(frames, params, random_state, n_jobs)
-    except SurrogateSkipped as exc:
-        log.warning("surrogate skipped: %s", exc)
-        skipped = {"skipped": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the channels report must not be lost to the surrogate
+        if isinstance(exc, SurrogateSkipped):
+            log.warning("surrogate skipped: %s", exc)
+            skipped = {"skipped": str(exc)}
+        else:
+            log.exception("surrogate failed")
+            skipped = {"skipped": f"surrogate failed ({type(exc).__name__}: {exc}); the traceback is in the surrogate log"}
         (model_dir / "skipped.json").write_text(json.dumps(skipped, indent=1))
         Path(metrics_out).write_text(json.dumps(skipped, indent=1))
         return skipped

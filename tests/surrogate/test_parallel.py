@@ -48,3 +48,32 @@ def test_cross_validate_and_fit_equals_the_fits_written_out_and_does_not_depend_
     assert np.array_equal(results[1][0]["mlp"][0], results[2][0]["mlp"][0])  # one BLAS thread in both: same bits
     oof_only = out_of_fold_models(factories, x, y, groups, folds)
     np.testing.assert_allclose(oof_only["krr"][0], results[1][0]["krr"][0], rtol=1e-12)
+
+
+def _fails_in_a_worker(k, parent_pid):
+    if os.getpid() != parent_pid:
+        raise MemoryError("worker lost")
+    return k + 1
+
+
+def test_run_tasks_falls_back_to_running_here_when_the_pool_fails(caplog):
+    assert run_tasks(_fails_in_a_worker, [(k, os.getpid()) for k in (1, 2, 3)], n_jobs=2) == [2, 3, 4]
+    assert "worker processes failed (MemoryError: worker lost)" in caplog.text
+
+
+def test_train_surrogate_records_an_unexpected_failure_and_lets_the_run_go_on(tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from analysis.surrogate import train
+    from analysis.surrogate.frames import FrameSet
+
+    frames = FrameSet(np.zeros((4, 2, 3)), np.zeros((4, 2)), np.array(["T1"] * 4, dtype=object), np.arange(4.0), np.full(4, np.nan),
+                      symbols=["H", "H"], state_names=["S0", "S1"])
+    monkeypatch.setattr(train, "collect_frames", lambda *a, **k: frames)
+    monkeypatch.setattr(train, "fit_surrogate", lambda *a, **k: (_ for _ in ()).throw(ValueError("singular matrix")))
+    pd.DataFrame({"trajectory_id": ["T1"], "status": ["ok"], "n_frames": [4], "n_frames_used": [4]}).to_parquet(tmp_path / "t.parquet")
+    out = train.train_surrogate([], tmp_path / "t.parquet", tmp_path / "m.json", tmp_path / "model")
+    assert out["skipped"].startswith("surrogate failed (ValueError: singular matrix)")
+    assert json.loads((tmp_path / "model" / "skipped.json").read_text()) == out
