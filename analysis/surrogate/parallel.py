@@ -18,7 +18,13 @@ log = logging.getLogger(__name__)
 def run_tasks(function, arguments: list[tuple], n_jobs: int = 1) -> list:
     """``[function(*a) for a in arguments]``, in order; in ``n_jobs`` loky processes of one BLAS thread each when
     ``n_jobs`` > 1 and there is more than one task, else here on one BLAS thread. If the pool fails (it cannot
-    start, a worker dies), the tasks run here instead and a warning says why; a task's own error then repeats."""
+    start, a worker dies), the tasks run here instead and a warning says why; a task's own error then repeats.
+    Where the machine has no process-shared semaphores (a read-only or missing ``/dev/shm``, as in some
+    containers), joblib cannot start processes at all: the tasks run here, and the log says so once."""
+    if n_jobs > 1 and len(arguments) > 1 and not _processes_available():
+        log.info("no process-shared semaphores here (joblib runs serially); running the %d fits in this process",
+                 len(arguments))
+        n_jobs = 1
     if n_jobs > 1 and len(arguments) > 1:
         from joblib import Parallel, delayed, parallel_config
 
@@ -30,3 +36,10 @@ def run_tasks(function, arguments: list[tuple], n_jobs: int = 1) -> list:
                         type(exc).__name__, exc, len(arguments))
     with threadpool_limits(limits=1):
         return [function(*a) for a in arguments]
+
+
+def _processes_available() -> bool:
+    """Whether joblib can start worker processes here (it tests for named semaphores when imported)."""
+    from joblib._multiprocessing_helpers import mp
+
+    return mp is not None

@@ -77,3 +77,20 @@ def test_train_surrogate_records_an_unexpected_failure_and_lets_the_run_go_on(tm
     out = train.train_surrogate([], tmp_path / "t.parquet", tmp_path / "m.json", tmp_path / "model")
     assert out["skipped"].startswith("surrogate failed (ValueError: singular matrix)")
     assert json.loads((tmp_path / "model" / "skipped.json").read_text()) == out
+
+
+def test_run_tasks_runs_here_without_a_warning_where_processes_cannot_start():
+    """A container without writable /dev/shm: joblib finds no semaphores (JOBLIB_MULTIPROCESSING=0 gives the same)
+    and its loky backend turns into threads, which refuse ``inner_max_num_threads``. This ended a real run."""
+    import subprocess
+    import sys
+
+    code = ("import logging, os; logging.basicConfig(level=logging.INFO)\n"
+            "from analysis.surrogate.parallel import run_tasks\n"
+            "print(run_tasks(pow, [(k, 2) for k in range(4)], n_jobs=2))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "JOBLIB_MULTIPROCESSING": "0"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[0, 1, 4, 9]"
+    assert "no process-shared semaphores here" in done.stderr
+    assert "worker processes failed" not in done.stderr
