@@ -3,7 +3,8 @@
 One registry (:data:`FORMATS`) says for every format its reader, how a complete folder is recognised, which
 files the reader reads, and which files betray the format even when others are missing (so the reader
 runs and names what is missing, instead of the folder being "not recognised"). ``format: auto``, the
-manifest and the error messages are all derived from it.
+manifest and the error messages are all derived from it. Every file may be stored compressed (``.gz``,
+``.bz2``, ``.xz``; see :func:`analysis.io.text.resolve`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
+from analysis.io.text import glob_text, resolve
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ class Found(NamedTuple):
         """The files the reader reads that exist (all regular top-level files for ``unknown``)."""
         if self.format == "unknown":
             return sorted(p for p in self.folder.iterdir() if p.is_file())
-        return sorted({p for g in REGISTRY[self.format].files for p in self.folder.glob(g) if p.is_file()})
+        return sorted({stored for g in REGISTRY[self.format].files for p in glob_text(self.folder, g)
+                       if (stored := resolve(p)) is not None})
 
 
 def natural_key(name: str):
@@ -98,7 +101,7 @@ def detect_format(folder: str | Path) -> str | None:
         if spec.detect(folder):
             return spec.name
     for spec in FORMATS:
-        if any(next(folder.glob(g), None) is not None for g in spec.signature):
+        if any(glob_text(folder, g) for g in spec.signature):
             return spec.name
     return None
 

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+COMPRESSED = (".gz", ".bz2", ".xz")  # suffixes of compressed inputs (see analysis.io.text.resolve)
+
+
+def _as_stored(path: Path) -> tuple[Path, bool]:
+    """``path``, or its compressed twin where only that exists: (the file as stored, whether it is the twin)."""
+    if path.name and not path.exists():
+        for suffix in COMPRESSED:
+            twin = path.with_name(path.name + suffix)
+            if twin.is_file():
+                return twin, True
+    return path, False
+
 
 class TrajectoryFormatError(ValueError):
     """A trajectory file does not look like the format it claims to be.
@@ -18,11 +30,17 @@ class TrajectoryFormatError(ValueError):
         What the parser expected to find there.
     message : str, optional
         The whole message, when "<file>:<line>: expected …" does not say it best (``traj3.md.xyz: missing``).
+
+    A file that exists only compressed (``dyn.out.gz`` for ``dyn.out``) is named as stored, its line being a line
+    of the decompressed text.
     """
 
     def __init__(self, path: str | Path, line: int | None, expected: str, message: str | None = None):
-        self.path = str(path)
+        stored, twin = _as_stored(Path(path))
+        self.path = str(stored) if twin else str(path)
         self.line = line
         self.expected = expected
         where = f"{self.path}:{line}" if line is not None else self.path
+        if twin and line is not None:
+            where += " (decompressed)"
         super().__init__(message or f"{where}: expected {expected}")

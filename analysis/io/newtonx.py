@@ -19,7 +19,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
-                              parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
+                              is_text_file, parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
@@ -38,7 +38,7 @@ def results_dir(folder: str | Path) -> Path:
 def is_newtonx(folder: str | Path) -> bool:
     """True if the folder looks like a Newton-X classic trajectory."""
     res = results_dir(folder)
-    return (res / "en.dat").is_file() and ((res / "dyn.out").is_file() or (res / "dyn.xyz").is_file())
+    return is_text_file(res / "en.dat") and (is_text_file(res / "dyn.out") or is_text_file(res / "dyn.xyz"))
 
 
 def read_dyn_out(path: str | Path) -> dict:
@@ -393,7 +393,7 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
     res = results_dir(folder)
     flags: list[str] = []
     en_path = res / "en.dat"
-    if not en_path.is_file():
+    if not is_text_file(en_path):
         raise TrajectoryFormatError(en_path, None, "an en.dat file (Newton-X energies)")
     en = read_en_dat(en_path)
     frames = _frames(res, en, flags)
@@ -428,7 +428,7 @@ _FRAME_KEYS = ("time_fs", "coords_angstrom", "energies_hartree", "total_energy_h
 def _frames(res: Path, en: dict, flags: list[str]) -> dict:
     """Per-frame arrays (:data:`_FRAME_KEYS`) plus symbols, masses_amu, truncated: from ``dyn.out``, else from
     ``dyn.xyz`` with the energies of ``en.dat`` at the same times (masses from the element table)."""
-    if (res / "dyn.out").is_file():
+    if is_text_file(res / "dyn.out"):
         dyn = read_dyn_out(res / "dyn.out")
         if dyn["dropped_times"]:
             flags.append(f"incomplete_blocks_dropped={dyn['dropped_times']}")
@@ -449,7 +449,7 @@ def _active_state(res: Path, en: dict, pos: np.ndarray, time_fs: np.ndarray, fla
     ``en.dat`` energy (rows ``pos``) is nearest the active energy."""
     active = 1 + np.argmin(np.abs(en["energies_hartree"][pos] - en["active_energy_hartree"][pos, None]), axis=1)
     tod_path = res / "typeofdyn.log"
-    if not tod_path.is_file():
+    if not is_text_file(tod_path):
         flags.append("no_typeofdyn.log:active_state_from_en.dat")
         return active
     tod_t, tod_state = read_typeofdyn(tod_path)

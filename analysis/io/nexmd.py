@@ -22,7 +22,8 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, byte_at, integer_column, line_offsets, parse_lines, read_bytes, read_xyz_frames
+from analysis.io.text import (blank_lines, byte_at, file_bytes, integer_column, is_text_file, line_offsets, parse_lines,
+                              read_bytes, read_xyz_frames)
 from analysis.io.trajectory import Trajectory, last_per_key, shared_rows
 
 _TIME_DECIMALS = 6
@@ -31,7 +32,7 @@ _TIME_DECIMALS = 6
 def is_nexmd(folder: str | Path) -> bool:
     """True if the folder holds NEXMD's ``coords.xyz`` and ``pes.out``."""
     folder = Path(folder)
-    return (folder / "coords.xyz").is_file() and (folder / "pes.out").is_file()
+    return is_text_file(folder / "coords.xyz") and is_text_file(folder / "pes.out")
 
 
 def read_columns(path: str | Path, min_fields: int, time_column: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +72,7 @@ def read_coords_xyz(path: str | Path) -> dict:
 def read_hops_out(path: str | Path) -> list[tuple[float, int, int]]:
     """Distinct hop events (time_fs, state_before, state_after) in NEXMD numbering (excited-state index)."""
     path = Path(path)
-    raw = path.read_bytes()
+    raw = file_bytes(path)
     if not raw.strip():
         return []
     if all(line.startswith("#") for line in read_bytes(path).decode("ascii").splitlines() if line.strip()):
@@ -100,7 +101,7 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     xyz = read_coords_xyz(folder / "coords.xyz")
     pes, _ = read_columns(folder / "pes.out", 3)
     coeff_path = folder / "coeff-n.out"
-    if not coeff_path.is_file():
+    if not is_text_file(coeff_path):
         raise TrajectoryFormatError(coeff_path, None, "coeff-n.out (the active state per step)")
     coeff, coeff_lines = read_columns(coeff_path, 3, time_column=1)
     if xyz["truncated"]:
@@ -136,7 +137,7 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
 def _total_energy(e_path: Path, common: np.ndarray, flags: list[str]) -> np.ndarray:
     """Total energy (eV) at the times ``common`` from ``energy-ev.out`` (column 6); NaN where absent (flagged)."""
     total = np.full(common.size, np.nan)
-    if not e_path.is_file():
+    if not is_text_file(e_path):
         flags.append("no_energy-ev.out")
         return total
     e_tab, _ = read_columns(e_path, 6)
@@ -151,7 +152,7 @@ def _total_energy(e_path: Path, common: np.ndarray, flags: list[str]) -> np.ndar
 
 def _cross_check_hops(hops_path: Path, common: np.ndarray, state: np.ndarray, flags: list[str]) -> None:
     """Flag a ``hops.out`` whose (time, from, to) list differs from the state changes of ``coeff-n.out``."""
-    if not hops_path.is_file():
+    if not is_text_file(hops_path):
         flags.append("no_hops.out:hops_not_cross_checked")
         return
     listed = [(t, a + 1, b + 1) for t, a, b in read_hops_out(hops_path)]

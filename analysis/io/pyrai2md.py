@@ -21,7 +21,7 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, line_offsets, parse_lines, read_bytes, read_xyz_frames
+from analysis.io.text import blank_lines, file_bytes, glob_text, is_text_file, line_offsets, parse_lines, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory, shared_rows
 from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
 
@@ -29,7 +29,7 @@ _COMMENT_RE = re.compile(r"coord\s+(\d+)\s+state\s+(\d+)(?:\s+to\s+(\d+))?")
 
 
 def _title(folder: Path) -> str | None:
-    found = sorted(folder.glob("*.md.energies"))
+    found = glob_text(folder, "*.md.energies")
     return found[0].name[: -len(".md.energies")] if found else None
 
 
@@ -37,13 +37,13 @@ def is_pyrai2md(folder: str | Path) -> bool:
     """True if the folder holds ``<title>.md.energies`` and ``<title>.md.xyz``."""
     folder = Path(folder)
     title = _title(folder)
-    return title is not None and (folder / f"{title}.md.xyz").is_file()
+    return title is not None and is_text_file(folder / f"{title}.md.xyz")
 
 
 def read_energies(path: str | Path, allow_empty: bool = False) -> np.ndarray:
     """Rows of an ``md.energies``/``sh.energies`` file: time (a.u.), Epot, Ekin, Etot, E_1..E_n (hartree)."""
     path = Path(path)
-    if allow_empty and not path.read_bytes().strip():
+    if allow_empty and not file_bytes(path).strip():
         return np.empty((0, 5))
     raw = read_bytes(path)
     starts, ends = line_offsets(raw)
@@ -138,7 +138,7 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
 
 def _cross_check_hops(sh_path: Path, hop_steps: np.ndarray, dt_au: float, flags: list[str]) -> None:
     """Flag an ``sh.energies`` whose hop steps differ from the hops the ``md.xyz`` comments name."""
-    if not sh_path.is_file():
+    if not is_text_file(sh_path):
         flags.append("no_sh.energies:hops_not_cross_checked")
         return
     sh = read_energies(sh_path, allow_empty=True)

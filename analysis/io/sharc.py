@@ -30,7 +30,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines,
-                              read_bytes, read_xyz_frames)
+                              is_text_file, read_bytes, read_xyz_frames)
 from analysis.io.trajectory import Trajectory, shared_rows
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -42,7 +42,7 @@ _SPIN_LETTER = {1: "S", 2: "D", 3: "T", 4: "Q"}
 def is_sharc(folder: str | Path) -> bool:
     """True if the folder holds a SHARC trajectory (``output.lis`` with ``output.xyz`` or ``output.dat``)."""
     folder = Path(folder)
-    return (folder / "output.lis").is_file() and ((folder / "output.xyz").is_file() or (folder / "output.dat").is_file())
+    return is_text_file(folder / "output.lis") and (is_text_file(folder / "output.xyz") or is_text_file(folder / "output.dat"))
 
 
 def state_table(nstates_m: list[int]) -> tuple[list[str], np.ndarray]:
@@ -266,9 +266,9 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     folder = Path(folder)
     flags: list[str] = []
     lis = read_output_lis(folder / "output.lis")
-    dat = read_output_dat(folder / "output.dat") if (folder / "output.dat").is_file() else None
-    inp = read_input(folder / "input") if (folder / "input").is_file() else {}
-    xyz = read_output_xyz(folder / "output.xyz") if (folder / "output.xyz").is_file() else None
+    dat = read_output_dat(folder / "output.dat") if is_text_file(folder / "output.dat") else None
+    inp = read_input(folder / "input") if is_text_file(folder / "input") else {}
+    xyz = read_output_xyz(folder / "output.xyz") if is_text_file(folder / "output.xyz") else None
     if (folder / "DONT_ANALYZE").exists():
         flags.append("DONT_ANALYZE")  # SHARC's marker of a crashed run
     i_lis, i_dat, coords, symbols = _aligned_frames(folder, lis, xyz, dat, flags)

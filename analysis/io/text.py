@@ -2,17 +2,24 @@
 
 The bulk path hands whole columns of lines to pandas' C parser (≈10 M numbers/s here); when that fails,
 :func:`parse_rows` re-parses line by line only to name the first bad line in the error.
+
+Every file may also be stored compressed (``dyn.out.gz``, ``output.dat.bz2``, ``coords.xyz.xz``: how finished
+runs are archived): the readers ask for the plain name, :func:`resolve` finds the file as it is stored, and
+:func:`read_bytes` decompresses it; line numbers in errors are lines of the decompressed text.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.io.errors import TrajectoryFormatError
+from analysis.io.errors import COMPRESSED, TrajectoryFormatError
 
 _TEXT_BYTES = np.zeros(256, dtype=bool)
 _TEXT_BYTES[[9, 10, 13]] = True
@@ -24,10 +31,62 @@ _BLANK = np.zeros(256, dtype=bool)
 _BLANK[[9, 10, 13, 32]] = True
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The file's bytes, refusing empty files and anything that is not plain ASCII text."""
+COMPRESSED_SUFFIXES = dict(zip(COMPRESSED, (gzip.decompress, bz2.decompress, lzma.decompress)))
+
+
+def resolve(path: str | Path) -> Path | None:
+    """The file ``path`` as stored: itself, else ``path`` + ``.gz``/``.bz2``/``.xz`` (first found); None if none
+    of them is a file."""
     path = Path(path)
-    raw = path.read_bytes()
+    for candidate in (path, *(path.with_name(path.name + s) for s in COMPRESSED_SUFFIXES)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_text_file(path: str | Path) -> bool:
+    """Whether ``path`` exists as a file, plain or compressed (see :func:`resolve`)."""
+    return resolve(path) is not None
+
+
+def glob_text(folder: str | Path, pattern: str) -> list[Path]:
+    """Files in ``folder`` matching ``pattern`` plain or compressed, by their plain names (a plain file wins over
+    its compressed twin), sorted."""
+    folder = Path(folder)
+    found = {p for p in folder.glob(pattern) if p.is_file()}
+    for suffix in COMPRESSED_SUFFIXES:
+        found |= {p.with_name(p.name[: -len(suffix)]) for p in folder.glob(pattern + suffix) if p.is_file()}
+    return sorted(found)
+
+
+def file_bytes(path: str | Path) -> bytes:
+    """The bytes of ``path`` as :func:`resolve` finds it, decompressed; no checks of what they hold.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither the file nor a compressed form exists.
+    TrajectoryFormatError
+        A compressed file that cannot be decompressed (truncated or not what its suffix says).
+    """
+    path = Path(path)
+    stored = resolve(path)
+    if stored is None:
+        raise FileNotFoundError(f"{path}: no such file (nor {', '.join(path.name + s for s in COMPRESSED_SUFFIXES)})")
+    decompress = COMPRESSED_SUFFIXES.get(stored.suffix)
+    if decompress is None:
+        return stored.read_bytes()
+    try:
+        return decompress(stored.read_bytes())
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+        raise TrajectoryFormatError(stored, None, f"a complete {stored.suffix[1:]} file ({type(exc).__name__}: {exc})") from None
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The file's bytes (decompressed where it is stored compressed, see :func:`resolve`), refusing empty files
+    and anything that is not plain ASCII text."""
+    path = Path(path)
+    raw = file_bytes(path)
     if not raw or raw.isspace():
         raise TrajectoryFormatError(path, 1, "a non-empty file")
     if raw.translate(None, _ALLOWED):  # something left after deleting the allowed bytes

@@ -11,8 +11,11 @@ frame. Recognised CSV columns (all optional):
 
 from __future__ import annotations
 
+import io
 import re
+import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +23,7 @@ import pandas as pd
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import read_bytes, read_xyz_frames
+from analysis.io.text import glob_text, read_bytes, read_xyz_frames, resolve
 from analysis.io.trajectory import Trajectory
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
@@ -28,7 +31,7 @@ _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
 
 def is_xyz(folder: str | Path) -> bool:
     """True if the folder holds exactly one ``*.xyz`` file."""
-    return len(list(Path(folder).glob("*.xyz"))) == 1
+    return len(glob_text(folder, "*.xyz")) == 1
 
 
 def check_xyz_layout(path: str | Path) -> int:
@@ -50,7 +53,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
 
     folder = Path(folder)
     trajectory_id = trajectory_id or folder.name
-    xyz_files = sorted(folder.glob("*.xyz"))
+    xyz_files = glob_text(folder, "*.xyz")
     if len(xyz_files) != 1:
         raise TrajectoryFormatError(folder, None, f"exactly one *.xyz file (found {len(xyz_files)})")
     path = xyz_files[0]
@@ -58,8 +61,9 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     flags: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MDAnalysis warns about guessed masses/types
-        universe = mda.Universe(str(path), format="XYZ")
-        coords = universe.trajectory.timeseries(order="fac").astype(float)
+        with _xyz_source(path) as source:
+            universe = mda.Universe(source, format="XYZ")
+            coords = universe.trajectory.timeseries(order="fac").astype(float)
     symbols = [normalize_symbol(n) for n in universe.atoms.names]
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
@@ -78,12 +82,26 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     )
 
 
+@contextmanager
+def _xyz_source(path: Path):
+    """The file name MDAnalysis reads: the file as stored (MDAnalysis opens .gz/.bz2 itself), or, for .xz, a
+    temporary plain copy, removed afterwards."""
+    stored = resolve(path)
+    if stored.suffix != ".xz":
+        yield str(stored)
+        return
+    with tempfile.TemporaryDirectory(prefix="hopscope-xyz-") as tmp:
+        plain = Path(tmp) / path.name
+        plain.write_bytes(read_bytes(path))
+        yield str(plain)
+
+
 def _properties(folder: Path, n_frames: int, flags: list[str]):
     """(time_fs, active_state, energies_ev, etot_ev, the CSV's path or None) from the folder's first ``*.csv``;
     without one, or for the columns it lacks: frame index as time (flagged), state 1, NaN energies."""
     time_fs, active = np.arange(n_frames, dtype=float), np.ones(n_frames, dtype=np.int64)
     energies, total = np.full((n_frames, 1), np.nan), np.full(n_frames, np.nan)
-    csv_files = sorted(folder.glob("*.csv"))
+    csv_files = glob_text(folder, "*.csv")
     if not csv_files:
         flags.append("time_is_frame_index")
         return time_fs, active, energies, total, None
@@ -105,9 +123,9 @@ def _properties(folder: Path, n_frames: int, flags: list[str]):
 
 
 def _read_properties(path: Path, n_frames: int) -> pd.DataFrame:
-    read_bytes(path)  # empty / binary checks with a line number
+    raw = read_bytes(path)  # empty / binary checks with a line number
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(io.BytesIO(raw))
     except (pd.errors.ParserError, ValueError) as exc:
         raise TrajectoryFormatError(path, None, f"a CSV with a header row ({exc})") from None
     if len(table) != n_frames:
