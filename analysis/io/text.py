@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.io.errors import COMPRESSED, TrajectoryFormatError
+from analysis.io.tokenize import parse_fields
 
 _TEXT_BYTES = np.zeros(256, dtype=bool)
 _TEXT_BYTES[[9, 10, 13]] = True
@@ -240,7 +241,10 @@ def parse_lines(raw: bytes, starts: np.ndarray, ends: np.ndarray, line_ids: np.n
     ndarray, shape (len(line_ids), len(usecols)). A literal ``nan`` is returned as NaN (QC reports it).
     """
     line_ids = np.asarray(line_ids, dtype=np.int64)
-    try:
+    fast = parse_fields(raw, starts[line_ids], ends[line_ids], n_fields, tuple(usecols))  # plain decimals (numba)
+    if fast is not None and fast[1] < 0:
+        return fast[0]
+    try:  # exponents, NaN, irregular lines: pandas' C parser, then the line-exact one for the error
         return parse_table(join_ranges(raw, starts[line_ids], ends[line_ids]), n_fields, tuple(usecols))
     except ValueError:
         lines = [raw[a:b].decode("ascii") for a, b in zip(starts[line_ids], ends[line_ids])]
