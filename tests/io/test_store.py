@@ -103,3 +103,27 @@ def test_rows_read_only_the_asked_frames_and_equal_indexing_the_whole_array(tmp_
     with Store(tmp_path / "z.npz") as store:
         assert np.array_equal(store.rows("T1", "coords_angstrom", [5, 1]), coords[[5, 1]])
         assert store.shape("T1", "coords_angstrom") == coords.shape
+
+
+def test_member_layout_agrees_with_numpys_header_parser_for_every_kind_of_array(tmp_path):
+    """The fast header parse (a regular expression) must say what numpy's own parser says, and rows read with it
+    must be the array's rows."""
+    import zipfile
+
+    from analysis.io.store import _stored_layout
+
+    arrays = {"f8": np.arange(12.0).reshape(3, 4), "i8": np.arange(5, dtype=np.int64), "f4": np.ones((0, 3), np.float32),
+              "scalar": np.array(3.0), "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+              "text": np.array(["ab", "c"]), "big_endian": np.arange(4, dtype=">f8"), "bool": np.array([True, False])}
+    np.savez(tmp_path / "t.npz", **arrays)
+    with zipfile.ZipFile(tmp_path / "t.npz") as zf, open(tmp_path / "t.npz", "rb") as fh:
+        for name, value in arrays.items():
+            offset, dtype, shape, fortran = _stored_layout(fh, zf.getinfo(f"{name}.npy"))
+            with zf.open(f"{name}.npy") as member:
+                version = np.lib.format.read_magic(member)
+                assert version == (1, 0)
+                ref_shape, ref_fortran, ref_dtype = np.lib.format.read_array_header_1_0(member)
+            assert (dtype, tuple(shape), fortran) == (ref_dtype, tuple(ref_shape), ref_fortran), name
+            fh.seek(offset)
+            raw = np.frombuffer(fh.read(value.nbytes), dtype=dtype)
+            np.testing.assert_array_equal(raw.reshape(shape, order="F" if fortran else "C"), value, err_msg=name)
