@@ -140,6 +140,12 @@ def gaussian_polish(x: np.ndarray, top: np.ndarray, n_iter: int = 3) -> np.ndarr
     return top
 
 
+def smallest_channel(n_events: int, min_cluster_size: int = 5, min_share: float = 0.03) -> int:
+    """Fewest events a channel of ``n_events`` may have (``min_cluster_size`` raised to ``min_share`` of them, at
+    least 2): a group of fewer is density noise to :class:`HierarchicalClustering`."""
+    return max(2, int(min_cluster_size), math.ceil(float(min_share) * int(n_events)))
+
+
 class HierarchicalClustering(ClusterMixin, BaseEstimator):
     """Density-based top level, agglomerative sub-levels, knobs from the data.
 
@@ -296,7 +302,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
         rng = np.random.default_rng(self.random_state)
-        min_size = self.min_cluster_size_ = max(2, int(self.min_cluster_size), math.ceil(self.min_share * len(x)))
+        min_size = self.min_cluster_size_ = smallest_channel(len(x), self.min_cluster_size, self.min_share)
         top = self.top_labels_ = self._level_a(x[:, : self.density_components or x.shape[1]], rng, min_size)
         labels = np.array([(UNRESOLVED if t < 0 else f"A{t + 1}") for t in top], dtype=object)
         groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != UNRESOLVED}

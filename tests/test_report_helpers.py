@@ -77,3 +77,30 @@ def test_tau_words_say_step_below_one_fs():
     assert tau_words(42.4) == "τ = 42 fs" and tau_words(1.0) == "τ = 1 fs"
     assert tau_words(0.0) == "τ < 1 fs (a step at t0)" and tau_words(0.4, spaced=False) == "τ<1 fs"
     assert tau_words(12.6, spaced=False) == "τ=13 fs"
+
+
+def test_status_says_unresolved_events_may_be_channels_below_the_smallest_size():
+    """Unresolved events are density noise *or* a channel too small to resolve; the sentence says which size."""
+    from analysis.cluster import HierarchicalClustering, smallest_channel
+    from analysis.report.build import TransitionSection
+
+    assert smallest_channel(60) == 5 and smallest_channel(1000) == 30 and smallest_channel(3, 1, 0.0) == 2
+    x = np.random.default_rng(0).normal(size=(400, 2))
+    assert HierarchicalClustering(min_cluster_size=4, min_share=0.05).fit(x).min_cluster_size_ == smallest_channel(400, 4, 0.05) == 20
+
+    def section(channels, min_events):
+        s = TransitionSection.__new__(TransitionSection)
+        s.transition, s.summary, s.min_channel_events = "S1→S0", {}, min_events
+        s.assignments = pd.DataFrame({"channel": channels})
+        s.n_events = len(channels)
+        resolved = sorted(set(channels) - {"unresolved"})
+        s.resolved = pd.DataFrame({"channel": resolved, "tentative": [False] * len(resolved)})
+        return s
+
+    some = section(["A1B1"] * 8 + ["unresolved"] * 3, 5)
+    assert some.status == ("S1→S0: 11 events in 1 channel; unresolved, 3 events (density noise, or channels of fewer than "
+                           "5 events, the smallest resolved (cluster.min_cluster_size, min_share))")
+    assert section(["unresolved"] * 4, 5).status.startswith("S1→S0: 4 events, no channel resolved (all density noise, or "
+                                                             "channels of fewer than 5 events")
+    assert section(["A1B1"] * 8, 5).status == "S1→S0: 8 events in 1 channel"
+    assert section(["A1B1"] * 8 + ["unresolved"], None).status.endswith("unresolved, 1 event (density noise)")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analysis.cluster import UNRESOLVED
+from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
 from analysis.io.store import Store
 from analysis.motions import Motion, loading_words, motion_details
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
@@ -156,8 +156,9 @@ class TransitionSection:
     """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
 
     def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
-                 stats=None, formation=None, frames=None, seed: int = 0):
+                 stats=None, formation=None, frames=None, seed: int = 0, min_channel_events: int | None = None):
         self.transition = transition
+        self.min_channel_events = min_channel_events
         self.summary = summary
         self.assignments = assignments
         self.topology = topology
@@ -207,14 +208,16 @@ class TransitionSection:
         if "skipped" in self.summary:
             return self.summary["skipped"]
         n_unres = int((self.assignments["channel"] == UNRESOLVED).sum())
+        below = (f", or channels of fewer than {self.min_channel_events} events, the smallest resolved "
+                 "(cluster.min_cluster_size, min_share)") if self.min_channel_events else ""
         if not len(self.resolved):
-            return (f"{self.transition}: {self.n_events} events, no channel resolved (all density noise: unresolved, "
-                    f"{n_unres} events)")
+            return (f"{self.transition}: {self.n_events} events, no channel resolved (all density noise{below}: "
+                    f"unresolved, {n_unres} event{'s' if n_unres != 1 else ''})")
         text = f"{self.transition}: {self.n_events} events in {len(self.resolved)} channel{'s' if len(self.resolved) > 1 else ''}"
         n_tent = int(self.resolved["tentative"].sum()) if "tentative" in self.resolved else 0
         if n_tent:
             text += f" ({n_tent} tentative: stability below the threshold, see the stability column)"
-        return text + (f"; unresolved, {n_unres} events (density noise)" if n_unres else "")
+        return text + (f"; unresolved, {n_unres} event{'s' if n_unres != 1 else ''} (density noise{below})" if n_unres else "")
 
     def display_table(self, compact: bool = False) -> pd.DataFrame:
         """The channel table as shown: tentative channels marked in their name, share with its interval; ``compact``
@@ -477,9 +480,13 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
                    if formation_csv else None))
 
 
-def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0) -> list[TransitionSection]:
-    """One :class:`TransitionSection` per reduced transition (each writes its geometry files under ``out_dir``)."""
+def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0,
+                        cluster_params: dict | None = None) -> list[TransitionSection]:
+    """One :class:`TransitionSection` per reduced transition (each writes its geometry files under ``out_dir``);
+    ``cluster_params`` (the config's ``cluster`` block; default the estimator's) say the smallest channel."""
     d = inputs
+    defaults = HierarchicalClustering().get_params()
+    size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share")}
     reference = d.reference
     sections = []
     for transition in d.pca:
@@ -489,7 +496,8 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
                                           reference, d.topology, d.n_ok, out_dir, store_paths,
                                           d.stats[d.stats["transition"] == transition] if d.stats is not None else None,
                                           d.formation[d.formation["transition"] == transition] if d.formation is not None else None,
-                                          frames=d.frames, seed=seed))
+                                          frames=d.frames, seed=seed,
+                                          min_channel_events=smallest_channel(int(sel.sum()), **size)))
     return sections
 
 
@@ -579,7 +587,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                            pca_json, topology_json, surrogate_metrics_json, stats_csv, formation_csv)
     seed = int((config_summary or {}).get("seed", 0))
     event = _event_name(d, config_summary)
-    sections = transition_sections(d, out_dir, store_paths, seed)
+    sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"))
     channels = channels_csv_table(sections)
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
     (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event))
