@@ -11,6 +11,7 @@ runs are archived): the readers ask for the plain name, :func:`resolve` finds th
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import io
 import lzma
@@ -73,7 +74,8 @@ def file_bytes(path: str | Path) -> bytes:
     path = Path(path)
     stored = resolve(path)
     if stored is None:
-        raise FileNotFoundError(f"{path}: no such file (nor {', '.join(path.name + s for s in COMPRESSED_SUFFIXES)})")
+        raise FileNotFoundError(errno.ENOENT, f"No such file (nor {', '.join(path.name + s for s in COMPRESSED_SUFFIXES)})",
+                                str(path))
     decompress = COMPRESSED_SUFFIXES.get(stored.suffix)
     if decompress is None:
         return stored.read_bytes()

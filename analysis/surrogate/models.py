@@ -223,14 +223,26 @@ class KernelRidge(_Scaled):
             self.member_coef_.append(solve_krr(kernel[np.ix_(idx, idx)], ys[idx], self.alpha))
         return self
 
+    def _weights(self) -> np.ndarray:
+        """(n_train, (1 + n_members) · n_states): the model's dual coefficients, then each member's, scattered to
+        its training rows (zeros elsewhere), so one product with the kernel predicts the model and every member
+        (copying each member's kernel columns cost as much as the kernel)."""
+        n_states = self.dual_coef_.shape[1]
+        w = np.zeros((len(self.x_train_), (1 + len(self.member_coef_)) * n_states))
+        w[:, :n_states] = self.dual_coef_
+        for m, (idx, coef) in enumerate(zip(self.member_index_, self.member_coef_), start=1):
+            w[idx, m * n_states:(m + 1) * n_states] = coef
+        return w
+
     def _predict_scaled(self, xs, chunk: int = 4096):
+        n_states = self.dual_coef_.shape[1]
+        weights = self._weights()
         means, stds = [], []
         for start in range(0, len(xs), chunk):
             k = kernel_matrix(xs[start:start + chunk], self.x_train_, self.kernel, self.length_scale_)
-            means.append(k @ self.dual_coef_)
-            members = np.stack([k[:, idx] @ coef for idx, coef in zip(self.member_index_, self.member_coef_)]) if self.member_coef_ else None
-            stds.append(members.std(0) if members is not None else np.zeros_like(means[-1]))
-        n_states = self.dual_coef_.shape[1]
+            both = (k @ weights).reshape(len(k), -1, n_states)
+            means.append(both[:, 0])
+            stds.append(both[:, 1:].std(1) if self.member_coef_ else np.zeros_like(means[-1]))
         if not means:
             return np.zeros((0, n_states)), np.zeros((0, n_states))
         return np.concatenate(means), np.concatenate(stds)
