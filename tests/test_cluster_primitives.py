@@ -56,3 +56,25 @@ def test_gaussian_polish_returns_edge_points_to_their_cloud_and_keeps_noise():
     polished = gaussian_polish(x, cut)
     assert polished[0] == -1
     assert (polished[1:] != truth[1:]).sum() <= 2 < (cut[1:] != truth[1:]).sum()
+
+
+def test_ward_cuts_are_fclusters_partitions_and_the_nulls_do_not_change():
+    """The fast cut (binary lifting over the merge tree) gives scipy's maxclust partitions on continuous data, so
+    the Gaussian nulls computed with it equal those computed with fcluster."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import adjusted_rand_score
+
+    from analysis import cluster
+
+    rng = np.random.default_rng(3)
+    for n, d in ((3, 1), (4, 2), (9, 2), (60, 3), (400, 2), (1001, 5)):
+        tree = linkage(rng.normal(size=(n, d)), "ward")
+        ks = range(2, min(8, n - 1) + 1)
+        cuts = cluster.ward_cuts(tree, ks)
+        for k in ks:
+            assert len(np.unique(cuts[k])) == k
+            assert adjusted_rand_score(fcluster(tree, k, "maxclust"), cuts[k]) == 1.0, (n, d, k)
+    for n in (12, 60, 250):
+        z = rng.normal(size=(n, 2)) * [1.0, 0.4]
+        fast, exact = cluster.best_ward_split(z, 4, 3, exact_cuts=False), cluster.best_ward_split(z, 4, 3)
+        assert fast[1] == exact[1] and adjusted_rand_score(fast[0], exact[0]) == 1.0
