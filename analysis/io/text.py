@@ -1,7 +1,8 @@
 """Shared text handling for the readers: safe decoding and bulk number parsing with line-exact errors.
 
-The bulk path hands whole columns of lines to pandas' C parser (≈10 M numbers/s here); when that fails,
-:func:`parse_rows` re-parses line by line only to name the first bad line in the error.
+The bulk path parses plain decimals with the compiled parser of :mod:`analysis.io.tokenize`, anything else
+(exponents, NaN) with pandas' C parser (≈10 M numbers/s here); when both fail, :func:`parse_rows` re-parses
+line by line only to name the first bad line in the error.
 
 Every file may also be stored compressed (``dyn.out.gz``, ``output.dat.bz2``, ``coords.xyz.xz``: how finished
 runs are archived): the readers ask for the plain name, :func:`resolve` finds the file as it is stored, and
