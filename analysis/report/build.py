@@ -208,16 +208,16 @@ class TransitionSection:
         if "skipped" in self.summary:
             return self.summary["skipped"]
         n_unres = int((self.assignments["channel"] == UNRESOLVED).sum())
-        below = (f", or channels of fewer than {self.min_channel_events} events, the smallest resolved "
-                 "(cluster.min_cluster_size, min_share)") if self.min_channel_events else ""
+        below = (f", or channels of fewer than {self.min_channel_events} events, the smallest that "
+                 "cluster.min_cluster_size and min_share resolve") if self.min_channel_events else ""
+        unresolved = f"unresolved, {n_unres} event{'s' if n_unres != 1 else ''} (density noise{below})"
         if not len(self.resolved):
-            return (f"{self.transition}: {self.n_events} events, no channel resolved (all density noise{below}: "
-                    f"unresolved, {n_unres} event{'s' if n_unres != 1 else ''})")
+            return f"{self.transition}: {self.n_events} events, no channel resolved: {unresolved}"
         text = f"{self.transition}: {self.n_events} events in {len(self.resolved)} channel{'s' if len(self.resolved) > 1 else ''}"
         n_tent = int(self.resolved["tentative"].sum()) if "tentative" in self.resolved else 0
         if n_tent:
             text += f" ({n_tent} tentative: stability below the threshold, see the stability column)"
-        return text + (f"; unresolved, {n_unres} event{'s' if n_unres != 1 else ''} (density noise{below})" if n_unres else "")
+        return text + (f"; {unresolved}" if n_unres else "")
 
     def display_table(self, compact: bool = False) -> pd.DataFrame:
         """The channel table as shown: tentative channels marked in their name, share with its interval; ``compact``
