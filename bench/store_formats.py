@@ -5,8 +5,9 @@
 Default input: batch 000 of the cached 1,000 x 1,000 benchmark run (``python bench/pipeline.py`` makes it). The
 same trajectories are written and read back as:
 
-- ``npz zlib``: the pipeline's store (``numpy.savez_compressed``, one array per trajectory and quantity);
-- ``npz plain``: the same without compression (``numpy.savez``);
+- ``npz plain``: the pipeline's store (:func:`analysis.io.store.write_store`: ``numpy.savez``, one array per
+  trajectory and quantity, plus the metadata);
+- ``npz zlib``: the same arrays compressed (``numpy.savez_compressed``; the store's format until issue 13);
 - ``parquet zstd``: one Arrow table, a row per frame, coordinates and energies as fixed-size lists (pyarrow,
   zstd level 3);
 - ``zarr zstd``: a zarr v3 group, one array per trajectory and quantity, zstd level 3 (only when zarr is
@@ -51,11 +52,11 @@ def size_mb(path: Path) -> float:
 
 def npz_format(compressed: bool):
     def write(trajectories, path):
-        if compressed:
+        if not compressed:
             write_store(trajectories, path)
         else:
             arrays = {f"{t.trajectory_id}/{name}": np.asarray(getattr(t, name)) for t in trajectories for name in ARRAYS}
-            np.savez(path, **arrays)
+            np.savez_compressed(path, **arrays)
 
     def read(path, names):
         with np.load(path, allow_pickle=False) as npz:
@@ -115,8 +116,8 @@ def main(store_path: Path) -> None:
         trajectories = list(store)
     n_frames = sum(len(t.time_fs) for t in trajectories)
     print(f"{store_path}: {len(trajectories)} trajectories, {n_frames:,} frames, {len(trajectories[0].symbols)} atoms")
-    formats = {"npz zlib (current)": (npz_format(True)[0], npz_format(True)[1], ".npz"),
-               "npz plain": (npz_format(False)[0], npz_format(False)[1], ".npz"),
+    formats = {"npz plain (current)": (npz_format(False)[0], npz_format(False)[1], ".npz"),
+               "npz zlib": (npz_format(True)[0], npz_format(True)[1], ".npz"),
                "parquet zstd": (parquet_write, parquet_read, ".parquet")}
     try:
         import zarr  # noqa: F401
