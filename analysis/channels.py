@@ -75,7 +75,7 @@ def run_cluster(scores_parquet, events_parquet, out_csv, params: dict, summary_j
     event) and the channel statistics (``stats_csv``)."""
     scores = pd.read_parquet(scores_parquet)
     events = pd.read_parquet(events_parquet, columns=["transition", "trajectory_id", "frame", "time_fs", "kind"])
-    summary = json.loads(Path(summary_json).read_text())["transitions"] if summary_json else None
+    summary = json.loads(Path(summary_json).read_text(encoding="utf-8"))["transitions"] if summary_json else None
     out, stats = cluster_events(scores, events, params, summary)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_csv, index=False)

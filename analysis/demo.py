@@ -492,10 +492,11 @@ def write_newtonx_trajectory(folder, symbols, time_fs, coords_angstrom, energies
     if truncate_at is not None:  # crashed mid-block: header and geometry only
         blk = _fmt_block_text(truncate_at, pre_state[truncate_at], time_fs[truncate_at], nhop[truncate_at], False, symbols, z, xyz_bohr[truncate_at], masses, vel[truncate_at], 0, 0, e_h[truncate_at], 0, populations[truncate_at])
         parts.append(blk.split("\n \n  New velocity")[0] + "\n")
-    (res / "dyn.out").write_text("".join(parts))
+    (res / "dyn.out").write_text("".join(parts), encoding="utf-8")
     rows = range(n_write)
     (res / "en.dat").write_text("".join(
-        f"{time_fs[i]:10.2f}" + "".join(f"{v:14.6f}" for v in e_h[i]) + f"{e_active[i]:14.6f}{etot_t[i]:14.6f}\n" for i in rows))
+        f"{time_fs[i]:10.2f}" + "".join(f"{v:14.6f}" for v in e_h[i]) + f"{e_active[i]:14.6f}{etot_t[i]:14.6f}\n" for i in rows),
+        encoding="utf-8")
     gaps = np.diff(energies_ev, axis=1)
     tod = []
     for i in rows:
@@ -503,7 +504,7 @@ def write_newtonx_trajectory(folder, symbols, time_fs, coords_angstrom, energies
         de_inf = "-----" if s == 1 else f"{gaps[i, s - 2]:5.2f}"
         de_sup = "-----" if s == e_h.shape[1] else f"{gaps[i, s - 1]:5.2f}"
         tod.append(f"Time ={time_fs[i]:10.2f}   Threshold=****   PES = {s}   DE_inf = {de_inf}   DE_sup = {de_sup}   Type = 4   Next type = 4\n")
-    (res / "typeofdyn.log").write_text("".join(tod))
+    (res / "typeofdyn.log").write_text("".join(tod), encoding="utf-8")
     sh = [SH_OUT_HEADER]
     for f in np.flatnonzero(active_state[1:n_write] != active_state[: n_write - 1]) + 1:
         d_e = energies_ev[f, active_state[f] - 1] - energies_ev[f, active_state[f - 1] - 1]
@@ -512,7 +513,7 @@ def write_newtonx_trajectory(folder, symbols, time_fs, coords_angstrom, energies
                   f"     CYCLE COUNT:{int(round(time_fs[f] / dt_fs)):9d}\n"
                   f"     POTENTIAL ENERGY VARIATION (eV){d_e:20.10f}\n"
                   "------------------------------------------------------------------------\n")
-    (res / "sh.out").write_text("".join(sh))
+    (res / "sh.out").write_text("".join(sh), encoding="utf-8")
 
 
 def channel_counts(n: int, shares) -> np.ndarray:

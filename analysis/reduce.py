@@ -156,5 +156,6 @@ def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_componen
     Path(scores_out).parent.mkdir(parents=True, exist_ok=True)
     scores.to_parquet(scores_out, index=False)
     loadings.to_csv(loadings_out, index=False, float_format="%.6f")
-    Path(summary_out).write_text(json.dumps({"min_events": min_events, "scaling": scaling, "transitions": summary}, indent=1, ensure_ascii=False))
+    Path(summary_out).write_text(json.dumps({"min_events": min_events, "scaling": scaling, "transitions": summary}, indent=1,
+                                            ensure_ascii=False), encoding="utf-8")
     return summary

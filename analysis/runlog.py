@@ -8,6 +8,6 @@ import sys
 
 def setup(log_path: str) -> None:
     """Send logging records and stderr of this process to ``log_path``."""
-    handle = open(log_path, "w", buffering=1)
+    handle = open(log_path, "w", buffering=1, encoding="utf-8")
     sys.stderr = handle
     logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)

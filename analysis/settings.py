@@ -14,7 +14,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.
 def _schema(path: str) -> dict:
     import yaml
 
-    return yaml.safe_load(Path(path).read_text())
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def load_schema(path: str | Path = SCHEMA) -> dict:

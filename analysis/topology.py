@@ -90,11 +90,11 @@ class Topology:
         return self.names[atom]
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=1))
+        Path(path).write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Topology":
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
         data["bonds"] = [tuple(b) for b in data["bonds"]]
         return cls(**data)
 

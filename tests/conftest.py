@@ -36,9 +36,10 @@ cluster: {bootstrap: 20}
 """
 
 
-def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True, targets=()):
+def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True, targets=(), env=None):
     """The real ``snakemake`` on ``config_text`` (YAML) in ``workdir``; ``fast`` adds one ingest batch and a tiny
-    surrogate (a second ``--configfile`` overrides the first key by key); ``targets`` (files) instead of ``all``."""
+    surrogate (a second ``--configfile`` overrides the first key by key); ``targets`` (files) instead of ``all``;
+    ``env`` replaces the environment (PYTHONPATH is still set)."""
     import os
     import subprocess
     import sys
@@ -51,7 +52,7 @@ def run_snakemake(workdir, config_text, *extra, timeout=900, fast=True, targets=
         files.insert(0, str(Path(workdir) / "fast.yaml"))
     cmd = [str(Path(sys.executable).with_name("snakemake")), *targets, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2",
            "--configfile", *files, *extra]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
 
 

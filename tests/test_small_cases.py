@@ -169,3 +169,18 @@ def test_interrupt_then_plain_rerun_completes(tmp_path):
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert (tmp_path / "results/report/report.html").is_file()
     assert "Using workflow specific profile" in rerun.stdout + rerun.stderr
+
+
+def test_a_machine_without_a_utf8_locale_still_gets_its_report(tmp_path):
+    """Under LC_ALL=C without Python's UTF-8 mode the default text encoding is ASCII: every file the pipeline
+    writes with a '→' or 'Å' (pca.json, the report, warnings) must say its encoding, and the last lines printed
+    must not fail on them (a real run stopped at QC before)."""
+    root = tmp_path / "ens"
+    write_nx_ensemble(root, [True, True, False])
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+           "PYTHONCOERCECLOCALE": "0"}
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n", env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warnings = (tmp_path / "results/report/warnings.txt").read_text(encoding="utf-8")
+    assert "S1→S0" in warnings and "S1\\u2192S0" in proc.stdout  # the file in UTF-8, the ASCII terminal escaped
+    assert "S1→S0" in (tmp_path / "results/report/report.html").read_text(encoding="utf-8")

@@ -125,7 +125,8 @@ def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: P
                 time_fs, sym = store.array(tid, "time_fs"), store.meta[tid]["symbols"]
                 for name, frame in by_tid[tid]:
                     (out_dir / f"{name}.xyz").write_text(format_xyz(
-                        store.rows(tid, "coords_angstrom", frame), sym, [f"{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)"]))
+                        store.rows(tid, "coords_angstrom", frame), sym, [f"{tid} frame {frame} t={time_fs[frame]:.2f} fs {comment}(Angstrom)"]),
+                        encoding="utf-8")
                     files[name] = f"{name}.xyz"
     return dict(sorted(files.items()))
 
@@ -473,8 +474,9 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
         events=pd.read_parquet(events_parquet),
         frames=pd.concat([pd.read_parquet(p, columns=state_columns(p)) for p in frame_paths], ignore_index=True),
         reference=pd.concat([pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frame_paths], ignore_index=True),
-        scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text())["transitions"],
-        topology=Topology.from_json(topology_json), surrogate=json.loads(Path(surrogate_metrics_json).read_text()),
+        scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text(encoding="utf-8"))["transitions"],
+        topology=Topology.from_json(topology_json),
+        surrogate=json.loads(Path(surrogate_metrics_json).read_text(encoding="utf-8")),
         stats=pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else None,
         formation=(pd.read_csv(formation_csv, dtype={"channel": str, "transition": str, "trajectory_id": str})
                    if formation_csv else None))
@@ -590,9 +592,9 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"))
     channels = channels_csv_table(sections)
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
-    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event))
+    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event), encoding="utf-8")
     warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
-    (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn))
+    (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn), encoding="utf-8")
     summary = ensemble_summary(over_analysed_frames(d.table, store_paths), d.events)
     ensemble_fit = ensemble_decay(d.frames, random_state=seed)
     pop = figures.populations_with_fit(d.frames, ensemble_fit)
@@ -600,6 +602,6 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                                                        next_csv)
     write_figures(sections, {"populations": pop, **surrogate_figs}, out_dir / "figures")
     (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
-                                                     config_summary or {}, manifest_paths))
+                                                     config_summary or {}, manifest_paths), encoding="utf-8")
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

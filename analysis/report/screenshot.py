@@ -43,11 +43,11 @@ def screenshot(html_path: str | Path, png_path: str | Path, width: int, height: 
 def page_width(html_path: str | Path, width: int, timeout_s: float = 120) -> tuple[int, int]:
     """(scrollWidth of the document, window width) in px once the page has loaded at window ``width``; the first
     exceeding the second means something runs off the right edge."""
-    text = Path(html_path).read_text()
+    text = Path(html_path).read_text(encoding="utf-8")
     probe = '<script>document.title="W"+document.documentElement.scrollWidth+"x"+window.innerWidth;</script></body>'
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "probe.html"
-        copy.write_text(text.replace("</body>", probe))
+        copy.write_text(text.replace("</body>", probe), encoding="utf-8")
         out = subprocess.run([_need_browser(), *_FLAGS, f"--window-size={width},900", "--dump-dom", copy.as_uri()],
                              capture_output=True, text=True, timeout=timeout_s, check=True).stdout
     found = re.search(r"<title>W(\d+)x(\d+)</title>", out)

@@ -148,13 +148,14 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
                     (out_dir / medoid).write_text(format_xyz(
                         s.coords_angstrom, topology.symbols,
                         [f"{stem} channel {s.channel} medoid: {tid} frame {s.frame} t={t_event:.2f} fs (Angstrom, "
-                         "superposed on the Franck-Condon geometry)"]))
+                         "superposed on the Franck-Condon geometry)"]), encoding="utf-8")
                     sel = np.flatnonzero(np.abs(time_fs - t_event) <= window_fs)
                     xyz = store.rows(tid, "coords_angstrom", sel)
                     window = superpose(_relabel(xyz, s.symmetry, topology), fc, n_iter=15, max_starts=3)
                     traj = f"{stem}_{s.channel}_trajectory.xyz"
                     (out_dir / traj).write_text(format_xyz(
                         window, topology.symbols,
-                        [f"{tid} frame {f} t={time_fs[f]:.2f} fs (event at {t_event:.2f} fs; Angstrom)" for f in sel]))
+                        [f"{tid} frame {f} t={time_fs[f]:.2f} fs (event at {t_event:.2f} fs; Angstrom)" for f in sel]),
+                        encoding="utf-8")
                     files[s.channel] = {"medoid": medoid, "trajectory": traj}
     return dict(sorted(files.items()))

@@ -76,7 +76,7 @@ def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[st
 
 def write_xyz(path, symbols, coords_angstrom, comment: str) -> None:
     """One XYZ frame (Å, 8 decimals)."""
-    Path(path).write_text(format_xyz(coords_angstrom, symbols, [comment], decimals=8))
+    Path(path).write_text(format_xyz(coords_angstrom, symbols, [comment], decimals=8), encoding="utf-8")
 
 
 def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n: int = 20,
@@ -92,7 +92,7 @@ def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignme
     if n <= 0 or not (Path(model_dir) / "model.json").exists():
         reason = "switched off (surrogate.next_calculations: 0)" if n <= 0 else "no surrogate model (see metrics.json)"
         empty.to_csv(out_dir / "index.csv", index=False)
-        (out_dir / "README.txt").write_text(f"No next calculations: {reason}.\n")
+        (out_dir / "README.txt").write_text(f"No next calculations: {reason}.\n", encoding="utf-8")
         return empty
     model = load_model(model_dir)
     try:
@@ -101,7 +101,7 @@ def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignme
         frames = collect_frames(store_paths, used, stride, max_frames, random_state)
     except SurrogateSkipped as exc:
         empty.to_csv(out_dir / "index.csv", index=False)
-        (out_dir / "README.txt").write_text(f"No next calculations: {exc}.\n")
+        (out_dir / "README.txt").write_text(f"No next calculations: {exc}.\n", encoding="utf-8")
         return empty
     assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str}) if Path(assignments_csv).exists() else None
     table = next_calculations(model, frames, trajectory_channels(assignments), n)
@@ -118,6 +118,6 @@ def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignme
     (out_dir / "README.txt").write_text(
         "Geometries where the surrogate's committee disagrees most (calibrated 1σ, eV), round-robin over channels.\n"
         "Compute their energies with your electronic-structure method and add them to the training data.\n"
-        + json.dumps({"n": int(len(table)), "model": str(model_dir)}) + "\n")
+        + json.dumps({"n": int(len(table)), "model": str(model_dir)}) + "\n", encoding="utf-8")
     log.info("next calculations: %d geometries, largest σ %.3f eV", len(table), table["max_state_sigma_ev"].max() if len(table) else np.nan)
     return table

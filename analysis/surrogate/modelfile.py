@@ -103,7 +103,7 @@ def save_model(model: SurrogateModel, directory) -> None:
             "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "hopscope": _hopscope_version()},
             **model.info}
     np.savez(directory / "model.npz", **arrays)
-    (directory / "model.json").write_text(json.dumps(meta, indent=1))
+    (directory / "model.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
 
 def load_model(directory) -> SurrogateModel:
@@ -112,7 +112,7 @@ def load_model(directory) -> SurrogateModel:
     meta_path, npz_path = directory / "model.json", directory / "model.npz"
     if not meta_path.exists():
         raise FileNotFoundError(f"{meta_path}: no surrogate model here (was it skipped? see metrics.json)")
-    meta = json.loads(meta_path.read_text())
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format") != "hopscope-surrogate" or meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{meta_path}: not a hopscope surrogate model of format version {FORMAT_VERSION}")
     with np.load(npz_path, allow_pickle=False) as npz:

@@ -281,11 +281,11 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, p
         else:
             log.exception("surrogate failed")
             skipped = {"skipped": f"surrogate failed ({type(exc).__name__}: {exc}); the traceback is in the surrogate log"}
-        (model_dir / "skipped.json").write_text(json.dumps(skipped, indent=1))
-        Path(metrics_out).write_text(json.dumps(skipped, indent=1))
+        (model_dir / "skipped.json").write_text(json.dumps(skipped, indent=1), encoding="utf-8")
+        Path(metrics_out).write_text(json.dumps(skipped, indent=1), encoding="utf-8")
         return skipped
     save_model(fit.model, model_dir)
     fit.heldout.to_csv(model_dir / "heldout_predictions.csv", index=False, float_format="%.5f")
     fit.learning_curve.to_csv(model_dir / "learning_curve.csv", index=False, float_format="%.5f")
-    Path(metrics_out).write_text(json.dumps(fit.metrics, indent=1))
+    Path(metrics_out).write_text(json.dumps(fit.metrics, indent=1), encoding="utf-8")
     return fit.metrics

@@ -1,4 +1,5 @@
 # Input functions, batching and config checks that need the file system. No rules here.
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -64,8 +65,9 @@ def print_run_summary():
     """Last lines of a successful run: where the report is, and the warnings of the jobs again."""
     html_path = Path("results/report/report.html")
     warnings = Path("results/report/warnings.txt")
-    if warnings.is_file() and warnings.read_text().strip():
-        text = warnings.read_text().rstrip()
-        print(f"\nhopscope warnings (details in the report):\n{text}")
+    text = warnings.read_text(encoding="utf-8").rstrip() if warnings.is_file() else ""
+    if text:
+        encoding = sys.stdout.encoding or "utf-8"  # a terminal without UTF-8 gets S1\u2192S0, not a failed run
+        print(f"\nhopscope warnings (details in the report):\n{text.encode(encoding, 'backslashreplace').decode(encoding)}")
     if html_path.is_file():
         print(f"\nhopscope report: {html_path.resolve()}")
