@@ -199,7 +199,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     Parameters
     ----------
     store_paths, table_paths : lists of paths (one per batch)
-    qc_csv : path            per trajectory, every check value and whether it passed
+    qc_csv : path            per trajectory (natural order), every check value and whether it passed
     trajectories_out : path  the ingest table with final ``status`` (ok/excluded) and ``reason``
     thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
         (``exclude_flags``: list of reader-flag prefixes that fail a trajectory, default
@@ -220,7 +220,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
             batch_rows, batch_symbols = store_checks(store, th, exclude_flags)
         rows += batch_rows
         symbols.update(batch_symbols)
-    qc = qc_table(rows, symbols, th)
+    qc = qc_table(rows, symbols, th).sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
     merged = apply_policy(table, qc, policy)
     Path(qc_csv).parent.mkdir(parents=True, exist_ok=True)
     qc.to_csv(qc_csv, index=False, float_format="%.6g")

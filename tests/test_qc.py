@@ -24,6 +24,8 @@ def test_qc_excludes_exactly_the_planted_broken_trajectories(small_demo, tmp_pat
         assert word in reasons[row.trajectory_id]
     qc = pd.read_csv(tmp_path / "qc.csv")
     assert {"etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "length_fraction", "qc_pass"} <= set(qc.columns)
+    numbers = [int(t.removeprefix("TRAJ")) for t in qc["trajectory_id"]]  # two batches, read back in natural order
+    assert numbers == sorted(numbers) and list(qc["trajectory_id"]) == list(table["trajectory_id"])
 
 
 def test_policy_keep_reports_but_keeps(small_demo, tmp_path):
