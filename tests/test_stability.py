@@ -1,6 +1,7 @@
 """Channel stability (analysis.stability): known answers on separated blobs and on pure noise."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.cluster import HierarchicalClustering
@@ -104,3 +105,19 @@ def test_share_interval_is_not_widened_by_the_subsets_that_split_the_channel():
     a = stats.loc["A1B1"]
     assert 0.8 < a["stability"] < 0.98  # the split subsets are seen ...
     assert 25 < a["share_percent_lo"] < 40 < a["share_percent_hi"] < 55, a.to_dict()  # ... but do not set the interval
+
+
+def test_subsets_clustered_in_worker_processes_give_the_same_table(monkeypatch):
+    """The parallel path (from PARALLEL_MIN_WORK events × resamples on) draws every subset and seed up front, so
+    its table equals the one-process table."""
+    from analysis import stability
+    from analysis.cluster import HierarchicalClustering
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(size=(40, 3)) + [6 * k, 0, 0] for k in range(3)])
+    model = HierarchicalClustering(random_state=0).fit(x)
+    one = stability.channel_stability(model, x, model.labels_, n_resamples=8, n_jobs=1)
+    monkeypatch.setattr(stability, "PARALLEL_MIN_WORK", 0)
+    two = stability.channel_stability(model, x, model.labels_, n_resamples=8, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert len(one) == 3 and (one["stability"] > 0.9).all()
