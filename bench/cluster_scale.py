@@ -21,6 +21,7 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.channels import cluster_events  # noqa: E402
+from analysis.stability import PARALLEL_MIN_WORK  # noqa: E402
 
 SHARES = np.array([0.25, 0.18, 0.15, 0.12, 0.1, 0.08, 0.08, 0.04])
 
@@ -48,7 +49,8 @@ def main(sizes, n_jobs):
         assign, stats = cluster_events(scores, events, {"bootstrap": 100, "n_jobs": n_jobs}, {"S1→S0": {"n_components": 4}})
         wall = time.perf_counter() - start
         ari = adjusted_rand_score(truth, assign["channel"])
-        print(f"{len(truth):7d} {100:9d} {n_jobs:4d} {wall:7.1f} {len(stats):8d} {ari:6.3f} {stats['stability'].min():13.3f}", flush=True)
+        jobs = n_jobs if len(truth) * 100 >= PARALLEL_MIN_WORK else 1  # what channel_stability uses
+        print(f"{len(truth):7d} {100:9d} {jobs:4d} {wall:7.1f} {len(stats):8d} {ari:6.3f} {stats['stability'].min():13.3f}", flush=True)
 
 
 if __name__ == "__main__":
