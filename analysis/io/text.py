@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.io.errors import COMPRESSED, TrajectoryFormatError
-from analysis.io.tokenize import parse_fields
 
 _TEXT_BYTES = np.zeros(256, dtype=bool)
 _TEXT_BYTES[[9, 10, 13]] = True
@@ -243,6 +242,8 @@ def parse_lines(raw: bytes, starts: np.ndarray, ends: np.ndarray, line_ids: np.n
     -------
     ndarray, shape (len(line_ids), len(usecols)). A literal ``nan`` is returned as NaN (QC reports it).
     """
+    from analysis.io.tokenize import parse_fields  # here, not at the top: numba costs ~100 MB of RSS in every job that
+                                                   # imports this module only to write XYZ (next calculations, report)
     line_ids = np.asarray(line_ids, dtype=np.int64)
     fast = parse_fields(raw, starts[line_ids], ends[line_ids], n_fields, tuple(usecols))  # plain decimals (numba)
     if fast is not None and fast[1] < 0:

@@ -145,3 +145,16 @@ def test_read_bytes_refuses_empty_and_non_ascii_files(tmp_path):
     for name in ("empty.txt", "bin.txt"):
         with pytest.raises(TrajectoryFormatError, match=name):
             read_bytes(tmp_path / name)
+
+
+def test_writing_xyz_or_training_the_surrogate_does_not_load_numba():
+    """numba (LLVM) adds ~100 MB of RSS to a process; the text helpers load it only when a reader parses numbers,
+    so the surrogate, next-calculations and XYZ-writing jobs stay without it (it had cost them 108 MB)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport analysis.io.text, analysis.surrogate.active, analysis.surrogate.train\n"
+            "print('numba' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
