@@ -4,7 +4,7 @@ One registry (:data:`FORMATS`) says for every format its reader, how a complete 
 files the reader reads, and which files betray the format even when others are missing (so the reader
 runs and names what is missing, instead of the folder being "not recognised"). ``format: auto``, the
 manifest and the error messages are all derived from it. Every file may be stored compressed (``.gz``,
-``.bz2``, ``.xz``; see :func:`analysis.io.text.resolve`).
+``.bz2``, ``.xz``; see :mod:`analysis.io.paths`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
-from analysis.io.text import glob_text, resolve
+from analysis.io.paths import glob_text, resolve
 
 
 @dataclass(frozen=True)

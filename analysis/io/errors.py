@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-COMPRESSED = (".gz", ".bz2", ".xz")  # suffixes of compressed inputs (see analysis.io.text.resolve)
-
-
-def _as_stored(path: Path) -> tuple[Path, bool]:
-    """``path``, or its compressed twin where only that exists: (the file as stored, whether it is the twin)."""
-    if path.name and not path.exists():
-        for suffix in COMPRESSED:
-            twin = path.with_name(path.name + suffix)
-            if twin.is_file():
-                return twin, True
-    return path, False
+from analysis.io.paths import resolve
 
 
 class TrajectoryFormatError(ValueError):
@@ -36,7 +26,8 @@ class TrajectoryFormatError(ValueError):
     """
 
     def __init__(self, path: str | Path, line: int | None, expected: str, message: str | None = None):
-        stored, twin = _as_stored(Path(path))
+        stored = resolve(path) if path and not Path(path).exists() else None  # only the compressed twin exists
+        twin = stored is not None
         self.path = str(stored) if twin else str(path)
         self.line = line
         self.expected = expected

@@ -18,8 +18,9 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
+from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
-                              is_text_file, parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
+                              parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV

@@ -22,8 +22,9 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import (blank_lines, byte_at, file_bytes, integer_column, is_text_file, line_offsets, parse_lines,
-                              read_bytes, read_xyz_frames)
+from analysis.io.paths import is_text_file
+from analysis.io.text import (blank_lines, byte_at, file_bytes, integer_column, line_offsets, parse_lines, read_bytes,
+                              read_xyz_frames)
 from analysis.io.trajectory import Trajectory, last_per_key, shared_rows
 
 _TIME_DECIMALS = 6

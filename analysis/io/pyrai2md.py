@@ -21,7 +21,8 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import blank_lines, file_bytes, glob_text, is_text_file, line_offsets, parse_lines, read_bytes, read_xyz_frames
+from analysis.io.paths import glob_text, is_text_file
+from analysis.io.text import blank_lines, file_bytes, line_offsets, parse_lines, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory, shared_rows
 from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
 

@@ -29,8 +29,9 @@ import numpy as np
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
+from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines,
-                              is_text_file, read_bytes, read_xyz_frames)
+                              read_bytes, read_xyz_frames)
 from analysis.io.trajectory import Trajectory, shared_rows
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 

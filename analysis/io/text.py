@@ -5,8 +5,8 @@ The bulk path parses plain decimals with the compiled parser of :mod:`analysis.i
 line by line only to name the first bad line in the error.
 
 Every file may also be stored compressed (``dyn.out.gz``, ``output.dat.bz2``, ``coords.xyz.xz``: how finished
-runs are archived): the readers ask for the plain name, :func:`resolve` finds the file as it is stored, and
-:func:`read_bytes` decompresses it; line numbers in errors are lines of the decompressed text.
+runs are archived): the readers ask for the plain name, :func:`analysis.io.paths.resolve` finds the file as it
+is stored, and :func:`read_bytes` decompresses it; line numbers in errors are lines of the decompressed text.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.io.errors import COMPRESSED, TrajectoryFormatError
+from analysis.io.errors import TrajectoryFormatError
+from analysis.io.paths import COMPRESSED, resolve
 
 _TEXT_BYTES = np.zeros(256, dtype=bool)
 _TEXT_BYTES[[9, 10, 13]] = True
@@ -33,36 +34,11 @@ _BLANK = np.zeros(256, dtype=bool)
 _BLANK[[9, 10, 13, 32]] = True
 
 
-COMPRESSED_SUFFIXES = dict(zip(COMPRESSED, (gzip.decompress, bz2.decompress, lzma.decompress)))
-
-
-def resolve(path: str | Path) -> Path | None:
-    """The file ``path`` as stored: itself, else ``path`` + ``.gz``/``.bz2``/``.xz`` (first found); None if none
-    of them is a file."""
-    path = Path(path)
-    for candidate in (path, *(path.with_name(path.name + s) for s in COMPRESSED_SUFFIXES)):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def is_text_file(path: str | Path) -> bool:
-    """Whether ``path`` exists as a file, plain or compressed (see :func:`resolve`)."""
-    return resolve(path) is not None
-
-
-def glob_text(folder: str | Path, pattern: str) -> list[Path]:
-    """Files in ``folder`` matching ``pattern`` plain or compressed, by their plain names (a plain file wins over
-    its compressed twin), sorted."""
-    folder = Path(folder)
-    found = {p for p in folder.glob(pattern) if p.is_file()}
-    for suffix in COMPRESSED_SUFFIXES:
-        found |= {p.with_name(p.name[: -len(suffix)]) for p in folder.glob(pattern + suffix) if p.is_file()}
-    return sorted(found)
+DECOMPRESS = dict(zip(COMPRESSED, (gzip.decompress, bz2.decompress, lzma.decompress)))
 
 
 def file_bytes(path: str | Path) -> bytes:
-    """The bytes of ``path`` as :func:`resolve` finds it, decompressed; no checks of what they hold.
+    """The bytes of ``path`` as :func:`analysis.io.paths.resolve` finds it, decompressed; no checks of what they hold.
 
     Raises
     ------
@@ -74,9 +50,9 @@ def file_bytes(path: str | Path) -> bytes:
     path = Path(path)
     stored = resolve(path)
     if stored is None:
-        raise FileNotFoundError(errno.ENOENT, f"No such file (nor {', '.join(path.name + s for s in COMPRESSED_SUFFIXES)})",
+        raise FileNotFoundError(errno.ENOENT, f"No such file (nor {', '.join(path.name + s for s in COMPRESSED)})",
                                 str(path))
-    decompress = COMPRESSED_SUFFIXES.get(stored.suffix)
+    decompress = DECOMPRESS.get(stored.suffix)
     if decompress is None:
         return stored.read_bytes()
     try:
@@ -86,7 +62,7 @@ def file_bytes(path: str | Path) -> bytes:
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """The file's bytes (decompressed where it is stored compressed, see :func:`resolve`), refusing empty files
+    """The file's bytes (decompressed where it is stored compressed, see :func:`analysis.io.paths.resolve`), refusing empty files
     and anything that is not plain ASCII text."""
     path = Path(path)
     raw = file_bytes(path)

@@ -23,7 +23,8 @@ import pandas as pd
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import glob_text, read_bytes, read_xyz_frames, resolve
+from analysis.io.paths import glob_text, resolve
+from analysis.io.text import read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")

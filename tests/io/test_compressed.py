@@ -12,7 +12,8 @@ import pytest
 
 from analysis.io.discover import READERS, batch_manifest, detect_format, discover
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.text import glob_text, read_bytes, resolve
+from analysis.io.paths import glob_text, resolve
+from analysis.io.text import read_bytes
 from tests.conftest import shared
 
 CODECS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
