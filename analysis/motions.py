@@ -97,6 +97,38 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     return out
 
 
+def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[list[Motion]]:
+    """The ``n`` largest distinct motions of every single event (a row of ``features``) relative to the mean of
+    ``reference`` (FC frames): :func:`motion_details` for one event at a time, ranked for all rows at once."""
+    cols = [c for c in features.columns if "[" in c and feature_family(c) in FAMILY_SCALE and c in reference.columns]
+    if not cols or not len(reference):
+        return [[] for _ in range(len(features))]
+    ref = reference[cols].astype(float).mean()
+    values = features[cols].to_numpy(float)
+    scale = np.array([FAMILY_SCALE[feature_family(c)] for c in cols])
+    score = np.nan_to_num(np.abs(values - ref.to_numpy()) / scale, nan=-1.0)
+    # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
+    out = []
+    for i, row_order in enumerate(order):
+        row = pd.Series(values[i], index=cols)
+        found: list[Motion] = []
+        for j in row_order:
+            if score[i, j] < 0:
+                break
+            col = cols[j]
+            fam = feature_family(col)
+            words = describe_feature(col, float(row[col] - ref[col]), topology)
+            if any(m.phrase == words for m in found):
+                continue
+            change = _torsion_change_deg(col, row, ref) if fam.startswith("dihedral") else float(row[col] - ref[col])
+            found.append(Motion(words, col, change, FAMILY_UNIT.get(fam, "")))
+            if len(found) == n:
+                break
+        out.append(found)
+    return out
+
+
 def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[str]:
     """The phrases of :func:`motion_details`."""
     return [m.phrase for m in motion_details(group, reference, topology, n)]

@@ -85,6 +85,14 @@ def apply(coords: np.ndarray, perm, improper: bool) -> np.ndarray:
     return out @ MIRROR if improper else out
 
 
+def restore(coords: np.ndarray, perm, improper: bool) -> np.ndarray:
+    """The inverse of :func:`apply`: geometries relabelled by ``perm`` (and mirrored) back to their own labels."""
+    coords = np.asarray(coords)
+    out = np.empty_like(coords)
+    out[..., list(perm), :] = coords @ MIRROR if improper else coords
+    return out
+
+
 def canonical_choice(coords: np.ndarray, reference: np.ndarray, symmetries) -> np.ndarray:
     """Index into ``symmetries`` of each geometry's canonical relabelling.
 

@@ -83,3 +83,19 @@ def test_canonical_choice_gives_the_moving_atom_the_lower_equivalent_index():
     stretch_1 = reference + [[0, 0, 0], [-0.5, 0, 0], [0, 0, 0]]
     symmetries = [([0, 1, 2], False), ([0, 2, 1], False)]
     assert canonical_choice(np.stack([stretch_2, stretch_1, reference]), reference, symmetries).tolist() == [1, 0, 0]
+
+
+def test_event_motions_name_each_event_on_its_own():
+    """Two events from the same FC frames: one stretches C1–N3 by 0.3 Å, one closes O2–C1–N3 by 25°; each is named
+    by its own motion (known answers), and each row agrees with motion_details of that row alone."""
+    from analysis.motions import event_motions
+
+    ref = pd.DataFrame({"bond[C1-N3]": [1.35, 1.37], "angle[O2-C1-N3]": [123.0, 125.0], "bond[C1-O2]": [1.22, 1.22]})
+    events = pd.DataFrame({"bond[C1-N3]": [1.66, 1.37], "angle[O2-C1-N3]": [125.0, 99.0], "bond[C1-O2]": [1.23, 1.20]})
+    motions = event_motions(events, ref, TOPO, n=2)
+    assert [m.phrase for m in motions[0]] == ["C1-N3 stretching", "C1-O2 stretching"]
+    assert motions[0][0].change == pytest.approx(0.30) and motions[0][0].unit == "Å"
+    assert motions[1][0].phrase == "O2-C1-N3 closing" and motions[1][0].change == pytest.approx(-25.0)
+    for k in range(2):
+        assert motions[k] == motion_details(events.iloc[[k]], ref, TOPO, n=2)
+    assert event_motions(events, ref.iloc[:0], TOPO) == [[], []]  # no FC frame: nothing to compare with

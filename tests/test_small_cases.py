@@ -52,6 +52,10 @@ def test_one_or_two_events_are_listed_not_clustered(tmp_path, n_hopping):
     geoms = sorted(p.name for p in (tmp_path / "results/report/geometries").glob("*.xyz"))
     assert len(geoms) == n_hopping and geoms[0] == f"S1-S0_TRAJ1_frame{round(t[0] / 0.5)}.xyz"  # event geometries
     assert f"{4 - n_hopping} of 4 trajectories never hop" in html
+    # each listed event is described by its own motion: the planted C6 puckering, and the S1–S0 gap at the hop
+    event_rows = [line for line in md.splitlines() if line.startswith("| TRAJ")]
+    assert len(event_rows) == n_hopping and all("C6 puckering" in line for line in event_rows)
+    assert "S1–S0 gap (eV)" in md and "largest motion from FC" in html
 
 
 def test_every_trajectory_excluded_gives_a_report_listing_why(tmp_path):

@@ -1,6 +1,7 @@
 """Symmetry-equivalent atoms (analysis.symmetry): automorphisms, geometric symmetries, canonical relabelling."""
 
 import numpy as np
+import pytest
 
 from analysis import symmetry
 from analysis.demo import MOLECULES
@@ -67,3 +68,35 @@ def test_merged_phrase_names_both_equivalent_bonds():
     assert symmetry.merged_phrase("C3-N6 stretching", names, [tuple(range(7)), swap]) == "C3-N6 / C4-N7 stretching"
     assert symmetry.merged_phrase("C1 puckering", names, [tuple(range(7)), swap]) == "C1 puckering"
     assert symmetry.merged_phrase("C1 puckering", names, [tuple(range(7))]) == "C1 puckering"
+
+
+def test_restore_undoes_a_relabelling_proper_or_mirrored():
+    rng = np.random.default_rng(3)
+    coords = rng.normal(size=(4, 7, 3))
+    perm = tuple(rng.permutation(7))
+    for improper in (False, True):
+        relabelled = symmetry.apply(coords, perm, improper)
+        assert not np.allclose(relabelled, coords)
+        np.testing.assert_array_equal(symmetry.restore(relabelled, perm, improper), coords)
+
+
+def test_an_event_is_named_in_its_own_labels_after_canonical_relabelling():
+    """Pyrrole's N1–C5 ring opening is clustered as the canonical N1–C2 opening, and still named N1–C5 on its own
+    (known answer: the planted bond and its length from the coordinates)."""
+    import pandas as pd
+
+    from analysis.demo import Channel, channel_displacement
+    from analysis.features.internal import featurize
+    from analysis.report.structures import EventGeometries, event_motion_list
+
+    mol, top, syms = _symmetries("pyrrole")
+    top.symmetries = [[list(perm), improper] for perm, improper in syms]
+    open_c5 = mol.xyz + channel_displacement(mol.xyz, Channel("b", 1, 1, 1, (("translate", (4, 9), "bond:0", 0.6),)), 1.0, mol.plane)[0]
+    canonical, choice = symmetry.canonicalize(open_c5[None], mol.xyz, syms)
+    assert choice.tolist() == [1]
+    geoms = EventGeometries(pd.DataFrame({"trajectory_id": ["T1"], "frame": [7], "symmetry": choice}), canonical, mol.xyz, "S1–S0")
+    reference = featurize(np.stack([mol.xyz] * 3), top)
+    (motions,) = event_motion_list(geoms, reference, top, n=2)
+    stretch = np.linalg.norm(open_c5[0] - open_c5[4]) - np.linalg.norm(mol.xyz[0] - mol.xyz[4])
+    assert motions[0].phrase == f"{top.names[0]}-{top.names[4]} stretching"
+    assert motions[0].change == pytest.approx(stretch, abs=1e-9)

@@ -29,7 +29,8 @@ from analysis.report.cards import cards_html, card_html
 from analysis.report.html import img, page, table_html
 from analysis.report.provenance import provenance_html
 from analysis.io.text import format_xyz
-from analysis.report.structures import EventGeometries, channel_structures, event_geometries, write_channel_files
+from analysis.report.structures import (EventGeometries, channel_structures, event_geometries, event_motion_list,
+                                       write_channel_files)
 from analysis.report.surrogate import surrogate_html as surrogate_section
 from analysis.symmetry import merged_phrase
 from analysis.topology import Topology
@@ -37,6 +38,12 @@ from analysis.topology import Topology
 log = logging.getLogger(__name__)
 
 MAX_EVENT_GEOMETRIES = 10
+
+
+def _count(n: int, one: str, many: str, bare: bool = False) -> str:
+    """'1 trajectory', '3 trajectories' (``bare``: the word alone, for 'its'/'their')."""
+    word = one if n == 1 else many
+    return word if bare else f"{n} {word}"
 
 
 def time_name(kind: str) -> str:
@@ -176,10 +183,16 @@ class TransitionSection:
         self.gap_name = "gap"
         s = slug(transition)
         resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
+        self.event_motions: list = []    # no channel: every event's largest motions, and the gap at it (eV)
+        self.event_gaps_ev: np.ndarray | None = None
         if "skipped" in summary or not len(resolved):
             wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
                       for r in assignments.head(MAX_EVENT_GEOMETRIES).itertuples()}
             self.geometries = write_geometries(wanted, store_paths, out_dir / "geometries", comment=f"{transition} event ")
+            if self.n_events:
+                geoms = event_geometries(events, assignments, store_paths, topology)
+                self.gap_name, self.event_gaps_ev = geoms.gap_name, geoms.table["gap_ev"].to_numpy(float)
+                self.event_motions = event_motion_list(geoms, reference, topology) if len(reference) else []
         else:
             geoms = event_geometries(events, assignments, store_paths, topology)
             self.gap_name = geoms.gap_name
@@ -193,8 +206,9 @@ class TransitionSection:
                                                          st.moving, topology.names)
         self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
         if "skipped" not in summary and self.n_events:
-            self.figures["shares"] = figures.channel_shares(self.channels, f"{transition}: channels")
-            self.figures["tree"] = figures.hierarchy_tree(self.channels, f"{transition}: channel hierarchy (share of events)")
+            if len(self.resolved):  # a bar and a tree of "unresolved 100 %" would say nothing the sentence does not
+                self.figures["shares"] = figures.channel_shares(self.channels, f"{transition}: channels")
+                self.figures["tree"] = figures.hierarchy_tree(self.channels, f"{transition}: channel hierarchy (share of events)")
             self.figures["pca"] = figures.pca_scatter(scores, assignments, summary["explained_variance_ratio"], f"{transition}: events in PCA space")
             self.figures["variance"] = figures.explained_variance(summary["explained_variance_ratio"], f"{transition}: PCA")
         if self.n_events:
@@ -251,9 +265,17 @@ class TransitionSection:
 
     @property
     def event_list(self) -> pd.DataFrame:
-        """The events one by one (shown when there is no channel table)."""
-        return self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(
+        """The events one by one (shown when there is no channel table): time, the gap between the two states and
+        the two largest motions from the FC geometry, in the trajectory's own atom labels."""
+        out = self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(
             columns={"event_time_fs": f"{self.time_label} (fs)"})
+        gaps = self.event_gaps_ev
+        if gaps is not None and len(gaps) == len(out) and np.isfinite(gaps).any():
+            out[f"{self.gap_name} gap (eV)"] = gaps
+        if len(self.event_motions) == len(out) and any(self.event_motions):
+            for k, label in enumerate(("largest motion from FC", "second motion")):
+                out[label] = [str(m[k]) if len(m) > k else "" for m in self.event_motions]
+        return out
 
     def csv_rows(self) -> pd.DataFrame:
         return self.channels.assign(transition=self.transition) if len(self.channels) else pd.DataFrame()
@@ -263,7 +285,7 @@ class TransitionSection:
         if len(self.resolved):
             out += [self.display_table().to_markdown(index=False, floatfmt=".2f"), ""]
         elif self.n_events:
-            out += [self.event_list.to_markdown(index=False, floatfmt=".1f"), ""]
+            out += [self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
         return out
 
     def cards(self) -> str:
@@ -288,7 +310,7 @@ class TransitionSection:
                       "(grey) with the atoms that move most highlighted (orange, arrows from their FC positions).</p>",
                       self.cards(), table_html(self.display_table(compact=True), digits=2)]
         elif self.n_events:
-            parts.append(table_html(self.event_list))
+            parts.append(table_html(self.event_list, digits=2))
         pics = [img(self.figures[k], f"{self.transition} {k}") for k in ("shares", "tree") if k in self.figures]
         if pics:
             parts.append('<div class="row">' + "".join(pics) + "</div>")
@@ -541,9 +563,11 @@ def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary
             f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
     body += [s.html(d.pca[s.transition]) for s in sections]
+    its = _count(len(truncated), "its", "their", bare=True)
+    truncated_text = f", {len(truncated)} analysed up to {its} first failed energy check" if len(truncated) else ""
     body += ['<h2 id="qc">Quality control</h2>',
-             f"<p>{len(qc_fail)} trajectories failed a QC check; {len(excluded)} excluded in total"
-             f"{f', {len(truncated)} analysed up to their first failed energy check' if len(truncated) else ''}.</p>",
+             f"<p>{_count(len(qc_fail), 'trajectory', 'trajectories')} failed a QC check; {len(excluded)} excluded in total"
+             f"{truncated_text}.</p>",
              "<h3>Excluded</h3>", table_html(excluded) if len(excluded) else "<p>none</p>",
              *(["<h3>Truncated</h3>", table_html(truncated)] if len(truncated) else []),
              '<h2 id="surrogate">Property surrogate</h2>', surrogate_html,

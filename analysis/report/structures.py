@@ -12,8 +12,10 @@ import pandas as pd
 
 from analysis import symmetry
 from analysis.cluster import UNRESOLVED
+from analysis.features.internal import featurize
 from analysis.io.store import Store
 from analysis.io.text import format_xyz
+from analysis.motions import Motion, event_motions
 from analysis.report.drawing import moving_atoms, superpose
 from analysis.topology import Topology
 
@@ -81,6 +83,34 @@ def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_path
     first = table.iloc[0] if len(table) else None
     gap_name = f"{first['from_label']}–{first['to_label']}" if first is not None and has_labels else "gap"
     return EventGeometries(table, aligned, fc, gap_name)
+
+
+MOTION_FAMILIES = ("bonds", "angles", "dihedrals", "pucker", "oop", "pyramidalization")
+
+
+def own_label_coords(geoms: EventGeometries, topology: Topology) -> np.ndarray:
+    """The event geometries of ``geoms`` back in each trajectory's own atom labels (the canonical symmetry
+    relabelling undone; still superposed on the FC geometry)."""
+    coords = geoms.coords_angstrom.copy()
+    choice = geoms.table["symmetry"].to_numpy(int)
+    for k in np.unique(choice):
+        if k and k < len(topology.symmetries):
+            perm, improper = topology.symmetries[k]
+            coords[choice == k] = symmetry.restore(coords[choice == k], perm, bool(improper))
+    return coords
+
+
+def event_motion_list(geoms: EventGeometries, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[list[Motion]]:
+    """Per event of ``geoms`` (in table order): its ``n`` largest motions from the FC frames ``reference``, named
+    in the trajectory's own atom labels (empty where its geometry could not be read)."""
+    coords = own_label_coords(geoms, topology)
+    found = np.isfinite(coords).all(axis=(1, 2))
+    out: list[list[Motion]] = [[] for _ in range(len(coords))]
+    if found.any():
+        motions = event_motions(featurize(coords[found], topology, families=MOTION_FAMILIES), reference, topology, n)
+        for row, m in zip(np.flatnonzero(found), motions):
+            out[row] = m
+    return out
 
 
 def medoid_index(points: np.ndarray) -> int:
