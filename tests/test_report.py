@@ -312,3 +312,39 @@ def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path
     section, figs = surrogate_html(metrics, r / "surrogate/model", inputs.scores, inputs.assignments, stores,
                                    r / "surrogate/next_calculations/index.csv")
     assert "predictor" in section and all(png[:4] == b"\x89PNG" for png in figs.values())
+
+
+@pytest.mark.slow
+def test_each_event_on_its_own_is_named_by_its_planted_motion(demo_report, tmp_path):
+    """Events listed one by one (no channel, or unresolved beside the channels) are described by their own largest
+    motion from the FC frames: on the demo that is the planted channel of every event's trajectory (known answer)."""
+    from analysis.report.build import TransitionSection, listed_events, read_report_inputs
+    from analysis.report.structures import event_geometries
+
+    r = demo_report / "results"
+    stores = sorted(str(p) for p in (r / "ingest/batches").glob("*.npz"))
+    frames = sorted(str(p) for p in (r / "features/frames").glob("*.parquet"))
+    inputs = read_report_inputs(r / "qc/trajectories.parquet", r / "qc/qc.csv", r / "clusters/assignments.csv", r / "features/events.parquet",
+                                frames, r / "reduce/scores.parquet", r / "reduce/pca.json", r / "features/topology.json",
+                                r / "surrogate/metrics.json")
+    assign = inputs.assignments[inputs.assignments.transition == "S1→S0"].reset_index(drop=True)
+    events = inputs.events[inputs.events.transition == "S1→S0"]
+    geoms = event_geometries(events, assign, stores, inputs.topology)
+    listed = listed_events(geoms, np.arange(len(assign)), inputs.reference, inputs.topology, max_rows=len(assign))
+    truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False).set_index("trajectory_id")["channel"]
+    largest = listed["largest motion from FC"].str.rsplit(" ", n=2).str[0]  # "C6 puckering [+] +0.52 Å" → the words
+    assert (largest == listed["trajectory_id"].map(truth)).all()
+    assert list(listed["hop time (fs)"]) == sorted(listed["hop time (fs)"])
+    assert np.all(listed["S1–S0 gap (eV)"] < 1.0)  # the gap closes at the hop (4.6 eV at FC)
+
+    # two events the clustering left unresolved are listed under the channel table, each with its own motion
+    picked = assign.index[assign.channel != "unresolved"][:2]
+    assign.loc[picked, "channel"] = "unresolved"
+    section = TransitionSection("S1→S0", inputs.pca["S1→S0"], events, assign, inputs.scores[inputs.scores.transition == "S1→S0"],
+                                inputs.reference, inputs.topology, inputs.n_ok, tmp_path, stores)
+    assert len(section.resolved) and len(section.event_list) == 2
+    md = "\n".join(section.markdown())
+    assert "Unresolved events (2), each with its own largest motions from the FC geometry:" in md
+    for tid in assign.loc[picked, "trajectory_id"]:
+        assert truth[tid] in next(line for line in md.splitlines() if line.startswith(f"| {tid} "))
+    assert "<details><summary>Unresolved events (2)" in section.html(inputs.pca["S1→S0"])

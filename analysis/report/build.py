@@ -143,6 +143,30 @@ def motion_text(phrase: str, change: float, unit: str) -> str:
     return str(Motion(phrase, "", change, unit)) if phrase else ""
 
 
+MAX_LISTED_EVENTS = 100
+
+
+def listed_events(geoms: EventGeometries, rows: np.ndarray, reference: pd.DataFrame, topology: Topology,
+                  time_label: str = "hop time", max_rows: int = MAX_LISTED_EVENTS) -> pd.DataFrame:
+    """The events ``rows`` of ``geoms`` one by one, earliest first (at most ``max_rows``): trajectory, frame, time,
+    the gap between the transition's two states (eV) and the two largest motions from the FC frames
+    ``reference``, named in the trajectory's own atom labels."""
+    table = geoms.table.iloc[rows]
+    order = np.argsort(table["event_time_fs"].to_numpy(float), kind="stable")[:max_rows]
+    rows, table = np.asarray(rows)[order], table.iloc[order]
+    out = table[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{time_label} (fs)"})
+    if np.isfinite(table["gap_ev"].to_numpy(float)).any():
+        out[f"{geoms.gap_name} gap (eV)"] = table["gap_ev"].to_numpy(float)
+    if len(reference) and len(rows):
+        sub = EventGeometries(geoms.table.iloc[rows].reset_index(drop=True), geoms.coords_angstrom[rows], geoms.fc_angstrom,
+                              geoms.gap_name)
+        motions = event_motion_list(sub, reference, topology)
+        if any(motions):
+            for k, label in enumerate(("largest motion from FC", "second motion")):
+                out[label] = [str(m[k]) if len(m) > k else "" for m in motions]
+    return out.reset_index(drop=True)
+
+
 def add_structure_columns(channels: pd.DataFrame, geoms: EventGeometries, structures: dict, lifetimes: pd.DataFrame,
                           names: list[str]) -> pd.DataFrame:
     """The channel table with the medoid, the moving atoms, the gap at the event (median and quartiles, eV) and
@@ -183,19 +207,21 @@ class TransitionSection:
         self.gap_name = "gap"
         s = slug(transition)
         resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
-        self.event_motions: list = []    # no channel: every event's largest motions, and the gap at it (eV)
-        self.event_gaps_ev: np.ndarray | None = None
+        # the events listed one by one: all of them when there is no channel, else the unresolved ones
+        self.event_list = pd.DataFrame()
         if "skipped" in summary or not len(resolved):
             wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
                       for r in assignments.head(MAX_EVENT_GEOMETRIES).itertuples()}
             self.geometries = write_geometries(wanted, store_paths, out_dir / "geometries", comment=f"{transition} event ")
             if self.n_events:
                 geoms = event_geometries(events, assignments, store_paths, topology)
-                self.gap_name, self.event_gaps_ev = geoms.gap_name, geoms.table["gap_ev"].to_numpy(float)
-                self.event_motions = event_motion_list(geoms, reference, topology) if len(reference) else []
+                self.gap_name = geoms.gap_name
+                self.event_list = listed_events(geoms, np.arange(self.n_events), reference, topology, self.time_label)
         else:
             geoms = event_geometries(events, assignments, store_paths, topology)
             self.gap_name = geoms.gap_name
+            unresolved_rows = np.flatnonzero(geoms.table["channel"].to_numpy() == UNRESOLVED)
+            self.event_list = listed_events(geoms, unresolved_rows, reference, topology, self.time_label)
             self.structures = channel_structures(geoms, scores)
             self.lifetimes = channel_lifetimes(assignments, random_state=seed)
             self.channels = add_structure_columns(self.channels, geoms, self.structures, self.lifetimes, topology.names)
@@ -263,20 +289,6 @@ class TransitionSection:
         return t.drop(columns=drop).rename(columns={"n_events": "events", "percent": "share (%)", "percent_of_trajectories": "% of trajectories",
                                                     "formation_time_fs_median": "formation (fs, median)"})
 
-    @property
-    def event_list(self) -> pd.DataFrame:
-        """The events one by one (shown when there is no channel table): time, the gap between the two states and
-        the two largest motions from the FC geometry, in the trajectory's own atom labels."""
-        out = self.assignments[["trajectory_id", "frame", "event_time_fs"]].rename(
-            columns={"event_time_fs": f"{self.time_label} (fs)"})
-        gaps = self.event_gaps_ev
-        if gaps is not None and len(gaps) == len(out) and np.isfinite(gaps).any():
-            out[f"{self.gap_name} gap (eV)"] = gaps
-        if len(self.event_motions) == len(out) and any(self.event_motions):
-            for k, label in enumerate(("largest motion from FC", "second motion")):
-                out[label] = [str(m[k]) if len(m) > k else "" for m in self.event_motions]
-        return out
-
     def csv_rows(self) -> pd.DataFrame:
         return self.channels.assign(transition=self.transition) if len(self.channels) else pd.DataFrame()
 
@@ -284,9 +296,19 @@ class TransitionSection:
         out = [f"## {self.transition}", "", self.status + ".", ""]
         if len(self.resolved):
             out += [self.display_table().to_markdown(index=False, floatfmt=".2f"), ""]
-        elif self.n_events:
-            out += [self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
+            if len(self.event_list):
+                out += [f"{self.list_caption}:", "", self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
+        elif len(self.event_list):
+            out += [f"{self.list_caption}:", "", self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
         return out
+
+    @property
+    def list_caption(self) -> str:
+        """What the event list holds: the unresolved events beside a channel table, else every event."""
+        which = "Unresolved events" if len(self.resolved) else "Events"
+        n = int((self.assignments["channel"] == UNRESOLVED).sum()) if len(self.resolved) else self.n_events
+        shown = f", the first {len(self.event_list)} by time" if len(self.event_list) < n else ""
+        return f"{which} ({n}{shown}), each with its own largest motions from the FC geometry"
 
     def cards(self) -> str:
         """One card per resolved channel (drawing, numbers, files)."""
@@ -309,8 +331,11 @@ class TransitionSection:
                       "smallest summed distance to the others in PCA space), superposed on the Franck–Condon geometry "
                       "(grey) with the atoms that move most highlighted (orange, arrows from their FC positions).</p>",
                       self.cards(), table_html(self.display_table(compact=True), digits=2)]
-        elif self.n_events:
-            parts.append(table_html(self.event_list, digits=2))
+            if len(self.event_list):
+                parts.append(f"<details><summary>{html.escape(self.list_caption)}</summary>"
+                             f"{table_html(self.event_list, digits=2)}</details>")
+        elif len(self.event_list):
+            parts += [f"<p>{html.escape(self.list_caption)}:</p>", table_html(self.event_list, digits=2)]
         pics = [img(self.figures[k], f"{self.transition} {k}") for k in ("shares", "tree") if k in self.figures]
         if pics:
             parts.append('<div class="row">' + "".join(pics) + "</div>")
