@@ -188,3 +188,29 @@ def test_a_machine_without_a_utf8_locale_still_gets_its_report(tmp_path):
     warnings = (tmp_path / "results/report/warnings.txt").read_text(encoding="utf-8")
     assert "S1→S0" in warnings and "S1\\u2192S0" in proc.stdout  # the file in UTF-8, the ASCII terminal escaped
     assert "S1→S0" in (tmp_path / "results/report/report.html").read_text(encoding="utf-8")
+
+
+def test_runs_in_subfolders_with_the_same_trajectory_names_are_all_analysed(tmp_path):
+    """root/run1/TRAJ1-3 and root/run2/TRAJ1-3 (a study run twice): six trajectories, none mixed with another."""
+    root = tmp_path / "ens"
+    t1 = write_nx_ensemble(root / "run1", [True, True, False], seed=1)
+    t2 = write_nx_ensemble(root / "run2", [True, False, True], seed=2)
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    assert "6 of 6 trajectories analysed" in html
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet")
+    assert list(table["trajectory_id"]) == [f"run{r}_TRAJ{k}" for r in (1, 2) for k in (1, 2, 3)]
+    events = pd.read_csv(tmp_path / "results/clusters/assignments.csv")
+    hops = dict(zip(events["trajectory_id"], events["event_time_fs"]))
+    planted = {f"run1_TRAJ{k + 1}": t for k, t in enumerate(t1) if t} | {f"run2_TRAJ{k + 1}": t for k, t in enumerate(t2) if t}
+    assert hops.keys() == planted.keys()
+    assert all(abs(hops[k] - planted[k]) <= 0.5 for k in planted)  # each hop where its own trajectory planted it
+
+
+def test_a_root_that_is_one_trajectory_folder_gets_a_report(tmp_path):
+    t = write_nx_ensemble(tmp_path / "ens", [True])
+    proc = run_snakemake(tmp_path, f"input: {{root: {tmp_path / 'ens' / 'TRAJ1'}}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    assert "1 of 1 trajectories analysed" in html and f"S1→S0: 1 event (TRAJ1 at {t[0]:.1f} fs)" in html

@@ -106,20 +106,74 @@ def detect_format(folder: str | Path) -> str | None:
     return None
 
 
-def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Found]:
-    """Trajectory folders directly under ``root`` matching ``pattern``, in natural order.
+# how deep :func:`discover` looks for trajectory folders: root/TRAJ1, root/run1/TRAJ1, root/run1/TRAJECTORIES/TRAJ1
+MAX_DEPTH = 3
 
-    With ``fmt='auto'`` each folder gets :func:`detect_format`; a named format is used for every folder,
-    so its reader's own error names whatever is missing. Folders no reader claims get ``unknown`` so the
-    ensemble reports them instead of dropping them silently.
+
+def _claimed(folder: Path, fmt: str) -> str | None:
+    """The format ``folder`` is a trajectory of (``fmt`` or, for 'auto', :func:`detect_format`), or None."""
+    if fmt == "auto":
+        return detect_format(folder)
+    spec = REGISTRY[fmt]
+    return fmt if spec.detect(folder) or any(glob_text(folder, g) for g in spec.signature) else None
+
+
+def _trajectory_folders(folder: Path, fmt: str, depth: int) -> list[tuple[Path, str]]:
+    """[(folder, format)]: ``folder`` if a reader claims it, else the claimed folders below it (``depth`` levels)."""
+    got = _claimed(folder, fmt)
+    if got:
+        return [(folder, got)]
+    if depth <= 0:
+        return []
+    try:
+        subs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+    except OSError:  # unreadable: reported as an unknown folder by the caller
+        return []
+    return [pair for sub in subs for pair in _trajectory_folders(sub, fmt, depth - 1)]
+
+
+def _root_as_trajectory(root: Path, fmt: str) -> str | None:
+    """The format of ``root`` when it is itself one complete trajectory (a Newton-X TRAJ folder, a SHARC
+    trajectory …) given as input.root, else None. Plain XYZ is not enough here: an ensemble folder may hold a stray
+    ``*.xyz`` beside its trajectory folders."""
+    specs = FORMATS if fmt == "auto" else (REGISTRY[fmt],)
+    return next((spec.name for spec in specs if spec.name != "xyz" and spec.detect(root)), None)
+
+
+def trajectory_ids(root: Path, folders: list[Path]) -> list[str]:
+    """Each folder's name, or, where two nested folders share a name (run1/TRAJ1, run2/TRAJ1), every folder's
+    path below ``root`` joined by '_' ('run1_TRAJ1')."""
+    names = [f.name for f in folders]
+    if len(set(names)) == len(names):
+        return names
+    return ["_".join(f.relative_to(root).parts) if f != root else f.name for f in folders]
+
+
+def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Found]:
+    """Trajectory folders under ``root`` matching ``pattern``, in natural order of their ids.
+
+    Each folder directly under ``root`` that a reader claims is a trajectory; one no reader claims is searched
+    for trajectory folders down to :data:`MAX_DEPTH` levels (runs kept as ``run1/TRAJ1 …``, ``run2/TRAJ1 …``;
+    ids as :func:`trajectory_ids`), and reported as ``unknown`` when none is inside, so the ensemble reports it
+    instead of dropping it silently. ``root`` that is itself one complete trajectory is an ensemble of one.
+    With ``fmt='auto'`` each folder gets :func:`detect_format`; a named format is used for every folder, so its
+    reader's own error names whatever is missing.
     """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"input.root: {root} is not a directory")
     if fmt != "auto" and fmt not in REGISTRY:
         raise ValueError(f"input.format: unknown format {fmt!r}; known: auto, {', '.join(REGISTRY)}")
-    folders = sorted((p for p in root.glob(pattern) if p.is_dir()), key=lambda p: natural_key(p.name))
-    return [Found(f.name, f, (detect_format(f) or "unknown") if fmt == "auto" else fmt) for f in folders]
+    single = _root_as_trajectory(root, fmt)
+    if single:  # its own subfolders (RESULTS, JOB_AD, QM …) are parts of it, not trajectories
+        return [Found(root.name, root, single)]
+    top = sorted((p for p in root.glob(pattern) if p.is_dir()), key=lambda p: natural_key(p.name))
+    pairs: list[tuple[Path, str]] = []
+    for folder in top:
+        pairs += _trajectory_folders(folder, fmt, MAX_DEPTH - 1) or [(folder, "unknown" if fmt == "auto" else fmt)]
+    ids = trajectory_ids(root, [p for p, _ in pairs])
+    found = [Found(tid, p, f) for tid, (p, f) in zip(ids, pairs)]
+    return sorted(found, key=lambda f: natural_key(f.trajectory_id))
 
 
 def auto_batches(n_trajectories: int, batch_trajectories: int = 250, minimum: int = 4) -> int:

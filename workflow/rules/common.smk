@@ -23,7 +23,7 @@ else:
     if not FOUND:
         raise WorkflowError(
             f"no trajectory folders under {_root} matching input.pattern {_pattern!r} "
-            "(input.root holds one folder per trajectory)"
+            "(input.root holds one folder per trajectory, runs of such folders, or is one trajectory folder)"
         )
 
 
