@@ -110,6 +110,11 @@ def detect_format(folder: str | Path) -> str | None:
 MAX_DEPTH = 3
 
 
+# folders inside a trajectory that are never searched for trajectories (a crashed Newton-X run without RESULTS
+# still has JOB_AD, whose QM inputs may include an *.xyz: it stays one unknown folder, not a trajectory 'JOB_AD')
+TRAJECTORY_PARTS = frozenset({"results", "job_ad", "job_nad", "info_restart", "qm", "restart", "temp", "debug", "scratch"})
+
+
 def _claimed(folder: Path, fmt: str) -> str | None:
     """The format ``folder`` is a trajectory of (``fmt`` or, for 'auto', :func:`detect_format`), or None."""
     if fmt == "auto":
@@ -126,7 +131,8 @@ def _trajectory_folders(folder: Path, fmt: str, depth: int) -> list[tuple[Path, 
     if depth <= 0:
         return []
     try:
-        subs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+        subs = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.lower() not in TRAJECTORY_PARTS),
+                      key=lambda p: natural_key(p.name))
     except OSError:  # unreadable: reported as an unknown folder by the caller
         return []
     return [pair for sub in subs for pair in _trajectory_folders(sub, fmt, depth - 1)]

@@ -71,3 +71,13 @@ def test_a_stray_xyz_file_does_not_make_the_ensemble_root_a_trajectory(tmp_path)
     (tmp_path / "T1" / "run.xyz").write_text("1\nf0\nH 0 0 0\n")
     (tmp_path / "initial.xyz").write_text("1\nf0\nH 0 0 0\n")
     assert _ids(discover(tmp_path)) == [("T1", "xyz")]
+
+
+def test_a_crashed_trajectory_stays_one_unknown_folder(tmp_path):
+    """A Newton-X run that died before RESULTS was written: its JOB_AD holds an *.xyz input, which is not a trajectory."""
+    _nx(tmp_path / "TRAJ1")
+    crashed = tmp_path / "TRAJ2"
+    (crashed / "JOB_AD").mkdir(parents=True)
+    (crashed / "JOB_AD" / "geom.xyz").write_text("1\nf0\nH 0 0 0\n")
+    (crashed / "control.dyn").write_text("&input\n")
+    assert _ids(discover(tmp_path)) == [("TRAJ1", "newtonx"), ("TRAJ2", "unknown")]
