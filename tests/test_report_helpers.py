@@ -100,7 +100,7 @@ def test_status_says_unresolved_events_may_be_channels_below_the_smallest_size()
     some = section(["A1B1"] * 8 + ["unresolved"] * 3, 5)
     assert some.status == ("S1→S0: 11 events in 1 channel; unresolved, 3 events (density noise, or channels of fewer than "
                            "5 events, the smallest that cluster.min_cluster_size and min_share resolve)")
-    assert section(["unresolved"] * 4, 5).status.startswith("S1→S0: 4 events, no channel resolved: unresolved, 4 events "
-                                                             "(density noise, or channels of fewer than 5 events")
+    assert section(["unresolved"] * 4, 5).status == ("S1→S0: 4 events, all unresolved (density noise, or channels of fewer "
+                                                      "than 5 events, the smallest that cluster.min_cluster_size and min_share resolve)")
     assert section(["A1B1"] * 8, 5).status == "S1→S0: 8 events in 1 channel"
     assert section(["A1B1"] * 8 + ["unresolved"], None).status.endswith("unresolved, 1 event (density noise)")

@@ -253,7 +253,7 @@ class TransitionSection:
                  "cluster.min_cluster_size and min_share resolve") if self.min_channel_events else ""
         unresolved = f"unresolved, {n_unres} event{'s' if n_unres != 1 else ''} (density noise{below})"
         if not len(self.resolved):
-            return f"{self.transition}: {self.n_events} events, no channel resolved: {unresolved}"
+            return f"{self.transition}: {_count(self.n_events, 'event', 'events')}, all unresolved (density noise{below})"
         text = f"{self.transition}: {self.n_events} events in {len(self.resolved)} channel{'s' if len(self.resolved) > 1 else ''}"
         n_tent = int(self.resolved["tentative"].sum()) if "tentative" in self.resolved else 0
         if n_tent:
