@@ -121,3 +121,22 @@ def test_subsets_clustered_in_worker_processes_give_the_same_table(monkeypatch):
     two = stability.channel_stability(model, x, model.labels_, n_resamples=8, n_jobs=2)
     pd.testing.assert_frame_equal(one, two)
     assert len(one) == 3 and (one["stability"] > 0.9).all()
+
+
+class _FindsOnlyTheCore(_SometimesSplits):
+    """A stand-in that, on every subset, finds channel A (x[:, 0] < 0 on the whole ensemble) without its rim
+    (−1.15 < x < 0, 15 % of A): found as itself (Jaccard ≈ 0.85), with a smaller share every time."""
+
+    def fit(self, x):
+        self.labels_ = np.where(x[:, 0] < -1.15, "A1B1", np.where(x[:, 0] < 0, "unresolved", "A2B1")).astype(object)
+        return self
+
+
+def test_share_interval_always_holds_the_channels_own_share():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.r_[-1 - rng.random(40), 1 + rng.random(60)], rng.random(100)])
+    labels = np.where(x[:, 0] < 0, "A1B1", "A2B1").astype(object)
+    stats = channel_stability(_FindsOnlyTheCore(), x, labels, n_resamples=50, random_state=2).set_index("channel")
+    a = stats.loc["A1B1"]
+    assert 0.75 < a["stability"] < 0.95
+    assert a["share_percent_lo"] < 40.0 <= a["share_percent_hi"], a.to_dict()
