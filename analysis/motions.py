@@ -83,14 +83,19 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     their change in each family's natural unit, with the change in its reporting unit (:data:`FAMILY_UNIT`)."""
     feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE]
     g, r = group[feats].mean(), reference[feats].mean()
-    scores = motion_scores(g, r)
+    return _distinct_motions(motion_scores(g, r).index, g, r, topology, n)
+
+
+def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int) -> list[Motion]:
+    """The first ``n`` distinct phrases of ``ranked_columns`` (largest change first) with their changes from
+    ``reference`` to ``values`` (torsions as the change of the angle)."""
     out: list[Motion] = []
-    for col in scores.index:
+    for col in ranked_columns:
         fam = feature_family(col)
-        words = describe_feature(col, float(g[col] - r[col]), topology)
+        words = describe_feature(col, float(values[col] - reference[col]), topology)
         if any(m.phrase == words for m in out):
             continue
-        change = _torsion_change_deg(col, g, r) if fam.startswith("dihedral") else float(g[col] - r[col])
+        change = _torsion_change_deg(col, values, reference) if fam.startswith("dihedral") else float(values[col] - reference[col])
         out.append(Motion(words, col, change, FAMILY_UNIT.get(fam, "")))
         if len(out) == n:
             break
@@ -109,24 +114,8 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     score = np.nan_to_num(np.abs(values - ref.to_numpy()) / scale, nan=-1.0)
     # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
     order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
-    out = []
-    for i, row_order in enumerate(order):
-        row = pd.Series(values[i], index=cols)
-        found: list[Motion] = []
-        for j in row_order:
-            if score[i, j] < 0:
-                break
-            col = cols[j]
-            fam = feature_family(col)
-            words = describe_feature(col, float(row[col] - ref[col]), topology)
-            if any(m.phrase == words for m in found):
-                continue
-            change = _torsion_change_deg(col, row, ref) if fam.startswith("dihedral") else float(row[col] - ref[col])
-            found.append(Motion(words, col, change, FAMILY_UNIT.get(fam, "")))
-            if len(found) == n:
-                break
-        out.append(found)
-    return out
+    return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n)
+            for i, row_order in enumerate(order)]
 
 
 def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[str]:
