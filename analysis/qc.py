@@ -121,6 +121,25 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
     return rows, symbols
 
 
+def formula(symbols) -> str:
+    """Hill formula of a list of element symbols: C and H first, then alphabetical ('C4H4N2')."""
+    counts = Counter(symbols)
+    first = [e for e in ("C", "H") if e in counts] if "C" in counts else []
+    order = first + sorted(e for e in counts if e not in first)
+    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
+
+
+def atoms_difference(mine, ensemble) -> str:
+    """How a trajectory's atoms differ from the ensemble's (the most common atom list), in words."""
+    mine, ensemble = tuple(mine), tuple(ensemble)
+    if len(mine) != len(ensemble) or sorted(mine) != sorted(ensemble):
+        return (f"atom count or order differs from the ensemble: {len(mine)} atoms ({formula(mine)}) where the ensemble "
+                f"has {len(ensemble)} ({formula(ensemble)})")
+    k = next(i for i, (a, b) in enumerate(zip(mine, ensemble)) if a != b)
+    return (f"atom count or order differs from the ensemble: the same atoms in another order (atom {k + 1} is "
+            f"{mine[k]}, the ensemble's is {ensemble[k]})")
+
+
 def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> pd.DataFrame:
     """Every check value, ``pass_<check>`` for each check, ``qc_reason`` in words and ``qc_pass``, from the rows of
     :func:`store_checks` of every batch (the nominal length and the majority's atoms are the ensemble's)."""
@@ -150,7 +169,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "hop_epot_jump": lambda r: f"potential-energy jump at a hop {r.hop_epot_jump_ev:.3f} eV > {th['max_hop_epot_jump_ev']} eV",
         "too_short": lambda r: f"{r.n_frames} frames < {th['min_length_fraction']:g} x nominal {nominal:g}",
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
-        "atoms_changed": lambda r: "atom count or order differs from the ensemble",
+        "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority),
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",
     }
     qc["qc_reason"] = pd.Series([

@@ -107,6 +107,7 @@ def test_qc_table_names_each_failed_check_against_the_thresholds():
     assert "total-energy drift 0.500 eV > 0.2 eV" in qc.at["T2", "qc_reason"]
     assert "60 frames < 1 x nominal 100" in qc.at["T3", "qc_reason"]
     assert "atom count or order differs" in qc.at["T4", "qc_reason"] and "DONT_ANALYZE" in qc.at["T4", "qc_reason"]
+    assert "2 atoms (CO) where the ensemble has 2 (CH)" in qc.at["T4", "qc_reason"]
     # only a frame-local failure with frames left before it can be truncated
     assert list(qc["truncatable"]) == [False, True, False, False]
 
@@ -168,3 +169,13 @@ def test_store_checks_read_each_trajectory_and_keep_only_the_excluding_flags(tmp
     assert by_id["T1"]["usable_frames"] == 20 and np.isnan(by_id["T1"]["first_failing_time_fs"])
     assert by_id["T2"]["usable_frames"] == direct == 12 and by_id["T2"]["first_failing_time_fs"] == 6.0
     assert by_id["T2"]["etot_step_ev"] == pytest.approx(0.5) and symbols == {"T1": ("H", "H"), "T2": ("H", "H")}
+
+
+def test_atoms_difference_says_how_the_atoms_differ():
+    from analysis.qc import atoms_difference, formula
+
+    assert formula(["N", "C", "C", "H", "H", "O", "C"]) == "C3H2NO" and formula(["O", "H", "H"]) == "H2O"
+    pyrazine, cytosine = ("N", "N", "C", "C", "C", "C", "H", "H", "H", "H"), ("N", "C", "N", "C", "C", "C", "O", "N", "H", "H", "H", "H", "H")
+    assert atoms_difference(pyrazine, cytosine).endswith("10 atoms (C4H4N2) where the ensemble has 13 (C4H5N3O)")
+    swapped = ("N", "C", "N", "C") + pyrazine[4:]
+    assert atoms_difference(swapped, pyrazine).endswith("the same atoms in another order (atom 2 is C, the ensemble's is N)")
