@@ -7,6 +7,12 @@ frame. Recognised CSV columns (all optional):
 * ``active_state``   1-based active state after the hop decision at that frame (default: 1)
 * ``e1_ev, e2_ev..`` absolute state energies in eV (default: none; energies NaN)
 * ``etot_ev``        total energy in eV (default: NaN; QC then skips the drift checks)
+
+Without a CSV column for them, time and active state are taken from the frames' comment lines where every
+frame has them: ``time=12.5`` / ``t=12.5`` / ``Time = 12.5`` / ``time_fs=12.5`` (fs) and ``state=2`` /
+``active_state=2`` / ``state 2`` (1-based; a file with a state 0 is taken as 0-based, S0 = 0), as Newton-X's
+``dyn.xyz``, PyRAI2MD's ``md.xyz`` and extended-XYZ writers put them (flags ``time_from_comment``,
+``state_from_comment``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from analysis.io.text import read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
+_COMMENT_TIME = re.compile(r"(?<![\w.])(?:time_fs|time|t)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)", re.IGNORECASE)
+_COMMENT_STATE = re.compile(r"(?<![\w.])(?:active_state|state)\s*(?:=\s*|\s+)(\d+)(?![\w.])", re.IGNORECASE)
 
 
 def is_xyz(folder: str | Path) -> bool:
@@ -40,7 +48,30 @@ def check_xyz_layout(path: str | Path) -> int:
 
     MDAnalysis' reader reports malformed files without a line number; this check names the line.
     """
-    return len(read_xyz_frames(path, allow_partial_last=False, extra_columns=True)["comment_lines"])
+    return len(xyz_comments(path))
+
+
+def xyz_comments(path: str | Path) -> list[str]:
+    """The comment line of every frame, after validating the frame structure as :func:`check_xyz_layout`."""
+    frames = read_xyz_frames(path, allow_partial_last=False, extra_columns=True)
+    raw, starts, ends = frames["raw"], frames["starts"], frames["ends"]
+    return [raw[starts[i]:ends[i]].decode("utf-8", "replace") for i in frames["comment_lines"]]
+
+
+def comment_properties(comments: list[str]) -> dict[str, np.ndarray]:
+    """``time_fs`` and ``active_state`` (1-based) from the frames' comment lines, each only where every frame
+    has it (and times do not decrease): see the module docstring for the forms read."""
+    out: dict[str, np.ndarray] = {}
+    times = [_COMMENT_TIME.search(c) for c in comments]
+    if comments and all(times):
+        time_fs = np.array([float(m.group(1)) for m in times])
+        if np.all(np.diff(time_fs) >= 0) and np.isfinite(time_fs).all():
+            out["time_fs"] = time_fs
+    states = [_COMMENT_STATE.search(c) for c in comments]
+    if comments and all(states):
+        state = np.array([int(m.group(1)) for m in states], dtype=np.int64)
+        out["active_state"] = state + 1 if state.min() == 0 else state
+    return out
 
 def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read a folder with one multi-frame XYZ (through MDAnalysis) and an optional CSV of properties.
@@ -58,7 +89,8 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if len(xyz_files) != 1:
         raise TrajectoryFormatError(folder, None, f"exactly one *.xyz file (found {len(xyz_files)})")
     path = xyz_files[0]
-    n_frames = check_xyz_layout(path)
+    comments = xyz_comments(path)
+    n_frames = len(comments)
     flags: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MDAnalysis warns about guessed masses/types
@@ -69,7 +101,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
 
-    time_fs, active, energies, total, csv_path = _properties(folder, n_frames, flags)
+    time_fs, active, energies, total, csv_path = _properties(folder, n_frames, flags, comment_properties(comments))
     written = not np.isnan(energies).all()
     if active.min() < 1 or (written and active.max() > energies.shape[1]):
         raise TrajectoryFormatError(csv_path, None, f"active_state in 1..{energies.shape[1]}")
@@ -97,22 +129,29 @@ def _xyz_source(path: Path):
         yield str(plain)
 
 
-def _properties(folder: Path, n_frames: int, flags: list[str]):
+def _properties(folder: Path, n_frames: int, flags: list[str], from_comments: dict | None = None):
     """(time_fs, active_state, energies_ev, etot_ev, the CSV's path or None) from the folder's first ``*.csv``;
-    without one, or for the columns it lacks: frame index as time (flagged), state 1, NaN energies."""
+    for the columns it lacks (or without one): ``from_comments`` (:func:`comment_properties`, flagged), else the
+    frame index as time (flagged), state 1, NaN energies."""
+    from_comments = from_comments or {}
     time_fs, active = np.arange(n_frames, dtype=float), np.ones(n_frames, dtype=np.int64)
     energies, total = np.full((n_frames, 1), np.nan), np.full(n_frames, np.nan)
     csv_files = glob_text(folder, "*.csv")
-    if not csv_files:
-        flags.append("time_is_frame_index")
-        return time_fs, active, energies, total, None
-    table = _read_properties(csv_files[0], n_frames)
+    table = _read_properties(csv_files[0], n_frames) if csv_files else pd.DataFrame()
     if "time_fs" in table:
         time_fs = table["time_fs"].to_numpy(float)
+    elif "time_fs" in from_comments:
+        time_fs = from_comments["time_fs"]
+        flags.append("time_from_comment")
     else:
         flags.append("time_is_frame_index")
     if "active_state" in table:
         active = table["active_state"].to_numpy(np.int64)
+    elif "active_state" in from_comments:
+        active = from_comments["active_state"]
+        flags.append("state_from_comment")
+    if not csv_files:
+        return time_fs, active, energies, total, None
     e_cols = sorted((int(m.group(1)), c) for c in table.columns if (m := _ENERGY_COL.match(c)))
     if e_cols:
         if [k for k, _ in e_cols] != list(range(1, len(e_cols) + 1)):

@@ -186,3 +186,33 @@ def test_the_same_trajectories_as_newtonx_and_as_xyz_plus_csv_read_alike(small_d
         np.testing.assert_allclose(xyz.coords_angstrom, nx.coords_angstrom, atol=1e-6)  # MDAnalysis reads float32
         np.testing.assert_array_equal(xyz.energies_ev, nx.energies_ev)
         np.testing.assert_array_equal(xyz.total_energy_ev, nx.total_energy_ev)
+
+
+@pytest.mark.parametrize("comment, time_fs, state", [
+    ("Time = {t:.2f}", True, None),                           # Newton-X dyn.xyz
+    ("mol coord {k} state {s}", False, "1-based"),            # PyRAI2MD md.xyz
+    ("t= {t:.5f}    9    3", True, None),                     # SHARC output.xyz: the numbers after t= are not states
+    ('time={t} state={s0} energy=-1.5 pbc="F F F"', True, "0-based"),  # extended XYZ, S0 = 0
+])
+def test_plain_xyz_reads_time_and_state_from_its_comment_lines(tmp_path, comment, time_fs, state):
+    """Without a CSV the frames' comments give time (fs) and the active state, where every frame has them; the
+    known answer is what was written: times 0, 0.5, … and a hop 2 → 1 after the third frame."""
+    xyz = demo.equilibrium_geometry()
+    folder = tmp_path / "run1"
+    folder.mkdir()
+    states = [2, 2, 2, 1, 1, 1]
+    text = "".join(f"{len(xyz)}\n{comment.format(t=0.5 * k, k=k + 1, s=s, s0=s - 1)}\n"
+                   + "".join(f"{sym} {x:.6f} {y:.6f} {z:.6f}\n" for sym, (x, y, z) in zip(demo.SYMBOLS, xyz))
+                   for k, s in enumerate(states))
+    (folder / "traj.xyz").write_text(text)
+    t = read_xyz(folder)
+    if time_fs:
+        np.testing.assert_allclose(t.time_fs, 0.5 * np.arange(6))
+        assert "time_from_comment" in t.flags and "time_is_frame_index" not in t.flags
+    else:
+        assert "time_is_frame_index" in t.flags
+    if state:
+        assert list(t.active_state) == states and "state_from_comment" in t.flags
+        assert len(t.hops.time_fs) == 1 and (t.hops.from_state[0], t.hops.to_state[0]) == (2, 1)
+    else:
+        assert set(t.active_state) == {1} and "state_from_comment" not in t.flags
