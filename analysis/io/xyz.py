@@ -30,12 +30,15 @@ import pandas as pd
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import glob_text, resolve
-from analysis.io.text import read_bytes, read_xyz_frames
+from analysis.io.text import join_ranges, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
-_COMMENT_TIME = re.compile(r"(?<![\w.])(?:time_fs|time|t)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)", re.IGNORECASE)
-_COMMENT_STATE = re.compile(r"(?<![\w.])(?:active_state|state)\s*(?:=\s*|\s+)(\d+)(?![\w.])", re.IGNORECASE)
+# one match per comment line at most (the first occurrence), over all comment lines joined at once
+_COMMENT_TIME = re.compile(r"^[^\n]*?(?<![\w.])(?:time_fs|time|t)[ \t]*=[ \t]*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)",
+                           re.IGNORECASE | re.MULTILINE)
+_COMMENT_STATE = re.compile(r"^[^\n]*?(?<![\w.])(?:active_state|state)(?:[ \t]*=[ \t]*|[ \t]+)(\d+)(?![\w.])",
+                            re.IGNORECASE | re.MULTILINE)
 
 
 def is_xyz(folder: str | Path) -> bool:
@@ -48,30 +51,32 @@ def check_xyz_layout(path: str | Path) -> int:
 
     MDAnalysis' reader reports malformed files without a line number; this check names the line.
     """
-    return len(xyz_comments(path))
+    return xyz_comments(path)[0]
 
 
-def xyz_comments(path: str | Path) -> list[str]:
-    """The comment line of every frame, after validating the frame structure as :func:`check_xyz_layout`."""
+def xyz_comments(path: str | Path) -> tuple[int, str]:
+    """(number of frames, their comment lines joined by newlines), after validating the frame structure as
+    :func:`check_xyz_layout`."""
     frames = read_xyz_frames(path, allow_partial_last=False, extra_columns=True)
-    raw, starts, ends = frames["raw"], frames["starts"], frames["ends"]
-    return [raw[starts[i]:ends[i]].decode("utf-8", "replace") for i in frames["comment_lines"]]
+    lines = frames["comment_lines"]
+    return len(lines), join_ranges(frames["raw"], frames["starts"][lines], frames["ends"][lines]).decode("utf-8", "replace")
 
 
-def comment_properties(comments: list[str]) -> dict[str, np.ndarray]:
-    """``time_fs`` and ``active_state`` (1-based) from the frames' comment lines, each only where every frame
-    has it (and times do not decrease): see the module docstring for the forms read."""
+def comment_properties(comments: str, n_frames: int) -> dict[str, np.ndarray]:
+    """``time_fs`` and ``active_state`` (1-based) from the frames' comment lines (``comments``: one per line), each
+    only where every frame has it (and times do not decrease): see the module docstring for the forms read."""
     out: dict[str, np.ndarray] = {}
-    times = [_COMMENT_TIME.search(c) for c in comments]
-    if comments and all(times):
-        time_fs = np.array([float(m.group(1)) for m in times])
+    times = _COMMENT_TIME.findall(comments)
+    if n_frames and len(times) == n_frames:
+        time_fs = np.array(times, dtype=float)
         if np.all(np.diff(time_fs) >= 0) and np.isfinite(time_fs).all():
             out["time_fs"] = time_fs
-    states = [_COMMENT_STATE.search(c) for c in comments]
-    if comments and all(states):
-        state = np.array([int(m.group(1)) for m in states], dtype=np.int64)
+    states = _COMMENT_STATE.findall(comments)
+    if n_frames and len(states) == n_frames:
+        state = np.array(states, dtype=np.int64)
         out["active_state"] = state + 1 if state.min() == 0 else state
     return out
+
 
 def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read a folder with one multi-frame XYZ (through MDAnalysis) and an optional CSV of properties.
@@ -89,8 +94,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if len(xyz_files) != 1:
         raise TrajectoryFormatError(folder, None, f"exactly one *.xyz file (found {len(xyz_files)})")
     path = xyz_files[0]
-    comments = xyz_comments(path)
-    n_frames = len(comments)
+    n_frames, comments = xyz_comments(path)
     flags: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MDAnalysis warns about guessed masses/types
@@ -101,7 +105,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
 
-    time_fs, active, energies, total, csv_path = _properties(folder, n_frames, flags, comment_properties(comments))
+    time_fs, active, energies, total, csv_path = _properties(folder, n_frames, flags, comment_properties(comments, n_frames))
     written = not np.isnan(energies).all()
     if active.min() < 1 or (written and active.max() > energies.shape[1]):
         raise TrajectoryFormatError(csv_path, None, f"active_state in 1..{energies.shape[1]}")
