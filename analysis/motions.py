@@ -118,6 +118,19 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
             for i, row_order in enumerate(order)]
 
 
+def shared_motions(motions: list[list[Motion]], min_events: int = 2) -> list[tuple[str, int, float, str]]:
+    """The phrases among single events' motions (:func:`event_motions`) that at least ``min_events`` events and at
+    least half of them share: (phrase, events, mean change, unit), most shared first (ties: larger mean change)."""
+    groups: dict[str, list[Motion]] = {}
+    for found in motions:
+        for phrase in dict.fromkeys(m.phrase for m in found):  # an event counts once per phrase
+            groups.setdefault(phrase, []).append(next(m for m in found if m.phrase == phrase))
+    need = max(min_events, int(np.ceil(len(motions) / 2)))
+    out = [(phrase, len(ms), float(np.nanmean([m.change for m in ms])) if any(np.isfinite(m.change) for m in ms) else np.nan,
+            ms[0].unit) for phrase, ms in groups.items() if len(ms) >= need]
+    return sorted(out, key=lambda r: (-r[1], -abs(np.nan_to_num(r[2]))))
+
+
 def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[str]:
     """The phrases of :func:`motion_details`."""
     return [m.phrase for m in motion_details(group, reference, topology, n)]

@@ -99,3 +99,20 @@ def test_event_motions_name_each_event_on_its_own():
     for k in range(2):
         assert motions[k] == motion_details(events.iloc[[k]], ref, TOPO, n=2)
     assert event_motions(events, ref.iloc[:0], TOPO) == [[], []]  # no FC frame: nothing to compare with
+
+
+def test_shared_motions_are_those_most_events_show():
+    from analysis.motions import Motion, shared_motions
+
+    stretch = lambda d: Motion("C1-C6 stretching", "bond[C1-C6]", d, "Å")  # noqa: E731
+    oop = lambda d: Motion("H8 out-of-plane [+]", "oop[H8:ring1]", d, "°")  # noqa: E731
+    events = [[oop(50.0), stretch(0.40)], [stretch(0.42), oop(40.0)], [Motion("H11 out-of-plane [-]", "oop[H11:ring1]", -56.0, "°"),
+                                                                        stretch(0.41)]]
+    shared = shared_motions(events)
+    assert [(p, n) for p, n, _, _ in shared] == [("C1-C6 stretching", 3), ("H8 out-of-plane [+]", 2)]
+    assert shared[0][2] == pytest.approx(0.41) and shared[0][3] == "Å" and shared[1][2] == pytest.approx(45.0)
+    assert shared_motions(events[:1]) == []            # one event shares nothing
+    more = shared_motions(events + [[oop(1.0)]] * 3)  # six events: a phrase needs three
+    assert [(p, n) for p, n, _, _ in more] == [("H8 out-of-plane [+]", 5), ("C1-C6 stretching", 3)]
+    assert more[0][2] == pytest.approx(18.6)
+    assert shared_motions(events + [[oop(1.0)]] * 5) == [("H8 out-of-plane [+]", 7, pytest.approx(95.0 / 7), "°")]  # 3 of 8 < half

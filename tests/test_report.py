@@ -330,7 +330,7 @@ def test_each_event_on_its_own_is_named_by_its_planted_motion(demo_report, tmp_p
     assign = inputs.assignments[inputs.assignments.transition == "S1→S0"].reset_index(drop=True)
     events = inputs.events[inputs.events.transition == "S1→S0"]
     geoms = event_geometries(events, assign, stores, inputs.topology)
-    listed = listed_events(geoms, np.arange(len(assign)), inputs.reference, inputs.topology, max_rows=len(assign))
+    listed, motions = listed_events(geoms, np.arange(len(assign)), inputs.reference, inputs.topology, max_rows=len(assign))
     truth = pd.read_csv(r / "demo/truth.csv", keep_default_na=False).set_index("trajectory_id")["channel"]
     largest = listed["largest motion from FC"].str.rsplit(" ", n=2).str[0]  # "C6 puckering [+] +0.52 Å" → the words
     assert (largest == listed["trajectory_id"].map(truth)).all()

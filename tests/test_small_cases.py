@@ -56,6 +56,8 @@ def test_one_or_two_events_are_listed_not_clustered(tmp_path, n_hopping):
     event_rows = [line for line in md.splitlines() if line.startswith("| TRAJ")]
     assert len(event_rows) == n_hopping and all("C6 puckering" in line for line in event_rows)
     assert "S1–S0 gap (eV)" in md and "largest motion from FC" in html
+    if n_hopping == 2:  # both events show the planted motion: said once for the transition
+        assert "Shared by at least half of these events: C6 puckering [+]" in md and "(mean) in 2 of 2" in md
 
 
 def test_every_trajectory_excluded_gives_a_report_listing_why(tmp_path):

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
 from analysis.io.store import Store
-from analysis.motions import Motion, loading_words, motion_details
+from analysis.motions import Motion, loading_words, motion_details, shared_motions
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
@@ -157,6 +157,7 @@ def listed_events(geoms: EventGeometries, rows: np.ndarray, reference: pd.DataFr
     out = table[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{time_label} (fs)"})
     if np.isfinite(table["gap_ev"].to_numpy(float)).any():
         out[f"{geoms.gap_name} gap (eV)"] = table["gap_ev"].to_numpy(float)
+    motions: list[list[Motion]] = []
     if len(reference) and len(rows):
         sub = EventGeometries(geoms.table.iloc[rows].reset_index(drop=True), geoms.coords_angstrom[rows], geoms.fc_angstrom,
                               geoms.gap_name)
@@ -164,7 +165,15 @@ def listed_events(geoms: EventGeometries, rows: np.ndarray, reference: pd.DataFr
         if any(motions):
             for k, label in enumerate(("largest motion from FC", "second motion")):
                 out[label] = [str(m[k]) if len(m) > k else "" for m in motions]
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), motions
+
+
+def shared_motion_text(shared: list[tuple[str, int, float, str]], n_events: int) -> str:
+    """'Shared by at least half of these events: C1-C6 stretching +0.41 Å (mean) in 3 of 3; …' ('' when none is)."""
+    if not shared:
+        return ""
+    return "Shared by at least half of these events: " + "; ".join(
+        f"{motion_text(phrase, change, unit)} (mean) in {n} of {n_events}" for phrase, n, change, unit in shared)
 
 
 def add_structure_columns(channels: pd.DataFrame, geoms: EventGeometries, structures: dict, lifetimes: pd.DataFrame,
@@ -209,6 +218,7 @@ class TransitionSection:
         resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
         # the events listed one by one: all of them when there is no channel, else the unresolved ones
         self.event_list = pd.DataFrame()
+        self.shared = ""   # no channel: the motions most of the events show, in words
         if "skipped" in summary or not len(resolved):
             wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
                       for r in assignments.head(MAX_EVENT_GEOMETRIES).itertuples()}
@@ -216,12 +226,13 @@ class TransitionSection:
             if self.n_events:
                 geoms = event_geometries(events, assignments, store_paths, topology)
                 self.gap_name = geoms.gap_name
-                self.event_list = listed_events(geoms, np.arange(self.n_events), reference, topology, self.time_label)
+                self.event_list, motions = listed_events(geoms, np.arange(self.n_events), reference, topology, self.time_label)
+                self.shared = shared_motion_text(shared_motions(motions), len(motions))
         else:
             geoms = event_geometries(events, assignments, store_paths, topology)
             self.gap_name = geoms.gap_name
             unresolved_rows = np.flatnonzero(geoms.table["channel"].to_numpy() == UNRESOLVED)
-            self.event_list = listed_events(geoms, unresolved_rows, reference, topology, self.time_label)
+            self.event_list, _ = listed_events(geoms, unresolved_rows, reference, topology, self.time_label)
             self.structures = channel_structures(geoms, scores)
             self.lifetimes = channel_lifetimes(assignments, random_state=seed)
             self.channels = add_structure_columns(self.channels, geoms, self.structures, self.lifetimes, topology.names)
@@ -300,6 +311,7 @@ class TransitionSection:
                 out += [f"{self.list_caption}:", "", self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
         elif len(self.event_list):
             out += [f"{self.list_caption}:", "", self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
+            out += [self.shared + ".", ""] if self.shared else []
         return out
 
     @property
@@ -336,6 +348,7 @@ class TransitionSection:
                              f"{table_html(self.event_list, digits=2)}</details>")
         elif len(self.event_list):
             parts += [f"<p>{html.escape(self.list_caption)}:</p>", table_html(self.event_list, digits=2)]
+            parts += [f"<p>{html.escape(self.shared)}.</p>"] if self.shared else []
         pics = [img(self.figures[k], f"{self.transition} {k}") for k in ("shares", "tree") if k in self.figures]
         if pics:
             parts.append('<div class="row">' + "".join(pics) + "</div>")
