@@ -336,6 +336,12 @@ def test_each_event_on_its_own_is_named_by_its_planted_motion(demo_report, tmp_p
     assert (largest == listed["trajectory_id"].map(truth)).all()
     assert list(listed["hop time (fs)"]) == sorted(listed["hop time (fs)"])
     assert np.all(listed["S1–S0 gap (eV)"] < 1.0)  # the gap closes at the hop (4.6 eV at FC)
+    # the pipeline's events.csv: every event with its channel, gap and own motions
+    table = pd.read_csv(r / "report/events.csv", keep_default_na=False, na_values={"gap_ev": [""], "motion_1_change": [""]})
+    assert len(table) == len(inputs.assignments) and set(table["transition"]) == {"S1→S0"}
+    assert (table["motion_1"] == table["trajectory_id"].map(truth)).all()
+    assert table.merge(inputs.assignments, on=["trajectory_id", "frame"], suffixes=("", "_a")).eval("channel == channel_a").all()
+    assert (table["gap_ev"] < 1.0).all() and set(table["motion_1_unit"]) <= {"Å", "°"}
 
     # two events the clustering left unresolved are listed under the channel table, each with its own motion
     picked = assign.index[assign.channel != "unresolved"][:2]

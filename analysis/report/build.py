@@ -1,4 +1,5 @@
-"""Assemble the channel report: channels.csv, channels.md, report.html (self-contained), geometries/, warnings.txt.
+"""Assemble the channel report: channels.csv, events.csv, channels.md, report.html (self-contained), geometries/,
+warnings.txt.
 
 The report has one section per transition (``S2→S1``, ``S1→S0`` …). A transition with too few events, or
 whose events the density step leaves unresolved, still gets its section: what was found, in words, and its
@@ -144,28 +145,44 @@ def motion_text(phrase: str, change: float, unit: str) -> str:
 
 
 MAX_LISTED_EVENTS = 100
+EVENT_COLUMNS = ["trajectory_id", "frame", "event_time_fs", "channel", "symmetry", "gap_ev", "motion_1", "motion_1_change",
+                 "motion_1_unit", "motion_2", "motion_2_change", "motion_2_unit"]
+
+
+def event_details(geoms: EventGeometries, rows, reference: pd.DataFrame, topology: Topology) -> tuple[pd.DataFrame, list[list[Motion]]]:
+    """The events ``rows`` of ``geoms`` in that order (:data:`EVENT_COLUMNS`): the gap between the transition's two
+    states (eV) and the two largest motions from the FC frames ``reference``, named in the trajectory's own atom
+    labels (``motion_k_change`` in ``motion_k_unit``); and those motions."""
+    rows = np.asarray(rows, dtype=int)
+    table = geoms.table.iloc[rows].reset_index(drop=True)
+    out = table.reindex(columns=EVENT_COLUMNS[:6])
+    motions: list[list[Motion]] = [[] for _ in range(len(rows))]
+    if len(reference) and len(rows):
+        motions = event_motion_list(EventGeometries(table, geoms.coords_angstrom[rows], geoms.fc_angstrom, geoms.gap_name),
+                                    reference, topology)
+    for k in range(2):
+        out[f"motion_{k + 1}"] = [m[k].phrase if len(m) > k else "" for m in motions]
+        out[f"motion_{k + 1}_change"] = [m[k].change if len(m) > k else np.nan for m in motions]
+        out[f"motion_{k + 1}_unit"] = [m[k].unit if len(m) > k else "" for m in motions]
+    return out, motions
 
 
 def listed_events(geoms: EventGeometries, rows: np.ndarray, reference: pd.DataFrame, topology: Topology,
-                  time_label: str = "hop time", max_rows: int = MAX_LISTED_EVENTS) -> pd.DataFrame:
-    """The events ``rows`` of ``geoms`` one by one, earliest first (at most ``max_rows``): trajectory, frame, time,
-    the gap between the transition's two states (eV) and the two largest motions from the FC frames
-    ``reference``, named in the trajectory's own atom labels."""
-    table = geoms.table.iloc[rows]
-    order = np.argsort(table["event_time_fs"].to_numpy(float), kind="stable")[:max_rows]
-    rows, table = np.asarray(rows)[order], table.iloc[order]
-    out = table[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{time_label} (fs)"})
-    if np.isfinite(table["gap_ev"].to_numpy(float)).any():
-        out[f"{geoms.gap_name} gap (eV)"] = table["gap_ev"].to_numpy(float)
-    motions: list[list[Motion]] = []
-    if len(reference) and len(rows):
-        sub = EventGeometries(geoms.table.iloc[rows].reset_index(drop=True), geoms.coords_angstrom[rows], geoms.fc_angstrom,
-                              geoms.gap_name)
-        motions = event_motion_list(sub, reference, topology)
-        if any(motions):
-            for k, label in enumerate(("largest motion from FC", "second motion")):
-                out[label] = [str(m[k]) if len(m) > k else "" for m in motions]
-    return out.reset_index(drop=True), motions
+                  time_label: str = "hop time", max_rows: int = MAX_LISTED_EVENTS) -> tuple[pd.DataFrame, list[list[Motion]]]:
+    """The events ``rows`` of ``geoms`` as the report shows them, earliest first (at most ``max_rows``): trajectory,
+    frame, time, the gap between the transition's two states (eV) and the two largest motions from the FC frames
+    with their size (:func:`event_details`); and those motions."""
+    rows = np.asarray(rows, dtype=int)
+    order = np.argsort(geoms.table["event_time_fs"].to_numpy(float)[rows], kind="stable")[:max_rows]
+    details, motions = event_details(geoms, rows[order], reference, topology)
+    out = details[["trajectory_id", "frame", "event_time_fs"]].rename(columns={"event_time_fs": f"{time_label} (fs)"})
+    if np.isfinite(details["gap_ev"].to_numpy(float)).any():
+        out[f"{geoms.gap_name} gap (eV)"] = details["gap_ev"].to_numpy(float)
+    if any(motions):
+        for k, label in enumerate(("largest motion from FC", "second motion")):
+            out[label] = [motion_text(p, c, u) for p, c, u in
+                          zip(details[f"motion_{k + 1}"], details[f"motion_{k + 1}_change"], details[f"motion_{k + 1}_unit"])]
+    return out, motions
 
 
 def shared_motion_text(shared: list[tuple[str, int, float, str]], n_events: int) -> str:
@@ -216,8 +233,10 @@ class TransitionSection:
         self.gap_name = "gap"
         s = slug(transition)
         resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
-        # the events listed one by one: all of them when there is no channel, else the unresolved ones
+        # the events listed one by one: all of them when there is no channel, else the unresolved ones; and every
+        # event's details (events.csv)
         self.event_list = pd.DataFrame()
+        self.events_table = pd.DataFrame(columns=EVENT_COLUMNS)
         self.shared = ""   # no channel: the motions most of the events show, in words
         if "skipped" in summary or not len(resolved):
             wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
@@ -228,11 +247,13 @@ class TransitionSection:
                 self.gap_name = geoms.gap_name
                 self.event_list, motions = listed_events(geoms, np.arange(self.n_events), reference, topology, self.time_label)
                 self.shared = shared_motion_text(shared_motions(motions), len(motions))
+                self.events_table = event_details(geoms, np.arange(self.n_events), reference, topology)[0]
         else:
             geoms = event_geometries(events, assignments, store_paths, topology)
             self.gap_name = geoms.gap_name
             unresolved_rows = np.flatnonzero(geoms.table["channel"].to_numpy() == UNRESOLVED)
             self.event_list, _ = listed_events(geoms, unresolved_rows, reference, topology, self.time_label)
+            self.events_table = event_details(geoms, np.arange(self.n_events), reference, topology)[0]
             self.structures = channel_structures(geoms, scores)
             self.lifetimes = channel_lifetimes(assignments, random_state=seed)
             self.channels = add_structure_columns(self.channels, geoms, self.structures, self.lifetimes, topology.names)
@@ -563,6 +584,14 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
     return sections
 
 
+def events_csv_table(sections: list[TransitionSection]) -> pd.DataFrame:
+    """Every event of every transition (``transition`` first, then :data:`EVENT_COLUMNS`), as written to ``events.csv``."""
+    parts = [s.events_table.assign(transition=s.transition) for s in sections if len(s.events_table)]
+    if not parts:
+        return pd.DataFrame(columns=["transition", *EVENT_COLUMNS])
+    return pd.concat(parts, ignore_index=True)[["transition", *EVENT_COLUMNS]]
+
+
 def channels_csv_table(sections: list[TransitionSection]) -> pd.DataFrame:
     """The channel table of every transition (``transition`` first), as written to ``channels.csv``."""
     channels = pd.concat([s.csv_rows() for s in sections], ignore_index=True) if sections else pd.DataFrame()
@@ -638,8 +667,8 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
                  config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None,
                  manifest_paths=()) -> pd.DataFrame:
-    """Write channels.csv, channels.md, report.html (self-contained), figures/ (every figure as PNG), geometries/ and
-    warnings.txt under ``out_dir``: :func:`read_report_inputs`, then :func:`transition_sections`,
+    """Write channels.csv, events.csv, channels.md, report.html (self-contained), figures/ (every figure as PNG),
+    geometries/ and warnings.txt under ``out_dir``: :func:`read_report_inputs`, then :func:`transition_sections`,
     :func:`markdown_report`, :func:`html_report` and :func:`write_figures`.
 
     ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
@@ -654,6 +683,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"))
     channels = channels_csv_table(sections)
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
+    events_csv_table(sections).to_csv(out_dir / "events.csv", index=False, float_format="%.4f")
     (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event), encoding="utf-8")
     warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn), encoding="utf-8")

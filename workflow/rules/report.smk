@@ -18,6 +18,7 @@ rule report:
     output:
         html=report("results/report/report.html", caption="../report/report.rst", category="Report"),
         channels="results/report/channels.csv",
+        events="results/report/events.csv",
         markdown="results/report/channels.md",
         warnings="results/report/warnings.txt",
         figures=report(directory("results/report/figures"), patterns=["{name}.png"], caption="../report/figure.rst",
