@@ -354,3 +354,23 @@ def test_each_event_on_its_own_is_named_by_its_planted_motion(demo_report, tmp_p
     for tid in assign.loc[picked, "trajectory_id"]:
         assert truth[tid] in next(line for line in md.splitlines() if line.startswith(f"| {tid} "))
     assert "<details><summary>Unresolved events (2)" in section.html(inputs.pca["S1→S0"])
+
+
+@pytest.mark.slow
+def test_a_failing_surrogate_section_does_not_cost_the_report(demo_report, tmp_path, monkeypatch):
+    from analysis.report import build
+
+    def broken(*args, **kwargs):
+        raise ValueError("planted failure")
+
+    monkeypatch.setattr(build, "surrogate_section", broken)
+    r = demo_report / "results"
+    build.build_report(r / "qc/trajectories.parquet", r / "qc/qc.csv", r / "clusters/assignments.csv", r / "features/events.parquet",
+                       sorted(str(p) for p in (r / "features/frames").glob("*.parquet")), r / "reduce/scores.parquet",
+                       r / "reduce/pca.json", r / "features/topology.json", r / "surrogate/metrics.json", r / "surrogate/model",
+                       sorted(str(p) for p in (r / "ingest/batches").glob("*.npz")), tmp_path,
+                       config_summary=yaml.safe_load((ROOT / "config/config.yaml").read_text()),
+                       stats_csv=r / "clusters/channel_stats.csv", formation_csv=r / "clusters/formation.csv")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "The surrogate section could not be drawn (ValueError: planted failure)" in html
+    assert (tmp_path / "channels.csv").read_bytes() == (r / "report/channels.csv").read_bytes()

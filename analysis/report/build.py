@@ -690,8 +690,14 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     summary = ensemble_summary(over_analysed_frames(d.table, store_paths), d.events)
     ensemble_fit = ensemble_decay(d.frames, random_state=seed)
     pop = figures.populations_with_fit(d.frames, ensemble_fit)
-    surrogate_html, surrogate_figs = surrogate_section(d.surrogate, surrogate_model_dir, d.scores, d.assignments, store_paths,
-                                                       next_csv)
+    try:
+        surrogate_html, surrogate_figs = surrogate_section(d.surrogate, surrogate_model_dir, d.scores, d.assignments, store_paths,
+                                                           next_csv)
+    except Exception as exc:  # noqa: BLE001 - the channels report must not be lost to the surrogate's section
+        log.exception("surrogate section failed")
+        surrogate_html = (f"<p>The surrogate section could not be drawn ({html.escape(type(exc).__name__)}: "
+                          f"{html.escape(str(exc))}); the traceback is in the report log.</p>")
+        surrogate_figs = {}
     write_figures(sections, {"populations": pop, **surrogate_figs}, out_dir / "figures")
     (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
                                                      config_summary or {}, manifest_paths), encoding="utf-8")

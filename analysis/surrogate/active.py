@@ -89,20 +89,30 @@ def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignme
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     empty = pd.DataFrame(columns=["rank", "trajectory_id", "time_fs", "channel", "file"])
-    if n <= 0 or not (Path(model_dir) / "model.json").exists():
-        reason = "switched off (surrogate.next_calculations: 0)" if n <= 0 else "no surrogate model (see metrics.json)"
+
+    def none_because(reason: str) -> pd.DataFrame:
         empty.to_csv(out_dir / "index.csv", index=False)
         (out_dir / "README.txt").write_text(f"No next calculations: {reason}.\n", encoding="utf-8")
         return empty
-    model = load_model(model_dir)
+
+    if n <= 0 or not (Path(model_dir) / "model.json").exists():
+        return none_because("switched off (surrogate.next_calculations: 0)" if n <= 0 else "no surrogate model (see metrics.json)")
     try:
-        used = usable_frames(trajectories_parquet)
-        stride = max(1, int(np.ceil(sum(used.values()) / max_frames)))
-        frames = collect_frames(store_paths, used, stride, max_frames, random_state)
+        return _write_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n, max_frames,
+                                        random_state)
     except SurrogateSkipped as exc:
-        empty.to_csv(out_dir / "index.csv", index=False)
-        (out_dir / "README.txt").write_text(f"No next calculations: {exc}.\n", encoding="utf-8")
-        return empty
+        return none_because(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the channels report must not be lost to this optional product
+        log.exception("next calculations failed")
+        return none_because(f"failed ({type(exc).__name__}: {exc}); the traceback is in the next_calculations log")
+
+
+def _write_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir: Path, n: int,
+                             max_frames: int, random_state: int) -> pd.DataFrame:
+    model = load_model(model_dir)
+    used = usable_frames(trajectories_parquet)
+    stride = max(1, int(np.ceil(sum(used.values()) / max_frames)))
+    frames = collect_frames(store_paths, used, stride, max_frames, random_state)
     assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str}) if Path(assignments_csv).exists() else None
     table = next_calculations(model, frames, trajectory_channels(assignments), n)
     files = []

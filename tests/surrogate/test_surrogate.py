@@ -535,3 +535,15 @@ def test_kernel_from_distances_gaussian_and_laplacian():
     squared = np.array([[0.0, 4.0]])
     np.testing.assert_allclose(kernel_from_distances(squared, "gaussian", 2.0), [[1.0, np.exp(-4.0 / 8.0)]])
     np.testing.assert_allclose(kernel_from_distances(np.array([[0.0, 3.0]]), "laplacian", 1.5), [[1.0, np.exp(-2.0)]])
+
+
+def test_next_calculations_that_fail_leave_a_reason_not_a_failed_run(tmp_path):
+    """A model file that cannot be read (here: not JSON) must not end the run before the report: the index is empty
+    and README.txt says why."""
+    from analysis.surrogate.active import run_next_calculations
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.json").write_text("not json", encoding="utf-8")
+    index = run_next_calculations(tmp_path / "model", [], tmp_path / "none.parquet", tmp_path / "none.csv", tmp_path / "out")
+    assert index.empty and list(pd.read_csv(tmp_path / "out" / "index.csv").columns)[:2] == ["rank", "trajectory_id"]
+    assert (tmp_path / "out" / "README.txt").read_text().startswith("No next calculations: failed (")
