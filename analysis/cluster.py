@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 UNRESOLVED = "unresolved"
 NOISE_REACH_QUANTILE = 0.999
+AXIS_NULL_FACTOR = 10  # the cut along one axis must beat this many times n_null Gaussian samples
 
 
 def _order_by_size(labels: np.ndarray) -> np.ndarray:
@@ -136,6 +137,56 @@ def null_silhouette(n: int, min_size: int, variances: np.ndarray, max_k: int, n_
     n_grid = int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
     ratios = tuple(float(r) for r in np.round(np.clip(variances[1:] / max(variances[0], 1e-300), 0, 1) / 0.05) * 0.05)
     return _null_max(n_grid, round(min_size / n, 2), ratios, int(max_k), int(n_null))
+
+
+def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
+    """(labels, W/T) of the best cut of 1-D ``values`` into two groups of at least ``min_size`` points: the cut
+    with the least within-group sum of squares W (the exact 2-means optimum on a line), and W over the total
+    sum of squares T; (zeros, 1.0) when no cut qualifies or the values do not vary."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n < 2 * max(min_size, 1):
+        return np.zeros(n, dtype=int), 1.0
+    order = np.argsort(values, kind="stable")
+    v = values[order] - values.mean()
+    c, c2 = np.cumsum(v), np.cumsum(v * v)
+    total = c2[-1] - c[-1] ** 2 / n
+    if total <= 0:
+        return np.zeros(n, dtype=int), 1.0
+    k = np.arange(max(min_size, 1), n - max(min_size, 1) + 1)  # points in the lower group
+    within = (c2[k - 1] - c[k - 1] ** 2 / k) + ((c2[-1] - c2[k - 1]) - (c[-1] - c[k - 1]) ** 2 / (n - k))
+    best = int(k[np.argmin(within)])
+    labels = np.ones(n, dtype=int)
+    labels[order[:best]] = 0
+    return labels, float(within.min() / total)
+
+
+def _top_axis(x: np.ndarray) -> np.ndarray:
+    """Scores of the rows of x on their own first principal axis."""
+    centred = x - x.mean(axis=0)
+    return centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+
+
+@lru_cache(maxsize=4096)
+def _null_axis_min(n: int, min_frac: float, ratios: tuple[float, ...], n_null: int) -> float:
+    rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), n_null, 1])
+    sd = np.sqrt(np.array((1.0, *ratios)))
+    min_size = max(2, int(np.ceil(min_frac * n)))
+    return min((axis_split(_top_axis(rng.normal(size=(n, len(sd))) * sd), min_size)[1] for _ in range(n_null)), default=0.0)
+
+
+def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -> float:
+    """The least W/T of :func:`axis_split` on the first principal axis of ``n_null`` Gaussian samples with these
+    axis variances (each sample's own principal axis, as the data's is its own): what one Gaussian cloud's
+    best cut along its longest axis reaches by chance. Sizes above 100 on :data:`N_GRID`, variance ratios rounded
+    to 0.05, seeded from its key and cached, as :func:`null_silhouette`."""
+    if n_null <= 0:
+        return 0.0
+    # exact below 100 points: there a grid size changes which cuts a minimum group size allows
+    n_grid = int(n) if n <= 100 else int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
+    variances = np.sort(np.asarray(variances, dtype=float))[::-1]
+    ratios = tuple(float(r) for r in np.round(np.clip(variances[1:] / max(variances[0], 1e-300), 0, 1) / 0.05) * 0.05)
+    return _null_axis_min(n_grid, round(min_size / n, 2), ratios, int(n_null))
 
 
 def _gaussian_fits(x: np.ndarray, top: np.ndarray) -> tuple[list[int], list[LedoitWolf], np.ndarray]:
@@ -247,10 +298,11 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         sub = np.sort(rng.choice(n, self.max_split_points, replace=False)) if n > self.max_split_points else np.arange(n)
         min_sub = max(2, int(min_size * len(sub) / n))
         labels, score = best_ward_split(z[sub], self.max_subclusters, min_sub)
-        if score < self.min_silhouette:
-            return np.zeros(n, dtype=int)
-        if score <= null_silhouette(len(sub), min_sub, np.var(z[sub], axis=0), self.max_subclusters, self.n_null):
-            return np.zeros(n, dtype=int)
+        if score < self.min_silhouette or score <= null_silhouette(len(sub), min_sub, np.var(z[sub], axis=0),
+                                                                     self.max_subclusters, self.n_null):
+            labels = self._axis_split(x[sub], min_sub)
+            if not labels.any():
+                return np.zeros(n, dtype=int)
         if len(sub) < n:  # every member joins the nearest group centre of the subset's split
             centres = np.array([z[sub][labels == g].mean(axis=0) for g in range(labels.max() + 1)])
             labels = np.argmin(((z[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
@@ -258,12 +310,28 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
                 return np.zeros(n, dtype=int)
         return _order_by_size(labels)
 
-    def _merge(self, x: np.ndarray, top: np.ndarray, rng: np.random.Generator, min_size: int) -> np.ndarray:
+    def _axis_split(self, x: np.ndarray, min_size: int) -> np.ndarray:
+        """Labels of the two-group cut along the group's longest principal axis, or zeros: accepted when its W/T
+        (:func:`axis_split`) is below that of every one of ``AXIS_NULL_FACTOR`` × ``n_null`` Gaussian samples of
+        the group's own covariance. Two channels apart along one axis, with noise of the same size on the next,
+        dilute a silhouette on two axes; the cut along the one axis still shows them. Without the silhouette's
+        floor this test alone decides, so it asks for the stricter chance level (1 in 301 at ``n_null`` 30)."""
+        labels, ratio = axis_split(_top_axis(x), min_size)
+        variances = np.linalg.svd(x - x.mean(axis=0), compute_uv=False) ** 2
+        if not labels.any() or ratio >= null_axis_ratio(len(x), min_size, variances, AXIS_NULL_FACTOR * self.n_null):
+            return np.zeros(len(x), dtype=int)
+        return labels
+
+    def _merge(self, x: np.ndarray, top: np.ndarray, rng: np.random.Generator, min_size: int,
+               x_judged: np.ndarray | None = None) -> np.ndarray:
         """Merge neighbouring density clusters (each with its two nearest, by centroid) whose union is not split.
 
         The union is judged with the density noise that lies nearest to either cluster: without it, the gap the
-        density step carved between two halves of one cloud would look like sub-structure.
+        density step carved between two halves of one cloud would look like sub-structure. Neighbours are found
+        in ``x`` (the density columns); the split is judged in ``x_judged`` (default ``x``), the columns a
+        sub-level split would see: on one density column alone the halves of one cloud look apart.
         """
+        x_judged = x if x_judged is None else x_judged
         noise = top < 0
         top = self._attach_noise(x, top, "nearest")
         apart: set[tuple[int, int]] = set()
@@ -279,7 +347,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             for _, a, b in pairs:
                 if (a, b) in apart:
                     continue
-                if self._split(x[(top == a) | (top == b)], rng, min_size).any():
+                if self._split(x_judged[(top == a) | (top == b)], rng, min_size).any():
                     apart.add((a, b))
                     continue
                 top = np.where(top == b, a, top)
@@ -317,20 +385,20 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             noise = noise[~inside]
         return top
 
-    def _level_a(self, x: np.ndarray, rng: np.random.Generator, min_size: int) -> np.ndarray:
+    def _level_a(self, x: np.ndarray, rng: np.random.Generator, min_size: int, x_judged: np.ndarray | None = None) -> np.ndarray:
         top = self._density(x, min_size) if len(x) >= 2 else np.full(len(x), -1, dtype=int)
         self.is_noise_ = top < 0
         if (top < 0).all():
             log.debug("density clustering found no cluster in %d points (min_cluster_size=%d): all unresolved", len(x), min_size)
             return top
-        top = self._merge(x, top, rng, min_size)
+        top = self._merge(x, top, rng, min_size, x_judged)
         return _order_by_size(self._attach_noise(x, gaussian_polish(x, top), self.noise))
 
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
         rng = np.random.default_rng(self.random_state)
         min_size = self.min_cluster_size_ = smallest_channel(len(x), self.min_cluster_size, self.min_share)
-        top = self.top_labels_ = self._level_a(x[:, : self.density_components or x.shape[1]], rng, min_size)
+        top = self.top_labels_ = self._level_a(x[:, : self.density_components or x.shape[1]], rng, min_size, x)
         labels = np.array([(UNRESOLVED if t < 0 else f"A{t + 1}") for t in top], dtype=object)
         groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != UNRESOLVED}
         for level in range(1, self.levels):
