@@ -104,7 +104,7 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
         flags.append("truncated")
 
     time_au = energies[:, 0]
-    dt_au = float(np.median(np.diff(time_au))) if len(time_au) > 1 else float(time_au[0])
+    dt_au = _time_step_au(time_au)
     step_from_time = np.rint(time_au / dt_au).astype(np.int64)
     if not np.allclose(step_from_time * dt_au, time_au, atol=0.02):
         bad = int(np.flatnonzero(~np.isclose(step_from_time * dt_au, time_au, atol=0.02))[0])
@@ -135,6 +135,19 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
         energies_ev=e_states * HARTREE_TO_EV, total_energy_ev=energies[ie, 3] * HARTREE_TO_EV,
         potential_energy_ev=epot * HARTREE_TO_EV, extra={"step_state": pre_state.astype(np.int64)}, flags=flags,
     )
+
+
+def _time_step_au(time_au: np.ndarray) -> float:
+    """The step (a.u.) of which the times are multiples: the median difference, refined by least squares over all
+    rows. Times printed to 0.01 a.u. (20.67, 41.34, …, 785.49 for 0.5 fs = 20.6707 a.u.) drift from multiples of
+    any one printed difference by 0.03 a.u. within 40 steps; the fitted step keeps each within its rounding."""
+    if len(time_au) < 2:
+        return float(time_au[0])
+    dt_au = float(np.median(np.diff(time_au)))
+    if dt_au <= 0:
+        return dt_au
+    steps = np.rint(time_au / dt_au)
+    return float(steps @ time_au / (steps @ steps)) if (steps > 0).any() else dt_au
 
 
 def _cross_check_hops(sh_path: Path, hop_steps: np.ndarray, dt_au: float, flags: list[str]) -> None:

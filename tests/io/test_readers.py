@@ -216,3 +216,26 @@ def test_plain_xyz_reads_time_and_state_from_its_comment_lines(tmp_path, comment
         assert len(t.hops.time_fs) == 1 and (t.hops.from_state[0], t.hops.to_state[0]) == (2, 1)
     else:
         assert set(t.active_state) == {1} and "state_from_comment" not in t.flags
+
+
+def test_pyrai2md_times_printed_to_0_01_au_with_a_step_of_0_5_fs_are_read(tmp_path):
+    """A step of 0.5 fs is 20.6707 a.u.; PyRAI2MD prints times to 0.01 a.u. (20.67, 41.34, ..., 785.49), which drift
+    from multiples of the printed difference 20.67 by 0.03 a.u. at step 38. Written independently here: 300 steps,
+    two states, one hop 2 -> 1 at step 120 ('to 1 CI', listed in sh.energies)."""
+    dt_au = 0.5 / AU_TIME_TO_FS
+    steps = np.arange(1, 301)
+    state = np.where(steps <= 120, 2, 1)  # the state each step ran on; the hop is decided at step 120
+    e = np.column_stack([-100.0 + 0.001 * np.sin(steps / 7), -99.9 + 0.001 * np.cos(steps / 5)])
+    epot = e[np.arange(300), state - 1]
+    head = f"{'time':>20s}{'Epot':>28s}{'Ekin':>28s}{'Etot':>28s}{'Epot1,2,3...':>28s}\n"
+    rows = [f"{k * dt_au:20.2f}{p:28.16f}{0.05:28.16f}{p + 0.05:28.16f}{a:28.16f}{b:28.16f}\n"
+            for k, p, (a, b) in zip(steps, epot, e)]
+    (tmp_path / "mol.md.energies").write_text(head + "".join(rows))
+    (tmp_path / "mol.sh.energies").write_text(head + rows[119])
+    frames = [f"3\nmol coord {k} state {s}{' to 1 CI' if k == 120 else ''}\nO 0.0 0.0 {0.1 + 0.0001 * k:.6f}\n"
+              f"H 0.757 0.586 0.0\nH -0.757 0.586 0.0\n" for k, s in zip(steps, state)]
+    (tmp_path / "mol.md.xyz").write_text("".join(frames))
+    t = read_pyrai2md(tmp_path)
+    assert len(t.time_fs) == 300 and not t.flags
+    np.testing.assert_allclose(np.diff(t.time_fs), 0.5, atol=1e-4)
+    assert list(t.active_state[118:121]) == [2, 1, 1] and t.active_state[-1] == 1
