@@ -1,0 +1,318 @@
+"""Channel recovery on planted ensembles written independently of analysis.demo (issue 9).
+
+Run: .venv/bin/python bench/independent_planted.py [n_seeds]. Prints ARI, the largest share error and the channels
+found per configuration (thiophene, pyridine, acrolein; SHARC, Newton-X and PyRAI2MD files), through the same
+library chain as bench/planted_family.py with the default settings, k never given.
+
+The generator shares no code with analysis.demo: another noise model, other molecules, other file writers.
+
+Each trajectory starts on S1 near a planar equilibrium geometry, moves along one planted channel's
+Cartesian displacement (growing as a smoothstep of t / t_hop), hops S1->S0 at t_hop and then relaxes
+partly. Thermal noise: per atom and coordinate a sum of three random sinusoids (periods 15-60 fs) with
+RMS sigma, plus a small white component. Some trajectories never hop (stay on S1, wobbling).
+Energies (eV, absolute in hartree where the format wants it) depend on the channel progress p:
+S0 = 0.8 p^2, S1 = S0 + 4.0 (1 - p) + 0.08, S2 = S1 + 1.5. Total energy is conserved exactly.
+Written as SHARC (output.lis + output.xyz), Newton-X 2.2 (RESULTS/dyn.xyz + en.dat + typeofdyn.log)
+or PyRAI2MD (title.md.xyz + .md.energies + .sh.energies).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HARTREE_EV = 27.211386245988
+BOHR_A = 0.529177210903
+
+
+def ring_geometry(symbols, bonds, angles_deg, substituents):
+    """Planar ring: bonds[i] between ring atoms i and i+1 (last closes), interior angles at ring atoms 1..n-2.
+    substituents: list of (symbol, ring_index, length) placed on the external bisector."""
+    n = len(bonds)
+    pts = [np.zeros(2)]
+    heading = 0.0
+    for k in range(n - 1):
+        pts.append(pts[-1] + bonds[k] * np.array([math.cos(heading), math.sin(heading)]))
+        if k < len(angles_deg):
+            heading += math.radians(180.0 - angles_deg[k])
+    ring = np.array(pts)
+    xyz = [np.array([p[0], p[1], 0.0]) for p in ring]
+    syms = list(symbols)
+    for sym, i, length in substituents:
+        c = ring[i]
+        a, b = ring[(i - 1) % n], ring[(i + 1) % n]
+        u = (c - a) / np.linalg.norm(c - a) + (c - b) / np.linalg.norm(c - b)
+        u /= np.linalg.norm(u)
+        p = c + length * u
+        xyz.append(np.array([p[0], p[1], 0.0]))
+        syms.append(sym)
+    xyz = np.array(xyz)
+    return syms, xyz - xyz.mean(axis=0)
+
+
+def thiophene():
+    # S1 C2 C3 C4 C5; S-C 1.714, C2=C3 1.370, C3-C4 1.423; angles at C2 111.5, C3 112.4, C4 112.4 (S 92.2, C5 111.5)
+    return ring_geometry(["S", "C", "C", "C", "C"], [1.714, 1.370, 1.423, 1.370, 1.714], [111.5, 112.4, 112.4],
+                         [("H", 1, 1.078), ("H", 2, 1.081), ("H", 3, 1.081), ("H", 4, 1.078)])
+
+
+def pyridine():
+    # N1 C2 C3 C4 C5 C6; N-C 1.338, C2-C3 1.394, C3-C4 1.392; angles C2 123.8, C3 118.5, C4 118.6, C5 118.5 (N 116.8, C6 123.8)
+    return ring_geometry(["N", "C", "C", "C", "C", "C"], [1.338, 1.394, 1.392, 1.392, 1.394, 1.338],
+                         [123.8, 118.5, 118.6, 118.5], [("H", i, 1.08) for i in range(1, 6)])
+
+
+def acrolein():
+    """s-trans acrolein, planar: C1=C2 1.34, C2-C3 1.47, C3=O4 1.21, 120 deg angles; H5,H6 on C1, H7 on C2, H8 on C3."""
+    def step(p, heading_deg, length):
+        h = math.radians(heading_deg)
+        return p + length * np.array([math.cos(h), math.sin(h), 0.0])
+    c1 = np.zeros(3)
+    c2 = step(c1, 0, 1.34)
+    c3 = step(c2, 60, 1.47)
+    o4 = step(c3, 0, 1.21)
+    h5 = step(c1, 120, 1.08)
+    h6 = step(c1, 240, 1.08)
+    h7 = step(c2, 300, 1.09)
+    h8 = step(c3, 120, 1.10)
+    xyz = np.array([c1, c2, c3, o4, h5, h6, h7, h8])
+    return ["C", "C", "C", "O", "H", "H", "H", "H"], xyz - xyz.mean(axis=0)
+
+
+def _normal(xyz, ring):
+    c = xyz[ring] - xyz[ring].mean(axis=0)
+    return np.linalg.svd(c)[2][2]
+
+
+def _rodrigues(v, axis, angle):
+    axis = axis / np.linalg.norm(axis)
+    return v * math.cos(angle) + np.cross(axis, v) * math.sin(angle) + axis * np.dot(v, axis) * (1 - math.cos(angle))
+
+
+def pucker(xyz, ring, atoms, amount):
+    d = np.zeros_like(xyz)
+    d[list(atoms)] = amount * _normal(xyz, ring)
+    return d
+
+
+def stretch(xyz, a, b, moving, amount):
+    u = (xyz[b] - xyz[a]) / np.linalg.norm(xyz[b] - xyz[a])
+    d = np.zeros_like(xyz)
+    d[list(moving)] = amount * u
+    return d
+
+
+def twist(xyz, a, b, moving, angle_deg):
+    d = np.zeros_like(xyz)
+    axis = xyz[b] - xyz[a]
+    for i in moving:
+        d[i] = _rodrigues(xyz[i] - xyz[b], axis, math.radians(angle_deg)) + xyz[b] - xyz[i]
+    return d
+
+
+@dataclass
+class PlantedChannel:
+    name: str
+    share: float
+    displacement: np.ndarray  # (n_atoms, 3) Å at full progress
+    hop_mean_fs: float
+    hop_sd_fs: float = 10.0
+
+
+@dataclass
+class Ensemble:
+    symbols: list
+    xyz: np.ndarray
+    channels: list
+    n_traj: int = 40
+    sigma_angstrom: float = 0.05
+    never_hop_fraction: float = 0.0
+    t_max_fs: float = 150.0
+    dt_fs: float = 0.5
+    fmt: str = "sharc"
+    seed: int = 0
+    amp_sd: float = 0.12  # relative spread of the planted amplitude per trajectory
+    extra: dict = field(default_factory=dict)
+
+
+def _counts(shares, n):
+    raw = np.array(shares) * n
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - counts))[: n - counts.sum()]:
+        counts[i] += 1
+    return counts
+
+
+def generate(ens: Ensemble, root: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(ens.seed)
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    n_hop = ens.n_traj - int(round(ens.never_hop_fraction * ens.n_traj))
+    counts = _counts([c.share for c in ens.channels], n_hop)
+    labels = [c.name for c, k in zip(ens.channels, counts) for _ in range(k)] + ["never hops"] * (ens.n_traj - n_hop)
+    labels = list(rng.permutation(labels))
+    t = np.arange(0.0, ens.t_max_fs + 1e-9, ens.dt_fs)
+    n_atoms = len(ens.symbols)
+    rows = []
+    by_name = {c.name: c for c in ens.channels}
+    for k, label in enumerate(labels, start=1):
+        # thermal motion: three random sinusoids per coordinate, RMS sigma, plus 15 % white noise
+        periods = rng.uniform(15, 60, size=(3, n_atoms, 3))
+        phases = rng.uniform(0, 2 * math.pi, size=(3, n_atoms, 3))
+        amps = rng.normal(size=(3, n_atoms, 3))
+        amps *= ens.sigma_angstrom / np.sqrt((amps ** 2).sum(axis=0) / 2 + 1e-12)
+        wave = (amps[:, None] * np.sin(2 * math.pi * t[None, :, None, None] / periods[:, None] + phases[:, None])).sum(axis=0)
+        wave += 0.15 * ens.sigma_angstrom * rng.normal(size=wave.shape)
+        if label == "never hops":
+            ch = ens.channels[rng.integers(len(ens.channels))]
+            t_hop = np.inf
+            p = 0.35 * (1 - np.cos(2 * math.pi * t / 80.0)) / 2
+            disp = ch.displacement
+        else:
+            ch = by_name[label]
+            t_hop = float(np.clip(rng.normal(ch.hop_mean_fs, ch.hop_sd_fs), 10.0, ens.t_max_fs - 15.0))
+            t_hop = round(t_hop / ens.dt_fs) * ens.dt_fs
+            s = np.clip(t / t_hop, 0, 1)
+            p = np.where(t <= t_hop, s * s * (3 - 2 * s), 1.0 - 0.3 * (1 - np.exp(-(t - t_hop) / 20.0)))
+            disp = ch.displacement * (1 + ens.amp_sd * rng.normal())
+        geo = ens.xyz[None] + p[:, None, None] * disp[None] + wave
+        s0 = 0.8 * p ** 2
+        s1 = s0 + 4.0 * (1 - np.minimum(p, 1)) + 0.08
+        s2 = s1 + 1.5
+        state = np.where(t < t_hop, 2, 1)  # 1-based: 1 = S0, 2 = S1
+        e = np.column_stack([s0, s1, s2])
+        epot = e[np.arange(len(t)), state - 1]
+        etot = np.full(len(t), epot.max() + 0.3)
+        ekin = etot - epot
+        name = f"TRAJ{k}" if ens.fmt == "newtonx" else f"TRAJ_{k:05d}"
+        folder = root / name
+        WRITERS[ens.fmt](folder, ens.symbols, t, geo, state, e, ekin, epot, etot)
+        rows.append({"trajectory_id": name, "channel": label, "t_hop_fs": t_hop})
+    truth = pd.DataFrame(rows)
+    truth.to_csv(root.parent / "truth.csv", index=False)
+    return truth
+
+
+def _xyz_block(symbols, geo, comments):
+    out = []
+    for g, c in zip(geo, comments):
+        out.append(f"{len(symbols)}\n{c}\n")
+        out.append("".join(f"{s:2s} {x:16.9f} {y:16.9f} {z:16.9f}\n" for s, (x, y, z) in zip(symbols, g)))
+    return "".join(out)
+
+
+def write_sharc(folder, symbols, t, geo, state, e, ekin, epot, etot):
+    folder.mkdir(parents=True)
+    ezero = float(e[0, 0])  # eV
+    lines = ["#     Step |         Time |         State |                                     Energy |     Gradient |           Expectation Value |    Runtime |",
+             "#          |              |  diag |   MCH |          kin |          pot |          tot |          RMS |           DM |            S |            |",
+             "#          |         [fs] |       |       |         [eV] |         [eV] |         [eV] |     [eV/Ang] |      [Debye] |              |      [sec] |"]
+    for i in range(len(t)):
+        if i > 0 and state[i] != state[i - 1]:
+            lines.append(f"#          Surface Hop: new state= {state[i]:4d}     old state= {state[i - 1]:4d}")
+        lines.append(f"{i:10d} {t[i]:14.5f} {state[i]:7d} {state[i]:7d} {ekin[i]:14.6f} {epot[i] - ezero:14.6f} "
+                     f"{etot[i] - ezero:14.6f} {1.0:14.6f} {1.0:14.6f} {0.0:14.6f} {1:12d}")
+    (folder / "output.lis").write_text("\n".join(lines) + "\n")
+    comments = [f"  t= {t[i]:15.5f} {state[i]:4d} {state[i]:4d}" for i in range(len(t))]
+    (folder / "output.xyz").write_text(_xyz_block(symbols, geo, comments))
+
+
+def write_newtonx(folder, symbols, t, geo, state, e, ekin, epot, etot):
+    res = folder / "RESULTS"
+    res.mkdir(parents=True)
+    off = lambda x: x / HARTREE_EV - 160.0  # noqa: E731  absolute hartree, arbitrary offset
+    e_h = off(e)
+    with open(res / "en.dat", "w") as f:
+        for i in range(len(t)):
+            f.write(f"{t[i]:10.2f}" + "".join(f"{v:14.6f}" for v in e_h[i]) + f"{off(epot[i]):14.6f}{off(etot[i]):14.6f}\n")
+    (res / "dyn.xyz").write_text(_xyz_block(symbols, geo, [f" Time = {x:.2f} " for x in t]))
+    with open(res / "typeofdyn.log", "w") as f:
+        for i in range(len(t)):
+            f.write(f"Time = {t[i]:9.2f}   Threshold=****   PES = {state[i]}   DE_inf = -----   DE_sup =  0.50   Type = 4   Next type = 4\n")
+
+
+def write_pyrai2md(folder, symbols, t, geo, state, e, ekin, epot, etot):
+    folder.mkdir(parents=True)
+    title = "mol"
+    au = 1 / 0.02418884326585747  # fs -> a.u.
+    eh = lambda x: x / HARTREE_EV - 300.0  # noqa: E731
+    (folder / f"{title}.xyz").write_text(_xyz_block(symbols, geo[:1], [title]))
+    head = f"{'time':>20s}{'Epot':>28s}{'Ekin':>28s}{'Etot':>28s}{'Epot1,2,3...':>28s}\n"
+    body, sh = [], []
+    for i in range(1, len(t)):
+        row = f"{t[i] * au:20.2f}{eh(e[i, state[i - 1] - 1]):28.16f}{ekin[i] / HARTREE_EV:28.16f}{eh(etot[i]):28.16f}" + "".join(f"{eh(v):28.16f}" for v in e[i]) + "\n"
+        body.append(row)
+        if state[i] != state[i - 1]:
+            sh.append(row)
+    (folder / f"{title}.md.energies").write_text(head + "".join(body))
+    (folder / f"{title}.sh.energies").write_text(head + "".join(sh))
+    comments = [f"{title} coord {i} state {state[i - 1]}" + (f" to {state[i]} CI" if state[i] != state[i - 1] else "")
+                for i in range(1, len(t))]
+    (folder / f"{title}.md.xyz").write_text(_xyz_block(symbols, geo[1:], comments))
+
+
+WRITERS = {"sharc": write_sharc, "newtonx": write_newtonx, "pyrai2md": write_pyrai2md}
+
+
+def configs():
+    out = {}
+    sy, xyz = thiophene()
+    ring = [0, 1, 2, 3, 4]
+    out["thiophene 5ch neighbours opposite (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C2 puckering [+]", 0.32, pucker(xyz, ring, (1, 5), 0.55), 50),
+        PlantedChannel("C3 puckering [-]", 0.24, pucker(xyz, ring, (2, 6), -0.55), 60),
+        PlantedChannel("S1-C2 opening", 0.20, stretch(xyz, 0, 1, (1, 5), 0.8), 70),
+        PlantedChannel("H8 out-of-plane", 0.12, pucker(xyz, ring, (7,), 0.7), 40),
+        PlantedChannel("C3-C4 stretching", 0.12, stretch(xyz, 2, 3, (3, 4, 7, 8), 0.4), 90),
+    ], n_traj=50, sigma_angstrom=0.05, fmt="sharc")
+    out["thiophene symmetric openings (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("S1-C2 opening", 0.3, stretch(xyz, 0, 1, (1, 5), 0.8), 60),
+        PlantedChannel("S1-C5 opening", 0.3, stretch(xyz, 0, 4, (4, 8), 0.8), 60),
+        PlantedChannel("C3 puckering [+]", 0.4, pucker(xyz, ring, (2, 6), 0.55), 50),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc", extra={"same": {"S1-C5 opening": "S1-C2 opening"}})
+    sy, xyz = pyridine()
+    ring = [0, 1, 2, 3, 4, 5]
+    out["pyridine 4ch, 25% never hop (newtonx)"] = Ensemble(sy, xyz, [
+        PlantedChannel("N1 puckering [+]", 0.35, pucker(xyz, ring, (0,), 0.5), 45),
+        PlantedChannel("C4 puckering [+]", 0.25, pucker(xyz, ring, (3, 8), 0.5), 60),
+        PlantedChannel("C2 puckering [-]", 0.25, pucker(xyz, ring, (1, 6), -0.5), 55),
+        PlantedChannel("H8 out-of-plane", 0.15, pucker(xyz, ring, (7,), 0.7), 35),
+    ], n_traj=48, sigma_angstrom=0.06, never_hop_fraction=0.25, fmt="newtonx")
+    out["pyridine 2ch, 14 trajectories (newtonx)"] = Ensemble(sy, xyz, [
+        PlantedChannel("N1 puckering [+]", 0.5, pucker(xyz, ring, (0,), 0.5), 45),
+        PlantedChannel("C4 puckering [-]", 0.5, pucker(xyz, ring, (3, 8), -0.5), 60),
+    ], n_traj=14, sigma_angstrom=0.05, fmt="newtonx")
+    sy, xyz = acrolein()
+    out["acrolein 4ch, noisy (pyrai2md)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1=C2 twist", 0.30, twist(xyz, 1, 0, (4, 5), 80.0), 50),
+        PlantedChannel("C2-C3 torsion", 0.25, twist(xyz, 1, 2, (3, 7), 60.0), 60),
+        PlantedChannel("C3=O4 stretching", 0.25, stretch(xyz, 2, 3, (3,), 0.35), 70),
+        PlantedChannel("C3 pyramidalization", 0.20, pucker(xyz, [0, 1, 2, 3], (2,), 0.45), 40),
+    ], n_traj=44, sigma_angstrom=0.08, fmt="pyrai2md")
+    return out
+
+
+def main(n_seeds: int = 1):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.planted_family import recover_ensemble
+
+    print(f"{'configuration':48s} {'seed':>4s} {'n':>4s} {'ARI':>6s} {'max share err (pts)':>20s} {'s':>6s}")
+    for name, ens in configs().items():
+        for seed in range(1, n_seeds + 1):
+            ens.seed = seed
+            start = time.perf_counter()
+            with tempfile.TemporaryDirectory() as tmp:
+                truth = generate(ens, Path(tmp) / "planted" / "ensemble")
+                r = recover_ensemble(Path(tmp) / "planted" / "ensemble", truth, Path(tmp), same=ens.extra.get("same"))
+            print(f"{name:48s} {seed:4d} {ens.n_traj:4d} {r.ari:6.3f} {r.share_err:20.1f} {time.perf_counter() - start:6.1f}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
