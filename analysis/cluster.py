@@ -134,9 +134,15 @@ def null_silhouette(n: int, min_size: int, variances: np.ndarray, max_k: int, n_
     """
     if n_null <= 0:
         return -1.0
-    n_grid = int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
+    return _null_max(*_null_key(n, min_size, variances), int(max_k), int(n_null))
+
+
+def _null_key(n: int, min_size: int, variances: np.ndarray, exact_up_to: int = 0) -> tuple[int, float, tuple[float, ...]]:
+    """(sample size, smallest group as a fraction of it, variance ratios) that key a cached null: ``n`` on
+    :data:`N_GRID` (exact up to ``exact_up_to``), the variances (largest first) over the first, rounded to 0.05."""
+    n_grid = int(n) if n <= exact_up_to else int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
     ratios = tuple(float(r) for r in np.round(np.clip(variances[1:] / max(variances[0], 1e-300), 0, 1) / 0.05) * 0.05)
-    return _null_max(n_grid, round(min_size / n, 2), ratios, int(max_k), int(n_null))
+    return n_grid, round(min_size / n, 2), ratios
 
 
 def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
@@ -144,8 +150,8 @@ def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
     with the least within-group sum of squares W (the exact 2-means optimum on a line), and W over the total
     sum of squares T; (zeros, 1.0) when no cut qualifies or the values do not vary."""
     values = np.asarray(values, dtype=float)
-    n = len(values)
-    if n < 2 * max(min_size, 1):
+    n, min_size = len(values), max(int(min_size), 1)
+    if n < 2 * min_size:
         return np.zeros(n, dtype=int), 1.0
     order = np.argsort(values, kind="stable")
     v = values[order] - values.mean()
@@ -153,7 +159,7 @@ def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
     total = c2[-1] - c[-1] ** 2 / n
     if total <= 0:
         return np.zeros(n, dtype=int), 1.0
-    k = np.arange(max(min_size, 1), n - max(min_size, 1) + 1)  # points in the lower group
+    k = np.arange(min_size, n - min_size + 1)  # points in the lower group
     within = (c2[k - 1] - c[k - 1] ** 2 / k) + ((c2[-1] - c2[k - 1]) - (c[-1] - c[k - 1]) ** 2 / (n - k))
     best = int(k[np.argmin(within)])
     labels = np.ones(n, dtype=int)
@@ -161,10 +167,12 @@ def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
     return labels, float(within.min() / total)
 
 
-def _top_axis(x: np.ndarray) -> np.ndarray:
-    """Scores of the rows of x on their own first principal axis."""
+def _top_axis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores of the rows of x on their own first principal axis, the variance sums along every axis, largest
+    first) from one SVD."""
     centred = x - x.mean(axis=0)
-    return centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[0], singular ** 2
 
 
 @lru_cache(maxsize=4096)
@@ -172,7 +180,7 @@ def _null_axis_min(n: int, min_frac: float, ratios: tuple[float, ...], n_null: i
     rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), n_null, 1])
     sd = np.sqrt(np.array((1.0, *ratios)))
     min_size = max(2, int(np.ceil(min_frac * n)))
-    return min((axis_split(_top_axis(rng.normal(size=(n, len(sd))) * sd), min_size)[1] for _ in range(n_null)), default=0.0)
+    return min((axis_split(_top_axis(rng.normal(size=(n, len(sd))) * sd)[0], min_size)[1] for _ in range(n_null)), default=0.0)
 
 
 def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -> float:
@@ -182,11 +190,9 @@ def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -
     to 0.05, seeded from its key and cached, as :func:`null_silhouette`."""
     if n_null <= 0:
         return 0.0
-    # exact below 100 points: there a grid size changes which cuts a minimum group size allows
-    n_grid = int(n) if n <= 100 else int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
+    # exact up to 100 points: there a grid size changes which cuts a minimum group size allows
     variances = np.sort(np.asarray(variances, dtype=float))[::-1]
-    ratios = tuple(float(r) for r in np.round(np.clip(variances[1:] / max(variances[0], 1e-300), 0, 1) / 0.05) * 0.05)
-    return _null_axis_min(n_grid, round(min_size / n, 2), ratios, int(n_null))
+    return _null_axis_min(*_null_key(n, min_size, variances, exact_up_to=100), int(n_null))
 
 
 def _gaussian_fits(x: np.ndarray, top: np.ndarray) -> tuple[list[int], list[LedoitWolf], np.ndarray]:
@@ -316,8 +322,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         the group's own covariance. Two channels apart along one axis, with noise of the same size on the next,
         dilute a silhouette on two axes; the cut along the one axis still shows them. Without the silhouette's
         floor this test alone decides, so it asks for the stricter chance level (1 in 301 at ``n_null`` 30)."""
-        labels, ratio = axis_split(_top_axis(x), min_size)
-        variances = np.linalg.svd(x - x.mean(axis=0), compute_uv=False) ** 2
+        scores, variances = _top_axis(x)
+        labels, ratio = axis_split(scores, min_size)
         if not labels.any() or ratio >= null_axis_ratio(len(x), min_size, variances, AXIS_NULL_FACTOR * self.n_null):
             return np.zeros(len(x), dtype=int)
         return labels
