@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 FORMATION_COLUMNS = ["transition", "trajectory_id", "channel", "event_time_fs", "formation_time_fs", "lead_time_fs"]
 
 
-def _scaled(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    return table[columns].to_numpy(dtype=float) / family_scale(columns)
+def _divisors(columns: list[str], scale=None) -> np.ndarray:
+    """Each column's divisor: ``scale[column]`` (the event PCA's, from ``loadings.csv``) where given, else its
+    family's natural unit."""
+    natural = family_scale(columns)
+    if scale is None:
+        return natural
+    given = pd.Series(scale, dtype=float).reindex(columns).to_numpy(dtype=float)
+    return np.where(np.isfinite(given) & (given > 0), given, natural)
 
 
 def nearest_centroid(x: np.ndarray, centroids: np.ndarray, scale: np.ndarray, chunk: int = 100_000) -> np.ndarray:
@@ -50,7 +56,7 @@ def resolved_events(events: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
 
 
 def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.DataFrame, columns: list[str],
-                    trajectories=None) -> pd.DataFrame:
+                    trajectories=None, scale=None) -> pd.DataFrame:
     """Formation time of every resolved event of one transition.
 
     Parameters
@@ -62,6 +68,8 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
     trajectories : iterable of str, optional
         only these trajectories' formation times (the centroids still come from every event): ``frames`` then
         need hold only them, so an ensemble is done batch by batch
+    scale : Series or dict, optional
+        divisor of each column, as the transition's event PCA scaled it (default: the family's natural unit)
 
     Returns
     -------
@@ -72,7 +80,8 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
     if ev.empty or not columns or ev["channel"].nunique() < 2:
         return pd.DataFrame(columns=FORMATION_COLUMNS[1:])
     channels = sorted(ev["channel"].unique())
-    x_ev = _scaled(ev, columns)
+    divisors = _divisors(columns, scale)
+    x_ev = ev[columns].to_numpy(dtype=float) / divisors
     centroids = np.array([np.nanmean(x_ev[(ev["channel"] == c).to_numpy()], axis=0) for c in channels])
     # each trajectory's channel and event time: its last event of the transition, in the order of first appearance
     own = ev.drop_duplicates("trajectory_id", keep="last").set_index("trajectory_id").loc[pd.unique(ev["trajectory_id"])]
@@ -83,7 +92,7 @@ def formation_times(events: pd.DataFrame, frames: pd.DataFrame, assignments: pd.
     fr = fr[fr["time_fs"].to_numpy() < fr["trajectory_id"].map(own["time_fs"]).to_numpy()]
     path = pd.concat([fr, ev[["trajectory_id", "time_fs", *columns]]], ignore_index=True)
     del fr
-    nearest = nearest_centroid(path[columns].to_numpy(dtype=float), np.nan_to_num(centroids), family_scale(columns))
+    nearest = nearest_centroid(path[columns].to_numpy(dtype=float), np.nan_to_num(centroids), divisors)
     own_index = own["channel"].map({c: k for k, c in enumerate(channels)})
     path = path[["trajectory_id", "time_fs"]].assign(ok=nearest == path["trajectory_id"].map(own_index).to_numpy())
     path = path.sort_values(["trajectory_id", "time_fs"], kind="stable")
@@ -109,6 +118,8 @@ def run_formation(events_parquet, frames_parquets, assignments_csv, loadings_csv
     loadings = pd.read_csv(loadings_csv)
     by_transition = [(t, g, loadings.loc[loadings["transition"] == t, "feature"].tolist(), events[events["transition"] == t])
                      for t, g in assignments.groupby("transition", sort=False)]
+    scales = {t: (loadings[loadings["transition"] == t].set_index("feature")["scale"] if "scale" in loadings else None)
+              for t, *_ in by_transition}
     wanted = {c for _, _, cols, _ in by_transition for c in cols} - {"trajectory_id", "time_fs"}
     # an empty batch (no trajectory hashed to it) holds the state columns only: each file's own schema
     schemas = [pq.read_schema(p).names for p in paths]
@@ -124,7 +135,7 @@ def run_formation(events_parquet, frames_parquets, assignments_csv, loadings_csv
             ids = set(frames["trajectory_id"])
         done |= ids
         for transition, group, cols, ev in by_transition:
-            found[transition].append(formation_times(ev, frames, group, cols, trajectories=ids))
+            found[transition].append(formation_times(ev, frames, group, cols, trajectories=ids, scale=scales[transition]))
     parts = [pd.DataFrame(columns=FORMATION_COLUMNS)]
     for transition, group, _, ev in by_transition:
         batches = [got for got in found[transition] if len(got)]

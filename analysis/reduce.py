@@ -16,6 +16,25 @@ from analysis.features.internal import clustering_columns, family_scale
 log = logging.getLogger(__name__)
 
 MIN_EVENTS = 3
+THERMAL_T_MAX_FS = 10.0  # frames up to this time (fs) measure each feature's thermal spread
+THERMAL_FLOOR = 0.25  # ... never below this fraction of the family's natural unit
+
+
+def thermal_scale(frames: pd.DataFrame, t_max_fs: float = THERMAL_T_MAX_FS) -> pd.Series:
+    """Standard deviation of every feature column over the frames at ``time_fs`` ≤ ``t_max_fs`` of all
+    trajectories: the spread of the initial conditions (thermal and zero-point motion) before any channel forms,
+    in the column's own unit. NaN for a column without two such values."""
+    cols = [c for c in frames.columns if "[" in c]
+    early = frames.loc[frames["time_fs"] <= t_max_fs, cols].apply(pd.to_numeric, errors="coerce")
+    return early.std(ddof=0).where(early.notna().sum() >= 2)
+
+
+def read_thermal_scale(frames_parquets, t_max_fs: float = THERMAL_T_MAX_FS) -> pd.Series:
+    """:func:`thermal_scale` of the time-resolved feature batches (parquet), reading only their first
+    ``t_max_fs`` of every trajectory; empty without files or frames."""
+    parts = [pd.read_parquet(p, filters=[("time_fs", "<=", t_max_fs)]) for p in frames_parquets or []]
+    parts = [p for p in parts if len(p)]
+    return thermal_scale(pd.concat(parts, ignore_index=True), t_max_fs) if parts else pd.Series(dtype=float)
 
 
 class EventPCA(TransformerMixin, BaseEstimator):
@@ -27,11 +46,17 @@ class EventPCA(TransformerMixin, BaseEstimator):
         Number of components, or the fraction of variance to keep (0 < x < 1).
     max_components : int
         Upper bound when ``n_components`` is a fraction.
-    scaling : {'family', 'standard'}
-        Divide each centred column by its family's natural unit (:data:`~analysis.features.internal.FAMILY_SCALE`:
-        0.1 Å for bonds and puckering heights, 10° for angles, out-of-plane and pyramidalization, 1 for
-        dihedral sin/cos) — a motion weighs by how large it is chemically, and a column that only carries
-        thermal noise is not blown up to unit variance — or by its standard deviation.
+    scaling : {'thermal', 'family', 'standard'}
+        'family': divide each centred column by its family's natural unit
+        (:data:`~analysis.features.internal.FAMILY_SCALE`: 0.1 Å for bonds and puckering heights, 10° for
+        angles, out-of-plane and pyramidalization, 1 for dihedral sin/cos) — a motion weighs by how large it is
+        chemically, and a column that only carries thermal noise is not blown up to unit variance. 'thermal':
+        by the column's thermal spread ``noise_sd`` (:func:`thermal_scale`), at least :data:`THERMAL_FLOOR` of
+        the natural unit (the natural unit where ``noise_sd`` lacks the column) — a motion weighs by how far it
+        stands out of the thermal motion of the same coordinate, so noisy C–H bonds and angles do not bury a
+        puckering or a torsion. 'standard': by its standard deviation over the events.
+    noise_sd : Series or None
+        Thermal spread of each column (index: column names), for ``scaling='thermal'``.
 
     Attributes
     ----------
@@ -42,10 +67,11 @@ class EventPCA(TransformerMixin, BaseEstimator):
     loadings_ : DataFrame         (n_features, pca_.n_components_) component weights
     """
 
-    def __init__(self, n_components=0.9, max_components: int = 10, scaling: str = "family"):
+    def __init__(self, n_components=0.9, max_components: int = 10, scaling: str = "family", noise_sd=None):
         self.n_components = n_components
         self.max_components = max_components
         self.scaling = scaling
+        self.noise_sd = noise_sd
 
     def fit(self, features: pd.DataFrame, y=None) -> "EventPCA":
         cols = clustering_columns(c for c in features.columns if "[" in c)
@@ -61,10 +87,15 @@ class EventPCA(TransformerMixin, BaseEstimator):
         self.center_ = x.mean(axis=0)
         if self.scaling == "family":
             self.scale_ = family_scale(self.columns_)
+        elif self.scaling == "thermal":
+            natural = family_scale(self.columns_)
+            noise = pd.Series(self.noise_sd if self.noise_sd is not None else {}, dtype=float)
+            noise = noise.reindex(self.columns_).to_numpy(dtype=float)
+            self.scale_ = np.where(np.isfinite(noise), np.maximum(noise, THERMAL_FLOOR * natural), natural)
         elif self.scaling == "standard":
             self.scale_ = x.std(axis=0)
         else:
-            raise ValueError(f"reduce.scaling: {self.scaling!r}; expected 'family' or 'standard'")
+            raise ValueError(f"reduce.scaling: {self.scaling!r}; expected 'thermal', 'family' or 'standard'")
         z = (x - self.center_) / self.scale_
         n_max = max(1, min(self.max_components, z.shape[0] - 1, z.shape[1]))
         full = PCA(n_components=n_max, svd_solver="full").fit(z)  # exact SVD: deterministic, no random_state
@@ -97,7 +128,7 @@ def too_few_events(transition: str, events: pd.DataFrame, min_events: int = MIN_
 
 
 def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 10,
-                  min_events: int = MIN_EVENTS, scaling: str = "family") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                  min_events: int = MIN_EVENTS, scaling: str = "family", noise_sd=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """PCA of each transition's events on its own.
 
     Parameters
@@ -106,12 +137,13 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
         Event table of the features stage (``transition`` column + features).
     min_events : int
         Transitions with fewer events are not reduced; the summary says why in words.
+    scaling, noise_sd : see :class:`EventPCA`.
 
     Returns
     -------
     scores : DataFrame   transition, trajectory_id, frame, time_fs, PC1… (up to ``max_components``; the first
                          ``summary[t]['n_components']`` carry ``n_components`` of the variance)
-    loadings : DataFrame transition, feature, PC1…
+    loadings : DataFrame transition, feature, scale (the divisor of the centred column), PC1…
     summary : dict       per transition: n_events, n_features, explained_variance_ratio, top_loadings — or
                          ``skipped`` (the reason) and the events it had
     """
@@ -122,13 +154,13 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
             summary[transition] = {"n_events": len(group), "skipped": too_few_events(transition, group, min_events)}
             continue
         try:
-            model = EventPCA(n_components, max_components, scaling).fit(group)
+            model = EventPCA(n_components, max_components, scaling, noise_sd).fit(group)
         except ValueError as exc:
             summary[transition] = {"n_events": len(group), "skipped": f"{transition}: {exc}"}
             continue
         sc = pd.DataFrame(model.transform(group), columns=model.loadings_.columns)
         scores.append(pd.concat([group[["transition", "trajectory_id", "frame", "time_fs"]], sc], axis=1))
-        loadings.append(model.loadings_.rename_axis("feature").reset_index().assign(transition=transition))
+        loadings.append(model.loadings_.rename_axis("feature").reset_index().assign(transition=transition, scale=model.scale_))
         summary[transition] = {
             "n_events": int(len(group)), "n_features": len(model.columns_), "n_components": int(model.n_components_),
             "n_components_stored": int(model.pca_.n_components_),
@@ -143,16 +175,21 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
             log.warning("no channels for %s", s["skipped"])
     head = ["transition", "trajectory_id", "frame", "time_fs"]
     scores_df = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame(columns=head + ["PC1"])
-    loadings_df = pd.concat(loadings, ignore_index=True) if loadings else pd.DataFrame(columns=["feature", "PC1", "transition"])
-    loadings_df = loadings_df[["transition", "feature", *[c for c in loadings_df.columns if c.startswith("PC")]]]
+    loadings_df = pd.concat(loadings, ignore_index=True) if loadings else pd.DataFrame(columns=["feature", "scale", "PC1", "transition"])
+    loadings_df = loadings_df[["transition", "feature", "scale", *[c for c in loadings_df.columns if c.startswith("PC")]]]
     return scores_df, loadings_df, summary
 
 
 def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_components=0.9, max_components=10,
-               min_events: int = MIN_EVENTS, scaling: str = "family") -> dict:
-    """Read the event table, :func:`reduce_events`, write scores (parquet), loadings (CSV) and summary (JSON)."""
+               min_events: int = MIN_EVENTS, scaling: str = "family", frames_parquets=()) -> dict:
+    """Read the event table (and, for ``scaling='thermal'``, the first frames of the time-resolved batches
+    ``frames_parquets``), :func:`reduce_events`, write scores (parquet), loadings (CSV) and summary (JSON)."""
     events = pd.read_parquet(events_parquet)
-    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling)
+    noise_sd = read_thermal_scale(frames_parquets) if scaling == "thermal" else None
+    if scaling == "thermal" and not len(noise_sd):
+        log.warning("reduce.scaling thermal: no frames up to %.0f fs to measure the thermal spread; natural units used",
+                    THERMAL_T_MAX_FS)
+    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling, noise_sd)
     Path(scores_out).parent.mkdir(parents=True, exist_ok=True)
     scores.to_parquet(scores_out, index=False)
     loadings.to_csv(loadings_out, index=False, float_format="%.6f")

@@ -298,10 +298,17 @@ def configs():
     return out
 
 
-def main(n_seeds: int = 1):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+def main(n_seeds: int = 1, scaling: str = "thermal"):
+    """ARI and the largest share error per configuration, clustered with the config's cluster block and the
+    given ``reduce.scaling``."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
     from bench.planted_family import recover_ensemble
 
+    cluster = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))["cluster"]
+    print(f"reduce.scaling: {scaling}")
     print(f"{'configuration':48s} {'seed':>4s} {'n':>4s} {'ARI':>6s} {'max share err (pts)':>20s} {'s':>6s}")
     for name, ens in configs().items():
         for seed in range(1, n_seeds + 1):
@@ -309,10 +316,12 @@ def main(n_seeds: int = 1):
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
                 truth = generate(ens, Path(tmp) / "planted" / "ensemble")
-                r = recover_ensemble(Path(tmp) / "planted" / "ensemble", truth, Path(tmp), same=ens.extra.get("same"))
+                r = recover_ensemble(Path(tmp) / "planted" / "ensemble", truth, Path(tmp), same=ens.extra.get("same"),
+                                     scaling=scaling, cluster=cluster)
             print(f"{name:48s} {seed:4d} {ens.n_traj:4d} {r.ari:6.3f} {r.share_err:20.1f} {time.perf_counter() - start:6.1f}",
                   flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 1, scaling=next((a[10:] for a in sys.argv if a.startswith("--scaling=")), "thermal"))

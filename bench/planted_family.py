@@ -101,7 +101,7 @@ def named_motion_misses(best: pd.Series, words: dict) -> list[str]:
 
 
 def recover(channels, thermal, n, seed, tmp: Path, bootstrap: int = 0, molecule: str = "cytosine",
-            symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None) -> Recovery:
+            symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None, scaling: str = "family") -> Recovery:
     """ARI, the largest share error, the lowest stability and the motion-word misses of the default chain on
     one planted ensemble (see :class:`Recovery`).
 
@@ -110,14 +110,15 @@ def recover(channels, thermal, n, seed, tmp: Path, bootstrap: int = 0, molecule:
     """
     truth = demo.generate_demo(tmp / "demo", n_trajectories=n, seed=seed, broken_fraction=0.0, channels=channels,
                                thermal_rms_angstrom=thermal, molecule=molecule, dt_fs=dt_fs)
-    return recover_ensemble(tmp / "demo" / "ensemble", truth, tmp, bootstrap, symmetry, same)
+    return recover_ensemble(tmp / "demo" / "ensemble", truth, tmp, bootstrap, symmetry, same, scaling)
 
 
 def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int = 0, symmetry: bool = True,
-                     same: dict | None = None) -> Recovery:
+                     same: dict | None = None, scaling: str = "family", cluster: dict | None = None) -> Recovery:
     """:class:`Recovery` of the default chain on the ensemble of trajectory folders under ``root`` (any format)
     against ``truth`` (``trajectory_id``, ``channel``; a trajectory planted as 'never hops' has no event and is
-    left out). Intermediate files stay in ``tmp``."""
+    left out). ``cluster``: the config's cluster block (default: the estimator's defaults). Intermediate files stay
+    in ``tmp``."""
     truth = truth[truth["channel"] != "never hops"].copy()
     truth["channel"] = truth["channel"].replace(same or {})
     ingest_batch(root, tmp / "s.npz", tmp / "t.csv")
@@ -126,8 +127,8 @@ def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int 
     run_qc([tmp / "s.npz"], [tmp / "t.csv"], tmp / "qc.csv", tmp / "traj.parquet", policy="keep")
     build_topology([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json", symmetry_merge=symmetry)
     featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES)
-    run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json")
-    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {"bootstrap": bootstrap},
+    run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json", scaling=scaling, frames_parquets=[tmp / "fr.parquet"])
+    a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {**(cluster or {}), "bootstrap": bootstrap},
                     summary_json=tmp / "p.json", stats_csv=tmp / "stats.csv")
     levels_b = sorted({c for c in a["channel"] if "B" in c and not c.endswith("B1")})
     print(f"    channels {sorted(set(a['channel']))}{' (level-B splits)' if levels_b else ''}", flush=True)
@@ -157,7 +158,7 @@ def motion_words(tmp: Path) -> dict[str, tuple[str, str]]:
     return {c: (str(table.at[c, "important_motion"]), str(table.at[c, "second_motion"])) for c in table.index}
 
 
-def main(n_seeds: int = 2, bootstrap: int = 100):
+def main(n_seeds: int = 2, bootstrap: int = 100, scaling: str = "family"):
     print(f"{'configuration':50s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s} {'min stability':>14s} "
           f"{'motions named':>14s} {'s':>6s}")
     rows = []
@@ -165,7 +166,7 @@ def main(n_seeds: int = 2, bootstrap: int = 100):
         for seed in range(1, n_seeds + 1):
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
-                r = recover(channels, thermal, n, seed, Path(tmp), bootstrap, **(extra[0] if extra else {}))
+                r = recover(channels, thermal, n, seed, Path(tmp), bootstrap, scaling=scaling, **(extra[0] if extra else {}))
             rows.append(r)
             named = f"{r.n_channels - len(r.motion_misses)}/{r.n_channels}"
             print(f"{name:50s} {seed:5d} {n:5d} {r.ari:6.3f} {r.share_err:20.1f} {r.stability:14.3f} {named:>14s} "
@@ -176,4 +177,5 @@ def main(n_seeds: int = 2, bootstrap: int = 100):
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 2, bootstrap=0 if "--no-bootstrap" in sys.argv else 100)
+    main(int(args[0]) if args else 2, bootstrap=0 if "--no-bootstrap" in sys.argv else 100,
+         scaling="thermal" if "--thermal" in sys.argv else "family")

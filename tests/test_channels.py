@@ -203,3 +203,37 @@ def test_up_and_down_puckering_of_one_atom_are_named_with_their_sign(tmp_path):
     words = table.set_index("channel")["important_motion"]
     for planted, group in truth.groupby("channel_true"):
         assert words[group["channel"].mode().iloc[0]] == planted, (planted, words.to_dict())
+
+
+def test_thermal_scale_is_the_spread_of_the_first_frames_of_every_trajectory():
+    from analysis.reduce import thermal_scale
+
+    frames = pd.DataFrame({"trajectory_id": ["T1"] * 4 + ["T2"] * 4, "time_fs": [0.0, 5, 10, 15] * 2,
+                           "bond[C1-C2]": [1.50, 1.52, 1.48, 9.0, 1.51, 1.49, 1.50, 9.0],
+                           "angle[C1-C2-C3]": [np.nan, np.nan, 120.0, 150.0, np.nan, np.nan, np.nan, 150.0]})
+    got = thermal_scale(frames, t_max_fs=10.0)
+    assert got["bond[C1-C2]"] == pytest.approx(np.std([1.50, 1.52, 1.48, 1.51, 1.49, 1.50]))  # 15 fs rows left out
+    assert np.isnan(got["angle[C1-C2-C3]"])  # one value up to 10 fs: no spread to measure
+
+
+def test_thermal_scaling_lets_a_puckering_stand_out_of_noisy_bonds():
+    """Two channels 0.3 Å apart in one puckering height whose thermal spread is 0.03 Å, beside 20 bonds that
+    fluctuate by 0.12 Å and carry nothing: in natural units (0.1 Å) the noise outweighs the puckering on PC1;
+    over each column's thermal spread PC1 is the puckering (known answer: the planted column)."""
+    from analysis.reduce import EventPCA
+
+    rng = np.random.default_rng(3)
+    n = 40
+    data = {f"bond[C{k}-H{k + 20}]": 1.09 + rng.normal(0, 0.12, n) for k in range(1, 21)}
+    data["pucker_z[C1:ring1]"] = np.where(np.arange(n) < 20, 0.15, -0.15) + rng.normal(0, 0.03, n)
+    events = pd.DataFrame(data)
+    noise = pd.Series({c: (0.03 if c.startswith("pucker") else 0.12) for c in events.columns})
+    family = EventPCA(n_components=3, scaling="family").fit(events)
+    thermal = EventPCA(n_components=3, scaling="thermal", noise_sd=noise).fit(events)
+    assert abs(thermal.loadings_.loc["pucker_z[C1:ring1]", "PC1"]) > 0.9
+    assert abs(family.loadings_.loc["pucker_z[C1:ring1]", "PC1"]) < 0.5
+    # the divisor: the thermal spread, at least a quarter of the natural unit; the natural unit without a spread
+    np.testing.assert_allclose(thermal.scale_, np.where(np.char.startswith(thermal.columns_, "pucker"), 0.03, 0.12))
+    low = EventPCA(2, scaling="thermal", noise_sd=pd.Series({"pucker_z[C1:ring1]": 0.001})).fit(events)
+    assert low.scale_[low.columns_.index("pucker_z[C1:ring1]")] == pytest.approx(0.025)
+    assert low.scale_[0] == pytest.approx(0.1)

@@ -84,3 +84,19 @@ def test_batch_by_batch_formation_equals_the_whole_ensemble_at_once(tmp_path):
     direct = formation_times(events, frames, assign, cols).set_index("trajectory_id")
     assert whole.set_index("trajectory_id").loc["T1", "formation_time_fs"] == direct.loc["T1", "formation_time_fs"] == 10.0
     assert whole.set_index("trajectory_id").loc["T4", "formation_time_fs"] == 20.0
+
+
+def test_formation_measures_distances_in_the_event_pcas_units():
+    """Channel X's events sit at (bond 0 Å, angle 0°), Y's at (0.2 Å, 10°); T3 (channel Y) runs at (0.2 Å, 0°) before
+    its event. In natural units (0.1 Å, 10°) that frame is nearer Y (1 against 4), so T3 commits from the start;
+    divided as a thermal scaling would (1 Å for the bond, 10° for the angle) it is nearer X (0.04 against 1), so T3
+    commits only at its event (known answers)."""
+    a, b = "bond[C1-C2]", "angle[C1-C2-C3]"
+    events = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "frame": [40] * 3, "time_fs": [20.0] * 3,
+                           a: [0.0, 0.2, 0.2], b: [0.0, 10.0, 10.0]})
+    frames = pd.DataFrame({"trajectory_id": "T3", "time_fs": [0.0, 5.0, 10.0, 15.0], a: 0.2, b: 0.0})
+    assign = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "frame": [40] * 3, "channel": ["X", "Y", "Y"]})
+    natural = formation_times(events, frames, assign, [a, b]).set_index("trajectory_id")
+    scaled = formation_times(events, frames, assign, [a, b], scale={a: 1.0, b: 10.0}).set_index("trajectory_id")
+    assert natural.loc["T3", "formation_time_fs"] == 0.0
+    assert scaled.loc["T3", "formation_time_fs"] == 20.0

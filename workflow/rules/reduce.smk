@@ -1,6 +1,7 @@
 rule reduce:
     input:
         events="results/features/events.parquet",
+        frames=expand("results/features/frames/{batch}.parquet", batch=BATCHES),
     output:
         scores="results/reduce/scores.parquet",
         loadings="results/reduce/loadings.csv",
