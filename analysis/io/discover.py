@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from fnmatch import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -75,7 +76,10 @@ class Found(NamedTuple):
     format: str
 
     def files(self) -> list[Path]:
-        """The files the reader reads that exist (all regular top-level files for ``unknown``)."""
+        """The files the reader reads that exist (all regular top-level files for ``unknown``; the XYZ file and
+        its ``<stem>.csv`` for a loose XYZ file)."""
+        if xyz.is_xyz_file(self.folder):
+            return [p for p in (resolve(self.folder), resolve(xyz.properties_csv(self.folder))) if p is not None]
         if self.format == "unknown":
             return sorted(p for p in self.folder.iterdir() if p.is_file())
         return sorted({stored for g in REGISTRY[self.format].files for p in glob_text(self.folder, g)
@@ -138,6 +142,12 @@ def _trajectory_folders(folder: Path, fmt: str, depth: int) -> list[tuple[Path, 
     return [pair for sub in subs for pair in _trajectory_folders(sub, fmt, depth - 1)]
 
 
+def loose_xyz_files(root: Path, pattern: str = "*") -> list[Path]:
+    """Multi-frame XYZ files directly in ``root`` (plain names, stored plain or compressed) whose name or stem
+    matches ``pattern``: an ensemble kept as one file per trajectory."""
+    return [p for p in glob_text(root, "*.xyz") if fnmatch(p.name, pattern) or fnmatch(p.stem, pattern)]
+
+
 def _root_as_trajectory(root: Path, fmt: str) -> str | None:
     """The format of ``root`` when it is itself one complete trajectory (a Newton-X TRAJ folder, a SHARC
     trajectory …) given as input.root, else None. Plain XYZ is not enough here: an ensemble folder may hold a stray
@@ -158,7 +168,8 @@ def trajectory_ids(root: Path, folders: list[Path]) -> list[str]:
 def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Found]:
     """Trajectory folders under ``root`` matching ``pattern``, in natural order of their ids.
 
-    Each folder directly under ``root`` that a reader claims is a trajectory; one no reader claims is searched
+    Each folder directly under ``root`` that a reader claims is a trajectory (where none is, but ``root`` holds
+    multi-frame ``*.xyz`` files, each file is one, id = its stem, with an optional ``<stem>.csv``); one no reader claims is searched
     for trajectory folders down to :data:`MAX_DEPTH` levels (runs kept as ``run1/TRAJ1 …``, ``run2/TRAJ1 …``;
     ids as :func:`trajectory_ids`), and reported as ``unknown`` when none is inside, so the ensemble reports it
     instead of dropping it silently. ``root`` that is itself one complete trajectory is an ensemble of one.
@@ -177,6 +188,9 @@ def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Fo
     pairs: list[tuple[Path, str]] = []
     for folder in top:
         pairs += _trajectory_folders(folder, fmt, MAX_DEPTH - 1) or [(folder, "unknown" if fmt == "auto" else fmt)]
+    if all(f == "unknown" for _, f in pairs) and fmt in ("auto", "xyz") and (files := loose_xyz_files(root, pattern)):
+        # no trajectory folder, but XYZ files: one trajectory per file (folders beside them are not trajectories)
+        return sorted((Found(p.stem, p, "xyz") for p in files), key=lambda f: natural_key(f.trajectory_id))
     ids = trajectory_ids(root, [p for p, _ in pairs])
     found = [Found(tid, p, f) for tid, (p, f) in zip(ids, pairs)]
     return sorted(found, key=lambda f: natural_key(f.trajectory_id))
@@ -200,18 +214,20 @@ MANIFEST_COLUMNS = ["trajectory_id", "folder", "format", "file", "size_bytes", "
 def manifest(found: list[Found], content_hash: bool = False) -> pd.DataFrame:
     """One row per (trajectory, file the reader reads): size and modification time (ns), optionally a
     BLAKE2 digest of the content in ``sha`` (slow on large ensembles; see bench)."""
-    rows = []
+    rows, paths = [], []
     for f in found:
         files = f.files()
+        base = f.folder.parent if xyz.is_xyz_file(f.folder) else f.folder  # a loose XYZ file: its folder
         if not files:
             rows.append((f.trajectory_id, str(f.folder), f.format, "", 0, 0))
+            paths.append(None)
         for p in files:
             st = p.stat()
-            rows.append((f.trajectory_id, str(f.folder), f.format, str(p.relative_to(f.folder)), st.st_size, st.st_mtime_ns))
+            rows.append((f.trajectory_id, str(f.folder), f.format, str(p.relative_to(base)), st.st_size, st.st_mtime_ns))
+            paths.append(p)
     out = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     if content_hash:
-        out["sha"] = [hashlib.blake2b(Path(r.folder, r.file).read_bytes(), digest_size=16).hexdigest() if r.file else ""
-                      for r in out.itertuples()]
+        out["sha"] = [hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest() if p is not None else "" for p in paths]
     return out
 
 

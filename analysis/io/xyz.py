@@ -29,7 +29,7 @@ import pandas as pd
 
 from analysis.elements import MASSES_AMU, normalize_symbol
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.paths import glob_text, resolve
+from analysis.io.paths import glob_text, is_text_file, resolve
 from analysis.io.text import join_ranges, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
@@ -44,6 +44,18 @@ _COMMENT_STATE = re.compile(r"^[^\n]*?(?<![\w.])(?:active_state|state)(?:[ \t]*=
 def is_xyz(folder: str | Path) -> bool:
     """True if the folder holds exactly one ``*.xyz`` file."""
     return len(glob_text(folder, "*.xyz")) == 1
+
+
+def is_xyz_file(path: str | Path) -> bool:
+    """True if ``path`` names one multi-frame XYZ file (stored plain or compressed) rather than a folder: a
+    trajectory of an ensemble kept as one file per trajectory."""
+    path = Path(path)
+    return path.name.endswith(".xyz") and not path.is_dir() and resolve(path) is not None
+
+
+def properties_csv(xyz_path: str | Path) -> Path:
+    """The per-frame properties CSV that belongs to a loose XYZ file: ``<stem>.csv`` beside it."""
+    return Path(xyz_path).with_suffix(".csv")
 
 
 def check_xyz_layout(path: str | Path) -> int:
@@ -79,7 +91,8 @@ def comment_properties(comments: str, n_frames: int) -> dict[str, np.ndarray]:
 
 
 def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
-    """Read a folder with one multi-frame XYZ (through MDAnalysis) and an optional CSV of properties.
+    """Read a folder with one multi-frame XYZ (through MDAnalysis) and an optional CSV of properties, or one
+    loose XYZ file (``folder`` names it) with an optional ``<stem>.csv`` beside it.
 
     Raises
     ------
@@ -89,8 +102,9 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     import MDAnalysis as mda
 
     folder = Path(folder)
-    trajectory_id = trajectory_id or folder.name
-    xyz_files = glob_text(folder, "*.xyz")
+    single = is_xyz_file(folder)
+    trajectory_id = trajectory_id or (folder.stem if single else folder.name)
+    xyz_files = [folder] if single else glob_text(folder, "*.xyz")
     if len(xyz_files) != 1:
         raise TrajectoryFormatError(folder, None, f"exactly one *.xyz file (found {len(xyz_files)})")
     path = xyz_files[0]
@@ -105,7 +119,8 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
 
-    time_fs, active, energies, total, csv_path = _properties(folder, n_frames, flags, comment_properties(comments, n_frames))
+    csv_files = ([properties_csv(folder)] if is_text_file(properties_csv(folder)) else []) if single else glob_text(folder, "*.csv")
+    time_fs, active, energies, total, csv_path = _properties(csv_files, n_frames, flags, comment_properties(comments, n_frames))
     written = not np.isnan(energies).all()
     if active.min() < 1 or (written and active.max() > energies.shape[1]):
         raise TrajectoryFormatError(csv_path, None, f"active_state in 1..{energies.shape[1]}")
@@ -133,14 +148,13 @@ def _xyz_source(path: Path):
         yield str(plain)
 
 
-def _properties(folder: Path, n_frames: int, flags: list[str], from_comments: dict | None = None):
-    """(time_fs, active_state, energies_ev, etot_ev, the CSV's path or None) from the folder's first ``*.csv``;
+def _properties(csv_files: list[Path], n_frames: int, flags: list[str], from_comments: dict | None = None):
+    """(time_fs, active_state, energies_ev, etot_ev, the CSV's path or None) from the first of ``csv_files``;
     for the columns it lacks (or without one): ``from_comments`` (:func:`comment_properties`, flagged), else the
     frame index as time (flagged), state 1, NaN energies."""
     from_comments = from_comments or {}
     time_fs, active = np.arange(n_frames, dtype=float), np.ones(n_frames, dtype=np.int64)
     energies, total = np.full((n_frames, 1), np.nan), np.full(n_frames, np.nan)
-    csv_files = glob_text(folder, "*.csv")
     table = _read_properties(csv_files[0], n_frames) if csv_files else pd.DataFrame()
     if "time_fs" in table:
         time_fs = table["time_fs"].to_numpy(float)

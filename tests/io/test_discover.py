@@ -81,3 +81,41 @@ def test_a_crashed_trajectory_stays_one_unknown_folder(tmp_path):
     (crashed / "JOB_AD" / "geom.xyz").write_text("1\nf0\nH 0 0 0\n")
     (crashed / "control.dyn").write_text("&input\n")
     assert _ids(discover(tmp_path)) == [("TRAJ1", "newtonx"), ("TRAJ2", "unknown")]
+
+
+def test_an_ensemble_of_loose_xyz_files_is_one_trajectory_per_file(tmp_path):
+    """root/traj_1.xyz, traj_2.xyz.gz, traj_10.xyz (+ traj_2.csv) and a 'plots' folder: three trajectories named by
+    their stems in natural order, each read with its own CSV; the manifest lists each file as stored."""
+    import gzip
+
+    import numpy as np
+
+    from analysis.ingest import read_one
+    from analysis.io.discover import manifest
+
+    def frames(n, z0):
+        return "".join(f"2\ntime={0.5 * k:.1f} state={2 if k < 3 else 1}\nH 0 0 {z0}\nH 0 0 {z0 + 0.74 + 0.01 * k}\n"
+                       for k in range(n))
+
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "traj_1.xyz").write_text(frames(5, 0.0))
+    (tmp_path / "traj_2.xyz.gz").write_bytes(gzip.compress(frames(4, 1.0).encode()))
+    (tmp_path / "traj_2.csv").write_text("time_fs,active_state\n0,3\n1,3\n2,2\n3,1\n")
+    (tmp_path / "traj_10.xyz").write_text(frames(6, 2.0))
+    found = discover(tmp_path)
+    assert _ids(found) == [("traj_1", "xyz"), ("traj_2", "xyz"), ("traj_10", "xyz")]
+    assert _ids(discover(tmp_path, pattern="traj_1*")) == [("traj_1", "xyz"), ("traj_10", "xyz")]
+    table = manifest(found, content_hash=True)
+    assert table.loc[table.trajectory_id == "traj_2", "file"].tolist() == ["traj_2.xyz.gz", "traj_2.csv"]
+    assert table["sha"].str.len().eq(32).all()
+    one, two = read_one(found[0]), read_one(found[1])
+    assert one.coords_angstrom.shape == (5, 2, 3) and list(one.active_state) == [2, 2, 2, 1, 1]
+    np.testing.assert_allclose(one.time_fs, [0.0, 0.5, 1.0, 1.5, 2.0])
+    assert list(two.active_state) == [3, 3, 2, 1] and list(two.time_fs) == [0, 1, 2, 3]  # the CSV wins
+    assert two.coords_angstrom[0, 0, 2] == 1.0
+
+
+def test_trajectory_folders_win_over_loose_xyz_files_beside_them(tmp_path):
+    _nx(tmp_path / "TRAJ1")
+    (tmp_path / "notes.xyz").write_text("1\nx\nH 0 0 0\n")
+    assert _ids(discover(tmp_path)) == [("TRAJ1", "newtonx")]

@@ -23,7 +23,8 @@ else:
     if not FOUND:
         raise WorkflowError(
             f"no trajectory folders under {_root} matching input.pattern {_pattern!r} "
-            "(input.root holds one folder per trajectory, runs of such folders, or is one trajectory folder)"
+            "(input.root holds one folder per trajectory, runs of such folders, one multi-frame *.xyz file per "
+            "trajectory, or is one trajectory folder)"
         )
 
 
