@@ -139,3 +139,34 @@ def important_motions(group: pd.DataFrame, reference: pd.DataFrame, topology: To
 def loading_words(column: str, loading: float, topology: Topology) -> str:
     """Words for a PCA loading: the motion of ``column`` along the component's positive direction."""
     return describe_feature(column, loading, topology)
+
+
+def symmetry_sign_flips(column: str, topology: Topology, indices) -> list[bool]:
+    """Whether each of the topology's symmetries ``indices`` turns the sign of the signed feature ``column``
+    between an event's canonical labels and its own: known from one slightly distorted copy of the symmetry
+    reference, featurized in both labellings (a C2 rotation about an in-plane axis of a planar ring swaps its
+    faces, so a canonical 'C4 puckering [+]' is the event's own 'C4 puckering [-]')."""
+    from analysis import symmetry
+    from analysis.features.internal import featurize
+
+    if feature_family(column) not in ("pucker_z", "oop", "pyr") or not topology.symmetries:
+        return [False] * len(list(indices))
+    reference = np.asarray(topology.symmetry_reference_angstrom or topology.reference_angstrom, dtype=float)
+    distorted = reference + np.random.default_rng(0).normal(0.0, 0.1, reference.shape)
+    canonical = featurize(distorted[None], topology)
+    family = feature_family(column)
+    inner = column.split("[", 1)[1].rstrip("]")
+    atom, _, ring = inner.partition(":")
+    index = {n: i for i, n in enumerate(topology.names)}
+    flips = []
+    for k in indices:
+        perm, improper = topology.symmetries[k]
+        own = featurize(symmetry.restore(distorted[None], perm, bool(improper)), topology)
+        mapped_ring = ""
+        if ring:
+            atoms = {perm[i] for i in topology.rings[int(ring[4:]) - 1]}
+            mapped_ring = ":ring" + str(next((r + 1 for r, members in enumerate(topology.rings) if set(members) == atoms), 0))
+        mapped = f"{family}[{topology.names[perm[index[atom]]]}{mapped_ring}]"
+        value, own_value = float(canonical[column].iloc[0]), float(own[mapped].iloc[0]) if mapped in own else np.nan
+        flips.append(bool(np.isfinite(own_value) and value * own_value < 0))
+    return flips

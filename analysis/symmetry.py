@@ -9,7 +9,10 @@ a CH2 in a chiral environment is a graph automorphism but not a symmetry, and is
 Every event geometry is then mapped to one canonical member of its symmetry orbit: the permutation (with the
 reflection for an improper one) that puts its displacement from the reference on the lowest-numbered atoms.
 So a C4–N7 cleavage is analysed as the equivalent C3–N6 cleavage. A mirror image through the molecular
-plane of a planar molecule is not a permutation, so "puckering up" and "puckering down" stay apart.
+plane of a planar molecule is not a permutation, so "puckering up" and "puckering down" of an atom off
+the symmetry axes stay apart; for an atom on an in-plane C2 axis (pyridine's N1 and C4) the rotation about
+that axis *is* the swap of up and down, the two are one motion, and a fixed direction picks which face
+is canonical (:func:`canonical_choice`).
 
 Convention: a permutation ``p`` gives the canonical geometry ``X'[i] = X[p[i]]``; canonical atom ``i`` is
 original atom ``p[i]``.
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 
 MAX_AUTOMORPHISMS = 5000
 TOLERANCE_ANGSTROM = 0.25
+MAX_ANCHORS = 400  # coherent_choice: geometries that settle their images among each other
+TIE_FRACTION = 0.25  # relabellings whose |d|⁴ profiles differ by less (of their sum) move the same atoms
+SCORE_TIE = 0.02  # ... as do those whose weighted sums differ by less than this fraction
 MIRROR = np.diag([1.0, 1.0, -1.0])
 
 
@@ -93,22 +99,55 @@ def restore(coords: np.ndarray, perm, improper: bool) -> np.ndarray:
     return out
 
 
-def canonical_choice(coords: np.ndarray, reference: np.ndarray, symmetries) -> np.ndarray:
+def _generic_direction(reference: np.ndarray) -> np.ndarray:
+    """A fixed direction with no special relation to the molecule: (1, 2, 4)/√21 in the reference's principal
+    axes (largest to smallest spread), so a planar molecule's normal weighs most."""
+    _, _, axes = np.linalg.svd(_centred(np.asarray(reference, dtype=float)), full_matrices=False)
+    return np.array([1.0, 2.0, 4.0]) @ axes / np.sqrt(21.0)
+
+
+def symmetrized(reference: np.ndarray, symmetries) -> np.ndarray:
+    """``reference`` averaged over its symmetry images (each relabelled, mirrored if improper, and rotated onto
+    it), centred: exactly symmetric, so an event's images have exactly permuted displacements from it."""
+    reference = _centred(np.asarray(reference, dtype=float))
+    for _ in range(3):
+        images = [kabsch_rmsd(restore(reference, perm, improper), reference)[0] for perm, improper in symmetries]
+        reference = np.mean(images, axis=0)
+    return reference
+
+
+def canonical_choice(coords: np.ndarray, reference: np.ndarray, symmetries, tie: float = TIE_FRACTION) -> np.ndarray:
     """Index into ``symmetries`` of each geometry's canonical relabelling.
 
     The one whose displacement from the reference (after a best rotation) weighs most on low atom indices
-    (weights n, n−1, …, 1): the moving atoms get the lowest equivalent numbers. Ties keep the identity.
+    (Σ w_i |d_i|⁴, weights w = n, n−1, …, 1; the fourth power lets the moving atoms decide, not the thermal
+    noise of all the others): the moving atoms get the lowest equivalent numbers. Relabellings whose
+    profile of |d_i|⁴ over the atoms differs from the best one's by less than ``tie`` (a fraction of its sum),
+    or whose weighted sum is within :data:`SCORE_TIE` of the best, move the same atoms, e.g. a pucker of an atom on a C2 axis of a planar ring, whose two images are the
+    pucker up and down: among those the one whose displacement points most along a fixed direction
+    (Σ w_i |d_i|² d_i·u) is canonical, so every event of such a channel takes the same image. Ties of that
+    too keep the identity.
     """
     coords = np.asarray(coords, dtype=float)
+    reference = symmetrized(reference, symmetries)
     n_atoms = coords.shape[-2]
     weights = np.arange(n_atoms, 0, -1, dtype=float)
-    scores = []
+    direction = _generic_direction(reference)
+    profiles, signs = [], []
     for perm, improper in symmetries:
         aligned, _ = kabsch_rmsd(apply(coords, perm, improper), reference)
-        scores.append((((aligned - _centred(reference)) ** 2).sum(axis=-1) * weights).sum(axis=-1))
-    scores = np.array(scores)  # (n_sym, n_geom)
-    best = np.argmax(scores, axis=0)
-    best[scores.max(axis=0) <= scores[0] + 1e-9] = 0
+        displacement = aligned - reference
+        length = np.sqrt((displacement ** 2).sum(axis=-1))
+        profiles.append(length ** 4)
+        signs.append((length ** 2 * (displacement @ direction) * weights).sum(axis=-1))
+    profiles, signs = np.array(profiles), np.array(signs)  # (n_sym, n_geom, n_atoms), (n_sym, n_geom)
+    scores = profiles @ weights
+    first = np.argmax(scores, axis=0)
+    top = profiles[first, np.arange(len(first))]
+    tied = (np.abs(profiles - top).sum(axis=-1) <= tie * top.sum(axis=-1)) | (scores >= (1.0 - SCORE_TIE) * scores.max(axis=0))
+    signs = np.where(tied, signs, -np.inf)
+    best = np.argmax(signs, axis=0)
+    best[signs.max(axis=0) <= signs[0] + 1e-9] = 0
     return best
 
 
@@ -125,16 +164,104 @@ def canonicalize(coords: np.ndarray, reference: np.ndarray, symmetries) -> tuple
     return out, choice
 
 
-def equivalent_phrases(phrase: str, names, perms) -> list[str]:
-    """``phrase`` ('C3–N6 stretching') with its atom names mapped through each permutation, unique, in order."""
+def _flip_sign(phrase: str) -> str:
+    return phrase.translate(str.maketrans({"+": "-", "-": "+"})) if phrase.endswith(("[+]", "[-]")) else phrase
+
+
+def image_displacements(coords: np.ndarray, reference: np.ndarray, symmetries) -> np.ndarray:
+    """Displacements (n_sym, n_geom, 3 n_atoms) of each geometry's symmetry images from the symmetrized
+    reference, each image rotated onto it (Å)."""
+    coords = np.asarray(coords, dtype=float)
+    reference = symmetrized(reference, symmetries)
+    out = [kabsch_rmsd(apply(coords, perm, improper), reference)[0] - reference for perm, improper in symmetries]
+    return np.array(out).reshape(len(symmetries), len(coords), -1)
+
+
+def coherent_choice(coords: np.ndarray, reference: np.ndarray, symmetries, groups=None,
+                    max_anchors: int = MAX_ANCHORS, max_sweeps: int = 30) -> np.ndarray:
+    """Index into ``symmetries`` of each geometry's relabelling, chosen so that the events of one channel take
+    the same image even where no rule on one geometry can tell (a weak pucker of an atom on a C2 axis under
+    thermal noise: its up and down images differ by less than the noise).
+
+    Starts from :func:`canonical_choice`; then, within each group (``groups``, e.g. the transition; default
+    one group), every geometry in turn takes the image with the highest Gaussian-kernel density among the
+    others' current images (bandwidth: the median distance to the nearest other image), until no image
+    changes. Above ``max_anchors`` geometries, evenly spaced ones (by position) settle first and the rest
+    take their densest image among those. Deterministic for a given order of the geometries.
+    """
+    coords = np.asarray(coords, dtype=float)
+    choice = canonical_choice(coords, reference, symmetries) if len(symmetries) > 1 and len(coords) else \
+        np.zeros(len(coords), dtype=int)
+    if len(symmetries) < 2 or len(coords) < 3:
+        return choice
+    images = image_displacements(coords, reference, symmetries)
+    groups = np.zeros(len(coords), dtype=int) if groups is None else _codes(groups)
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        if len(members) >= 3:
+            choice[members] = _cohere(images[:, members], choice[members], max_anchors, max_sweeps)
+    return choice
+
+
+def _codes(values) -> np.ndarray:
+    """Integer codes of arbitrary labels."""
+    _, codes = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    return codes
+
+
+def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared distances between the rows of a (..., k, d) and b (m, d): (..., k, m)."""
+    return np.maximum((a ** 2).sum(-1)[..., None] + (b ** 2).sum(-1) - 2.0 * a @ b.T, 0.0)
+
+
+def _cohere(images: np.ndarray, choice: np.ndarray, max_anchors: int, max_sweeps: int) -> np.ndarray:
+    n_sym, n, _ = images.shape
+    choice = choice.copy()
+    anchors = np.unique(np.linspace(0, n - 1, min(n, max_anchors)).round().astype(int))
+    current = images[choice[anchors], anchors]  # (m, d)
+    d2 = _sq_dist(current, current)
+    np.fill_diagonal(d2, np.inf)
+    bandwidth2 = float(np.median(d2.min(axis=1))) or 1e-12
+    for _ in range(max_sweeps):
+        changed = False
+        for k, a in enumerate(anchors):
+            density = np.exp(-_sq_dist(images[:, a], current) / (2.0 * bandwidth2))  # (n_sym, m)
+            density[:, k] = 0.0
+            density = density.sum(axis=1)
+            best = int(np.argmax(density))
+            if density[best] > density[choice[a]] * (1.0 + 1e-9) + 1e-300:
+                choice[a] = best
+                current[k] = images[best, a]
+                changed = True
+        if not changed:
+            break
+    rest = np.setdiff1d(np.arange(n), anchors)
+    for chunk in np.array_split(rest, max(1, len(rest) // 1000)):
+        if not len(chunk):
+            continue
+        density = np.exp(-_sq_dist(images[:, chunk], current) / (2.0 * bandwidth2)).sum(axis=-1)  # (n_sym, n_chunk)
+        best = np.argmax(density, axis=0)
+        keep = density[best, np.arange(len(chunk))] <= density[choice[chunk], np.arange(len(chunk))] * (1.0 + 1e-9)
+        choice[chunk] = np.where(keep, choice[chunk], best)
+    return choice
+
+
+def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
+    """``phrase`` ('C3–N6 stretching') with its atom names mapped through each permutation, unique, in order.
+
+    ``flips``: per permutation, whether it turns the sign of a signed phrase ('C4 puckering [+]' → '[-]'): a
+    rotation that swaps the faces of a planar ring, see :func:`canonical_choice`."""
     if not phrase:
         return [phrase]
     pattern = re.compile("|".join(sorted((re.escape(n) for n in names), key=len, reverse=True)))
     pattern = re.compile(rf"(?<![A-Za-z0-9'])(?:{pattern.pattern})(?![0-9'])")
     index = {n: i for i, n in enumerate(names)}
     out, seen = [], set()
-    for p in perms:
+    for k, p in enumerate(perms):
         mapped = pattern.sub(lambda m: names[p[index[m.group(0)]]], phrase)
+        if flips is not None and flips[k]:
+            head, _, sign = mapped.rpartition(" ")
+            mapped = f"{head} {_flip_sign(sign)}"
         head, _, tail = mapped.partition(" ")
         parts = head.split("-")
         key = (tuple(min(parts, parts[::-1])), tail)  # H7-C2-C3-H8 and H8-C3-C2-H7 are one torsion
@@ -144,11 +271,15 @@ def equivalent_phrases(phrase: str, names, perms) -> list[str]:
     return out
 
 
-def merged_phrase(phrase: str, names, perms) -> str:
-    """'C3–N6 / C4–N7 stretching' for the phrase and its symmetry-equivalent forms (the phrase if none)."""
-    forms = equivalent_phrases(phrase, names, perms)
+def merged_phrase(phrase: str, names, perms, flips=None) -> str:
+    """'C3–N6 / C4–N7 stretching' for the phrase and its symmetry-equivalent forms (the phrase if none);
+    'C4 puckering [+] / [-]' where the forms differ only in sign (``flips``: see :func:`equivalent_phrases`)."""
+    forms = equivalent_phrases(phrase, names, perms, flips)
     if len(forms) == 1:
         return phrase
+    bodies, signs = zip(*[f.rsplit(" ", 1) for f in forms]) if all(f.endswith(("[+]", "[-]")) for f in forms) else ((), ())
+    if len(set(bodies)) == 1:
+        return f"{bodies[0]} {' / '.join(signs)}"
     heads, tails = zip(*[(f.split(" ", 1) + [""])[:2] for f in forms])
     if len(set(tails)) == 1 and tails[0]:
         return " / ".join(heads) + " " + tails[0]

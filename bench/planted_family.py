@@ -24,7 +24,7 @@ from analysis import demo  # noqa: E402
 from analysis.channels import run_cluster  # noqa: E402
 from analysis.demo import Channel  # noqa: E402
 from analysis.features.internal import DEFAULT_FAMILIES  # noqa: E402
-from analysis.features.stage import build_topology, featurize_batch  # noqa: E402
+from analysis.features.stage import build_topology, choose_event_symmetries, featurize_batch  # noqa: E402
 from analysis.ingest import ingest_batch  # noqa: E402
 from analysis.qc import run_qc  # noqa: E402
 from analysis.reduce import run_reduce  # noqa: E402
@@ -40,6 +40,8 @@ PYR_OPEN_C2 = lambda share, t: Channel("N1-C2 ring opening", share, t, 12.0, (("
 PYR_OPEN_C5 = lambda share, t: Channel("N1-C5 ring opening", share, t, 12.0, (("translate", (4, 9), "bond:0", 0.6),))  # noqa: E731
 PYR_NH = lambda share, t: Channel("N1-H6 stretching", share, t, 10.0, (("translate", (5,), "bond:0", 0.5),))  # noqa: E731
 PYR_PUCK3 = lambda share, t: Channel("C3 puckering [+]", share, t, 12.0, (("translate", (2, 7), "normal", 0.5),))  # noqa: E731
+PYR_PUCK1 = lambda sign, share, t: Channel(  # noqa: E731
+    f"N1 puckering [{'+' if sign > 0 else '-'}]", share, t, 12.0, (("translate", (0, 5), "normal", 0.35 * sign),))
 BD_TWIST_END = lambda share, t: Channel("C1=C2 twisting", share, t, 12.0, (("twist", (4, 5), (0, 1), 70.0),))  # noqa: E731
 BD_TWIST_MID = lambda share, t: Channel("C2-C3 twisting", share, t, 12.0, (("twist", (0, 4, 5, 6), (1, 2), 60.0),))  # noqa: E731
 BD_STRETCH = lambda share, t: Channel("C1=C2 stretching", share, t, 12.0, (("translate", (0, 4, 5), "bond:1", 0.35),))  # noqa: E731
@@ -64,6 +66,10 @@ FAMILY = {
     # symmetry-equivalent channels: N1–C2 and N1–C5 ring opening are one channel (C2 axis of pyrrole)
     "pyrrole: symmetry-equivalent ring openings": ((PYR_OPEN_C2(.3, 60), PYR_OPEN_C5(.3, 60), PYR_NH(.4, 40)), 0.05, 60,
                                                    {"molecule": "pyrrole", "same": {"N1-C5 ring opening": "N1-C2 ring opening"}}),
+    # N1 sits on pyrrole's C2 axis: the rotation about it swaps the faces, so N1 up and N1 down are one channel,
+    # a weak one (0.35 Å against 0.08 Å noise) in a small ensemble
+    "pyrrole: N1 up and down are one channel": ((PYR_PUCK1(1, .3, 50), PYR_PUCK1(-1, .3, 50), PYR_PUCK3(.4, 70)), 0.08, 40,
+                                                {"molecule": "pyrrole", "same": {"N1 puckering [-]": "N1 puckering [+]"}}),
     # an open chain: s-trans-1,3-butadiene (C1 C2 C3 C4 H5 H6(C1) H7(C2) H8(C3) H9 H10(C4))
     "butadiene: terminal twist, central twist, stretch": ((BD_TWIST_END(.4, 50), BD_TWIST_MID(.35, 70), BD_STRETCH(.25, 90)),
                                                           0.05, 60, {"molecule": "butadiene"}),
@@ -73,7 +79,7 @@ FAMILY = {
 # what the named motion of each planted channel must contain (default: the planted name itself); the report
 # names a torsion by its four atoms and a ring opening as the stretching of the bond
 NAMED_AS = {"C6 puckering + NH2 out-of-plane [+]": ("C6 puckering [+]", "NH2 out-of-plane [+]"),
-            "N1-C2 ring opening": ("N1-C2", "stretching"), "N1-C5 ring opening": ("N1-C5", "stretching"),
+            "N1-C2 ring opening": ("N1-C2", "stretching"), "N1 puckering [+]": ("N1 puckering [",), "N1-C5 ring opening": ("N1-C5", "stretching"),
             "C1=C2 twisting": ("C1-C2-", "torsion"), "C2-C3 twisting": ("-C2-C3-", "torsion"), "C1=C2 stretching": ("C1-C2 stretching",)}
 
 
@@ -126,7 +132,9 @@ def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int 
     # gap above QC's 1 eV hop-jump limit, which would only test QC
     run_qc([tmp / "s.npz"], [tmp / "t.csv"], tmp / "qc.csv", tmp / "traj.parquet", policy="keep")
     build_topology([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json", symmetry_merge=symmetry)
-    featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES)
+    choose_event_symmetries([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json", tmp / "sym.csv")
+    featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES,
+                    symmetry_csv=tmp / "sym.csv")
     run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json", scaling=scaling, frames_parquets=[tmp / "fr.parquet"])
     a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {**(cluster or {}), "bootstrap": bootstrap},
                     summary_json=tmp / "p.json", stats_csv=tmp / "stats.csv")

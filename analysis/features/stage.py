@@ -12,6 +12,7 @@ from analysis import symmetry
 from analysis.events import event_rows
 from analysis.features.internal import featurize
 from analysis.io.store import Store, usable_frames
+from analysis.io.trajectory import frame_state_labels
 from analysis.topology import Topology, perceive_topology
 
 log = logging.getLogger(__name__)
@@ -87,31 +88,88 @@ HEAD_COLUMNS = ["trajectory_id", "time_fs", "frame", "active_state", "state_labe
 EVENT_HEAD_COLUMNS = ["transition", "kind", "from_label", "to_label", "event", "symmetry"] + HEAD_COLUMNS
 
 
-def canonical_coords(coords: np.ndarray, n_frames: int, top: Topology) -> tuple[np.ndarray, np.ndarray]:
+def _symmetries(top: Topology) -> tuple[list, np.ndarray]:
+    return ([(tuple(p), bool(imp)) for p, imp in top.symmetries],
+            np.asarray(top.symmetry_reference_angstrom or top.reference_angstrom))
+
+
+def canonical_coords(coords: np.ndarray, n_frames: int, top: Topology, choice=None) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of one trajectory's time-resolved frames (the first ``n_frames``) and events, each event
-    relabelled to its canonical symmetry-equivalent form, the frames as its last event; and the events' choices."""
+    relabelled to its canonical symmetry-equivalent form, the frames as its last event; and the events' choices.
+    ``choice``: the events' relabellings (indices into ``top.symmetries``, e.g. from
+    :func:`choose_event_symmetries`; −1 or missing: :func:`analysis.symmetry.canonical_choice` of that event)."""
     n_events = len(coords) - n_frames
     if len(top.symmetries) < 2 or not n_events:
         return coords, np.zeros(n_events, dtype=int)
-    syms = [(tuple(p), bool(imp)) for p, imp in top.symmetries]
-    ref = np.asarray(top.symmetry_reference_angstrom or top.reference_angstrom)
-    events, choice = symmetry.canonicalize(coords[n_frames:], ref, syms)
+    syms, ref = _symmetries(top)
+    choice = np.full(n_events, -1) if choice is None else np.asarray(choice, dtype=int).copy()
+    if (choice < 0).any():
+        choice[choice < 0] = symmetry.canonical_choice(coords[n_frames:][choice < 0], ref, syms)
+    events = coords[n_frames:].copy()
+    for k in np.unique(choice[choice > 0]):
+        events[choice == k] = symmetry.apply(events[choice == k], *syms[k])
     frames = symmetry.apply(coords[:n_frames], *syms[choice[-1]]) if choice[-1] else coords[:n_frames]
     return np.concatenate([frames, events]), choice
 
 
+def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, out_csv, event: str = "transitions",
+                            hop_select: str = "last") -> pd.DataFrame:
+    """The symmetry relabelling of every analysis event of the ensemble, chosen over all events at once
+    (:func:`analysis.symmetry.coherent_choice`, per transition), written to ``out_csv`` (trajectory_id, frame,
+    transition, symmetry). Events are found as :func:`featurize_batch` finds them (same ``event`` and
+    ``hop_select``); without symmetries the table is empty and every event keeps its labels."""
+    top = Topology.from_json(topology_json)
+    ok = usable_frames(trajectories_parquet)
+    rows, coords = [], []
+    if len(top.symmetries) > 1:
+        for path in store_paths:
+            with Store(path) as store:
+                for tid in store.ids:
+                    if tid not in ok or len(store.meta[tid]["symbols"]) != len(top.symbols):
+                        continue
+                    n, meta = ok[tid], store.meta[tid]
+                    time_fs, state = store.array(tid, "time_fs")[:n], store.array(tid, "active_state")[:n]
+                    extra = {k: store.array(tid, f"extra/{k}") for k in meta.get("extra", []) if k.startswith("mch_")}
+                    extra = {k: (v[:n] if np.ndim(v) and len(v) >= n and k == "mch_state" else v) for k, v in extra.items()}
+                    labels = frame_state_labels(state, meta.get("state_labels", []), extra)
+                    ev = event_rows(time_fs, state, labels, event, hop_select)
+                    if len(ev["frame"]):
+                        coords.append(store.rows(tid, "coords_angstrom", np.asarray(ev["frame"], dtype=int)))
+                        rows.append(pd.DataFrame({"trajectory_id": tid, "frame": np.asarray(ev["frame"], dtype=int),
+                                                  "transition": ev["transition"]}))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["trajectory_id", "frame", "transition"])
+    if len(table):
+        syms, ref = _symmetries(top)
+        table["symmetry"] = symmetry.coherent_choice(np.concatenate(coords), ref, syms, table["transition"].to_numpy())
+        relabelled = table[table["symmetry"] > 0]
+        log.info("symmetry: %d of %d events relabelled to an equivalent form (%s)", len(relabelled), len(table),
+                 ", ".join(f"{k}: {n}" for k, n in relabelled["symmetry"].value_counts().sort_index().items()) or "none")
+    else:
+        table["symmetry"] = pd.Series(dtype=int)
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_csv, index=False)
+    return table
+
+
 def featurize_batch(store_path, trajectories_parquet, topology_json, events_out, frames_out,
-                    families, event: str = "transitions", frame_stride: int = 10, hop_select: str = "last") -> None:
+                    families, event: str = "transitions", frame_stride: int = 10, hop_select: str = "last",
+                    symmetry_csv=None) -> None:
     """Features at every analysis event and at every ``frame_stride``-th frame of the ok trajectories (their
     first ``n_frames_used`` frames: QC may have truncated them).
 
     The time-resolved table starts with :data:`HEAD_COLUMNS` (``state_label``: spectroscopic name of the
     active state, e.g. ``S1``); the event table with :data:`EVENT_HEAD_COLUMNS`, one row per event
     (:func:`analysis.events.event_rows`; ``transition`` groups them, e.g. ``S1→S0``). Frame 0 is always
-    among the time-resolved rows (the Franck–Condon reference for motions).
+    among the time-resolved rows (the Franck–Condon reference for motions). ``symmetry_csv``: the events'
+    symmetry relabellings from :func:`choose_event_symmetries` (an event missing there, or without the table,
+    is relabelled on its own geometry).
     """
     top = Topology.from_json(topology_json)
     ok = usable_frames(trajectories_parquet)
+    chosen = {}
+    if symmetry_csv is not None:
+        table = pd.read_csv(symmetry_csv, dtype={"trajectory_id": str})
+        chosen = dict(zip(zip(table["trajectory_id"], table["frame"].astype(int)), table["symmetry"].astype(int)))
     coords, heads, event_heads = [], [], []
     with Store(store_path) as store:
         for tid in store.ids:
@@ -125,7 +183,8 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
             frames = np.arange(0, t.n_frames, max(int(frame_stride), 1))
             ev = event_rows(t.time_fs, t.active_state, labels, event, hop_select)
             sel = np.concatenate([frames, ev["frame"]])
-            xyz, choice = canonical_coords(t.coords_angstrom[sel], len(frames), top)
+            given = [chosen.get((tid, int(f)), -1) for f in ev["frame"]]
+            xyz, choice = canonical_coords(t.coords_angstrom[sel], len(frames), top, given)
             coords.append(xyz)
             heads.append({"trajectory_id": np.full(len(sel), tid, dtype=object), "time_fs": t.time_fs[sel], "frame": sel,
                           "active_state": t.active_state[sel], "state_label": labels[sel],

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
 from analysis.io.store import Store
-from analysis.motions import Motion, loading_words, motion_details, shared_motions
+from analysis.motions import Motion, loading_words, motion_details, shared_motions, symmetry_sign_flips
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
@@ -57,10 +57,18 @@ def slug(transition: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", transition.replace("→", "-")).strip("_")
 
 
-def _merged_motion(phrase: str, used: pd.Series, topology: Topology) -> str:
-    """The phrase with its symmetry-equivalent forms when some of the channel's events were relabelled."""
-    perms = [topology.symmetries[k][0] for k in sorted(set(used.astype(int)) | {0}) if k < len(topology.symmetries)]
-    return merged_phrase(phrase, topology.names, perms) if len(perms) > 1 else phrase
+def _merged_motion(motion: Motion, used: pd.Series, topology: Topology) -> Motion:
+    """The motion with its symmetry-equivalent forms when some of the channel's events were relabelled, the form
+    most of its events take in their own labels first ('C4 puckering [-] / [+]', its change signed as that one)."""
+    counts = used.astype(int).value_counts()
+    order = sorted(set(counts.index) | {0}, key=lambda k: (-counts.get(k, 0), k))
+    order = [k for k in order if k < len(topology.symmetries)]
+    if len(order) < 2:
+        return motion
+    perms = [topology.symmetries[k][0] for k in order]
+    flips = symmetry_sign_flips(motion.column, topology, order)
+    phrase = merged_phrase(motion.phrase, topology.names, perms, flips)
+    return replace(motion, phrase=phrase, change=-motion.change if flips[0] else motion.change)
 
 
 def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology,
@@ -86,7 +94,7 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
         mine = ev[ev["channel"] == channel]
         details = motion_details(mine, reference, topology, n=2) if resolved and len(reference) else []
         used = mine["symmetry"] if "symmetry" in mine else pd.Series(dtype=int)
-        details = [replace(m, phrase=_merged_motion(m.phrase, used, topology)) for m in details]
+        details = [_merged_motion(m, used, topology) for m in details]
         motions = [m.phrase for m in details]
         t = group["event_time_fs"].dropna()
         st = stats.set_index("channel").reindex([channel]).iloc[0] if stats is not None and len(stats) else None

@@ -3,6 +3,7 @@ rule features:
         store="results/ingest/batches/{batch}.npz",
         trajectories="results/qc/trajectories.parquet",
         topology="results/features/topology.json",
+        symmetry="results/features/event_symmetry.csv",
     output:
         events="results/features/events/{batch}.parquet",
         frames="results/features/frames/{batch}.parquet",

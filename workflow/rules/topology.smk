@@ -21,3 +21,24 @@ rule topology:
     script:
         "../scripts/topology.py"
 
+
+
+# The symmetry relabelling of every event, chosen over the whole ensemble so one channel's events agree.
+rule event_symmetry:
+    input:
+        stores=batch_stores(),
+        trajectories="results/qc/trajectories.parquet",
+        topology="results/features/topology.json",
+    output:
+        choices="results/features/event_symmetry.csv",
+    params:
+        event=config["features"]["event"],
+        hop_select=config["features"]["hop_select"],
+    log:
+        "logs/features/event_symmetry.log",
+    benchmark:
+        "logs/benchmarks/features/event_symmetry.tsv"
+    conda:
+        "../envs/hopscope.yaml"
+    script:
+        "../scripts/event_symmetry.py"
