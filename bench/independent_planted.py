@@ -8,8 +8,8 @@ The generator shares no code with analysis.demo: another noise model, other mole
 
 Each trajectory starts on S1 near a planar equilibrium geometry, moves along one planted channel's
 Cartesian displacement (growing as a smoothstep of t / t_hop), hops S1->S0 at t_hop and then relaxes
-partly. Thermal noise: per atom and coordinate a sum of three random sinusoids (periods 15-60 fs) with
-RMS sigma, plus a small white component. Some trajectories never hop (stay on S1, wobbling).
+partly. Thermal noise: per atom and coordinate a sum of three random sinusoids (periods 15-60 fs, Gaussian
+amplitudes) with RMS sigma over the ensemble, plus a small white component. Some trajectories never hop (stay on S1, wobbling).
 Energies (eV, absolute in hartree where the format wants it) depend on the channel progress p:
 S0 = 0.8 p^2, S1 = S0 + 4.0 (1 - p) + 0.08, S2 = S1 + 1.5. Total energy is conserved exactly.
 Written as SHARC (output.lis + output.xyz), Newton-X 2.2 (RESULTS/dyn.xyz + en.dat + typeofdyn.log)
@@ -165,8 +165,10 @@ def generate(ens: Ensemble, root: Path) -> pd.DataFrame:
         # thermal motion: three random sinusoids per coordinate, RMS sigma, plus 15 % white noise
         periods = rng.uniform(15, 60, size=(3, n_atoms, 3))
         phases = rng.uniform(0, 2 * math.pi, size=(3, n_atoms, 3))
-        amps = rng.normal(size=(3, n_atoms, 3))
-        amps *= ens.sigma_angstrom / np.sqrt((amps ** 2).sum(axis=0) / 2 + 1e-12)
+        # Gaussian amplitudes (a Rayleigh amplitude and a uniform phase per sinusoid, as in a Boltzmann sample),
+        # RMS sigma over the ensemble; an amplitude fixed per coordinate would give each coordinate a two-peaked
+        # arcsine distribution, sub-channels that thermal motion does not make
+        amps = rng.normal(size=(3, n_atoms, 3)) * ens.sigma_angstrom * math.sqrt(2.0 / 3.0)
         wave = (amps[:, None] * np.sin(2 * math.pi * t[None, :, None, None] / periods[:, None] + phases[:, None])).sum(axis=0)
         wave += 0.15 * ens.sigma_angstrom * rng.normal(size=wave.shape)
         if label == "never hops":

@@ -17,6 +17,8 @@ from analysis.topology import Topology, perceive_topology
 
 log = logging.getLogger(__name__)
 
+EVENT_WINDOW_FS = 10.0  # an event's geometry is its mean over this many fs centred on it (config features.event_window_fs)
+
 
 def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
     """Symbols and coordinates (Å) of the first frame of an XYZ file (errors name the file and line)."""
@@ -88,6 +90,25 @@ HEAD_COLUMNS = ["trajectory_id", "time_fs", "frame", "active_state", "state_labe
 EVENT_HEAD_COLUMNS = ["transition", "kind", "from_label", "to_label", "event", "symmetry"] + HEAD_COLUMNS
 
 
+def window_mean_coords(rows, time_fs: np.ndarray, frames, half_width_fs: float) -> np.ndarray:
+    """Each event's geometry averaged over the frames within ± ``half_width_fs`` of its time, every frame rotated
+    onto the event frame first (Å): thermal vibration faster than the window averages out, the slower motion
+    of a channel stays. ``rows(lo, hi)``: the coordinates of frames lo … hi−1; 0 fs: the event frames alone."""
+    time_fs = np.asarray(time_fs, dtype=float)
+    frames = np.asarray(frames, dtype=int)
+    out = []
+    for f in frames:  # one window per event (a few per trajectory)
+        if half_width_fs <= 0:
+            out.append(rows(f, f + 1)[0])
+            continue
+        lo, hi = np.searchsorted(time_fs, [time_fs[f] - half_width_fs - 1e-9, time_fs[f] + half_width_fs + 1e-9])
+        window = np.asarray(rows(lo, hi), dtype=float)
+        event = window[f - lo]
+        aligned, _ = symmetry.kabsch_rmsd(window, event)
+        out.append(aligned.mean(axis=0) + event.mean(axis=0))
+    return np.array(out).reshape((len(frames),) + tuple(np.shape(rows(0, 1))[1:]))
+
+
 def _symmetries(top: Topology) -> tuple[list, np.ndarray]:
     return ([(tuple(p), bool(imp)) for p, imp in top.symmetries],
             np.asarray(top.symmetry_reference_angstrom or top.reference_angstrom))
@@ -113,11 +134,12 @@ def canonical_coords(coords: np.ndarray, n_frames: int, top: Topology, choice=No
 
 
 def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, out_csv, event: str = "transitions",
-                            hop_select: str = "last") -> pd.DataFrame:
+                            hop_select: str = "last", event_window_fs: float = EVENT_WINDOW_FS) -> pd.DataFrame:
     """The symmetry relabelling of every analysis event of the ensemble, chosen over all events at once
     (:func:`analysis.symmetry.coherent_choice`, per transition), written to ``out_csv`` (trajectory_id, frame,
     transition, symmetry). Events are found as :func:`featurize_batch` finds them (same ``event`` and
-    ``hop_select``); without symmetries the table is empty and every event keeps its labels."""
+    ``hop_select``), on the same geometries (``event_window_fs``: :func:`window_mean_coords`); without
+    symmetries the table is empty and every event keeps its labels."""
     top = Topology.from_json(topology_json)
     ok = usable_frames(trajectories_parquet)
     rows, coords = [], []
@@ -134,7 +156,8 @@ def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, ou
                     labels = frame_state_labels(state, meta.get("state_labels", []), extra)
                     ev = event_rows(time_fs, state, labels, event, hop_select)
                     if len(ev["frame"]):
-                        coords.append(store.rows(tid, "coords_angstrom", np.asarray(ev["frame"], dtype=int)))
+                        coords.append(window_mean_coords(lambda lo, hi: store.rows(tid, "coords_angstrom", slice(lo, hi)),
+                                                         time_fs, ev["frame"], event_window_fs / 2.0))
                         rows.append(pd.DataFrame({"trajectory_id": tid, "frame": np.asarray(ev["frame"], dtype=int),
                                                   "transition": ev["transition"]}))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["trajectory_id", "frame", "transition"])
@@ -153,7 +176,7 @@ def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, ou
 
 def featurize_batch(store_path, trajectories_parquet, topology_json, events_out, frames_out,
                     families, event: str = "transitions", frame_stride: int = 10, hop_select: str = "last",
-                    symmetry_csv=None) -> None:
+                    symmetry_csv=None, event_window_fs: float = EVENT_WINDOW_FS) -> None:
     """Features at every analysis event and at every ``frame_stride``-th frame of the ok trajectories (their
     first ``n_frames_used`` frames: QC may have truncated them).
 
@@ -162,7 +185,8 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
     (:func:`analysis.events.event_rows`; ``transition`` groups them, e.g. ``S1→S0``). Frame 0 is always
     among the time-resolved rows (the Franck–Condon reference for motions). ``symmetry_csv``: the events'
     symmetry relabellings from :func:`choose_event_symmetries` (an event missing there, or without the table,
-    is relabelled on its own geometry).
+    is relabelled on its own geometry). ``event_window_fs``: an event's features are those of its geometry
+    averaged over this many fs centred on it (:func:`window_mean_coords`; 0: the event frame alone).
     """
     top = Topology.from_json(topology_json)
     ok = usable_frames(trajectories_parquet)
@@ -184,7 +208,8 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
             ev = event_rows(t.time_fs, t.active_state, labels, event, hop_select)
             sel = np.concatenate([frames, ev["frame"]])
             given = [chosen.get((tid, int(f)), -1) for f in ev["frame"]]
-            xyz, choice = canonical_coords(t.coords_angstrom[sel], len(frames), top, given)
+            event_xyz = window_mean_coords(lambda lo, hi: t.coords_angstrom[lo:hi], t.time_fs, ev["frame"], event_window_fs / 2.0)
+            xyz, choice = canonical_coords(np.concatenate([t.coords_angstrom[frames], event_xyz]), len(frames), top, given)
             coords.append(xyz)
             heads.append({"trajectory_id": np.full(len(sel), tid, dtype=object), "time_fs": t.time_fs[sel], "frame": sel,
                           "active_state": t.active_state[sel], "state_label": labels[sel],

@@ -11,6 +11,7 @@ rule features:
         families=config["features"]["families"],
         event=config["features"]["event"],
         hop_select=config["features"]["hop_select"],
+        event_window_fs=config["features"]["event_window_fs"],
         frame_stride=config["features"]["frame_stride"],
     log:
         "logs/features/{batch}.log",

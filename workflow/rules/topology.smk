@@ -34,6 +34,7 @@ rule event_symmetry:
     params:
         event=config["features"]["event"],
         hop_select=config["features"]["hop_select"],
+        event_window_fs=config["features"]["event_window_fs"],
     log:
         "logs/features/event_symmetry.log",
     benchmark:
