@@ -5,7 +5,7 @@ rule surrogate:
     output:
         metrics="results/surrogate/metrics.json",
         model=directory("results/surrogate/model"),
-    threads: 2  # independent fits (CV folds, candidates) in processes of one BLAS thread each: see analysis/surrogate/parallel.py
+    threads: SURROGATE_THREADS  # independent fits (CV folds, candidates) in processes of one BLAS thread each: see analysis/surrogate/parallel.py
     params:
         surrogate=config["surrogate"],
         seed=config["seed"],
