@@ -233,6 +233,10 @@ def smallest_channel(n_events: int, min_cluster_size: int = 5, min_share: float 
 class HierarchicalClustering(ClusterMixin, BaseEstimator):
     """Density-based top level, agglomerative sub-levels, knobs from the data.
 
+    When the density step finds no cluster at all (HDBSCAN never returns the whole set as one), the events are one
+    cloud: one level-A group, the points outside its 99.9 % ellipsoid ``unresolved``; the sub-levels split it where
+    it has structure.
+
     Parameters
     ----------
     method : {'hdbscan', 'dbscan'}
@@ -391,8 +395,21 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             noise = noise[~inside]
         return top
 
+    @staticmethod
+    def _one_cloud(x: np.ndarray) -> np.ndarray:
+        """Labels when the density step finds no cluster at all: one cloud (0), and the points outside its 99.9 %
+        Gaussian ellipsoid (Ledoit–Wolf covariance) unresolved. HDBSCAN never returns the whole set as one cluster,
+        so an ensemble with one channel came out all noise; the sub-levels still split the cloud where it has
+        structure."""
+        inside = LedoitWolf().fit(x).mahalanobis(x) <= chi2.ppf(NOISE_REACH_QUANTILE, df=x.shape[1])
+        return np.where(inside, 0, -1)
+
     def _level_a(self, x: np.ndarray, rng: np.random.Generator, min_size: int, x_judged: np.ndarray | None = None) -> np.ndarray:
         top = self._density(x, min_size) if len(x) >= 2 else np.full(len(x), -1, dtype=int)
+        if (top < 0).all() and len(x) >= min_size:
+            top = self._one_cloud(x)
+            log.debug("density clustering found no cluster in %d points: one cloud of %d, %d outliers", len(x),
+                      int((top == 0).sum()), int((top < 0).sum()))
         self.is_noise_ = top < 0
         if (top < 0).all():
             log.debug("density clustering found no cluster in %d points (min_cluster_size=%d): all unresolved", len(x), min_size)

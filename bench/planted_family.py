@@ -60,6 +60,8 @@ FAMILY = {
                                             CO_STRETCH(.12, 100), CO_OOP(.1, 120), PUCK((0, 8), 1, .06, 60), PUCK((2,), -1, .04, 90)), 0.05, 250),
     "default demo channels, noise x2": (demo.CHANNELS, 0.10, 120),
     "wide hop-time spread": ((PUCK((5, 10), 1, .5, 70, 40.0), NH2(-1, .5, 90, 40.0)), 0.05, 60),
+    # one mechanism in a small run: the density step finds no cluster in a single cloud; it is still one channel
+    "one channel, 12 trajectories": ((PUCK((5, 10), 1, 1.0, 50),), 0.05, 12),
     # a five-membered ring: pyrrole (N1 C2 C3 C4 C5 H6(N1) H7(C2) H8(C3) H9(C4) H10(C5))
     "pyrrole: ring opening, N-H stretch, puckering": ((PYR_OPEN_C2(.4, 60), PYR_NH(.35, 40), PYR_PUCK3(.25, 80)), 0.05, 60,
                                                       {"molecule": "pyrrole"}),

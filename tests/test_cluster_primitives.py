@@ -128,3 +128,15 @@ def test_two_channels_apart_on_one_axis_are_split_although_a_silhouette_on_two_a
         labels = HierarchicalClustering(n_null=30, levels=2).fit(x).labels_
         recovered += adjusted_rand_score(truth, labels) > 0.9
     assert recovered >= 17, recovered
+
+
+def test_one_cloud_is_one_channel_and_its_far_outlier_unresolved():
+    """A single channel in a small run (12 events, thermal scatter) plus one event far away: HDBSCAN returns no
+    cluster at all for one cloud, which used to leave every event unresolved; the cloud is one channel."""
+    from analysis.cluster import HierarchicalClustering
+
+    rng = np.random.default_rng(4)
+    x = np.vstack([rng.normal(size=(12, 5)) * [2.0, 1.0, 1.0, 0.5, 0.5], [[40.0, 0, 0, 0, 0]]])
+    labels = HierarchicalClustering().fit(x).labels_
+    assert len(set(labels[:12])) == 1 and labels[0] != "unresolved"
+    assert labels[12] == "unresolved"
