@@ -262,13 +262,23 @@ def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
         if flips is not None and flips[k]:
             head, _, sign = mapped.rpartition(" ")
             mapped = f"{head} {_flip_sign(sign)}"
-        head, _, tail = mapped.partition(" ")
-        parts = head.split("-")
-        key = (tuple(min(parts, parts[::-1])), tail)  # H7-C2-C3-H8 and H8-C3-C2-H7 are one torsion
+        key = _phrase_key(mapped)
         if key not in seen:
             seen.add(key)
             out.append(mapped)
     return out
+
+
+def _phrase_key(phrase: str) -> tuple:
+    head, _, tail = phrase.partition(" ")
+    parts = head.split("-")
+    return tuple(min(parts, parts[::-1])), tail  # H7-C2-C3-H8 and H8-C3-C2-H7 are one torsion
+
+
+def phrase_orbit(phrase: str, names, perms) -> frozenset:
+    """The set of ``phrase``'s symmetry-equivalent forms (a torsion read either way is one form): two phrases
+    with the same orbit name one motion of a channel whose events were relabelled."""
+    return frozenset(_phrase_key(f) for f in equivalent_phrases(phrase, names, perms))
 
 
 def merged_phrase(phrase: str, names, perms, flips=None) -> str:

@@ -186,3 +186,29 @@ def test_sign_flips_of_a_face_swapping_rotation():
     assert symmetry.merged_phrase("N1 puckering [+]", top.names, [p for p, _ in syms], [False, True]) == "N1 puckering [+] / [-]"
     assert symmetry.merged_phrase("C3 puckering [+]", top.names, [p for p, _ in syms], [False, True]) == \
         "C3 puckering [+] / C4 puckering [-]"
+
+
+def test_a_channel_names_a_symmetric_pair_once_and_then_its_next_motion():
+    """Relabelled events of pyrrole that stretch N1–C2 and N1–C5 alike (+0.3 Å) and bend C2-N1-C5 by −12°: the two
+    bonds are one motion on equivalent atoms, "N1-C2 / N1-C5 stretching", and the second motion is the next one,
+    not the same pair again."""
+    import pandas as pd
+
+    from analysis.features.internal import featurize
+    from analysis.report.build import channel_table
+
+    mol, top, syms = _symmetries("pyrrole")
+    top.symmetries = [[list(p), imp] for p, imp in syms]
+    reference = featurize(np.stack([mol.xyz] * 2), top)
+    names = top.names
+    events = pd.concat([reference.iloc[[0]]] * 4, ignore_index=True)
+    events[f"bond[{names[0]}-{names[1]}]"] += 0.30
+    events[f"bond[{names[0]}-{names[4]}]"] += 0.30
+    angle = next(c for c in events if c.startswith("angle[") and c.split("[")[1].startswith((f"{names[1]}-{names[0]}-", f"{names[4]}-{names[0]}-")))
+    events[angle] -= 12.0
+    key = pd.DataFrame({"trajectory_id": [f"T{k}" for k in range(4)], "frame": [5] * 4})
+    events = pd.concat([key.assign(symmetry=[0, 1, 0, 1]), events], axis=1)
+    assign = key.assign(channel="A1B1", event_time_fs=10.0, kind="hop")
+    row = channel_table(assign, events, reference, top).iloc[0]
+    assert row["important_motion"] == f"{names[0]}-{names[1]} / {names[0]}-{names[4]} stretching"
+    assert row["second_motion"].endswith("closing") and "stretching" not in row["second_motion"]

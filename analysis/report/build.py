@@ -33,7 +33,7 @@ from analysis.io.text import format_xyz
 from analysis.report.structures import (EventGeometries, channel_structures, event_geometries, event_motion_list,
                                        write_channel_files)
 from analysis.report.surrogate import surrogate_html as surrogate_section
-from analysis.symmetry import merged_phrase
+from analysis.symmetry import merged_phrase, phrase_orbit
 from analysis.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,19 @@ def _merged_motion(motion: Motion, used: pd.Series, topology: Topology) -> Motio
     return replace(motion, phrase=phrase, change=-motion.change if flips[0] else motion.change)
 
 
+def _channel_motions(events: pd.DataFrame, reference: pd.DataFrame, topology: Topology, used: pd.Series, n: int = 2) -> list[Motion]:
+    """The channel's ``n`` largest motions with their symmetry-equivalent forms (:func:`_merged_motion`); a motion
+    whose forms are those of a larger one is the same motion on the equivalent atoms and is skipped."""
+    perms = [topology.symmetries[k][0] for k in sorted(set(used.astype(int)) | {0}) if k < len(topology.symmetries)]
+    out, seen = [], set()
+    for motion in motion_details(events, reference, topology, n=n + 2):
+        orbit = phrase_orbit(motion.phrase, topology.names, perms) if len(perms) > 1 else frozenset([motion.phrase])
+        if orbit not in seen:
+            seen.add(orbit)
+            out.append(_merged_motion(motion, used, topology))
+    return out[:n]
+
+
 def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology,
                   n_trajectories: int | None = None, stats: pd.DataFrame | None = None,
                   formation: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -92,9 +105,8 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
     for channel, group in assignments.groupby("channel", sort=True):
         resolved = channel != UNRESOLVED
         mine = ev[ev["channel"] == channel]
-        details = motion_details(mine, reference, topology, n=2) if resolved and len(reference) else []
         used = mine["symmetry"] if "symmetry" in mine else pd.Series(dtype=int)
-        details = [_merged_motion(m, used, topology) for m in details]
+        details = _channel_motions(mine, reference, topology, used) if resolved and len(reference) else []
         motions = [m.phrase for m in details]
         t = group["event_time_fs"].dropna()
         st = stats.set_index("channel").reindex([channel]).iloc[0] if stats is not None and len(stats) else None
