@@ -151,7 +151,7 @@ def symmetry_sign_flips(column: str, topology: Topology, indices) -> list[bool]:
 
     if feature_family(column) not in ("pucker_z", "oop", "pyr") or not topology.symmetries:
         return [False] * len(list(indices))
-    reference = np.asarray(topology.symmetry_reference_angstrom or topology.reference_angstrom, dtype=float)
+    reference = topology.initial_geometry_angstrom()
     distorted = reference + np.random.default_rng(0).normal(0.0, 0.1, reference.shape)
     canonical = featurize(distorted[None], topology)
     family = feature_family(column)

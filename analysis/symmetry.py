@@ -123,24 +123,23 @@ def canonical_choice(coords: np.ndarray, reference: np.ndarray, symmetries, tie:
     (Σ w_i |d_i|⁴, weights w = n, n−1, …, 1; the fourth power lets the moving atoms decide, not the thermal
     noise of all the others): the moving atoms get the lowest equivalent numbers. Relabellings whose
     profile of |d_i|⁴ over the atoms differs from the best one's by less than ``tie`` (a fraction of its sum),
-    or whose weighted sum is within :data:`SCORE_TIE` of the best, move the same atoms, e.g. a pucker of an atom on a C2 axis of a planar ring, whose two images are the
-    pucker up and down: among those the one whose displacement points most along a fixed direction
+    or whose weighted sum is within :data:`SCORE_TIE` of the best, move the same atoms, e.g. a pucker of an
+    atom on a C2 axis of a planar ring, whose two images are the pucker up and down: among those the one whose
+    displacement points most along a fixed direction
     (Σ w_i |d_i|² d_i·u) is canonical, so every event of such a channel takes the same image. Ties of that
     too keep the identity.
     """
-    coords = np.asarray(coords, dtype=float)
     reference = symmetrized(reference, symmetries)
-    n_atoms = coords.shape[-2]
-    weights = np.arange(n_atoms, 0, -1, dtype=float)
-    direction = _generic_direction(reference)
-    profiles, signs = [], []
-    for perm, improper in symmetries:
-        aligned, _ = kabsch_rmsd(apply(coords, perm, improper), reference)
-        displacement = aligned - reference
-        length = np.sqrt((displacement ** 2).sum(axis=-1))
-        profiles.append(length ** 4)
-        signs.append((length ** 2 * (displacement @ direction) * weights).sum(axis=-1))
-    profiles, signs = np.array(profiles), np.array(signs)  # (n_sym, n_geom, n_atoms), (n_sym, n_geom)
+    return _choice_from_images(image_displacements(coords, reference, symmetries), reference, tie)
+
+
+def _choice_from_images(displacement: np.ndarray, reference: np.ndarray, tie: float = TIE_FRACTION) -> np.ndarray:
+    """:func:`canonical_choice` from the images' displacements (n_sym, n_geom, n_atoms, 3) from the symmetrized
+    ``reference``."""
+    weights = np.arange(displacement.shape[-2], 0, -1, dtype=float)
+    length = np.sqrt((displacement ** 2).sum(axis=-1))  # (n_sym, n_geom, n_atoms)
+    profiles = length ** 4
+    signs = (length ** 2 * (displacement @ _generic_direction(reference)) * weights).sum(axis=-1)  # (n_sym, n_geom)
     scores = profiles @ weights
     first = np.argmax(scores, axis=0)
     top = profiles[first, np.arange(len(first))]
@@ -151,17 +150,22 @@ def canonical_choice(coords: np.ndarray, reference: np.ndarray, symmetries, tie:
     return best
 
 
+def relabel(coords: np.ndarray, symmetries, choice) -> np.ndarray:
+    """Geometries (n, n_atoms, 3) each relabelled by its symmetry ``choice`` (indices into ``symmetries``)."""
+    out = np.array(coords, dtype=float)
+    choice = np.asarray(choice, dtype=int)
+    for k in np.unique(choice[choice > 0]):
+        out[choice == k] = apply(out[choice == k], *symmetries[k])
+    return out
+
+
 def canonicalize(coords: np.ndarray, reference: np.ndarray, symmetries) -> tuple[np.ndarray, np.ndarray]:
     """(canonical geometries, index of the symmetry used) for geometries (n, n_atoms, 3)."""
     coords = np.asarray(coords, dtype=float)
     if len(symmetries) < 2 or not len(coords):
         return coords, np.zeros(len(coords), dtype=int)
     choice = canonical_choice(coords, reference, symmetries)
-    out = coords.copy()
-    for k in np.unique(choice):
-        if k:
-            out[choice == k] = apply(coords[choice == k], *symmetries[k])
-    return out, choice
+    return relabel(coords, symmetries, choice), choice
 
 
 def _flip_sign(phrase: str) -> str:
@@ -169,12 +173,10 @@ def _flip_sign(phrase: str) -> str:
 
 
 def image_displacements(coords: np.ndarray, reference: np.ndarray, symmetries) -> np.ndarray:
-    """Displacements (n_sym, n_geom, 3 n_atoms) of each geometry's symmetry images from the symmetrized
-    reference, each image rotated onto it (Å)."""
+    """Displacements (n_sym, n_geom, n_atoms, 3) of each geometry's symmetry images from ``reference`` (already
+    :func:`symmetrized`), each image rotated onto it (Å)."""
     coords = np.asarray(coords, dtype=float)
-    reference = symmetrized(reference, symmetries)
-    out = [kabsch_rmsd(apply(coords, perm, improper), reference)[0] - reference for perm, improper in symmetries]
-    return np.array(out).reshape(len(symmetries), len(coords), -1)
+    return np.array([kabsch_rmsd(apply(coords, perm, improper), reference)[0] - reference for perm, improper in symmetries])
 
 
 def coherent_choice(coords: np.ndarray, reference: np.ndarray, symmetries, groups=None,
@@ -190,11 +192,14 @@ def coherent_choice(coords: np.ndarray, reference: np.ndarray, symmetries, group
     take their densest image among those. Deterministic for a given order of the geometries.
     """
     coords = np.asarray(coords, dtype=float)
-    choice = canonical_choice(coords, reference, symmetries) if len(symmetries) > 1 and len(coords) else \
-        np.zeros(len(coords), dtype=int)
-    if len(symmetries) < 2 or len(coords) < 3:
+    if len(symmetries) < 2 or not len(coords):
+        return np.zeros(len(coords), dtype=int)
+    reference = symmetrized(reference, symmetries)
+    displacement = image_displacements(coords, reference, symmetries)
+    choice = _choice_from_images(displacement, reference)
+    if len(coords) < 3:
         return choice
-    images = image_displacements(coords, reference, symmetries)
+    images = displacement.reshape(len(symmetries), len(coords), -1)
     groups = np.zeros(len(coords), dtype=int) if groups is None else _codes(groups)
     for g in np.unique(groups):
         members = np.flatnonzero(groups == g)

@@ -89,6 +89,11 @@ class Topology:
             return f"{self.symbols[nbrs[0]]}={sym}"
         return self.names[atom]
 
+    def initial_geometry_angstrom(self) -> np.ndarray:
+        """The ensemble's mean initial geometry (Å) when the topology holds it (symmetries were judged on it),
+        else the reference geometry it was perceived from."""
+        return np.asarray(self.symmetry_reference_angstrom or self.reference_angstrom, dtype=float)
+
     def to_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
 

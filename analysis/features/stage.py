@@ -110,8 +110,7 @@ def window_mean_coords(rows, time_fs: np.ndarray, frames, half_width_fs: float) 
 
 
 def _symmetries(top: Topology) -> tuple[list, np.ndarray]:
-    return ([(tuple(p), bool(imp)) for p, imp in top.symmetries],
-            np.asarray(top.symmetry_reference_angstrom or top.reference_angstrom))
+    return [(tuple(p), bool(imp)) for p, imp in top.symmetries], top.initial_geometry_angstrom()
 
 
 def canonical_coords(coords: np.ndarray, n_frames: int, top: Topology, choice=None) -> tuple[np.ndarray, np.ndarray]:
@@ -126,9 +125,7 @@ def canonical_coords(coords: np.ndarray, n_frames: int, top: Topology, choice=No
     choice = np.full(n_events, -1) if choice is None else np.asarray(choice, dtype=int).copy()
     if (choice < 0).any():
         choice[choice < 0] = symmetry.canonical_choice(coords[n_frames:][choice < 0], ref, syms)
-    events = coords[n_frames:].copy()
-    for k in np.unique(choice[choice > 0]):
-        events[choice == k] = symmetry.apply(events[choice == k], *syms[k])
+    events = symmetry.relabel(coords[n_frames:], syms, choice)
     frames = symmetry.apply(coords[:n_frames], *syms[choice[-1]]) if choice[-1] else coords[:n_frames]
     return np.concatenate([frames, events]), choice
 
@@ -151,8 +148,9 @@ def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, ou
                         continue
                     n, meta = ok[tid], store.meta[tid]
                     time_fs, state = store.array(tid, "time_fs")[:n], store.array(tid, "active_state")[:n]
-                    extra = {k: store.array(tid, f"extra/{k}") for k in meta.get("extra", []) if k.startswith("mch_")}
-                    extra = {k: (v[:n] if np.ndim(v) and len(v) >= n and k == "mch_state" else v) for k, v in extra.items()}
+                    extra = {k: store.array(tid, f"extra/{k}") for k in meta.get("extra", []) if k in ("mch_state", "mch_labels")}
+                    if "mch_state" in extra:  # SHARC: frames are named by their MCH state
+                        extra["mch_state"] = extra["mch_state"][:n]
                     labels = frame_state_labels(state, meta.get("state_labels", []), extra)
                     ev = event_rows(time_fs, state, labels, event, hop_select)
                     if len(ev["frame"]):

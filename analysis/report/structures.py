@@ -24,7 +24,7 @@ WINDOW_FS = 50.0   # the medoid trajectory is written from this long before the 
 
 def franck_condon_geometry(topology: Topology) -> np.ndarray:
     """The ensemble's mean initial geometry (Å) when the topology holds it, else its reference geometry."""
-    return np.asarray(topology.symmetry_reference_angstrom or topology.reference_angstrom, float)
+    return topology.initial_geometry_angstrom()
 
 
 @dataclass
