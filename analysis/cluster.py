@@ -175,12 +175,40 @@ def _top_axis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centred @ vt[0], singular ** 2
 
 
+def axis_split_ratios(values: np.ndarray, min_size: int) -> np.ndarray:
+    """W/T of :func:`axis_split` for every row of ``values`` (n_rows, n) at once; 1.0 where no cut qualifies or a
+    row does not vary."""
+    values = np.asarray(values, dtype=float)
+    n, min_size = values.shape[1], max(int(min_size), 1)
+    if n < 2 * min_size:
+        return np.ones(len(values))
+    v = np.sort(values, axis=1) - values.mean(axis=1, keepdims=True)
+    c, c2 = np.cumsum(v, axis=1), np.cumsum(v * v, axis=1)
+    total = c2[:, -1] - c[:, -1] ** 2 / n
+    k = np.arange(min_size, n - min_size + 1)  # points in the lower group
+    ck, c2k = c[:, k - 1], c2[:, k - 1]
+    within = (c2k - ck**2 / k) + ((c2[:, -1:] - c2k) - (c[:, -1:] - ck) ** 2 / (n - k))
+    out = np.ones(len(values))
+    varies = total > 0
+    out[varies] = within[varies].min(axis=1) / total[varies]
+    return out
+
+
+NULL_BATCH = 256  # Gaussian samples drawn and reduced at once (memory: NULL_BATCH x n x dims floats)
+
+
 @lru_cache(maxsize=4096)
 def _null_axis_min(n: int, min_frac: float, ratios: tuple[float, ...], n_null: int) -> float:
     rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), n_null, 1])
     sd = np.sqrt(np.array((1.0, *ratios)))
     min_size = max(2, int(np.ceil(min_frac * n)))
-    return min((axis_split(_top_axis(rng.normal(size=(n, len(sd))) * sd)[0], min_size)[1] for _ in range(n_null)), default=0.0)
+    least = np.inf
+    for start in range(0, n_null, NULL_BATCH):  # the same draws, in the same order, as one sample at a time
+        samples = rng.normal(size=(min(NULL_BATCH, n_null - start), n, len(sd))) * sd
+        centred = samples - samples.mean(axis=1, keepdims=True)
+        top = np.linalg.eigh(np.matmul(centred.transpose(0, 2, 1), centred))[1][:, :, -1]  # each sample's first axis
+        least = min(least, float(axis_split_ratios(np.matmul(centred, top[:, :, None])[:, :, 0], min_size).min()))
+    return least if np.isfinite(least) else 0.0
 
 
 def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -> float:

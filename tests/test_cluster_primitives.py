@@ -5,8 +5,8 @@ import pytest
 from scipy.spatial.distance import pdist, squareform
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from analysis.cluster import (HierarchicalClustering, axis_split, best_ward_split, gaussian_polish, knee_eps, null_axis_ratio,
-                              null_silhouette, silhouette)
+from analysis.cluster import (HierarchicalClustering, axis_split, axis_split_ratios, best_ward_split, gaussian_polish, knee_eps,
+                              null_axis_ratio, null_silhouette, silhouette)
 
 
 def _blobs(centres, n_each, spread, seed=0):
@@ -93,6 +93,18 @@ def test_axis_split_is_the_exact_two_means_cut_of_a_line():
     assert values[labels == 0].max() < values[labels == 1].min() and min(np.bincount(labels)) >= 4
     assert axis_split(values, min_size=12) == (pytest.approx(np.zeros(23)), 1.0)  # 23 points hold no two groups of 12
     assert axis_split(np.ones(10), min_size=2)[1] == 1.0  # no spread: no cut
+
+
+def test_axis_split_ratios_of_many_rows_equal_the_one_row_cut():
+    """The batched W/T the axis null uses is the exact 2-means W/T of each row (axis_split), including rows that
+    do not vary and sizes that allow no cut."""
+    rng = np.random.default_rng(4)
+    rows = np.vstack([rng.normal(size=(6, 23)), rng.exponential(size=(3, 23)), np.full((1, 23), 2.0)])
+    rows[0, :9] += 6.0
+    expected = [axis_split(r, 5)[1] for r in rows]
+    assert np.allclose(axis_split_ratios(rows, 5), expected, rtol=1e-12, atol=1e-12)
+    assert expected[-1] == 1.0 and expected[0] < 0.2  # a constant row; a row with a planted cut
+    assert (axis_split_ratios(rows[:, :9], 5) == 1.0).all()  # 9 values cannot make two groups of 5
 
 
 def test_null_axis_ratio_separates_two_groups_on_one_axis_from_one_gaussian():
