@@ -28,6 +28,7 @@ from analysis.features.stage import build_topology, choose_event_symmetries, fea
 from analysis.ingest import ingest_batch  # noqa: E402
 from analysis.qc import run_qc  # noqa: E402
 from analysis.reduce import run_reduce  # noqa: E402
+from analysis.settings import defaults  # noqa: E402
 
 PUCK = lambda atoms, sign, share, t, sd=12.0: Channel(  # noqa: E731
     f"{demo.SYMBOLS[atoms[0]]}{atoms[0] + 1} puckering [{'+' if sign > 0 else '-'}]", share, t, sd, (("translate", atoms, "normal", 0.55 * sign),))
@@ -111,14 +112,15 @@ def named_motion_misses(best: pd.Series, words: dict) -> list[str]:
 def recover(channels, thermal, n, seed, tmp: Path, bootstrap: int = 0, molecule: str = "cytosine",
             symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None, scaling: str = "family") -> Recovery:
     """ARI, the largest share error, the lowest stability and the motion-word misses of the default chain on
-    one planted ensemble (see :class:`Recovery`).
+    one planted ensemble (see :class:`Recovery`), clustered with the config schema's cluster defaults (what the
+    pipeline runs).
 
     ``same`` maps planted channel names to the one channel they are expected as (symmetry-equivalent channels).
     Intermediate files stay in ``tmp``.
     """
     truth = demo.generate_demo(tmp / "demo", n_trajectories=n, seed=seed, broken_fraction=0.0, channels=channels,
                                thermal_rms_angstrom=thermal, molecule=molecule, dt_fs=dt_fs)
-    return recover_ensemble(tmp / "demo" / "ensemble", truth, tmp, bootstrap, symmetry, same, scaling)
+    return recover_ensemble(tmp / "demo" / "ensemble", truth, tmp, bootstrap, symmetry, same, scaling, defaults("cluster"))
 
 
 def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int = 0, symmetry: bool = True,
