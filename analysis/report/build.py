@@ -322,6 +322,8 @@ class TransitionSection:
         if "percent_lo" in t:
             t.insert(t.columns.get_loc("percent") + 1, "95 % interval",
                      [f"{lo:.0f}–{hi:.0f}" if np.isfinite(lo) else "" for lo, hi in zip(t.pop("percent_lo"), t.pop("percent_hi"))])
+        if "stability" in t:  # NaN: a lone channel (no partition to be stable about) or no resampling
+            t["stability"] = [f"{v:.2f}" if np.isfinite(v) else "—" for v in t["stability"].astype(float)]
         if "symmetry_relabelled" in t and not t["symmetry_relabelled"].any():
             t = t.drop(columns=["symmetry_relabelled"])
         if not compact:
