@@ -351,8 +351,8 @@ def test_each_event_on_its_own_is_named_by_its_planted_motion(demo_report, tmp_p
     assert len(section.resolved) and len(section.event_list) == 2
     md = "\n".join(section.markdown())
     assert "Unresolved events (2), each with its own largest motions from the FC geometry:" in md
-    # no resampling statistics given: the stability column reads "—", not "nan"
-    assert set(section.display_table()["stability"]) == {"—"}
+    # no resampling statistics given: the stability column reads "—", and no empty cell reads "nan"
+    assert set(section.display_table()["stability"]) == {"—"} and " nan " not in md
     for tid in assign.loc[picked, "trajectory_id"]:
         assert truth[tid] in next(line for line in md.splitlines() if line.startswith(f"| {tid} "))
     assert "<details><summary>Unresolved events (2)" in section.html(inputs.pca["S1→S0"])

@@ -230,6 +230,11 @@ def add_structure_columns(channels: pd.DataFrame, geoms: EventGeometries, struct
     return out
 
 
+def markdown_table(table: pd.DataFrame) -> str:
+    """``table`` as a Markdown table, floats to two decimals, an empty cell (NaN) as "—" rather than "nan"."""
+    return table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".2f", missingval="—")
+
+
 class TransitionSection:
     """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
 
@@ -349,11 +354,11 @@ class TransitionSection:
     def markdown(self) -> list[str]:
         out = [f"## {self.transition}", "", self.status + ".", ""]
         if len(self.resolved):
-            out += [self.display_table().to_markdown(index=False, floatfmt=".2f"), ""]
+            out += [markdown_table(self.display_table()), ""]
             if len(self.event_list):
-                out += [f"{self.list_caption}:", "", self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
+                out += [f"{self.list_caption}:", "", markdown_table(self.event_list), ""]
         elif len(self.event_list):
-            out += [f"{self.list_caption}:", "", self.event_list.to_markdown(index=False, floatfmt=".2f"), ""]
+            out += [f"{self.list_caption}:", "", markdown_table(self.event_list), ""]
             out += [self.shared + ".", ""] if self.shared else []
         return out
 
