@@ -154,17 +154,26 @@ def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
     if n < 2 * min_size:
         return np.zeros(n, dtype=int), 1.0
     order = np.argsort(values, kind="stable")
-    v = values[order] - values.mean()
-    c, c2 = np.cumsum(v), np.cumsum(v * v)
-    total = c2[-1] - c[-1] ** 2 / n
-    if total <= 0:
+    k, within, total = _cut_sums(values[order][None] - values.mean(), min_size)
+    if total[0] <= 0:
         return np.zeros(n, dtype=int), 1.0
-    k = np.arange(min_size, n - min_size + 1)  # points in the lower group
-    within = (c2[k - 1] - c[k - 1] ** 2 / k) + ((c2[-1] - c2[k - 1]) - (c[-1] - c[k - 1]) ** 2 / (n - k))
-    best = int(k[np.argmin(within)])
+    best = int(k[np.argmin(within[0])])
     labels = np.ones(n, dtype=int)
     labels[order[:best]] = 0
-    return labels, float(within.min() / total)
+    return labels, float(within[0].min() / total[0])
+
+
+def _cut_sums(v: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows ``v`` (n_rows, n) sorted and centred: the sizes k of the lower group that leave both groups at
+    least ``min_size`` points, the within-group sum of squares W of each cut (n_rows, len(k)), and each row's
+    total sum of squares T."""
+    n = v.shape[1]
+    c, c2 = np.cumsum(v, axis=1), np.cumsum(v * v, axis=1)
+    total = c2[:, -1] - c[:, -1] ** 2 / n
+    k = np.arange(min_size, n - min_size + 1)  # points in the lower group
+    ck, c2k = c[:, k - 1], c2[:, k - 1]
+    within = (c2k - ck**2 / k) + ((c2[:, -1:] - c2k) - (c[:, -1:] - ck) ** 2 / (n - k))
+    return k, within, total
 
 
 def _top_axis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,12 +191,7 @@ def axis_split_ratios(values: np.ndarray, min_size: int) -> np.ndarray:
     n, min_size = values.shape[1], max(int(min_size), 1)
     if n < 2 * min_size:
         return np.ones(len(values))
-    v = np.sort(values, axis=1) - values.mean(axis=1, keepdims=True)
-    c, c2 = np.cumsum(v, axis=1), np.cumsum(v * v, axis=1)
-    total = c2[:, -1] - c[:, -1] ** 2 / n
-    k = np.arange(min_size, n - min_size + 1)  # points in the lower group
-    ck, c2k = c[:, k - 1], c2[:, k - 1]
-    within = (c2k - ck**2 / k) + ((c2[:, -1:] - c2k) - (c[:, -1:] - ck) ** 2 / (n - k))
+    _, within, total = _cut_sums(np.sort(values, axis=1) - values.mean(axis=1, keepdims=True), min_size)
     out = np.ones(len(values))
     varies = total > 0
     out[varies] = within[varies].min(axis=1) / total[varies]

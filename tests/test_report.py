@@ -249,7 +249,7 @@ def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path
     from analysis.report.cards import card_html, cards_html
     from analysis.report.provenance import provenance_html
     from analysis.report.structures import (ChannelStructure, EventGeometries, channel_structures, event_geometries,
-                                            franck_condon_geometry, write_channel_files)
+                                            write_channel_files)
     from analysis.report.surrogate import event_coords, gap_maps, metrics_table, surrogate_html
     from analysis.surrogate.modelfile import load_model
 
@@ -281,7 +281,7 @@ def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path
     assign = inputs.assignments[inputs.assignments.transition == transition]
     geoms = event_geometries(inputs.events[inputs.events.transition == transition], assign, stores, topology)
     assert isinstance(geoms, EventGeometries) and len(geoms.coords_angstrom) == len(geoms.table) == len(assign)
-    assert geoms.fc_angstrom.shape == franck_condon_geometry(topology).shape == (len(topology.symbols), 3)
+    assert geoms.fc_angstrom.shape == topology.initial_geometry_angstrom().shape == (len(topology.symbols), 3)
     structures = channel_structures(geoms, inputs.scores[inputs.scores.transition == transition])
     resolved = sorted(c for c in assign.channel.unique() if c != "unresolved")
     assert sorted(structures) == resolved and all(isinstance(s, ChannelStructure) and s.moving for s in structures.values())

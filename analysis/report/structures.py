@@ -22,11 +22,6 @@ from analysis.topology import Topology
 WINDOW_FS = 50.0   # the medoid trajectory is written from this long before the event to this long after it
 
 
-def franck_condon_geometry(topology: Topology) -> np.ndarray:
-    """The ensemble's mean initial geometry (Å) when the topology holds it, else its reference geometry."""
-    return topology.initial_geometry_angstrom()
-
-
 @dataclass
 class EventGeometries:
     """Every event of one transition: ``table`` (trajectory_id, frame, channel, symmetry, gap_ev, time_fs) and
@@ -55,7 +50,7 @@ def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_path
     if "symmetry" not in table:
         table["symmetry"] = 0
     table["symmetry"] = table["symmetry"].fillna(0).astype(int)
-    fc = franck_condon_geometry(topology)
+    fc = topology.initial_geometry_angstrom()  # the Franck–Condon geometry
     coords = np.full((len(table), len(topology.symbols), 3), np.nan)
     gaps = np.full(len(table), np.nan)
     rows_of = table.groupby("trajectory_id").indices
@@ -166,7 +161,7 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
     wanted = {s.trajectory_id: [] for s in structures.values()}
     for s in structures.values():
         wanted[s.trajectory_id].append(s)
-    fc = franck_condon_geometry(topology)
+    fc = topology.initial_geometry_angstrom()  # the Franck–Condon geometry
     files: dict[str, dict[str, str]] = {}
     for path in store_paths:
         with Store(path) as store:
