@@ -1,8 +1,8 @@
 """Hierarchical clustering of events (Zhu, Peng, Kang, Xu, Lan, PCCP 2022, d2cp03323b).
 
 Level A: density-based (HDBSCAN or DBSCAN) on the leading PCA scores, its knobs set from the data
-(``min_cluster_size`` at least ``min_share`` of the events; DBSCAN's eps at the knee of the k-distance
-curve), then neighbouring density clusters whose union shows no sub-structure are merged (HDBSCAN cuts a
+(``min_cluster_size`` at least ``min_share`` of the events, and in a small run at most ``small_run_share`` of
+them; DBSCAN's eps at the knee of the k-distance curve), then neighbouring density clusters whose union shows no sub-structure are merged (HDBSCAN cuts a
 single Gaussian cloud into pieces). Levels B, C, ...: agglomerative (Ward) inside each cluster on the
 cluster's own principal axes (a re-PCA makes a motion that is minor in the whole ensemble visible), kept only
 when the split beats a Gaussian null of the cluster's own covariance. Labels read ``A1B2``: level letter +
@@ -120,7 +120,7 @@ N_GRID = np.unique(np.round(np.geomspace(6, 2000, 40)).astype(int))
 def _null_max(n: int, min_frac: float, ratios: tuple[float, ...], max_k: int, n_null: int) -> float:
     rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), max_k, n_null])
     sd = np.sqrt(np.array((1.0, *ratios)))
-    min_size = max(2, int(np.ceil(min_frac * n)))
+    min_size = max(2, int(round(min_frac * n)))  # round, not ceil: min_frac is rounded (3/7 -> 0.43, x 7 = 3.01 is 3)
     return max((best_ward_split(rng.normal(size=(n, len(sd))) * sd, max_k, min_size, exact_cuts=False)[1] for _ in range(n_null)),
                default=-1.0)
 
@@ -205,7 +205,7 @@ NULL_BATCH = 256  # Gaussian samples drawn and reduced at once (memory: NULL_BAT
 def _null_axis_min(n: int, min_frac: float, ratios: tuple[float, ...], n_null: int) -> float:
     rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), n_null, 1])
     sd = np.sqrt(np.array((1.0, *ratios)))
-    min_size = max(2, int(np.ceil(min_frac * n)))
+    min_size = max(2, int(round(min_frac * n)))
     least = np.inf
     for start in range(0, n_null, NULL_BATCH):  # the same draws, in the same order, as one sample at a time
         samples = rng.normal(size=(min(NULL_BATCH, n_null - start), n, len(sd))) * sd
@@ -256,10 +256,16 @@ def gaussian_polish(x: np.ndarray, top: np.ndarray, n_iter: int = 3) -> np.ndarr
     return top
 
 
-def smallest_channel(n_events: int, min_cluster_size: int = 5, min_share: float = 0.03) -> int:
-    """Fewest events a channel of ``n_events`` may have (``min_cluster_size`` raised to ``min_share`` of them, at
-    least 2): a group of fewer is density noise to :class:`HierarchicalClustering`."""
-    return max(2, int(min_cluster_size), math.ceil(float(min_share) * int(n_events)))
+def smallest_channel(n_events: int, min_cluster_size: int = 5, min_share: float = 0.03, small_run_share: float = 0.2) -> int:
+    """Fewest events a channel of ``n_events`` may have: ``min_cluster_size``, lowered in a small run to
+    ``small_run_share`` of its events (not below 3; 0 keeps ``min_cluster_size``), raised in a large one to
+    ``min_share`` of them, and at least 2. A group of fewer is density noise to :class:`HierarchicalClustering`.
+
+    In a run of 12 events, three channels of 4 are 33 % each; a fixed 5 left them all unresolved."""
+    size = int(min_cluster_size)
+    if small_run_share > 0:
+        size = min(size, max(3, math.ceil(float(small_run_share) * int(n_events))))
+    return max(2, size, math.ceil(float(min_share) * int(n_events)))
 
 
 class HierarchicalClustering(ClusterMixin, BaseEstimator):
@@ -274,7 +280,9 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     method : {'hdbscan', 'dbscan'}
     min_cluster_size : int       smallest channel (events), also HDBSCAN min_cluster_size / DBSCAN min_samples …
     min_share : float            … raised to this fraction of the events (a 5 000-event ensemble is not cut into
-                                 channels of 5)
+                                 channels of 5) …
+    small_run_share : float      … and lowered, in a run with fewer than min_cluster_size / small_run_share events,
+                                 to this fraction of them (at least 3; 0: never lowered)
     min_samples : int or None    HDBSCAN's neighbourhood for core distances (None: the smallest channel size); a
                                  small one finds small channels, and the merge test undoes the pieces it cuts
     eps : float or 'auto'        DBSCAN radius in score units; 'auto': the knee of the k-distance curve
@@ -305,11 +313,12 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
 
     def __init__(self, method="hdbscan", min_cluster_size=5, min_share=0.03, min_samples=3, eps="auto", levels=3,
                  max_subclusters=4, min_silhouette=0.5, split_components=2, n_null=100, noise="reach",
-                 density_components=None, max_split_points=400, random_state=0):
+                 density_components=None, max_split_points=400, small_run_share=0.2, random_state=0):
         self.method = method
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.min_share = min_share
+        self.small_run_share = small_run_share
         self.eps = eps
         self.levels = levels
         self.max_subclusters = max_subclusters
@@ -371,7 +380,10 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         The union is judged with the density noise that lies nearest to either cluster: without it, the gap the
         density step carved between two halves of one cloud would look like sub-structure. Neighbours are found
         in ``x`` (the density columns); the split is judged in ``x_judged`` (default ``x``), the columns a
-        sub-level split would see: on one density column alone the halves of one cloud look apart.
+        sub-level split would see: on one density column alone the halves of one cloud look apart. The question is
+        whether the union holds two groups as large as the two clusters, so the split (and its null) allows no group
+        smaller than the smaller cluster: a null that allows any cut into groups of ``min_size`` is more extreme,
+        and with small runs (three channels of 5, groups of 3 allowed) it merged real channels.
         """
         x_judged = x if x_judged is None else x_judged
         noise = top < 0
@@ -389,7 +401,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             for _, a, b in pairs:
                 if (a, b) in apart:
                     continue
-                if self._split(x_judged[(top == a) | (top == b)], rng, min_size).any():
+                smaller = min(int((top == a).sum()), int((top == b).sum()))
+                if self._split(x_judged[(top == a) | (top == b)], rng, max(min_size, smaller)).any():
                     apart.add((a, b))
                     continue
                 top = np.where(top == b, a, top)
@@ -452,7 +465,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
         rng = np.random.default_rng(self.random_state)
-        min_size = self.min_cluster_size_ = smallest_channel(len(x), self.min_cluster_size, self.min_share)
+        min_size = self.min_cluster_size_ = smallest_channel(len(x), self.min_cluster_size, self.min_share,
+                                                                  self.small_run_share)
         top = self.top_labels_ = self._level_a(x[:, : self.density_components or x.shape[1]], rng, min_size, x)
         labels = np.array([(UNRESOLVED if t < 0 else f"A{t + 1}") for t in top], dtype=object)
         groups = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels) if lab != UNRESOLVED}

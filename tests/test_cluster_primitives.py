@@ -152,3 +152,52 @@ def test_one_cloud_is_one_channel_and_its_far_outlier_unresolved():
     labels = HierarchicalClustering().fit(x).labels_
     assert len(set(labels[:12])) == 1 and labels[0] != "unresolved"
     assert labels[12] == "unresolved"
+
+
+@pytest.mark.parametrize("n, min_size", [(7, 3), (15, 7), (21, 10)])
+def test_a_null_allows_the_smallest_group_the_data_may_have(n, min_size):
+    """The nulls are keyed by min_size / n rounded to 0.01; rounding the group size back *up* (0.43 x 7 = 3.01 -> 4)
+    left a Gaussian sample no cut at all, so the null read 1.0 (axis) or -1 (silhouette) and any split of the data
+    passed. The null's samples must allow the data's smallest group."""
+    variances = np.array([1.0, 0.3])
+    assert null_axis_ratio(n, min_size, variances, n_null=50) < 1.0
+    assert null_silhouette(n, min_size, variances, max_k=4, n_null=20) > -1.0
+
+
+def test_density_clusters_of_five_are_not_merged_for_want_of_power():
+    """Three channels of 5-6 events, 5 sd apart, in a run of 15-18 (min_cluster_size 3): the density step finds
+    them, and the merge test on the union of two must ask for the groups it was given (each ≥ 5), not any cut
+    with groups of 3; the looser null made it merge two real channels in about half the seeds."""
+    for n_each in (5, 6):
+        recovered = 0
+        for seed in range(20):
+            rng = np.random.default_rng(seed)
+            centres = np.zeros((3, 6))
+            centres[0, 0], centres[1, 1], centres[2, 0] = 5.0, 5.0, -5.0
+            truth = np.repeat(np.arange(3), n_each)
+            x = centres[truth] + rng.normal(size=(len(truth), 6)) * [1.0, 1.0, 0.8, 0.8, 0.6, 0.6]
+            labels = HierarchicalClustering(min_cluster_size=3, levels=2).fit(x).labels_
+            recovered += adjusted_rand_score(truth, labels) > 0.99
+        assert recovered >= 16, (n_each, recovered)
+
+
+def test_the_smallest_channel_follows_a_small_run_down_to_three_events():
+    from analysis.cluster import smallest_channel
+
+    assert [smallest_channel(n) for n in (4, 12, 15, 16, 20, 21, 25, 60, 1000)] == [3, 3, 3, 4, 4, 5, 5, 5, 30]
+    assert smallest_channel(12, small_run_share=0.0) == 5 and smallest_channel(12, min_cluster_size=2) == 2
+
+
+@pytest.mark.parametrize("n_each, n_channels", [(4, 3), (4, 2), (3, 3)])
+def test_channels_of_three_or_four_events_in_a_small_run_are_found(n_each, n_channels):
+    """Runs of 8-12 events (what a user with a dozen trajectories has): two or three channels of 3-4 events each,
+    8 sd apart. With the smallest channel fixed at 5 they were all unresolved."""
+    recovered = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        centres = np.zeros((3, 6))
+        centres[0, 0], centres[1, 1], centres[2, 0] = 8.0, 8.0, -8.0
+        truth = np.repeat(np.arange(n_channels), n_each)
+        x = centres[truth] + rng.normal(size=(len(truth), 6)) * [1.0, 1.0, 0.8, 0.8, 0.6, 0.6]
+        recovered += adjusted_rand_score(truth, HierarchicalClustering(levels=2).fit(x).labels_) > 0.99
+    assert recovered >= 18, recovered

@@ -596,7 +596,7 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
     ``cluster_params`` (the config's ``cluster`` block; default the estimator's) say the smallest channel."""
     d = inputs
     defaults = HierarchicalClustering().get_params()
-    size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share")}
+    size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share", "small_run_share")}
     reference = d.reference
     sections = []
     for transition in d.pca:
