@@ -137,7 +137,8 @@ class Ensemble:
     dt_fs: float = 0.5
     fmt: str = "sharc"
     seed: int = 0
-    amp_sd: float = 0.12  # relative spread of the planted amplitude per trajectory
+    amp_sd: float = 0.12  # relative spread of the planted amplitude per trajectory ...
+    amp_uniform: bool = False  # ... drawn uniform (same SD: ±√3 amp_sd) instead of Gaussian: channels become rays from FC
     extra: dict = field(default_factory=dict)
 
 
@@ -182,7 +183,8 @@ def generate(ens: Ensemble, root: Path) -> pd.DataFrame:
             t_hop = round(t_hop / ens.dt_fs) * ens.dt_fs
             s = np.clip(t / t_hop, 0, 1)
             p = np.where(t <= t_hop, s * s * (3 - 2 * s), 1.0 - 0.3 * (1 - np.exp(-(t - t_hop) / 20.0)))
-            disp = ch.displacement * (1 + ens.amp_sd * rng.normal())
+            spread = math.sqrt(3.0) * rng.uniform(-1.0, 1.0) if ens.amp_uniform else rng.normal()
+            disp = ch.displacement * (1 + ens.amp_sd * spread)
         geo = ens.xyz[None] + p[:, None, None] * disp[None] + wave
         s0 = 0.8 * p ** 2
         s1 = s0 + 4.0 * (1 - np.minimum(p, 1)) + 0.08
@@ -289,6 +291,11 @@ def configs():
         PlantedChannel("C2 puckering [-]", 0.25, pucker(xyz, ring, (1, 6), -0.5), 55),
         PlantedChannel("H8 out-of-plane", 0.15, pucker(xyz, ring, (7,), 0.7), 35),
     ], n_traj=48, sigma_angstrom=0.06, never_hop_fraction=0.25, fmt="newtonx")
+    # the same, each trajectory's amplitude uniform within ±43 % (SD 25 %): four rays from the FC point, the
+    # hierarchy's known weakness (seed 2: one channel for four, ARI 0)
+    out["pyridine 4ch, uniform amplitude spread 25 % (newtonx)"] = Ensemble(
+        sy, xyz, list(out["pyridine 4ch, 25% never hop (newtonx)"].channels), n_traj=48, sigma_angstrom=0.06, never_hop_fraction=0.25,
+        fmt="newtonx", amp_sd=0.25, amp_uniform=True)
     out["pyridine 2ch, 14 trajectories (newtonx)"] = Ensemble(sy, xyz, [
         PlantedChannel("N1 puckering [+]", 0.5, pucker(xyz, ring, (0,), 0.5), 45),
         PlantedChannel("C4 puckering [-]", 0.5, pucker(xyz, ring, (3, 8), -0.5), 60),
