@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 ASSIGNMENT_COLUMNS = ["transition", "trajectory_id", "frame", "event_time_fs", "kind", "channel", "is_noise"]
 STATS_COLUMNS = ["transition", "channel", "n_events", "stability", "share_percent_lo", "share_percent_hi", "tentative",
                  "n_bootstrap"]
-NOT_ESTIMATOR_PARAMS = ("bootstrap", "stable_jaccard", "n_jobs")
+NOT_ESTIMATOR_PARAMS = ("bootstrap", "stable_jaccard", "n_jobs", "directions")
 
 
 def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict, summary: dict | None = None
@@ -29,9 +29,11 @@ def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict, sum
     scores : DataFrame    the reduce stage's scores (transition, trajectory_id, frame, PC1…)
     events : DataFrame    the event table (transition, trajectory_id, frame, time_fs, kind)
     params : dict         :class:`HierarchicalClustering` parameters, plus ``bootstrap`` (resamples, default 100),
-                          ``stable_jaccard`` (0.75) and ``n_jobs`` (1) for :func:`analysis.stability.channel_stability`
+                          ``stable_jaccard`` (0.75) and ``n_jobs`` (1) for :func:`analysis.stability.channel_stability`,
+                          and ``directions`` (True: events clustered by their direction from the summary's
+                          ``fc_scores``)
     summary : dict        the reduce stage's per-transition summary; its ``n_components`` become level A's
-                          ``density_components``
+                          ``density_components``, its ``fc_scores`` the ``origin``
 
     Returns
     -------
@@ -42,13 +44,18 @@ def cluster_events(scores: pd.DataFrame, events: pd.DataFrame, params: dict, sum
     n_bootstrap = int(params.get("bootstrap", 100))
     stable = float(params.get("stable_jaccard", STABLE_JACCARD))
     est_params = {k: v for k, v in params.items() if k not in NOT_ESTIMATOR_PARAMS}
+    directions = bool(params.get("directions", True))
     key = ["transition", "trajectory_id", "frame"]
     pcs = [c for c in scores.columns if c.startswith("PC")]
     found, stats = [pd.DataFrame(columns=key + ["channel", "is_noise"])], [pd.DataFrame(columns=STATS_COLUMNS)]
     for transition, group in scores.groupby("transition", sort=False):
         k = (summary or {}).get(transition, {}).get("n_components")
-        model = HierarchicalClustering(**{**est_params, "density_components": k})
         x = group[pcs].dropna(axis=1, how="all").to_numpy()
+        origin = (summary or {}).get(transition, {}).get("fc_scores") if directions else None
+        if directions and origin is None:
+            log.warning("%s: no Franck-Condon point (first frames) in the PCA summary: events clustered by position, "
+                        "not by direction", transition)
+        model = HierarchicalClustering(**{**est_params, "density_components": k, "origin": origin})
         model.fit(x)
         found.append(group[key].assign(channel=model.labels_, is_noise=model.is_noise_))
         counts = pd.Series(model.labels_).value_counts()

@@ -256,6 +256,20 @@ def gaussian_polish(x: np.ndarray, top: np.ndarray, n_iter: int = 3) -> np.ndarr
     return top
 
 
+def directions_from(x: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Each row's direction from ``origin``, at the rows' median distance from it: (x − o) / |x − o| · median |x − o|
+    (a row at the origin stays there).
+
+    A channel's events lie along a ray from the Franck–Condon point: how far along depends on when the trajectory
+    hopped and how large its motion is, not on which channel it took. In positions such rays are elongated clouds
+    that meet near their origin, and the density step and the split tests merge them; their directions are compact
+    and apart."""
+    v = np.asarray(x, dtype=float) - np.asarray(origin, dtype=float)
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    scale = float(np.median(norm)) if len(norm) else 1.0
+    return np.where(norm > 0, v / np.where(norm > 0, norm, 1.0), 0.0) * scale
+
+
 def smallest_channel(n_events: int, min_cluster_size: int = 5, min_share: float = 0.03, small_run_share: float = 0.2) -> int:
     """Fewest events a channel of ``n_events`` may have: ``min_cluster_size``, lowered in a small run to
     ``small_run_share`` of its events (not below 3; 0 keeps ``min_cluster_size``), raised in a large one to
@@ -300,6 +314,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     density_components : int or None
                                  leading score columns used by level A (None: all); sub-levels use all columns
     max_split_points : int       a larger group's split is judged on a seeded random subset of this size
+    origin : array or None       the Franck–Condon point in the same coordinates: the events are clustered by their
+                                 direction from it (:func:`directions_from`); None: by their position
     random_state : int           seeds subsets and null samples
 
     Attributes
@@ -313,12 +329,13 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
 
     def __init__(self, method="hdbscan", min_cluster_size=5, min_share=0.03, min_samples=3, eps="auto", levels=3,
                  max_subclusters=4, min_silhouette=0.5, split_components=2, n_null=100, noise="reach",
-                 density_components=None, max_split_points=400, small_run_share=0.2, random_state=0):
+                 density_components=None, max_split_points=400, small_run_share=0.2, origin=None, random_state=0):
         self.method = method
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.min_share = min_share
         self.small_run_share = small_run_share
+        self.origin = origin
         self.eps = eps
         self.levels = levels
         self.max_subclusters = max_subclusters
@@ -341,8 +358,15 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             return DBSCAN(eps=self.eps_, min_samples=min_size).fit_predict(x)
         raise ValueError(f"cluster.method: unknown method {self.method!r}; expected hdbscan or dbscan")
 
-    def _split(self, x: np.ndarray, rng: np.random.Generator, min_size: int) -> np.ndarray:
-        """Labels of the accepted split of one group, or zeros (see the class docstring)."""
+    def _split(self, x: np.ndarray, rng: np.random.Generator, min_size: int, axis_test: bool = True) -> np.ndarray:
+        """Labels of the accepted split of one group, or zeros (see the class docstring); without ``axis_test`` only
+        the silhouette test decides.
+
+        The sub-levels of a fit on directions (``origin``) go without the axis test: one channel's directions lie on
+        a cap of a sphere, bounded, and the cut along the cap's long axis beats the Gaussian null that a cloud's cut
+        would not (measured: a planted 12-event NH2 out-of-plane channel cut 7/5). The merge test of level-A
+        clusters keeps it: there it tells two rays apart that the silhouette on two axes misses (a planted
+        acrolein: ARI 0.69 without it, 0.91 with)."""
         n = len(x)
         k_axes = max(1, min(self.split_components, x.shape[1], n - 1))
         z = PCA(n_components=k_axes, svd_solver="full").fit_transform(x)
@@ -351,7 +375,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         labels, score = best_ward_split(z[sub], self.max_subclusters, min_sub)
         if score < self.min_silhouette or score <= null_silhouette(len(sub), min_sub, np.var(z[sub], axis=0),
                                                                      self.max_subclusters, self.n_null):
-            labels = self._axis_split(x[sub], min_sub)
+            labels = self._axis_split(x[sub], min_sub) if axis_test else np.zeros(len(sub), dtype=int)
             if not labels.any():
                 return np.zeros(n, dtype=int)
         if len(sub) < n:  # every member joins the nearest group centre of the subset's split
@@ -464,6 +488,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
 
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
+        if self.origin is not None:
+            x = directions_from(x, np.asarray(self.origin, dtype=float)[: x.shape[1]])
         rng = np.random.default_rng(self.random_state)
         min_size = self.min_cluster_size_ = smallest_channel(len(x), self.min_cluster_size, self.min_share,
                                                                   self.small_run_share)
@@ -473,7 +499,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         for level in range(1, self.levels):
             letter, new_groups = string.ascii_uppercase[level], {}
             for lab, members in groups.items():
-                sub = self._split(x[members], rng, min_size) if len(members) >= 2 * min_size else np.zeros(len(members), dtype=int)
+                sub = (self._split(x[members], rng, min_size, axis_test=self.origin is None) if len(members) >= 2 * min_size
+                       else np.zeros(len(members), dtype=int))
                 for s in np.unique(sub):
                     name = f"{lab}{letter}{s + 1}"
                     labels[members[sub == s]] = name

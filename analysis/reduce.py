@@ -37,6 +37,25 @@ def read_thermal_scale(frames_parquets, t_max_fs: float = THERMAL_T_MAX_FS) -> p
     return thermal_scale(pd.concat(parts, ignore_index=True), t_max_fs) if parts else pd.Series(dtype=float)
 
 
+def read_initial_features(frames_parquets) -> pd.DataFrame:
+    """Feature columns of every trajectory's first frame (frame 0) in the time-resolved feature batches: the
+    Franck–Condon region the channels leave from; empty without files or frames."""
+    parts = [pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frames_parquets or []]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def franck_condon_scores(model: "EventPCA", initial: pd.DataFrame) -> list[float] | None:
+    """Scores (every stored component) of the mean first-frame features in a fitted :class:`EventPCA`; None when
+    the first frames lack a column the PCA uses."""
+    if not len(initial) or any(c not in initial.columns for c in model.columns_):
+        return None
+    mean = initial[model.columns_].apply(pd.to_numeric, errors="coerce").mean()
+    if mean.isna().any():
+        return None
+    return [float(v) for v in model.transform(mean.to_frame().T)[0]]
+
+
 class EventPCA(TransformerMixin, BaseEstimator):
     """Standardize the numeric feature columns of an event table, then PCA.
 
@@ -128,7 +147,8 @@ def too_few_events(transition: str, events: pd.DataFrame, min_events: int = MIN_
 
 
 def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 10,
-                  min_events: int = MIN_EVENTS, scaling: str = "family", noise_sd=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                  min_events: int = MIN_EVENTS, scaling: str = "family", noise_sd=None,
+                  initial: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """PCA of each transition's events on its own.
 
     Parameters
@@ -138,14 +158,17 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
     min_events : int
         Transitions with fewer events are not reduced; the summary says why in words.
     scaling, noise_sd : see :class:`EventPCA`.
+    initial : DataFrame or None
+        Features of the trajectories' first frames (:func:`read_initial_features`); their mean's scores become
+        the summary's ``fc_scores`` (the origin of the channels' directions, :class:`analysis.cluster.HierarchicalClustering`).
 
     Returns
     -------
     scores : DataFrame   transition, trajectory_id, frame, time_fs, PC1… (up to ``max_components``; the first
                          ``summary[t]['n_components']`` carry ``n_components`` of the variance)
     loadings : DataFrame transition, feature, scale (the divisor of the centred column), PC1…
-    summary : dict       per transition: n_events, n_features, explained_variance_ratio, top_loadings — or
-                         ``skipped`` (the reason) and the events it had
+    summary : dict       per transition: n_events, n_features, explained_variance_ratio, top_loadings, fc_scores
+                         (None without first frames) — or ``skipped`` (the reason) and the events it had
     """
     scores, loadings, summary = [], [], {}
     for transition, group in events.groupby("transition", sort=False):
@@ -166,6 +189,7 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
             "n_components_stored": int(model.pca_.n_components_),
             "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_[: model.n_components_]],
             "top_loadings": {f"PC{i + 1}": model.top_loadings(i) for i in range(model.n_components_)},
+            "fc_scores": franck_condon_scores(model, initial if initial is not None else pd.DataFrame()),
         }
         log.info("PCA %s: %d events x %d features -> %d components (%.1f %% variance; %d stored)", transition, len(group),
                  len(model.columns_), model.n_components_,
@@ -182,14 +206,16 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
 
 def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_components=0.9, max_components=10,
                min_events: int = MIN_EVENTS, scaling: str = "family", frames_parquets=()) -> dict:
-    """Read the event table (and, for ``scaling='thermal'``, the first frames of the time-resolved batches
-    ``frames_parquets``), :func:`reduce_events`, write scores (parquet), loadings (CSV) and summary (JSON)."""
+    """Read the event table (and the first frames of the time-resolved batches ``frames_parquets``: the thermal
+    spread for ``scaling='thermal'``, the Franck–Condon point), :func:`reduce_events`, write scores (parquet),
+    loadings (CSV) and summary (JSON)."""
     events = pd.read_parquet(events_parquet)
     noise_sd = read_thermal_scale(frames_parquets) if scaling == "thermal" else None
     if scaling == "thermal" and not len(noise_sd):
         log.warning("reduce.scaling thermal: no frames up to %.0f fs to measure the thermal spread; natural units used",
                     THERMAL_T_MAX_FS)
-    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling, noise_sd)
+    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling, noise_sd,
+                                              read_initial_features(frames_parquets))
     Path(scores_out).parent.mkdir(parents=True, exist_ok=True)
     scores.to_parquet(scores_out, index=False)
     loadings.to_csv(loadings_out, index=False, float_format="%.6f")

@@ -201,3 +201,39 @@ def test_channels_of_three_or_four_events_in_a_small_run_are_found(n_each, n_cha
         x = centres[truth] + rng.normal(size=(len(truth), 6)) * [1.0, 1.0, 0.8, 0.8, 0.6, 0.6]
         recovered += adjusted_rand_score(truth, HierarchicalClustering(levels=2).fit(x).labels_) > 0.99
     assert recovered >= 18, recovered
+
+
+def test_directions_from_the_origin_put_a_ray_on_one_point_at_the_median_distance():
+    from analysis.cluster import directions_from
+
+    origin = np.array([1.0, -2.0, 0.5])
+    a, b = np.array([0.6, 0.8, 0.0]), np.array([0.0, 0.0, -1.0])
+    x = origin + np.vstack([t * a for t in (1.0, 2.0, 4.0)] + [t * b for t in (3.0, 5.0)] + [np.zeros(3)])
+    d = directions_from(x, origin)
+    median = np.median([1.0, 2.0, 4.0, 3.0, 5.0, 0.0])  # 2.5
+    assert np.allclose(d[:3], median * a) and np.allclose(d[3:5], median * b)
+    assert np.allclose(d[5], 0.0)  # an event at the origin has no direction: it stays there
+
+
+def _star(seed, n_each=(12, 10, 8, 8), dims=6):
+    """Channels as rays from a Franck-Condon point: each event at a uniform distance 2-10 along its channel's
+    direction (when it hopped), plus thermal scatter."""
+    rng = np.random.default_rng(seed)
+    rays = np.linalg.qr(rng.normal(size=(dims, dims)))[0][: len(n_each)]
+    rays = 0.9 * rays + 0.1 * rays.mean(axis=0)
+    truth = np.repeat(np.arange(len(n_each)), n_each)
+    origin = rng.normal(size=dims) * 3
+    x = origin + rng.uniform(2.0, 10.0, len(truth))[:, None] * rays[truth] + rng.normal(size=(len(truth), dims)) * 0.6
+    return x, truth, origin
+
+
+def test_channels_that_are_rays_from_the_franck_condon_point_are_found_by_direction():
+    """Four channels of 8-12 events spread along rays (hop anywhere between 20 % and 100 % of the way): clustered
+    by position, about a third of the seeds merge rays that meet near their origin; by direction from the origin
+    every seed recovers all four (measured: 7/20 vs 20/20 with ARI > 0.9)."""
+    by_position = by_direction = 0
+    for seed in range(20):
+        x, truth, origin = _star(seed)
+        by_position += adjusted_rand_score(truth, HierarchicalClustering().fit(x).labels_) > 0.9
+        by_direction += adjusted_rand_score(truth, HierarchicalClustering(origin=origin).fit(x).labels_) > 0.9
+    assert by_direction >= 19, (by_direction, by_position)

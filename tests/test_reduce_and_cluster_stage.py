@@ -61,3 +61,27 @@ def test_cluster_events_recovers_planted_groups_and_leaves_the_small_transition_
     assert len(main) == 75 and adjusted_rand_score(truth, main.channel) == 1.0
     assert (assignments.loc[assignments.transition == "S2→S1", "channel"] == "unresolved").all()
     assert sorted(stats.n_events) == [20, 25, 30] and (stats.n_bootstrap == 10).all() and (stats.stability > 0.9).all()
+
+
+def test_the_franck_condon_point_is_where_the_planted_rays_meet_in_the_pca_and_clusters_them():
+    """Events planted on three rays from a Franck-Condon geometry (bond 1, bond 2 or the angle grows, each event
+    anywhere from 20 % to 100 % of the way), no noise; the first frames sit at FC. In the event PCA, every event's
+    offset from the summary's fc_scores points along its own ray, and clustering by direction from it recovers
+    the rays."""
+    rng = np.random.default_rng(1)
+    fc = np.array([1.40, 1.35, 120.0])
+    rays = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 30.0]])
+    truth = np.repeat([0, 1, 2], [12, 10, 9])
+    values = fc + rng.uniform(0.2, 1.0, len(truth))[:, None] * rays[truth]
+    cols = ["bond[C1-N2]", "bond[C1-O3]", "angle[N2-C1-O3]"]
+    events = pd.DataFrame(values, columns=cols).assign(transition="S1→S0", trajectory_id=[f"T{k}" for k in range(len(truth))],
+                                                       frame=10, time_fs=50.0, kind="hop")
+    initial = pd.DataFrame(np.repeat(fc[None], 5, axis=0), columns=cols).assign(frame=0)
+    scores, _, summary = reduce_events(events, initial=initial)
+    offset = scores[[c for c in scores.columns if c.startswith("PC")]].to_numpy() - np.asarray(summary["S1→S0"]["fc_scores"])
+    unit = offset / np.linalg.norm(offset, axis=1, keepdims=True)
+    for g in range(3):
+        assert (unit[truth == g] @ unit[truth == g][0] > 0.999).all()
+    assignments, _ = cluster_events(scores, events, {"bootstrap": 0, "random_state": 0}, summary)
+    assert adjusted_rand_score(truth, assignments["channel"]) == 1.0
+    assert reduce_events(events)[2]["S1→S0"]["fc_scores"] is None  # no first frames: no FC point
