@@ -522,12 +522,17 @@ def warnings_html(lines: list[str]) -> str:
     return "".join(out)
 
 
+SIGN_CONVENTION = ("A ring motion's [+] / [-] (puckering, out-of-plane) is the side of the ring's Cremer-Pople mean plane "
+                   "its normal R' x R'' points to, with the ring atoms in order from the lowest-numbered one towards its "
+                   "lower-numbered neighbour.")
+
+
 def _summary_html(table, summary, n_events, event) -> str:
     ok = int((table["status"] == "ok").sum())
     parts = [f"<p>{ok} of {len(table)} trajectories analysed ({len(table) - ok} excluded); analysis event: "
              f"<code>{html.escape(event)}</code>, {n_events} events. Units: time fs, energies eV, distances Å, angles "
              "degrees. States are named spectroscopically (S0 = ground state; Newton-X/PyRAI2MD/NEXMD state k is "
-             "S(k−1); SHARC states by their MCH label).</p>"]
+             f"S(k−1); SHARC states by their MCH label). {html.escape(SIGN_CONVENTION)}</p>"]
     if len(summary["transitions"]):
         parts.append("<h3>Transitions</h3>" + table_html(summary["transitions"]))
     else:
@@ -636,7 +641,7 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
     """``channels.md``: every transition's channels and the excluded trajectories."""
     n_ok, excluded = int((table["status"] == "ok").sum()), excluded_rows(table)
     md = ["# hopscope channel report", "", f"{n_ok} of {len(table)} trajectories analysed; event: `{event}`. "
-          "Times in fs, energies in eV.", ""]
+          "Times in fs, energies in eV. " + SIGN_CONVENTION, ""]
     for s in sections:
         md += s.markdown()
     if not sections:

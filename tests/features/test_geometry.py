@@ -105,3 +105,19 @@ def test_featurize_columns_say_what_and_where():
     for col in ("bond[C2-O7]", "pucker_Q[ring1]", "pucker_z[C6:ring1]", "oop[N8:ring1]", "angle[N1-C2-N3]"):
         assert col in f.columns
     assert f["bond[C2-O7]"].iloc[0] == pytest.approx(1.216, abs=1e-6)
+
+
+def test_the_pucker_sign_is_the_side_the_cremer_pople_normal_points_to():
+    """The report's sign convention, checked against Cremer & Pople's own construction (JACS 1975, eq. 10-12):
+    n = R' x R'' with R' = sum z_j sin(2 pi (j-1)/N), R'' = sum z_j cos(2 pi (j-1)/N) over the ring atoms in order.
+    A ring numbered counter-clockwise in the xy plane has its normal along -z: an atom lifted along -z is [+]."""
+    flat = ring6(np.zeros(6))
+    j = np.arange(6)
+    r1 = (np.sin(2 * np.pi * j / 6)[:, None] * (flat - flat.mean(0))).sum(0)
+    r2 = (np.cos(2 * np.pi * j / 6)[:, None] * (flat - flat.mean(0))).sum(0)
+    normal = np.cross(r1, r2) / np.linalg.norm(np.cross(r1, r2))
+    assert normal == pytest.approx([0.0, 0.0, -1.0])
+    lifted = flat.copy()
+    lifted[2] += 0.3 * normal
+    assert cremer_pople(lifted, range(6))["z"][2] > 0.1  # (the mean plane tilts towards it: less than 0.3)
+    assert cremer_pople(lifted, [0, 5, 4, 3, 2, 1])["z"][4] < -0.1  # the other direction round the ring: the other side
