@@ -58,6 +58,7 @@ bench: $(STAMP_TEST) $(SHNITSEL_STAMP)
 	$(BIN)/python bench/formation_scale.py
 	$(BIN)/python bench/planted_family.py
 	$(BIN)/python bench/independent_planted.py 2
+	$(BIN)/python bench/small_runs.py
 	$(BIN)/python bench/cluster_scale.py
 	$(BIN)/python bench/surrogate.py
 	$(BIN)/python bench/surrogate.py --speed
