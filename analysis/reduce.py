@@ -29,18 +29,11 @@ def thermal_scale(frames: pd.DataFrame, t_max_fs: float = THERMAL_T_MAX_FS) -> p
     return early.std(ddof=0).where(early.notna().sum() >= 2)
 
 
-def read_thermal_scale(frames_parquets, t_max_fs: float = THERMAL_T_MAX_FS) -> pd.Series:
-    """:func:`thermal_scale` of the time-resolved feature batches (parquet), reading only their first
-    ``t_max_fs`` of every trajectory; empty without files or frames."""
-    parts = [pd.read_parquet(p, filters=[("time_fs", "<=", t_max_fs)]) for p in frames_parquets or []]
-    parts = [p for p in parts if len(p)]
-    return thermal_scale(pd.concat(parts, ignore_index=True), t_max_fs) if parts else pd.Series(dtype=float)
-
-
-def read_initial_features(frames_parquets) -> pd.DataFrame:
-    """Feature columns of every trajectory's first frame (frame 0) in the time-resolved feature batches: the
-    Franck–Condon region the channels leave from; empty without files or frames."""
-    parts = [pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frames_parquets or []]
+def read_early_frames(frames_parquets, t_max_fs: float = THERMAL_T_MAX_FS) -> pd.DataFrame:
+    """The time-resolved feature batches (parquet) read once for what the reduce stage needs of them: every frame
+    at ``time_fs`` ≤ ``t_max_fs`` (the thermal spread, :func:`thermal_scale`) and every trajectory's first frame
+    (frame 0, the Franck–Condon region the channels leave from, whatever its time); empty without files or frames."""
+    parts = [pd.read_parquet(p, filters=[[("time_fs", "<=", t_max_fs)], [("frame", "==", 0)]]) for p in frames_parquets or []]
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -159,7 +152,7 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
         Transitions with fewer events are not reduced; the summary says why in words.
     scaling, noise_sd : see :class:`EventPCA`.
     initial : DataFrame or None
-        Features of the trajectories' first frames (:func:`read_initial_features`); their mean's scores become
+        Features of the trajectories' first frames (frame 0 of :func:`read_early_frames`); their mean's scores become
         the summary's ``fc_scores`` (the origin of the channels' directions, :class:`analysis.cluster.HierarchicalClustering`).
 
     Returns
@@ -210,12 +203,13 @@ def run_reduce(events_parquet, scores_out, loadings_out, summary_out, n_componen
     spread for ``scaling='thermal'``, the Franck–Condon point), :func:`reduce_events`, write scores (parquet),
     loadings (CSV) and summary (JSON)."""
     events = pd.read_parquet(events_parquet)
-    noise_sd = read_thermal_scale(frames_parquets) if scaling == "thermal" else None
+    early = read_early_frames(frames_parquets)
+    noise_sd = (thermal_scale(early) if len(early) else pd.Series(dtype=float)) if scaling == "thermal" else None
     if scaling == "thermal" and not len(noise_sd):
         log.warning("reduce.scaling thermal: no frames up to %.0f fs to measure the thermal spread; natural units used",
                     THERMAL_T_MAX_FS)
-    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling, noise_sd,
-                                              read_initial_features(frames_parquets))
+    initial = early[early["frame"] == 0] if len(early) else early
+    scores, loadings, summary = reduce_events(events, n_components, max_components, min_events, scaling, noise_sd, initial)
     Path(scores_out).parent.mkdir(parents=True, exist_ok=True)
     scores.to_parquet(scores_out, index=False)
     loadings.to_csv(loadings_out, index=False, float_format="%.6f")
