@@ -116,25 +116,69 @@ def best_ward_split(z: np.ndarray, max_k: int, min_size: int, exact_cuts: bool =
 N_GRID = np.unique(np.round(np.geomspace(6, 2000, 40)).astype(int))
 
 
+class _NullDraws:
+    """The Gaussian null samples of one key, drawn lazily in a fixed order (one seeded generator) and kept.
+
+    A split test only asks whether any of the ``total`` samples is as extreme as the data: it draws until one
+    is (the test fails, usually after a few samples) or all are drawn; the decision and every sample are those
+    of drawing all of them at once. ``draw`` returns the extreme (``largest``: max, else min) of the next
+    ``batch`` samples."""
+
+    def __init__(self, draw, total: int, batch: int, largest: bool):
+        self._draw, self.total, self.batch, self.largest = draw, int(total), int(batch), largest
+        self.drawn, self.extreme = 0, -np.inf if largest else np.inf
+
+    def _reached(self, value: float) -> bool:
+        return self.extreme >= value if self.largest else self.extreme <= value
+
+    def reaches(self, value: float) -> bool:
+        """True when a sample is at least as extreme as ``value`` (max ≥ value, or min ≤ value)."""
+        while not self._reached(value) and self.drawn < self.total:
+            size = min(self.batch, self.total - self.drawn)
+            got = float(self._draw(size))
+            self.extreme = max(self.extreme, got) if self.largest else min(self.extreme, got)
+            self.drawn += size
+        return self._reached(value)
+
+    def value(self) -> float:
+        """The extreme over all samples (all drawn)."""
+        self.reaches(np.inf if self.largest else -np.inf)
+        return float(self.extreme)
+
+
 @lru_cache(maxsize=4096)
-def _null_max(n: int, min_frac: float, ratios: tuple[float, ...], max_k: int, n_null: int) -> float:
+def _silhouette_draws(n: int, min_frac: float, ratios: tuple[float, ...], max_k: int, n_null: int) -> _NullDraws:
     rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), max_k, n_null])
     sd = np.sqrt(np.array((1.0, *ratios)))
     min_size = max(2, int(round(min_frac * n)))  # round, not ceil: min_frac is rounded (3/7 -> 0.43, x 7 = 3.01 is 3)
-    return max((best_ward_split(rng.normal(size=(n, len(sd))) * sd, max_k, min_size, exact_cuts=False)[1] for _ in range(n_null)),
-               default=-1.0)
+
+    def draw(size: int) -> float:
+        return max(best_ward_split(rng.normal(size=(n, len(sd))) * sd, max_k, min_size, exact_cuts=False)[1]
+                   for _ in range(size))
+
+    return _NullDraws(draw, n_null, 1, largest=True)
+
+
+def _silhouette_null(n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> _NullDraws:
+    return _silhouette_draws(*_null_key(n, min_size, variances), int(max_k), int(n_null))
 
 
 def null_silhouette(n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> float:
     """Best Ward-split silhouette of the most structured of ``n_null`` Gaussian samples with these axis variances.
 
     The samples have n points on a grid (40 sizes from 6 to 2 000) and the variance ratios rounded to 0.05
-    (silhouettes do not depend on scale); each null is drawn once from a seed made of its key and cached, so
-    a split test costs one Ward tree, and resampled fits share their nulls.
+    (silhouettes do not depend on scale); each null is drawn from a seed made of its key and cached, so resampled
+    fits share their nulls. :func:`beats_null_silhouette` draws only as many as its decision needs.
     """
     if n_null <= 0:
         return -1.0
-    return _null_max(*_null_key(n, min_size, variances), int(max_k), int(n_null))
+    return _silhouette_null(n, min_size, variances, max_k, n_null).value()
+
+
+def beats_null_silhouette(score: float, n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> bool:
+    """``score > null_silhouette(...)``, drawing the Gaussian samples only until one reaches ``score``: a split that
+    fails costs the few Ward trees up to the first such sample, not ``n_null``."""
+    return n_null <= 0 or not _silhouette_null(n, min_size, variances, max_k, n_null).reaches(score)
 
 
 def _null_key(n: int, min_size: int, variances: np.ndarray, exact_up_to: int = 0) -> tuple[int, float, tuple[float, ...]]:
@@ -202,17 +246,24 @@ NULL_BATCH = 256  # Gaussian samples drawn and reduced at once (memory: NULL_BAT
 
 
 @lru_cache(maxsize=4096)
-def _null_axis_min(n: int, min_frac: float, ratios: tuple[float, ...], n_null: int) -> float:
+def _axis_draws(n: int, min_frac: float, ratios: tuple[float, ...], n_null: int) -> _NullDraws:
     rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), n_null, 1])
     sd = np.sqrt(np.array((1.0, *ratios)))
     min_size = max(2, int(round(min_frac * n)))
-    least = np.inf
-    for start in range(0, n_null, NULL_BATCH):  # the same draws, in the same order, as one sample at a time
-        samples = rng.normal(size=(min(NULL_BATCH, n_null - start), n, len(sd))) * sd
+
+    def draw(size: int) -> float:  # the same draws, in the same order, as one sample at a time
+        samples = rng.normal(size=(size, n, len(sd))) * sd
         centred = samples - samples.mean(axis=1, keepdims=True)
         top = np.linalg.eigh(np.matmul(centred.transpose(0, 2, 1), centred))[1][:, :, -1]  # each sample's first axis
-        least = min(least, float(axis_split_ratios(np.matmul(centred, top[:, :, None])[:, :, 0], min_size).min()))
-    return least if np.isfinite(least) else 0.0
+        return float(axis_split_ratios(np.matmul(centred, top[:, :, None])[:, :, 0], min_size).min())
+
+    return _NullDraws(draw, n_null, NULL_BATCH, largest=False)
+
+
+def _axis_null(n: int, min_size: int, variances: np.ndarray, n_null: int) -> _NullDraws:
+    # exact up to 100 points: there a grid size changes which cuts a minimum group size allows
+    variances = np.sort(np.asarray(variances, dtype=float))[::-1]
+    return _axis_draws(*_null_key(n, min_size, variances, exact_up_to=100), int(n_null))
 
 
 def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -> float:
@@ -222,9 +273,17 @@ def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -
     to 0.05, seeded from its key and cached, as :func:`null_silhouette`."""
     if n_null <= 0:
         return 0.0
-    # exact up to 100 points: there a grid size changes which cuts a minimum group size allows
-    variances = np.sort(np.asarray(variances, dtype=float))[::-1]
-    return _null_axis_min(*_null_key(n, min_size, variances, exact_up_to=100), int(n_null))
+    least = _axis_null(n, min_size, variances, n_null).value()
+    return least if np.isfinite(least) else 0.0
+
+
+def beats_null_axis_ratio(ratio: float, n: int, min_size: int, variances: np.ndarray, n_null: int) -> bool:
+    """``ratio < null_axis_ratio(...)``, drawing the samples (in batches of :data:`NULL_BATCH`) only until one
+    reaches ``ratio``."""
+    if n_null <= 0:
+        return False
+    draws = _axis_null(n, min_size, variances, n_null)
+    return not draws.reaches(ratio) and np.isfinite(draws.extreme)
 
 
 def _gaussian_fits(x: np.ndarray, top: np.ndarray) -> tuple[list[int], list[LedoitWolf], np.ndarray]:
@@ -373,8 +432,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         sub = np.sort(rng.choice(n, self.max_split_points, replace=False)) if n > self.max_split_points else np.arange(n)
         min_sub = max(2, int(min_size * len(sub) / n))
         labels, score = best_ward_split(z[sub], self.max_subclusters, min_sub)
-        if score < self.min_silhouette or score <= null_silhouette(len(sub), min_sub, np.var(z[sub], axis=0),
-                                                                     self.max_subclusters, self.n_null):
+        if score < self.min_silhouette or not beats_null_silhouette(score, len(sub), min_sub, np.var(z[sub], axis=0),
+                                                                      self.max_subclusters, self.n_null):
             labels = self._axis_split(x[sub], min_sub) if axis_test else np.zeros(len(sub), dtype=int)
             if not labels.any():
                 return np.zeros(n, dtype=int)
@@ -393,7 +452,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         floor this test alone decides, so it asks for the stricter chance level (1 in 301 at ``n_null`` 30)."""
         scores, variances = _top_axis(x)
         labels, ratio = axis_split(scores, min_size)
-        if not labels.any() or ratio >= null_axis_ratio(len(x), min_size, variances, AXIS_NULL_FACTOR * self.n_null):
+        if not labels.any() or not beats_null_axis_ratio(ratio, len(x), min_size, variances,
+                                                         AXIS_NULL_FACTOR * self.n_null):
             return np.zeros(len(x), dtype=int)
         return labels
 

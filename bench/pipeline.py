@@ -80,13 +80,11 @@ def run(n_trajectories: int, steps: int, batches: int) -> tuple[float, pd.DataFr
     for tsv in sorted((work / "logs" / "benchmarks").rglob("*.tsv")):
         b = pd.read_csv(tsv, sep="\t")
         stage = tsv.relative_to(work / "logs" / "benchmarks").parts[0].removesuffix(".tsv")
-        if stage == "ingest" and tsv.stem.startswith("discover"):
-            stage = "discover"
         rows.append({"stage": stage, "s": float(b["s"].iloc[0]), "max_rss_mb": float(pd.to_numeric(b["max_rss"], errors="coerce").iloc[0])})
     return wall, pd.DataFrame(rows)
 
 
-ORDER = ["discover", "ingest", "qc", "features", "reduce", "cluster", "surrogate", "next_calculations", "report"]
+ORDER = ["ingest", "qc", "features", "reduce", "cluster", "surrogate", "next_calculations", "report"]
 
 
 def stage_table(jobs: pd.DataFrame, frames: int) -> pd.DataFrame:

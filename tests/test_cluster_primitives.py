@@ -5,7 +5,8 @@ import pytest
 from scipy.spatial.distance import pdist, squareform
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from analysis.cluster import (HierarchicalClustering, axis_split, axis_split_ratios, best_ward_split, gaussian_polish, knee_eps,
+from analysis.cluster import (HierarchicalClustering, _axis_draws, _axis_null, _silhouette_draws, _silhouette_null, axis_split, axis_split_ratios,
+                              beats_null_axis_ratio, beats_null_silhouette, best_ward_split, gaussian_polish, knee_eps,
                               null_axis_ratio, null_silhouette, silhouette)
 
 
@@ -46,6 +47,32 @@ def test_null_silhouette_of_one_gaussian_is_below_a_real_split():
     assert 0.2 < null < real
     assert null == null_silhouette(80, 5, np.array([2.0, 1.0]), max_k=4, n_null=20)  # depends on variance ratios only
     assert null_silhouette(80, 5, np.array([1.0, 0.5]), max_k=4, n_null=0) == -1.0
+
+
+def test_split_tests_that_stop_drawing_decide_as_the_whole_null_does():
+    """The lazy tests draw the Gaussian samples only until one is as extreme as the data; their decision must be
+    that of the complete null, computed independently here sample by sample from the same seeded generator."""
+    n, min_size, variances, max_k, n_null = 56, 7, np.array([1.0, 0.35]), 4, 30  # 56: a size on the grid of nulls
+    rng = np.random.default_rng([56, 12, 35, max_k, n_null])  # the key: n, min fraction (%), ratio (%), max_k, n_null
+    samples = [best_ward_split(rng.normal(size=(n, 2)) * np.sqrt([1.0, 0.35]), max_k, min_size, exact_cuts=False)[1]
+               for _ in range(n_null)]
+    complete = max(samples)
+    for score in (min(samples) - 0.01, np.median(samples), complete, complete + 1e-9, 0.99):
+        _silhouette_draws.cache_clear()
+        assert beats_null_silhouette(score, n, min_size, variances, max_k, n_null) == (score > complete)
+        drawn = _silhouette_null(n, min_size, variances, max_k, n_null).drawn
+        assert drawn == (n_null if score > complete else 1 + next(i for i, v in enumerate(samples) if v >= score))
+    assert null_silhouette(n, min_size, variances, max_k, n_null) == pytest.approx(complete, abs=1e-12)
+    assert beats_null_silhouette(0.1, n, min_size, variances, max_k, n_null=0)
+    # the axis null, drawn in batches: the same decision as its complete minimum
+    axis_variances = np.array([1.0, 0.5, 0.2])
+    least = null_axis_ratio(40, 5, axis_variances, n_null=600)
+    for ratio in (least - 1e-9, least, least + 0.05):
+        assert beats_null_axis_ratio(ratio, 40, 5, axis_variances, n_null=600) == (ratio < least)
+    assert not beats_null_axis_ratio(0.0, 40, 5, axis_variances, n_null=0)
+    _axis_draws.cache_clear()
+    assert not beats_null_axis_ratio(0.99, 40, 5, axis_variances, n_null=600)
+    assert _axis_null(40, 5, axis_variances, 600).drawn < 600  # a ratio every sample reaches: the first batch decides
 
 
 def test_gaussian_polish_returns_edge_points_to_their_cloud_and_keeps_noise():

@@ -9,7 +9,7 @@ rule cluster:
         assignments="results/clusters/assignments.csv",
         stats="results/clusters/channel_stats.csv",
         formation="results/clusters/formation.csv",
-    threads: 4  # bootstrap resamples in parallel; capped at --cores locally
+    threads: CLUSTER_THREADS  # bootstrap resamples in parallel on a large ensemble; capped at --cores locally
     params:
         cluster=config["cluster"],
         seed=config["seed"],

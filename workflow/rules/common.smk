@@ -5,6 +5,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from analysis.io.discover import auto_batches, batch_of, discover, manifest, manifest_digest
+from analysis.stability import PARALLEL_MIN_WORK
 
 DEMO = config["input"]["root"] == "demo"
 
@@ -18,7 +19,7 @@ else:
             "(give a folder holding one folder per trajectory, or 'demo')"
         )
     # Discovered once per invocation (stat calls only); the manifest digest of each batch is a param of its
-    # discover job, so adding, removing or changing a trajectory re-runs exactly that batch.
+    # ingest job, so adding, removing or changing a trajectory re-runs exactly that batch.
     FOUND = discover(_root, _pattern, config["input"]["format"])
     if not FOUND:
         raise WorkflowError(
@@ -37,6 +38,10 @@ BATCHES = [f"{i:03d}" for i in range(N_BATCHES)]
 # jobs that run beside it better (a two-trajectory Newton-X set on 2 cores: 28.3 s end to end with 2, 21.3 s with 1;
 # the surrogate job itself 8.4 s and 8.1 s).
 SURROGATE_THREADS = 2 if DEMO or len(FOUND) >= 100 else 1
+# The bootstrap of channel stability runs in worker processes only from PARALLEL_MIN_WORK events x resamples on
+# (analysis/stability.py); below, the cluster job uses one core and leaves the other to the jobs beside it.
+N_EVENTS_AT_MOST = config["demo"]["n_trajectories"] if DEMO else len(FOUND)  # one event per trajectory and transition
+CLUSTER_THREADS = 4 if N_EVENTS_AT_MOST * config["cluster"]["bootstrap"] >= PARALLEL_MIN_WORK else 1
 
 
 wildcard_constraints:
