@@ -1,8 +1,8 @@
 """Channel recovery on planted ensembles written independently of analysis.demo (issue 9).
 
 Run: .venv/bin/python bench/independent_planted.py [n_seeds]. Prints ARI, the largest share error and the channels
-found per configuration (thiophene, pyridine, acrolein; SHARC, Newton-X and PyRAI2MD files), through the same
-library chain as bench/planted_family.py with the default settings, k never given.
+found per configuration (thiophene, pyridine, acrolein, methaniminium, benzene, butadiene; SHARC, Newton-X and
+PyRAI2MD files), through the same library chain as bench/planted_family.py with the default settings, k never given.
 
 The generator shares no code with analysis.demo: another noise model, other molecules, other file writers.
 
@@ -83,6 +83,35 @@ def acrolein():
     h8 = step(c3, 120, 1.10)
     xyz = np.array([c1, c2, c3, o4, h5, h6, h7, h8])
     return ["C", "C", "C", "O", "H", "H", "H", "H"], xyz - xyz.mean(axis=0)
+
+
+def _step(p, heading_deg, length):
+    h = math.radians(heading_deg)
+    return p + length * np.array([math.cos(h), math.sin(h), 0.0])
+
+
+def methaniminium():
+    """Planar CH2NH2+: C=N 1.28, C-H 1.08, N-H 1.01, 120 deg angles; H3,H4 on C1, H5,H6 on N2."""
+    c = np.zeros(3)
+    n = _step(c, 0, 1.28)
+    xyz = np.array([c, n, _step(c, 120, 1.08), _step(c, 240, 1.08), _step(n, 60, 1.01), _step(n, -60, 1.01)])
+    return ["C", "N", "H", "H", "H", "H"], xyz - xyz.mean(axis=0)
+
+
+def butadiene():
+    """s-trans butadiene, planar: C=C 1.34, C-C 1.46, 120 deg angles; H5,H6 on C1, H7 on C2, H8 on C3, H9,H10 on C4."""
+    c1 = np.zeros(3)
+    c2 = _step(c1, 0, 1.34)
+    c3 = _step(c2, 60, 1.46)
+    c4 = _step(c3, 0, 1.34)
+    hs = [_step(c1, 120, 1.08), _step(c1, 240, 1.08), _step(c2, 300, 1.09), _step(c3, 120, 1.09), _step(c4, 60, 1.08),
+          _step(c4, -60, 1.08)]
+    xyz = np.array([c1, c2, c3, c4, *hs])
+    return ["C"] * 4 + ["H"] * 6, xyz - xyz.mean(axis=0)
+
+
+def benzene():
+    return ring_geometry(["C"] * 6, [1.39] * 6, [120.0] * 4, [("H", i, 1.08) for i in range(6)])
 
 
 def _normal(xyz, ring):
@@ -307,6 +336,31 @@ def configs():
         PlantedChannel("C3=O4 stretching", 0.25, stretch(xyz, 2, 3, (3,), 0.35), 70),
         PlantedChannel("C3 pyramidalization", 0.20, pucker(xyz, [0, 1, 2, 3], (2,), 0.45), 40),
     ], n_traj=44, sigma_angstrom=0.08, fmt="pyrai2md")
+    sy, xyz = methaniminium()
+    plane = [0, 1, 2, 3]
+    out["CH2NH2+ 4ch, torsion with and without pyramidalization (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C=N torsion", 0.35, twist(xyz, 0, 1, (4, 5), 90.0), 40),
+        PlantedChannel("N pyramidalization", 0.25, pucker(xyz, plane, (1,), 0.4), 30),
+        PlantedChannel("C=N stretching", 0.25, stretch(xyz, 0, 1, (1, 4, 5), 0.35), 50),
+        PlantedChannel("C=N torsion + C pyramidalization", 0.15,
+                       twist(xyz, 0, 1, (4, 5), 90.0) + pucker(xyz, plane, (0,), 0.4), 45),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
+    sy, xyz = benzene()
+    ring = list(range(6))
+    # a C1 envelope and a C1/C4 boat: the same motion with and without a second one, 40-57 deg apart from FC
+    out["benzene 4ch, envelope and boat (newtonx)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1 puckering [+]", 0.3, pucker(xyz, ring, (0, 6), 0.5), 50),
+        PlantedChannel("C1/C4 boat", 0.3, pucker(xyz, ring, (0, 6, 3, 9), 0.4), 60),
+        PlantedChannel("C1-C2 stretching", 0.2, stretch(xyz, 0, 1, (1, 7), 0.6), 70),
+        PlantedChannel("H8 out-of-plane", 0.2, pucker(xyz, ring, (7,), 0.7), 40),
+    ], n_traj=50, sigma_angstrom=0.06, fmt="newtonx")
+    sy, xyz = butadiene()
+    out["butadiene 3ch, symmetric terminal twists (pyrai2md)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1=C2 twist", 0.25, twist(xyz, 1, 0, (4, 5), 80.0), 50),
+        PlantedChannel("C3=C4 twist", 0.25, twist(xyz, 2, 3, (8, 9), 80.0), 50),
+        PlantedChannel("C2-C3 torsion", 0.30, twist(xyz, 1, 2, (3, 7, 8, 9), 60.0), 60),
+        PlantedChannel("C1-C2 stretching", 0.20, stretch(xyz, 1, 0, (0, 4, 5), 0.4), 40),
+    ], n_traj=44, sigma_angstrom=0.06, fmt="pyrai2md", extra={"same": {"C3=C4 twist": "C1=C2 twist"}})
     return out
 
 
