@@ -8,7 +8,9 @@ a CH2 in a chiral environment is a graph automorphism but not a symmetry, and is
 
 Every event geometry is then mapped to one canonical member of its symmetry orbit: the permutation (with the
 reflection for an improper one) that puts its displacement from the reference on the lowest-numbered atoms.
-So a C4–N7 cleavage is analysed as the equivalent C3–N6 cleavage. A mirror image through the molecular
+So a C4–N7 cleavage is analysed as the equivalent C3–N6 cleavage. Relabellings that give an event's displacement again
+up to thermal noise (a symmetry of the motion itself: a C1/C4 boat of benzene turned end for end) count as one,
+and the lowest-numbered is taken, so the noise never picks among them. A mirror image through the molecular
 plane of a planar molecule is not a permutation, so "puckering up" and "puckering down" of an atom off
 the symmetry axes stay apart; for an atom on an in-plane C2 axis (pyridine's N1 and C4) the rotation about
 that axis *is* the swap of up and down, the two are one motion, and a fixed direction picks which face
@@ -32,6 +34,7 @@ TOLERANCE_ANGSTROM = 0.25
 MAX_ANCHORS = 400  # coherent_choice: geometries that settle their images among each other
 TIE_FRACTION = 0.25  # relabellings whose |d|⁴ profiles differ by less (of their sum) move the same atoms
 SCORE_TIE = 0.02  # ... as do those whose weighted sums differ by less than this fraction
+SAME_MOTION = 0.8  # ... and those whose displacements differ by less than this fraction of one's length (one image up to noise)
 MIRROR = np.diag([1.0, 1.0, -1.0])
 
 
@@ -127,7 +130,11 @@ def canonical_choice(coords: np.ndarray, reference: np.ndarray, symmetries, tie:
     atom on a C2 axis of a planar ring, whose two images are the pucker up and down: among those the one whose
     displacement points most along a fixed direction
     (Σ w_i |d_i|² d_i·u) is canonical, so every event of such a channel takes the same image. Ties of that
-    too keep the identity.
+    too keep the identity. Relabellings whose displacement is the chosen one's again up to noise (their
+    difference below :data:`SAME_MOTION` of its length: a symmetry of the motion itself, a C1/C4 boat turned end
+    for end) are one image, and the lowest-numbered of them is taken: chosen by the weighted sum, the noise would
+    put the larger of two equal amplitudes on the lower-numbered atom in every event (measured on a planted
+    benzene: the boat drifted towards a C1 envelope and the two channels merged).
     """
     reference = symmetrized(reference, symmetries)
     return _choice_from_images(image_displacements(coords, reference, symmetries), reference, tie)
@@ -143,11 +150,27 @@ def _choice_from_images(displacement: np.ndarray, reference: np.ndarray, tie: fl
     scores = profiles @ weights
     first = np.argmax(scores, axis=0)
     top = profiles[first, np.arange(len(first))]
-    tied = (np.abs(profiles - top).sum(axis=-1) <= tie * top.sum(axis=-1)) | (scores >= (1.0 - SCORE_TIE) * scores.max(axis=0))
+    tied = ((np.abs(profiles - top).sum(axis=-1) <= tie * top.sum(axis=-1)) | (scores >= (1.0 - SCORE_TIE) * scores.max(axis=0))
+            | _same_motion(displacement, first))
     signs = np.where(tied, signs, -np.inf)
     best = np.argmax(signs, axis=0)
+    # relabellings that give the best one's displacement again, up to noise, are one image (a C1/C4 boat kept or
+    # turned end for end): the lowest-numbered is taken, so noise does not choose (by the score above it puts the
+    # larger of two equal amplitudes on C1 in every event, and a boat drifts towards a C1 envelope)
+    alike = _same_motion(displacement, best)
+    best = np.where(alike.any(axis=0), np.argmax(alike, axis=0), best)
     best[signs.max(axis=0) <= signs[0] + 1e-9] = 0
     return best
+
+
+def _same_motion(displacement: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """(n_sym, n_geom): whether each image's displacement equals that of image ``ref[g]`` of its geometry up to
+    noise (their difference below :data:`SAME_MOTION` of the latter's length): the relabelling between them is a
+    symmetry of the motion itself, and the two differ only in which atoms carry which thermal noise."""
+    n_geom = displacement.shape[1]
+    own = displacement[ref, np.arange(n_geom)]  # (n_geom, n_atoms, 3)
+    gap = np.sqrt(((displacement - own[None]) ** 2).sum(axis=(-1, -2)))
+    return gap <= SAME_MOTION * np.sqrt((own ** 2).sum(axis=(-1, -2)))[None]
 
 
 def relabel(coords: np.ndarray, symmetries, choice) -> np.ndarray:
@@ -189,7 +212,9 @@ def coherent_choice(coords: np.ndarray, reference: np.ndarray, symmetries, group
     one group), every geometry in turn takes the image with the highest Gaussian-kernel density among the
     others' current images (bandwidth: the median distance to the nearest other image), until no image
     changes. Above ``max_anchors`` geometries, evenly spaced ones (by position) settle first and the rest
-    take their densest image among those. Deterministic for a given order of the geometries.
+    take their densest image among those. A geometry does not move to an image that is its current one again up
+    to noise (:data:`SAME_MOTION`): such a choice would follow the noise, and the sweeps reinforce it until a
+    symmetric channel is folded. Deterministic for a given order of the geometries.
     """
     coords = np.asarray(coords, dtype=float)
     if len(symmetries) < 2 or not len(coords):
@@ -234,6 +259,8 @@ def _cohere(images: np.ndarray, choice: np.ndarray, max_anchors: int, max_sweeps
             density[:, k] = 0.0
             density = density.sum(axis=1)
             best = int(np.argmax(density))
+            if _alike(images[:, a], best, choice[a]):
+                continue  # the same image up to noise: the density must not choose between them (it would fold noise)
             if density[best] > density[choice[a]] * (1.0 + 1e-9) + 1e-300:
                 choice[a] = best
                 current[k] = images[best, a]
@@ -247,8 +274,16 @@ def _cohere(images: np.ndarray, choice: np.ndarray, max_anchors: int, max_sweeps
         density = np.exp(-_sq_dist(images[:, chunk], current) / (2.0 * bandwidth2)).sum(axis=-1)  # (n_sym, n_chunk)
         best = np.argmax(density, axis=0)
         keep = density[best, np.arange(len(chunk))] <= density[choice[chunk], np.arange(len(chunk))] * (1.0 + 1e-9)
+        own, densest = images[choice[chunk], chunk], images[best, chunk]  # (n_chunk, d) each
+        keep |= np.sqrt(((densest - own) ** 2).sum(-1)) <= SAME_MOTION * np.sqrt((own ** 2).sum(-1))  # one image up to noise
         choice[chunk] = np.where(keep, choice[chunk], best)
     return choice
+
+
+def _alike(images: np.ndarray, j: int, k: int) -> bool:
+    """Whether images j and k (rows of one geometry's flattened images, (n_sym, d)) are one image up to noise
+    (:data:`SAME_MOTION`)."""
+    return j == k or bool(np.sqrt(((images[j] - images[k]) ** 2).sum()) <= SAME_MOTION * np.sqrt((images[k] ** 2).sum()))
 
 
 def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
