@@ -1,7 +1,7 @@
 """Channel recovery on a family of planted ensembles (issue 9): ARI and worst share error per configuration.
 
-Run: .venv/bin/python bench/planted_family.py [n_seeds] [--no-bootstrap] (--no-bootstrap: skip the 100 stability
-resamples). Each configuration plants S1→S0 channels on the demo
+Run: .venv/bin/python bench/planted_family.py [n_seeds] [--no-bootstrap] [--scaling=family|thermal|standard]
+(--no-bootstrap: skip the 100 stability resamples; the scaling defaults to the pipeline's, reduce.scaling). Each configuration plants S1→S0 channels on the demo
 molecule (analysis.demo) with its own shares, closeness and thermal noise, then runs the library chain
 (ingest → QC → features → per-transition PCA → hierarchical clustering) with the default settings, k never given.
 """
@@ -110,7 +110,7 @@ def named_motion_misses(best: pd.Series, words: dict) -> list[str]:
 
 
 def recover(channels, thermal, n, seed, tmp: Path, bootstrap: int = 0, molecule: str = "cytosine",
-            symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None, scaling: str = "family") -> Recovery:
+            symmetry: bool = True, dt_fs: float = 0.5, same: dict | None = None, scaling: str | None = None) -> Recovery:
     """ARI, the largest share error, the lowest stability and the motion-word misses of the default chain on
     one planted ensemble (see :class:`Recovery`), clustered with the config schema's cluster defaults (what the
     pipeline runs).
@@ -124,7 +124,7 @@ def recover(channels, thermal, n, seed, tmp: Path, bootstrap: int = 0, molecule:
 
 
 def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int = 0, symmetry: bool = True,
-                     same: dict | None = None, scaling: str = "family", cluster: dict | None = None) -> Recovery:
+                     same: dict | None = None, scaling: str | None = None, cluster: dict | None = None) -> Recovery:
     """:class:`Recovery` of the default chain on the ensemble of trajectory folders under ``root`` (any format)
     against ``truth`` (``trajectory_id``, ``channel``; a trajectory planted as 'never hops' has no event and is
     left out). ``cluster``: the config's cluster block (default: the estimator's defaults). Intermediate files stay
@@ -139,6 +139,7 @@ def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int 
     choose_event_symmetries([tmp / "s.npz"], tmp / "traj.parquet", tmp / "top.json", tmp / "sym.csv")
     featurize_batch(tmp / "s.npz", tmp / "traj.parquet", tmp / "top.json", tmp / "ev.parquet", tmp / "fr.parquet", DEFAULT_FAMILIES,
                     symmetry_csv=tmp / "sym.csv")
+    scaling = scaling or defaults("reduce")["scaling"]  # the pipeline's default unless asked
     run_reduce(tmp / "ev.parquet", tmp / "sc.parquet", tmp / "l.csv", tmp / "p.json", scaling=scaling, frames_parquets=[tmp / "fr.parquet"])
     a = run_cluster(tmp / "sc.parquet", tmp / "ev.parquet", tmp / "a.csv", {**(cluster or {}), "bootstrap": bootstrap},
                     summary_json=tmp / "p.json", stats_csv=tmp / "stats.csv")
@@ -170,7 +171,7 @@ def motion_words(tmp: Path) -> dict[str, tuple[str, str]]:
     return {c: (str(table.at[c, "important_motion"]), str(table.at[c, "second_motion"])) for c in table.index}
 
 
-def main(n_seeds: int = 2, bootstrap: int = 100, scaling: str = "family"):
+def main(n_seeds: int = 2, bootstrap: int = 100, scaling: str | None = None):
     print(f"{'configuration':50s} {'seed':>5s} {'n':>5s} {'ARI':>6s} {'max share err (pts)':>20s} {'min stability':>14s} "
           f"{'motions named':>14s} {'s':>6s}")
     rows = []
@@ -190,4 +191,4 @@ def main(n_seeds: int = 2, bootstrap: int = 100, scaling: str = "family"):
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     main(int(args[0]) if args else 2, bootstrap=0 if "--no-bootstrap" in sys.argv else 100,
-         scaling="thermal" if "--thermal" in sys.argv else "family")
+         scaling=next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--scaling=")), None))
