@@ -1,7 +1,7 @@
 """Channel recovery on planted ensembles written independently of analysis.demo (issue 9).
 
 Run: .venv/bin/python bench/independent_planted.py [n_seeds]. Prints ARI, the largest share error and the channels
-found per configuration (thiophene, pyridine, acrolein, methaniminium, benzene, butadiene; SHARC, Newton-X and
+found per configuration (thiophene, pyridine, acrolein, methaniminium, benzene, butadiene, naphthalene; SHARC, Newton-X and
 PyRAI2MD files), through the same library chain as bench/planted_family.py with the default settings, k never given.
 
 The generator shares no code with analysis.demo: another noise model, other molecules, other file writers.
@@ -112,6 +112,18 @@ def butadiene():
 
 def benzene():
     return ring_geometry(["C"] * 6, [1.39] * 6, [120.0] * 4, [("H", i, 1.08) for i in range(6)])
+
+
+def naphthalene():
+    """Planar naphthalene on a hexagonal grid, C-C 1.40, C-H 1.08: C1..C8 around the perimeter (C1 next to C9),
+    C9 and C10 the fused pair, then H11..H18 on C1..C8."""
+    a, s3 = 1.40, math.sqrt(3.0)
+    right = [np.array([s3 / 2 * a, a, 0]), np.array([s3 * a, a / 2, 0]), np.array([s3 * a, -a / 2, 0]), np.array([s3 / 2 * a, -a, 0])]
+    carbons = right + [p * np.array([-1.0, -1.0, 1.0]) for p in right]  # C5..C8: the left ring, point-reflected
+    centres = [np.array([s3 / 2 * a, 0, 0])] * 4 + [np.array([-s3 / 2 * a, 0, 0])] * 4
+    hydrogens = [c + 1.08 * (c - m) / np.linalg.norm(c - m) for c, m in zip(carbons, centres)]
+    xyz = np.array(carbons + [np.array([0.0, a / 2, 0]), np.array([0.0, -a / 2, 0])] + hydrogens)
+    return ["C"] * 10 + ["H"] * 8, xyz - xyz.mean(axis=0)
 
 
 def _normal(xyz, ring):
@@ -361,6 +373,14 @@ def configs():
         PlantedChannel("C2-C3 torsion", 0.30, twist(xyz, 1, 2, (3, 7, 8, 9), 60.0), 60),
         PlantedChannel("C1-C2 stretching", 0.20, stretch(xyz, 1, 0, (0, 4, 5), 0.4), 40),
     ], n_traj=44, sigma_angstrom=0.06, fmt="pyrai2md", extra={"same": {"C3=C4 twist": "C1=C2 twist"}})
+    sy, xyz = naphthalene()
+    ring = [8, 0, 1, 2, 3, 9]  # C9 C1 C2 C3 C4 C10
+    out["naphthalene 4ch, alpha and beta puckerings (newtonx)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1 puckering [+]", 0.3, pucker(xyz, ring, (0, 10), 0.5), 50),
+        PlantedChannel("C2 puckering [-]", 0.25, pucker(xyz, ring, (1, 11), -0.5), 55),
+        PlantedChannel("C9-C10 stretching", 0.25, stretch(xyz, 8, 9, (9,), 0.45), 70),
+        PlantedChannel("H11 out-of-plane", 0.2, pucker(xyz, ring, (10,), 0.7), 40),
+    ], n_traj=50, sigma_angstrom=0.05, fmt="newtonx")
     return out
 
 
