@@ -141,6 +141,22 @@ def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "
     return [tuple(int(v) for v in p) for p in np.argwhere(bonded)]
 
 
+def consensus_bonds(symbols, frames_angstrom, scale: float = 1.2, method: str = "mdanalysis") -> list[tuple[int, int]]:
+    """Bonds perceived in more than half of the geometries ``frames_angstrom`` (n_frames, n_atoms, 3): one frame
+    under thermal noise can stretch a bond past the guesser's cutoff (a thiophene S1-C5 at 1.5x thermal noise: no
+    ring, and no symmetry, from that frame) or bring two atoms within it."""
+    per_frame = [perceive_bonds(symbols, xyz, scale, method=method) for xyz in frames_angstrom]
+    votes: dict[tuple[int, int], int] = {}
+    for bonds in per_frame:
+        for a, b in bonds:
+            key = (min(int(a), int(b)), max(int(a), int(b)))
+            votes[key] = votes.get(key, 0) + 1
+    kept = {bond for bond, count in votes.items() if 2 * count > len(per_frame)}
+    # in the first frame's order (where the frames agree, the topology is the first frame's exactly), the others after
+    first = [tuple(b) for b in per_frame[0] if (min(b), max(b)) in kept] if per_frame else []
+    return first + sorted(kept - {(min(b), max(b)) for b in first})
+
+
 def _shortest_path(adj, start, goal, banned_edge):
     prev = {start: None}
     queue = deque([start])
@@ -217,7 +233,7 @@ def perceive_rings(n_atoms: int, bonds, min_size: int = 3, max_size: int = 8) ->
 
 
 def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: float = 1.2,
-                      bond_guesser: str = "mdanalysis") -> Topology:
+                      bond_guesser: str = "mdanalysis", bonds=None) -> Topology:
     """Topology from one reference geometry.
 
     Parameters
@@ -230,6 +246,8 @@ def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: flo
         Covalent-radius factor (``bond_guesser='covalent'`` only).
     bond_guesser : {'mdanalysis', 'covalent'}
         How bonds are perceived (see :func:`perceive_bonds`).
+    bonds : list of (i, j), optional
+        Bonds already perceived (e.g. :func:`consensus_bonds` over several frames); default: from this geometry.
     """
     names = [f"{s}{i + 1}" for i, s in enumerate(symbols)]
     if isinstance(atom_names, dict):
@@ -239,6 +257,7 @@ def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: flo
         if len(atom_names) != len(symbols):
             raise ValueError(f"atom_names has {len(atom_names)} entries, the molecule has {len(symbols)} atoms")
         names = [str(n) for n in atom_names]
-    bonds = perceive_bonds(symbols, coords_angstrom, bond_scale, method=bond_guesser)
+    if bonds is None:
+        bonds = perceive_bonds(symbols, coords_angstrom, bond_scale, method=bond_guesser)
     rings = perceive_rings(len(symbols), bonds)
     return Topology(list(symbols), names, bonds, rings, np.asarray(coords_angstrom).round(6).tolist())

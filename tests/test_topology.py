@@ -92,3 +92,24 @@ def test_both_bond_perceptions_find_the_bonds_of_pyrrole_and_butadiene():
         assert sorted(tuple(sorted(b)) for b in perceive_bonds(mol.symbols, mol.xyz, method="mdanalysis")) == want
     with pytest.raises(ValueError, match="expected 'mdanalysis' or 'covalent'"):
         perceive_bonds(["H", "H"], np.zeros((2, 3)), method="guess")
+
+
+def test_consensus_bonds_keep_a_ring_bond_one_noisy_frame_stretched_and_drop_a_passing_contact():
+    """Thiophene (5 ring bonds + 4 C-H, known answer): in one of five first frames thermal noise stretches S1-C5 past
+    the guesser's cutoff (that frame alone has no ring) and pushes H6 into bonding distance of C3; the majority
+    keeps the ring and leaves the contact out. Where the frames agree the first frame's bonds come back in its order."""
+    from bench.independent_planted import thiophene
+
+    from analysis.topology import consensus_bonds, perceive_bonds, perceive_rings
+
+    symbols, xyz = thiophene()
+    expected = {(0, 1), (1, 2), (2, 3), (3, 4), (0, 4), (1, 5), (2, 6), (3, 7), (4, 8)}
+    frames = np.array([xyz] * 5)
+    stretched = frames[2]
+    stretched[4] += 0.9 * (xyz[4] - xyz[0]) / np.linalg.norm(xyz[4] - xyz[0])  # S1-C5 1.71 -> 2.61 A
+    stretched[5] += 0.8 * (xyz[6] - xyz[5]) / np.linalg.norm(xyz[6] - xyz[5])  # H6 towards H7
+    one = {tuple(sorted(b)) for b in perceive_bonds(symbols, stretched, method="mdanalysis")}
+    assert (0, 4) not in one and (2, 5) in one and not any(len(r) == 5 for r in perceive_rings(len(symbols), sorted(one)))
+    bonds = consensus_bonds(symbols, frames, method="mdanalysis")
+    assert {tuple(sorted(b)) for b in bonds} == expected
+    assert [tuple(b) for b in bonds] == [tuple(b) for b in perceive_bonds(symbols, xyz, method="mdanalysis")]

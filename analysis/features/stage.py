@@ -13,7 +13,7 @@ from analysis.events import event_rows
 from analysis.features.internal import featurize
 from analysis.io.store import Store, usable_frames
 from analysis.io.trajectory import frame_state_labels
-from analysis.topology import Topology, perceive_topology
+from analysis.topology import Topology, consensus_bonds, perceive_topology
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ EVENT_WINDOW_FS = 10.0  # an event's geometry is its mean over this many fs cent
 # move, and under thermal noise a short window lets the noise choose (a planted benzene at 1.5-2x noise, 8 runs: ARI
 # 0.01-0.97, mean 0.45, with 10 fs; 0.40-0.97, mean 0.65, with 30 fs, as with no relabelling at all; 50 fs: 0.63)
 SYMMETRY_WINDOW_FS = 30.0
+BOND_VOTE_FRAMES = 25  # first frames whose majority decides the bonds (one noisy frame can lose a ring bond)
 
 
 def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
@@ -32,14 +33,20 @@ def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
     return list(frames["symbols"]), np.asarray(frames["coords_angstrom"][0], dtype=float)
 
 
-def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.ndarray | None:
-    """Mean of the first frames of up to ``max_trajectories`` ok trajectories, each rotated onto the first (Å)."""
+def initial_frames(store_paths, ok, max_trajectories: int = 200) -> list[np.ndarray]:
+    """The first frames (Å) of up to ``max_trajectories`` ok trajectories, in store order, all with the first one's
+    atoms (a member with other atoms is QC's to report)."""
     first = []
     for path in store_paths:
         with Store(path) as store:
             wanted = [tid for tid in store.ids if tid in ok][: max_trajectories - len(first)]
             first += [store.rows(tid, "coords_angstrom", 0) for tid in wanted]
-    first = [x for x in first if x.shape == first[0].shape] if first else first  # a member with other atoms is QC's to report
+    return [x for x in first if x.shape == first[0].shape] if first else first
+
+
+def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.ndarray | None:
+    """Mean of the first frames of up to ``max_trajectories`` ok trajectories, each rotated onto the first (Å)."""
+    first = initial_frames(store_paths, ok, max_trajectories)
     if not first:
         return None
     aligned, _ = symmetry.kabsch_rmsd(np.array(first), first[0])
@@ -63,8 +70,10 @@ def add_symmetries(top: Topology, reference: np.ndarray, tolerance: float) -> To
 def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2,
                    bond_guesser: str = "mdanalysis", reference_xyz: str | None = None, symmetry_merge: bool = True,
                    symmetry_tolerance_angstrom: float = symmetry.TOLERANCE_ANGSTROM) -> Topology:
-    """Perceive the topology from ``reference_xyz`` (a user-given geometry, Å) or else from the first frame of
-    the first ok trajectory (natural order). A reference must list the ensemble's atoms in the same order.
+    """Perceive the topology from ``reference_xyz`` (a user-given geometry, Å) or else from the first frames of the
+    ok trajectories: the bonds found in more than half of up to :data:`BOND_VOTE_FRAMES` of them
+    (:func:`analysis.topology.consensus_bonds`), names and reference geometry from the first one (natural order). A
+    reference must list the ensemble's atoms in the same order.
     With ``symmetry_merge`` the symmetry-equivalent relabellings of the atoms are stored with it."""
     ok = usable_frames(trajectories_parquet)
     for path in store_paths:
@@ -78,7 +87,12 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
                             raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
                                              f"ensemble's {list(symbols)} (same atoms in the same order expected)")
                         source = str(reference_xyz)
-                    top = perceive_topology(symbols, xyz, atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser)
+                    bonds = None
+                    if not reference_xyz:  # bonds present in most first frames, not in one frame's thermal noise
+                        frames = [f for f in initial_frames(store_paths, ok, BOND_VOTE_FRAMES) if f.shape == np.shape(xyz)]
+                        bonds = consensus_bonds(symbols, frames, bond_scale, method=bond_guesser) if len(frames) > 1 else None
+                    top = perceive_topology(symbols, xyz, atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser,
+                                            bonds=bonds)
                     if symmetry_merge:
                         add_symmetries(top, mean_initial_geometry(store_paths, ok), symmetry_tolerance_angstrom)
                     top.to_json(out_json)
