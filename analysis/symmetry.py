@@ -163,14 +163,18 @@ def _choice_from_images(displacement: np.ndarray, reference: np.ndarray, tie: fl
     return best
 
 
+def _one_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether displacements ``a`` and ``b`` (flattened, (..., d)) are one image up to noise: their difference
+    below :data:`SAME_MOTION` of the length of ``b``. The relabelling between two such images is a symmetry of
+    the motion itself, and they differ only in which atoms carry which thermal noise."""
+    return np.sqrt(((a - b) ** 2).sum(axis=-1)) <= SAME_MOTION * np.sqrt((b ** 2).sum(axis=-1))
+
+
 def _same_motion(displacement: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """(n_sym, n_geom): whether each image's displacement equals that of image ``ref[g]`` of its geometry up to
-    noise (their difference below :data:`SAME_MOTION` of the latter's length): the relabelling between them is a
-    symmetry of the motion itself, and the two differ only in which atoms carry which thermal noise."""
-    n_geom = displacement.shape[1]
-    own = displacement[ref, np.arange(n_geom)]  # (n_geom, n_atoms, 3)
-    gap = np.sqrt(((displacement - own[None]) ** 2).sum(axis=(-1, -2)))
-    return gap <= SAME_MOTION * np.sqrt((own ** 2).sum(axis=(-1, -2)))[None]
+    """(n_sym, n_geom): whether each image's displacement is image ``ref[g]`` of its geometry again up to noise
+    (:func:`_one_image`)."""
+    flat = displacement.reshape(displacement.shape[:2] + (-1,))
+    return _one_image(flat, flat[ref, np.arange(flat.shape[1])][None])
 
 
 def relabel(coords: np.ndarray, symmetries, choice) -> np.ndarray:
@@ -259,7 +263,7 @@ def _cohere(images: np.ndarray, choice: np.ndarray, max_anchors: int, max_sweeps
             density[:, k] = 0.0
             density = density.sum(axis=1)
             best = int(np.argmax(density))
-            if _alike(images[:, a], best, choice[a]):
+            if _one_image(images[best, a], images[choice[a], a]):
                 continue  # the same image up to noise: the density must not choose between them (it would fold noise)
             if density[best] > density[choice[a]] * (1.0 + 1e-9) + 1e-300:
                 choice[a] = best
@@ -274,16 +278,9 @@ def _cohere(images: np.ndarray, choice: np.ndarray, max_anchors: int, max_sweeps
         density = np.exp(-_sq_dist(images[:, chunk], current) / (2.0 * bandwidth2)).sum(axis=-1)  # (n_sym, n_chunk)
         best = np.argmax(density, axis=0)
         keep = density[best, np.arange(len(chunk))] <= density[choice[chunk], np.arange(len(chunk))] * (1.0 + 1e-9)
-        own, densest = images[choice[chunk], chunk], images[best, chunk]  # (n_chunk, d) each
-        keep |= np.sqrt(((densest - own) ** 2).sum(-1)) <= SAME_MOTION * np.sqrt((own ** 2).sum(-1))  # one image up to noise
+        keep |= _one_image(images[best, chunk], images[choice[chunk], chunk])
         choice[chunk] = np.where(keep, choice[chunk], best)
     return choice
-
-
-def _alike(images: np.ndarray, j: int, k: int) -> bool:
-    """Whether images j and k (rows of one geometry's flattened images, (n_sym, d)) are one image up to noise
-    (:data:`SAME_MOTION`)."""
-    return j == k or bool(np.sqrt(((images[j] - images[k]) ** 2).sum()) <= SAME_MOTION * np.sqrt((images[k] ** 2).sum()))
 
 
 def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:

@@ -46,7 +46,11 @@ def initial_frames(store_paths, ok, max_trajectories: int = 200) -> list[np.ndar
 
 def mean_initial_geometry(store_paths, ok, max_trajectories: int = 200) -> np.ndarray | None:
     """Mean of the first frames of up to ``max_trajectories`` ok trajectories, each rotated onto the first (Å)."""
-    first = initial_frames(store_paths, ok, max_trajectories)
+    return _aligned_mean(initial_frames(store_paths, ok, max_trajectories))
+
+
+def _aligned_mean(first: list[np.ndarray]) -> np.ndarray | None:
+    """Mean of the geometries ``first``, each rotated onto the first (Å); None without any."""
     if not first:
         return None
     aligned, _ = symmetry.kabsch_rmsd(np.array(first), first[0])
@@ -87,14 +91,14 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
                             raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
                                              f"ensemble's {list(symbols)} (same atoms in the same order expected)")
                         source = str(reference_xyz)
-                    bonds = None
-                    if not reference_xyz:  # bonds present in most first frames, not in one frame's thermal noise
-                        frames = [f for f in initial_frames(store_paths, ok, BOND_VOTE_FRAMES) if f.shape == np.shape(xyz)]
-                        bonds = consensus_bonds(symbols, frames, bond_scale, method=bond_guesser) if len(frames) > 1 else None
+                    first = initial_frames(store_paths, ok)  # read once: the bond vote and the symmetry reference
+                    votes = first[:BOND_VOTE_FRAMES]  # frame 0 of this trajectory first; all with its atoms
+                    bonds = (consensus_bonds(symbols, votes, bond_scale, method=bond_guesser)
+                             if not reference_xyz and len(votes) > 1 else None)  # not one frame's thermal noise
                     top = perceive_topology(symbols, xyz, atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser,
                                             bonds=bonds)
                     if symmetry_merge:
-                        add_symmetries(top, mean_initial_geometry(store_paths, ok), symmetry_tolerance_angstrom)
+                        add_symmetries(top, _aligned_mean(first), symmetry_tolerance_angstrom)
                     top.to_json(out_json)
                     log.info("topology from %s: %d bonds, rings %s", source, len(top.bonds), top.rings)
                     return top
