@@ -1,6 +1,7 @@
 """Surrogate benchmark: held-out-trajectory MAE of the chosen predictor vs an independently tuned KRR, and speed.
 
     python bench/surrogate.py                 # every real set under ../shared/data with energies + the demo
+    python bench/surrogate.py --each-heldout 5  # on sets of <= 5 trajectories: each one held out in turn, and means
     python bench/surrogate.py --speed         # training time for 5k / 20k frames, prediction geometries/s
 
 The reference KRR is written here with scikit-learn only (``KernelRidge``, RBF kernel on standardized inverse
@@ -38,7 +39,7 @@ def frames_of(root: Path, tmp: Path):
     return collect_frames([tmp / "s.npz"], usable_frames(tmp / "traj.parquet"))
 
 
-def reference_krr(frames, random_state=0, test_fraction=0.2):
+def reference_krr(frames, random_state=0, test_fraction=0.2, test_trajectories=None):
     """MAE (mean over states, eV) of a scikit-learn KRR tuned on the training trajectories of hopscope's split."""
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
@@ -49,7 +50,7 @@ def reference_krr(frames, random_state=0, test_fraction=0.2):
     from analysis.surrogate.selection import heldout_split
 
     x, y, g = inverse_distances(frames.coords_angstrom), frames.energies_ev, np.asarray(frames.trajectory_id)
-    train, test, _ = heldout_split(g, test_fraction, random_state)
+    train, test, _ = heldout_split(g, test_fraction, random_state, test_trajectories)
     if len(train) > 4000:
         train = np.sort(np.random.default_rng(0).choice(train, 4000, replace=False))
     y_mean, y_std = y[train].mean(0), y[train].std(0) + 1e-12
@@ -64,12 +65,15 @@ def reference_krr(frames, random_state=0, test_fraction=0.2):
     return float(np.abs(pred - y[test]).mean())
 
 
-def accuracy(sets):
+def accuracy(sets, each_heldout: int = 0):
+    """One row per set on hopscope's own split; with ``each_heldout`` > 0, on sets of at most that many
+    trajectories, one row per trajectory held out in turn (the others train) and a row of their means: with
+    2-5 trajectories one split's comparison is mostly the luck of which trajectory is held out."""
     from analysis.demo import generate_demo
     from analysis.surrogate.frames import SurrogateSkipped
     from analysis.surrogate.train import fit_surrogate
 
-    print(f"{'set':34s} {'traj':>5s} {'frames':>7s} {'chosen':>8s} {'chosen':>7s} {'KRR':>6s} {'refKRR':>6s} {'MLP':>6s} "
+    print(f"{'set':34s} {'held out':>10s} {'frames':>7s} {'chosen':>8s} {'chosen':>7s} {'KRR':>6s} {'refKRR':>6s} {'MLP':>6s} "
           f"{'ridge':>6s} {'mean':>6s} {'gap':>6s} {'2σ cov':>6s} {'s':>5s}")
     for name in sets:
         with tempfile.TemporaryDirectory() as tmp:
@@ -82,19 +86,30 @@ def accuracy(sets):
                 if not root.exists():
                     print(f"{name:34s} (absent: {root})")
                     continue
-            try:
-                frames = frames_of(root, tmp)
-                fit = fit_surrogate(frames, {"learning_curve": False}, random_state=0, n_jobs=2)  # the curve changes no metric
-            except SurrogateSkipped as exc:
-                print(f"{name:34s} skipped: {exc}")
-                continue
-            m = fit.metrics
-            ref = reference_krr(frames)
-            mae = {k: v["mean_mae_ev"] for k, v in m["models"].items()}
-            gap = next((v["mae_ev"] for k, v in m["models"][m["chosen"]].items() if k.startswith("gap_")), float("nan"))
-            print(f"{name:34s} {m['n_train_trajectories'] + m['n_test_trajectories']:5d} {len(frames):7d} {m['chosen']:>8s} "
-                  f"{mae[m['chosen']]:7.3f} {mae['krr']:6.3f} {ref:6.3f} {mae['mlp']:6.3f} {mae['ridge']:6.3f} {mae['mean']:6.3f} "
-                  f"{gap:6.3f} {m['uncertainty']['coverage_2sigma']:6.2f} {m['train_seconds']:5.0f}", flush=True)
+            frames = frames_of(root, tmp)
+            ids = sorted(set(frames.trajectory_id))
+            splits = [[t] for t in ids] if 2 <= len(ids) <= each_heldout else [None]
+            rows = []
+            for held in splits:
+                try:  # the learning curve changes no metric
+                    fit = fit_surrogate(frames, {"learning_curve": False}, random_state=0, n_jobs=2, test_trajectories=held)
+                except SurrogateSkipped as exc:
+                    print(f"{name:34s} skipped: {exc}")
+                    continue
+                m = fit.metrics
+                mae = {k: v["mean_mae_ev"] for k, v in m["models"].items()}
+                gap = next((v["mae_ev"] for k, v in m["models"][m["chosen"]].items() if k.startswith("gap_")), float("nan"))
+                row = [mae[m["chosen"]], mae["krr"], reference_krr(frames, test_trajectories=held), mae["mlp"], mae["ridge"], mae["mean"],
+                       gap, m["uncertainty"]["coverage_2sigma"], m["train_seconds"]]
+                rows.append(row)
+                label = ",".join(sorted(set(fit.heldout.trajectory_id)))[-10:]
+                print(f"{name:34s} {label:>10s} {len(frames):7d} {m['chosen']:>8s} " + _cells(row), flush=True)
+            if len(rows) > 1:
+                print(f"{name:34s} {'mean':>10s} {len(frames):7d} {'':>8s} " + _cells(np.mean(rows, axis=0)), flush=True)
+
+
+def _cells(row) -> str:
+    return " ".join(f"{v:{w}.{d}f}" for v, w, d in zip(row, (7, 6, 6, 6, 6, 6, 6, 6, 5), (3, 3, 3, 3, 3, 3, 3, 2, 0)))
 
 
 def speed():
@@ -122,8 +137,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speed", action="store_true", help="training time and prediction throughput only")
     parser.add_argument("--sets", nargs="*", default=REAL_SETS + ["demo"])
+    parser.add_argument("--each-heldout", type=int, default=0, metavar="N",
+                        help="on sets of at most N trajectories hold out each trajectory in turn and print the means")
     args = parser.parse_args()
     if args.speed:
         speed()
     else:
-        accuracy(args.sets)
+        accuracy(args.sets, args.each_heldout)

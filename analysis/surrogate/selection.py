@@ -32,11 +32,21 @@ def _identity(t):
     return t
 
 
-def heldout_split(groups, test_fraction: float, random_state: int):
-    """(train, test, description): whole trajectories held out, or the last ``test_fraction`` of the time of a
-    single trajectory (``groups`` must then be in time order)."""
+def heldout_split(groups, test_fraction: float, random_state: int, test_trajectories=None):
+    """(train, test, description): whole trajectories held out — ``test_trajectories`` when given, else a seeded
+    choice — or the last ``test_fraction`` of the time of a single trajectory (``groups`` must then be in time
+    order)."""
     groups = np.asarray(groups)
     names = np.unique(groups)
+    if test_trajectories is not None:
+        missing = sorted(set(test_trajectories) - set(names))
+        if missing:
+            raise ValueError(f"test trajectories {missing} have no frames with energies (have {list(names)})")
+        held = np.isin(groups, list(test_trajectories))
+        if held.all():
+            raise ValueError("every trajectory is held out: nothing is left to train on")
+        return (np.flatnonzero(~held), np.flatnonzero(held),
+                f"held-out trajectories ({len(set(test_trajectories))} of {len(names)}, given)")
     if len(names) >= 2:
         # of 20 seeded trajectory splits, the one whose test share of *frames* is nearest test_fraction
         # (trajectories differ in length: with 2-5 of them one split can leave a handful of training frames)

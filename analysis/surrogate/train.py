@@ -126,9 +126,11 @@ def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: i
                   factories, f"{len(folds)}-fold by trajectory on {len(cv)} training frames", fitted, fit_seconds)
 
 
-def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0, n_jobs: int = 1) -> SurrogateFit:
+def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0, n_jobs: int = 1,
+                  test_trajectories=None) -> SurrogateFit:
     """Tune, choose, calibrate and validate the surrogate on ``frames`` (see the module docstring), the
-    independent fits in ``n_jobs`` processes (the results do not depend on it).
+    independent fits in ``n_jobs`` processes (the results do not depend on it). ``test_trajectories``: the
+    trajectory ids to hold out (default: :func:`analysis.surrogate.selection.heldout_split`'s seeded choice).
 
     Raises
     ------
@@ -141,7 +143,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     x = DESCRIPTORS[p["descriptor"]](frames.coords_angstrom, frames.coords_angstrom[0])
     y, groups = to_ladder(frames.energies_ev), np.asarray(frames.trajectory_id)
     truth, n_states = with_gap(frames.energies_ev), frames.energies_ev.shape[1]
-    train, test, split = selection.heldout_split(groups, p["test_fraction"], random_state)
+    train, test, split = selection.heldout_split(groups, p["test_fraction"], random_state, test_trajectories)
     if len(train) < p["min_train_frames"] or len(test) < 1:
         raise SurrogateSkipped(f"only {len(train)} training / {len(test)} test frames with energies (need ≥ {p['min_train_frames']})")
     names = list(frames.state_names) + ([f"gap_{frames.state_names[1]}_{frames.state_names[0]}"] if y.shape[1] > 1 else [])

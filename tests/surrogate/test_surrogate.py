@@ -251,6 +251,16 @@ def test_held_out_split_is_by_trajectory_and_by_time_for_a_single_one():
     assert [list(v) for _, v in folds] == [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
 
 
+def test_held_out_split_takes_the_given_trajectories_and_refuses_unknown_or_all():
+    groups = np.repeat(["a", "b", "c"], [5, 3, 4])
+    train, test, words = selection.heldout_split(groups, 0.2, 0, ["b"])
+    assert list(test) == [5, 6, 7] and list(train) == [0, 1, 2, 3, 4, 8, 9, 10, 11] and "1 of 3, given" in words
+    with pytest.raises(ValueError, match=r"\['z'\] have no frames"):
+        selection.heldout_split(groups, 0.2, 0, ["a", "z"])
+    with pytest.raises(ValueError, match="nothing is left to train on"):
+        selection.heldout_split(groups, 0.2, 0, ["a", "b", "c"])
+
+
 def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
     from analysis.surrogate.active import pick_next
 
