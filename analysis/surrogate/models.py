@@ -141,9 +141,14 @@ class MLPEnsemble(_Scaled):
 
 
 def pairwise_distances(a, b, kind: str) -> np.ndarray:
-    """What the kernel of ``kind`` is a function of: squared Euclidean (gaussian) or L1 (laplacian) distances."""
+    """What the kernel of ``kind`` is a function of: squared Euclidean (gaussian) or L1 (laplacian) distances.
+    The squared distances are built in one (len(a), len(b)) array, without temporaries of that size."""
     if kind == "gaussian":
-        return np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+        d = a @ b.T
+        d *= -2.0
+        d += (a**2).sum(1)[:, None]
+        d += (b**2).sum(1)[None, :]
+        return np.maximum(d, 0.0, out=d)
     if kind == "laplacian":
         from scipy.spatial.distance import cdist
 
@@ -151,14 +156,18 @@ def pairwise_distances(a, b, kind: str) -> np.ndarray:
     raise ValueError(f"unknown kernel {kind!r}: expected 'gaussian' or 'laplacian'")
 
 
-def kernel_from_distances(distances: np.ndarray, kind: str, length_scale: float) -> np.ndarray:
-    """Gaussian ``exp(−d²/2ℓ²)`` from squared distances, or Laplacian ``exp(−d₁/ℓ)`` from L1 distances."""
-    return np.exp(-distances / (2.0 * length_scale**2)) if kind == "gaussian" else np.exp(-distances / length_scale)
+def kernel_from_distances(distances: np.ndarray, kind: str, length_scale: float, overwrite: bool = False) -> np.ndarray:
+    """Gaussian ``exp(−d²/2ℓ²)`` from squared distances, or Laplacian ``exp(−d₁/ℓ)`` from L1 distances; with
+    ``overwrite`` in the distances' own array (a 4,000-frame kernel is 128 MB)."""
+    out = distances if overwrite else np.empty_like(distances, dtype=float)
+    np.divide(distances, -(2.0 * length_scale**2) if kind == "gaussian" else -length_scale, out=out)
+    return np.exp(out, out=out)
 
 
 def kernel_matrix(a, b, kind: str, length_scale: float):
-    """Gaussian ``exp(−|a−b|²/2ℓ²)`` or Laplacian ``exp(−|a−b|₁/ℓ)`` kernel between rows of ``a`` and ``b``."""
-    return kernel_from_distances(pairwise_distances(a, b, kind), kind, length_scale)
+    """Gaussian ``exp(−|a−b|²/2ℓ²)`` or Laplacian ``exp(−|a−b|₁/ℓ)`` kernel between rows of ``a`` and ``b``
+    (one array of that size)."""
+    return kernel_from_distances(pairwise_distances(a, b, kind), kind, length_scale, overwrite=True)
 
 
 def median_distance(xs, kind: str, n_sample: int = 400, seed: int = 0) -> float:
@@ -173,10 +182,14 @@ def median_distance(xs, kind: str, n_sample: int = 400, seed: int = 0) -> float:
     return med if med > 0 else 1.0
 
 
-def solve_krr(kernel: np.ndarray, ys: np.ndarray, alpha: float) -> np.ndarray:
-    """Dual coefficients (K + αI)⁻¹ y by Cholesky (``kernel`` is not modified)."""
-    k = kernel + alpha * np.eye(len(kernel))
-    return cho_solve(cho_factor(k, lower=True, overwrite_a=True, check_finite=False), ys, check_finite=False)
+def solve_krr(kernel: np.ndarray, ys: np.ndarray, alpha: float, overwrite: bool = False) -> np.ndarray:
+    """Dual coefficients (K + αI)⁻¹ y by Cholesky; ``kernel`` (symmetric) is left as it was unless ``overwrite``
+    (then it holds the factor afterwards, and no second n × n array is made)."""
+    k = kernel if overwrite else kernel.copy()
+    k.flat[::len(k) + 1] += alpha
+    # LAPACK works on Fortran order: K's transpose is K, and the transposed view of a C-ordered K is Fortran
+    # ordered, so it is factorized where it lies (passing K itself, SciPy would make a Fortran copy)
+    return cho_solve(cho_factor(k.T, lower=False, overwrite_a=True, check_finite=False), ys, check_finite=False)
 
 
 class KernelRidge(_Scaled):
@@ -210,7 +223,6 @@ class KernelRidge(_Scaled):
         self.length_scale_ = self.length_scale_factor * median_distance(xs, self.kernel, seed=self.random_state)
         self.x_train_ = xs
         kernel = kernel_matrix(xs, xs, self.kernel, self.length_scale_)
-        self.dual_coef_ = solve_krr(kernel, ys, self.alpha)
         self.member_index_, self.member_coef_ = [], []
         names = np.unique(groups)
         for _ in range(self.n_members):
@@ -220,7 +232,8 @@ class KernelRidge(_Scaled):
             else:
                 idx = np.sort(rng.choice(len(xs), max(2, int(self.member_fraction * len(xs))), replace=False))
             self.member_index_.append(idx)
-            self.member_coef_.append(solve_krr(kernel[np.ix_(idx, idx)], ys[idx], self.alpha))
+            self.member_coef_.append(solve_krr(kernel[np.ix_(idx, idx)], ys[idx], self.alpha, overwrite=True))
+        self.dual_coef_ = solve_krr(kernel, ys, self.alpha, overwrite=True)  # last: the kernel becomes its factor
         return self
 
     def _weights(self) -> np.ndarray:
@@ -234,7 +247,7 @@ class KernelRidge(_Scaled):
             w[idx, m * n_states:(m + 1) * n_states] = coef
         return w
 
-    def _predict_scaled(self, xs, chunk: int = 4096):
+    def _predict_scaled(self, xs, chunk: int = 1024):
         n_states = self.dual_coef_.shape[1]
         weights = self._weights()
         means, stds = [], []

@@ -94,3 +94,16 @@ def test_run_tasks_runs_here_without_a_warning_where_processes_cannot_start():
     assert done.stdout.strip() == "[0, 1, 4, 9]"
     assert "no process-shared semaphores here" in done.stderr
     assert "worker processes failed" not in done.stderr
+
+
+def _dataframe_libraries_loaded():
+    import sys
+
+    import sklearn.model_selection  # noqa: F401 - imports pandas where pandas can be imported
+
+    return [name for name in ("pandas", "pyarrow") if sys.modules.get(name) is not None]
+
+
+def test_workers_fit_without_pandas_and_pyarrow():
+    """The fits take and return arrays; the workers leave out two libraries that cost each about 60 MB."""
+    assert run_tasks(_dataframe_libraries_loaded, [(), ()], n_jobs=2) == [[], []]

@@ -539,6 +539,27 @@ def test_train_ensemble_shapes_members_and_early_stopping():
     assert all(np.array_equal(a, b) for a, b in zip(weights, again[0]))  # seeded
 
 
+def test_kernel_ridge_fit_holds_at_most_two_kernel_sized_arrays_and_solve_keeps_its_input():
+    """A 4,000-frame kernel is 128 MB: the fit builds it in place and factorizes it in place, after its
+    members' (smaller) sub-kernels; measured with tracemalloc, which sees NumPy's allocations."""
+    import tracemalloc
+
+    from analysis.surrogate.models import solve_krr
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    x, y = rng.normal(size=(n, 10)), rng.normal(size=(n, 2))
+    tracemalloc.start()
+    KernelRidge(length_scale_factor=1.0, alpha=1e-3, n_members=3, member_fraction=0.8).fit(x, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2.0 * n * n * 8, peak / (n * n * 8)  # the kernel and one member's 0.8² of it, not 3-4 kernels
+    k = np.array([[2.0, 0.5], [0.5, 1.0]])
+    coef = solve_krr(k, np.array([[1.0], [2.0]]), 0.1)
+    assert k.tolist() == [[2.0, 0.5], [0.5, 1.0]]
+    np.testing.assert_allclose(solve_krr(k.copy(), np.array([[1.0], [2.0]]), 0.1, overwrite=True), coef)
+
+
 def test_kernel_from_distances_gaussian_and_laplacian():
     from analysis.surrogate.models import kernel_from_distances
 
