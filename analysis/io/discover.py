@@ -177,10 +177,12 @@ def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Fo
     reader's own error names whatever is missing.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"input.root: {root} is not a directory")
     if fmt != "auto" and fmt not in REGISTRY:
         raise ValueError(f"input.format: unknown format {fmt!r}; known: auto, {', '.join(REGISTRY)}")
+    if fmt in ("auto", "xyz") and xyz.is_xyz_file(root):  # one multi-frame XYZ file: an ensemble of one
+        return [Found(root.stem, root, "xyz")]
+    if not root.is_dir():
+        raise FileNotFoundError(f"input.root: {root} is neither a directory nor a multi-frame .xyz file")
     single = _root_as_trajectory(root, fmt)
     if single:  # its own subfolders (RESULTS, JOB_AD, QM …) are parts of it, not trajectories
         return [Found(root.name, root, single)]

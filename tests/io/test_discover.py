@@ -115,6 +115,24 @@ def test_an_ensemble_of_loose_xyz_files_is_one_trajectory_per_file(tmp_path):
     assert two.coords_angstrom[0, 0, 2] == 1.0
 
 
+def test_a_root_that_is_one_xyz_file_is_an_ensemble_of_one(tmp_path):
+    """input.root may name one multi-frame XYZ file (as MD17-style snippets come): one trajectory, id its stem,
+    read with its CSV; a root that is neither a folder nor an XYZ file is refused, naming what was expected."""
+    from analysis.ingest import read_one
+    from analysis.io.discover import manifest
+
+    path = tmp_path / "run_7.xyz"
+    path.write_text("".join(f"2\ntime={0.5 * k:.1f} state={2 if k < 2 else 1}\nH 0 0 0\nH 0 0 {0.74 + 0.01 * k}\n" for k in range(4)))
+    (tmp_path / "run_7.csv").write_text("time_fs,active_state\n0,2\n1,2\n2,2\n3,1\n")
+    found = discover(path)
+    assert _ids(found) == [("run_7", "xyz")]
+    assert manifest(found)["file"].tolist() == ["run_7.xyz", "run_7.csv"]
+    assert list(read_one(found[0]).active_state) == [2, 2, 2, 1]
+    (tmp_path / "notes.txt").write_text("x\n")
+    with pytest.raises(FileNotFoundError, match="neither a directory nor a multi-frame .xyz file"):
+        discover(tmp_path / "notes.txt")
+
+
 def test_trajectory_folders_win_over_loose_xyz_files_beside_them(tmp_path):
     _nx(tmp_path / "TRAJ1")
     (tmp_path / "notes.xyz").write_text("1\nx\nH 0 0 0\n")

@@ -5,6 +5,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from analysis.io.discover import auto_batches, batch_of, discover, manifest, manifest_digest
+from analysis.io.xyz import is_xyz_file
 from analysis.stability import PARALLEL_MIN_WORK
 
 DEMO = config["input"]["root"] == "demo"
@@ -13,10 +14,10 @@ if DEMO:
     FOUND = []
 else:
     _root, _pattern = config["input"]["root"], config["input"]["pattern"]
-    if not Path(_root).is_dir():
+    if not Path(_root).is_dir() and not is_xyz_file(_root):
         raise WorkflowError(
-            f"config key input.root: {_root!r} is not a directory "
-            "(give a folder holding one folder per trajectory, or 'demo')"
+            f"config key input.root: {_root!r} is neither a directory nor a multi-frame .xyz file "
+            "(give a folder holding one folder per trajectory, one trajectory's folder or XYZ file, or 'demo')"
         )
     # Discovered once per invocation (stat calls only); the manifest digest of each batch is a param of its
     # ingest job, so adding, removing or changing a trajectory re-runs exactly that batch.
