@@ -11,15 +11,16 @@ pytestmark = pytest.mark.slow
 
 REAL_SETS = ["newtonx/cyclohexadiene_nx2.2", "newtonx/cyclohexadiene_nx2.2_b", "newtonx/pyrazine_nx2.6",
              "sharc/butene_sharc2.1", "sharc/ch2nh2_sharc2.0", "sharc/ch2nh2_sharc3.0_triplets", "sharc/ch2nh2_sharc4.0",
-             "sharc/ch2s_sharc2", "sharc/ch2s_sharc2_full", "pyrai2md/ch2nh2", "nexmd/benzene"]
+             "sharc/ch2s_sharc2", "sharc/ch2s_sharc2_full", "pyrai2md/ch2nh2", "nexmd/benzene",
+             "md17/aspirin_nequip.xyz", "md17/ethanol_schnetpack_snip.xyz"]  # MD17: one ground-state XYZ file each
 BROWSER_CHECKED = "newtonx/cyclohexadiene_nx2.2"  # one real report is also measured in Chromium at 800 px
 
 
 def test_the_list_covers_every_trajectory_set():
     if not SHARED_DATA.exists():
         pytest.skip(f"real test data not available: {SHARED_DATA}")
-    sets = {f"{fmt.name}/{s.name}" for fmt in SHARED_DATA.iterdir() if fmt.is_dir() and fmt.name not in ("ase", "md17", "licenses")
-            for s in fmt.iterdir() if s.is_dir()}
+    sets = {f"{fmt.name}/{s.name}" for fmt in SHARED_DATA.iterdir() if fmt.is_dir() and fmt.name not in ("ase", "licenses")
+            for s in fmt.iterdir() if s.is_dir() or s.name.endswith(".xyz")}
     assert sets == set(REAL_SETS)
 
 
