@@ -107,19 +107,22 @@ class Topology:
 def guess_bonds_mdanalysis(symbols, coords_angstrom, fudge_factor: float = 0.55) -> list[tuple[int, int]]:
     """Bonds from MDAnalysis' ``DefaultGuesser``: distance < ``fudge_factor`` × (sum of van der Waals radii).
 
-    More tolerant of the stretched bonds of Wigner-sampled initial geometries than 1.2 × covalent radii.
+    More tolerant of the stretched bonds of Wigner-sampled initial geometries than 1.2 × covalent radii. An element
+    MDAnalysis has no van der Waals radius for (most metals) gets none here: it bonds to nothing by this rule.
     """
     import warnings
 
     import MDAnalysis as mda
     from MDAnalysis.guesser.default_guesser import DefaultGuesser
+    from MDAnalysis.guesser.tables import vdwradii
 
     universe = mda.Universe.empty(len(symbols), trajectory=True)
     universe.add_TopologyAttr("types", list(symbols))
     universe.add_TopologyAttr("elements", list(symbols))
+    missing = {s.upper(): 0.0 for s in set(symbols) if s.upper() not in vdwradii}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        guesser = DefaultGuesser(universe, fudge_factor=fudge_factor)
+        guesser = DefaultGuesser(universe, fudge_factor=fudge_factor, vdwradii=missing)
         found = guesser.guess_bonds(universe.atoms, np.asarray(coords_angstrom, dtype=np.float32))
     return sorted({tuple(sorted(int(v) for v in b)) for b in found})
 
@@ -128,10 +131,13 @@ def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "
     """Bonds of one geometry.
 
     ``method='covalent'``: distance below ``scale`` × (sum of covalent radii, Cordero 2008).
-    ``method='mdanalysis'``: MDAnalysis' guesser (van der Waals radii × 0.55), see :func:`guess_bonds_mdanalysis`.
+    ``method='mdanalysis'``: MDAnalysis' guesser (van der Waals radii × 0.55, :func:`guess_bonds_mdanalysis`), and
+    the covalent rule too: the van der Waals rule misses long bonds between heavy atoms (S–S 2.05 Å, C–I 2.14 Å,
+    Si–Si, P–P) and every bond of a metal it has no radius for (Fe–C 1.8 Å). For H, C, N, O the covalent rule is the
+    stricter one, so it adds nothing there.
     """
     if method == "mdanalysis":
-        return guess_bonds_mdanalysis(symbols, coords_angstrom)
+        return sorted(set(guess_bonds_mdanalysis(symbols, coords_angstrom)) | set(perceive_bonds(symbols, coords_angstrom, scale)))
     if method != "covalent":
         raise ValueError(f"bond perception method {method!r}: expected 'mdanalysis' or 'covalent'")
     radii = np.array([COVALENT_RADII_ANGSTROM.get(s, 1.5) for s in symbols])

@@ -113,3 +113,30 @@ def test_consensus_bonds_keep_a_ring_bond_one_noisy_frame_stretched_and_drop_a_p
     bonds = consensus_bonds(symbols, frames, method="mdanalysis")
     assert {tuple(sorted(b)) for b in bonds} == expected
     assert [tuple(b) for b in bonds] == [tuple(b) for b in perceive_bonds(symbols, xyz, method="mdanalysis")]
+
+
+def _tbp_fe_co5():
+    """Fe(CO)5, trigonal bipyramid: Fe-C 1.81 Å axial, 1.83 Å equatorial, C-O 1.15 Å (gas-phase electron diffraction)."""
+    dirs = [np.array([0, 0, 1.0]), np.array([0, 0, -1.0])] + [np.array([np.cos(a), np.sin(a), 0.0]) for a in np.radians([0, 120, 240])]
+    fe = np.zeros(3)
+    cs = [fe + (1.81 if k < 2 else 1.83) * d for k, d in enumerate(dirs)]
+    os_ = [c + 1.15 * d for c, d in zip(cs, dirs)]
+    return ["Fe"] + ["C"] * 5 + ["O"] * 5, np.array([fe, *cs, *os_])
+
+
+def test_long_heavy_atom_and_metal_bonds_are_perceived_and_nothing_else():
+    """The van der Waals rule (0.55 × sum) misses C–I (2.14 Å), S–S (2.05 Å) and every bond of an element without a
+    van der Waals radius in MDAnalysis (Fe): the covalent rule (1.2 × Cordero radii) finds them; textbook
+    geometries of CH3I, CH3SSCH3 (heavy atoms only) and Fe(CO)5 give exactly their Lewis bonds."""
+    ch3i = ["C", "I", "H", "H", "H"], np.array([[0, 0, 0], [0, 0, 2.14], [1.03, 0, -0.36], [-0.515, 0.892, -0.36], [-0.515, -0.892, -0.36]])
+    assert perceive_topology(*ch3i).bonds == [(0, 1), (0, 2), (0, 3), (0, 4)]
+    # C-S 1.81 Å, S-S 2.04 Å, C-S-S 104°, C-S-S-C 84°
+    s1, s2 = np.array([0.0, 0.0, 0.0]), np.array([2.04, 0.0, 0.0])
+    a = np.radians(104.0)
+    c1 = s1 + 1.81 * np.array([np.cos(np.pi - a), np.sin(np.pi - a), 0.0]) * np.array([-1, 1, 1])
+    t = np.radians(84.0)
+    c2 = s2 + 1.81 * np.array([-np.cos(np.pi - a), np.sin(np.pi - a) * np.cos(t), np.sin(np.pi - a) * np.sin(t)]) * np.array([-1, 1, 1])
+    top = perceive_topology(["C", "S", "S", "C"], np.array([c1, s1, s2, c2]))
+    assert top.bonds == [(0, 1), (1, 2), (2, 3)] and not top.rings
+    fe = perceive_topology(*_tbp_fe_co5())
+    assert fe.bonds == sorted([(0, k) for k in range(1, 6)] + [(k, k + 5) for k in range(1, 6)])
