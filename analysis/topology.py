@@ -249,7 +249,7 @@ def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: flo
     atom_names : dict or list, optional
         User names (``{index1: "C5'"}`` 1-based, or a full list); default element + 1-based index.
     bond_scale : float
-        Covalent-radius factor (``bond_guesser='covalent'`` only).
+        Covalent-radius factor of the covalent rule (both guessers, see :func:`perceive_bonds`).
     bond_guesser : {'mdanalysis', 'covalent'}
         How bonds are perceived (see :func:`perceive_bonds`).
     bonds : list of (i, j), optional
