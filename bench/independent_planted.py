@@ -126,6 +126,23 @@ def naphthalene():
     return ["C"] * 10 + ["H"] * 8, xyz - xyz.mean(axis=0)
 
 
+def ch3i():
+    """CH3I, C3v: C-I 2.14, C-H 1.09, H-C-I 108.4 deg; I2 on the z axis, H3-H5 below C1."""
+    hs = [np.array([1.03 * math.cos(a), 1.03 * math.sin(a), -0.36]) for a in np.radians([0.0, 120.0, 240.0])]
+    xyz = np.array([np.zeros(3), np.array([0.0, 0.0, 2.14]), *hs])
+    return ["C", "I", "H", "H", "H"], xyz - xyz.mean(axis=0)
+
+
+def fe_co5():
+    """Fe(CO)5, D3h trigonal bipyramid: Fe-C 1.81 axial (C2, C3 on z), 1.83 equatorial (C4-C6), C-O 1.15; O7-O11
+    on C2-C6."""
+    dirs = [np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, -1.0])] + [np.array([math.cos(a), math.sin(a), 0.0])
+                                                                        for a in np.radians([0.0, 120.0, 240.0])]
+    cs = [(1.81 if k < 2 else 1.83) * d for k, d in enumerate(dirs)]
+    xyz = np.array([np.zeros(3), *cs, *[c + 1.15 * d for c, d in zip(cs, dirs)]])
+    return ["Fe"] + ["C"] * 5 + ["O"] * 5, xyz - xyz.mean(axis=0)
+
+
 def _normal(xyz, ring):
     c = xyz[ring] - xyz[ring].mean(axis=0)
     return np.linalg.svd(c)[2][2]
@@ -381,6 +398,25 @@ def configs():
         PlantedChannel("C9-C10 stretching", 0.25, stretch(xyz, 8, 9, (9,), 0.45), 70),
         PlantedChannel("H11 out-of-plane", 0.2, pucker(xyz, ring, (10,), 0.7), 40),
     ], n_traj=50, sigma_angstrom=0.05, fmt="newtonx")
+    sy, xyz = ch3i()
+    umbrella = np.zeros_like(xyz)
+    umbrella[2:] = [0.0, 0.0, 0.35]
+    # a bond the van der Waals guesser did not perceive (C-I 2.14 A > 0.55 x 3.68 A): dissociation with and without
+    # the umbrella motion
+    out["CH3I 3ch, C-I dissociation with and without umbrella (newtonx)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1-I2 stretching", 0.4, stretch(xyz, 0, 1, (1,), 1.2), 50),
+        PlantedChannel("umbrella", 0.3, umbrella, 40),
+        PlantedChannel("C1-I2 stretching + umbrella", 0.3, stretch(xyz, 0, 1, (1,), 1.2) + umbrella, 60),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="newtonx")
+    sy, xyz = fe_co5()
+    bend = np.zeros_like(xyz)
+    bend[[1, 2, 6, 7]] = [0.5, 0.0, 0.0]
+    # a metal MDAnalysis has no van der Waals radius for; axial and equatorial CO loss are different motions
+    out["Fe(CO)5 3ch, axial and equatorial CO loss (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("Fe1-C2 stretching", 0.35, stretch(xyz, 0, 1, (1, 6), 1.0), 50),
+        PlantedChannel("Fe1-C4 stretching", 0.35, stretch(xyz, 0, 3, (3, 8), 1.0), 60),
+        PlantedChannel("axial bend", 0.3, bend, 40),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
     return out
 
 
