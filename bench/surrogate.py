@@ -66,7 +66,8 @@ def reference_krr(frames, random_state=0, test_fraction=0.2, test_trajectories=N
 
 
 def accuracy(sets, each_heldout: int = 0):
-    """One row per set on hopscope's own split; with ``each_heldout`` > 0, on sets of at most that many
+    """One row per set on hopscope's own split (out %: held-out frames outside the training domain; in / out: the
+    chosen model's MAE on the frames inside / outside it); with ``each_heldout`` > 0, on sets of at most that many
     trajectories, one row per trajectory held out in turn (the others train) and a row of their means: with
     2-5 trajectories one split's comparison is mostly the luck of which trajectory is held out."""
     from analysis.demo import generate_demo
@@ -74,7 +75,7 @@ def accuracy(sets, each_heldout: int = 0):
     from analysis.surrogate.train import fit_surrogate
 
     print(f"{'set':34s} {'held out':>10s} {'frames':>7s} {'chosen':>8s} {'chosen':>7s} {'KRR':>6s} {'refKRR':>6s} {'MLP':>6s} "
-          f"{'ridge':>6s} {'mean':>6s} {'gap':>6s} {'2σ cov':>6s} {'s':>5s}")
+          f"{'ridge':>6s} {'mean':>6s} {'gap':>6s} {'2σ cov':>6s} {'out %':>6s} {'in':>6s} {'out':>6s} {'s':>5s}")
     for name in sets:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
@@ -99,17 +100,23 @@ def accuracy(sets, each_heldout: int = 0):
                 m = fit.metrics
                 mae = {k: v["mean_mae_ev"] for k, v in m["models"].items()}
                 gap = next((v["mae_ev"] for k, v in m["models"][m["chosen"]].items() if k.startswith("gap_")), float("nan"))
+                dom = m["domain"]
                 row = [mae[m["chosen"]], mae["krr"], reference_krr(frames, test_trajectories=held), mae["mlp"], mae["ridge"], mae["mean"],
-                       gap, m["uncertainty"]["coverage_2sigma"], m["train_seconds"]]
+                       gap, m["uncertainty"]["coverage_2sigma"], 100 * dom["heldout_fraction_outside"],
+                       _nan(dom["heldout_mae_inside_ev"]), _nan(dom["heldout_mae_outside_ev"]), m["train_seconds"]]
                 rows.append(row)
                 label = ",".join(sorted(set(fit.heldout.trajectory_id)))[-10:]
                 print(f"{name:34s} {label:>10s} {len(frames):7d} {m['chosen']:>8s} " + _cells(row), flush=True)
             if len(rows) > 1:
-                print(f"{name:34s} {'mean':>10s} {len(frames):7d} {'':>8s} " + _cells(np.mean(rows, axis=0)), flush=True)
+                print(f"{name:34s} {'mean':>10s} {len(frames):7d} {'':>8s} " + _cells(np.nanmean(rows, axis=0)), flush=True)
 
 
 def _cells(row) -> str:
-    return " ".join(f"{v:{w}.{d}f}" for v, w, d in zip(row, (7, 6, 6, 6, 6, 6, 6, 6, 5), (3, 3, 3, 3, 3, 3, 3, 2, 0)))
+    return " ".join(f"{v:{w}.{d}f}" for v, w, d in zip(row, (7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5), (3, 3, 3, 3, 3, 3, 3, 2, 0, 3, 3, 0)))
+
+
+def _nan(value) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def speed():

@@ -68,6 +68,19 @@ def gap_maps(model, scores: pd.DataFrame, assignments: pd.DataFrame, store_paths
     return out
 
 
+def domain_words(domain: dict) -> str:
+    """One sentence on the held-out frames outside the training domain (:mod:`analysis.surrogate.domain`)."""
+    share = 100 * domain["heldout_fraction_outside"]
+    head = (f"Training domain: a geometry farther from every training frame than {100 * domain['quantile']:.0f} % of the "
+            "training frames lie from the other cross-validation folds is flagged outside it "
+            "(outside_training_domain in the predictions). ")
+    if domain["heldout_mae_outside_ev"] is None:
+        return head + "No held-out frame lies outside."
+    inside = domain["heldout_mae_inside_ev"]
+    return head + (f"{share:.0f} % of the held-out frames lie outside: MAE {domain['heldout_mae_outside_ev']:.3f} eV there"
+                   + (f", {inside:.3f} eV inside." if inside is not None else "."))
+
+
 def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, store_paths=(), next_csv=None):
     """(HTML of the section, {figure name: PNG})."""
     if "skipped" in metrics:
@@ -104,6 +117,8 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
         f"{100 * unc['coverage_2sigma']:.0f} % inside ±2σ (95 %).</p>",
         img(figs["surrogate_reliability"], "reliability plot"),
     ]
+    if metrics.get("domain"):
+        parts.append(f"<p>{html.escape(domain_words(metrics['domain']))}</p>")
     for key, label in (("errors_by_gap", "true first gap"), ("errors_by_time_to_hop", "|time − first hop|")):
         if metrics.get(key):
             parts.append(f"<h3>Held-out error by {html.escape(label)}</h3>" + table_html(pd.DataFrame(metrics[key]).rename(

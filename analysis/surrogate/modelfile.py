@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.surrogate.calibration import calibrated_sigma
 from analysis.surrogate.descriptors import DESCRIPTORS
+from analysis.surrogate.domain import TrainingDomain
 from analysis.surrogate.models import MODEL_CLASSES
 from analysis.surrogate.selection import blend
 from analysis.surrogate.targets import from_ladder
@@ -45,6 +46,7 @@ class SurrogateModel:
     symbols: list
     state_names: list
     info: dict = field(default_factory=dict)
+    domain: TrainingDomain | None = None  # where the training frames lie (:mod:`analysis.surrogate.domain`)
 
     @property
     def gap_name(self) -> str | None:
@@ -73,7 +75,9 @@ class SurrogateModel:
         return mean[:, :n], calibrated_sigma(std, self.calibration)[:, :n]
 
     def predict_table(self, coords_angstrom, symbols=None) -> pd.DataFrame:
-        """One row per frame: ``<state>_ev``, ``<gap>_ev`` and their ``sigma_ev`` columns."""
+        """One row per frame: ``<state>_ev``, ``<gap>_ev`` and their ``sigma_ev`` columns; with a training domain also
+        ``domain_distance`` and ``outside_training_domain`` (a geometry unlike every training frame: trust the
+        prediction less than its σ says)."""
         self.check_symbols(symbols)
         mean, std = self.raw(coords_angstrom)
         sigma = calibrated_sigma(std, self.calibration)
@@ -83,6 +87,11 @@ class SurrogateModel:
             table[f"{name}_ev"] = mean[:, k]
         for k, name in enumerate(names):
             table[f"{name}_sigma_ev"] = sigma[:, k]
+        if self.domain is not None:
+            coords = np.asarray(coords_angstrom, dtype=float)
+            distance = self.domain.distance(DESCRIPTORS[self.descriptor](coords, self.reference_angstrom))
+            table["domain_distance"] = distance
+            table["outside_training_domain"] = distance > self.domain.threshold_
         return table
 
 
@@ -97,9 +106,13 @@ def save_model(model: SurrogateModel, directory) -> None:
     for k, (kind, estimator) in enumerate(model.components):
         components.append({"kind": kind, "params": _jsonable(estimator.get_params())})
         arrays.update({f"c{k}/{name}": np.asarray(value) for name, value in estimator.arrays_().items()})
+    domain = None
+    if model.domain is not None:
+        domain = _jsonable(model.domain.get_params())
+        arrays.update({f"domain/{name}": np.asarray(value) for name, value in model.domain.arrays_().items()})
     meta = {"format": "hopscope-surrogate", "format_version": FORMAT_VERSION, "descriptor": model.descriptor,
             "symbols": list(model.symbols), "state_names": list(model.state_names), "weights": np.asarray(model.weights, float).tolist(),
-            "components": components, "units": {"energy": "eV (absolute, as in the input)", "coordinates": "Å", "sigma": "eV, 1σ"},
+            "components": components, "domain": domain, "units": {"energy": "eV (absolute, as in the input)", "coordinates": "Å", "sigma": "eV, 1σ"},
             "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "hopscope": _hopscope_version()},
             **model.info}
     np.savez(directory / "model.npz", **arrays)
@@ -122,9 +135,12 @@ def load_model(directory) -> SurrogateModel:
         cls = MODEL_CLASSES[spec["kind"]]  # a fixed table: the file names a kind, never a class to import
         own = {name.split("/", 1)[1]: value for name, value in arrays.items() if name.startswith(f"c{k}/")}
         components.append((spec["kind"], cls.from_arrays(spec["params"], own)))
-    info = {k: v for k, v in meta.items() if k not in ("descriptor", "symbols", "state_names", "weights", "components")}
+    domain = None
+    if meta.get("domain") is not None:
+        domain = TrainingDomain.from_arrays(meta["domain"], {n.split("/", 1)[1]: v for n, v in arrays.items() if n.startswith("domain/")})
+    info = {k: v for k, v in meta.items() if k not in ("descriptor", "symbols", "state_names", "weights", "components", "domain")}
     return SurrogateModel(components, meta["weights"], arrays["calibration"], meta["descriptor"], arrays["reference_angstrom"],
-                          meta["symbols"], meta["state_names"], info)
+                          meta["symbols"], meta["state_names"], info, domain)
 
 
 def _jsonable(params: dict) -> dict:

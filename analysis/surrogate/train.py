@@ -32,6 +32,7 @@ from analysis.settings import defaults
 from analysis.surrogate import selection
 from analysis.surrogate.calibration import calibrated_sigma, calibration_factors, coverage, reliability_curve
 from analysis.surrogate.descriptors import DESCRIPTORS
+from analysis.surrogate.domain import TrainingDomain
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
 from analysis.surrogate.parallel import run_tasks
@@ -148,12 +149,13 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         raise SurrogateSkipped(f"only {len(train)} training / {len(test)} test frames with energies (need ≥ {p['min_train_frames']})")
     names = list(frames.state_names) + ([f"gap_{frames.state_names[1]}_{frames.state_names[0]}"] if y.shape[1] > 1 else [])
     c = tune_and_choose(x[train], y[train], groups[train], truth[train], n_states, p, random_state, n_jobs)
+    domain = TrainingDomain(random_state=random_state).fit(x[train], selection.cv_folds(groups[train], p["cv_folds"]))
     test_pred = {name: model.predict(x[test], return_std=True) for name, model in c.fitted.items()}
     test_candidates = _energies(selection.candidate_predictions(test_pred, per_target=c.per_target))
     model = SurrogateModel([(part, c.fitted[part]) for part in selection.CANDIDATES[c.chosen]],
                            selection.candidate_weights(c.chosen, c.per_target).tolist(), c.calibration, p["descriptor"],
                            frames.coords_angstrom[0], frames.symbols, frames.state_names,
-                           {"chosen": c.chosen, "hyperparameters": c.hyperparameters})
+                           {"chosen": c.chosen, "hyperparameters": c.hyperparameters}, domain)
     mean, std = test_candidates[c.chosen]
     sigma = calibrated_sigma(std, c.calibration)
     models = {name: {**_scores(truth[test], m, names, n_states), "cv_mae_ev": round(c.cv_mae[name], 5),
@@ -161,6 +163,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
                      "fit_seconds": round(sum(c.fit_seconds[part] for part in selection.CANDIDATES[name]), 2)}
               for name, (m, _) in test_candidates.items()}
     heldout = _heldout_table(frames.take(test), mean, sigma, names)
+    heldout["outside_training_domain"] = ~domain.inside(x[test])
     metrics = {
         "split": split, "cross_validation": c.cross_validation,
         "n_train_trajectories": int(len(np.unique(groups[train]))), "n_test_trajectories": int(len(np.unique(groups[test]))),
@@ -173,6 +176,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         "models": models, "uncertainty": _uncertainty(truth[test], mean, sigma, c.calibration, names),
         "errors_by_gap": _binned_errors(heldout, names, "gap") if len(names) > len(frames.state_names) else [],
         "errors_by_time_to_hop": _binned_errors(heldout, names, "time_to_hop"),
+        "domain": _domain_metrics(heldout, names, domain),
     }
     curve = (learning_curve(x[train], y[train], groups[train], x[test], frames.energies_ev[test], c.factories, random_state,
                             n_jobs=n_jobs)
@@ -190,6 +194,17 @@ def _uncertainty(truth, mean, sigma, calibration, names) -> dict:
     return {"calibration": {n: {"scale": float(c), "floor_ev": float(f)} for n, c, f in zip(names, *calibration)},
             "coverage_1sigma": coverage(truth, mean, sigma, 1.0), "coverage_2sigma": coverage(truth, mean, sigma, 2.0),
             "reliability": {"expected": levels.round(4).tolist(), "observed": observed.round(4).tolist()}}
+
+
+def _domain_metrics(heldout: pd.DataFrame, names, domain: TrainingDomain) -> dict:
+    """Threshold of the training domain and, on the held-out frames, the share outside it and the MAE (mean over
+    states, eV) inside and outside."""
+    states = [n for n in names if not n.startswith("gap_")]
+    err = np.mean([np.abs(heldout[f"{n}_pred_ev"] - heldout[f"{n}_true_ev"]) for n in states], axis=0)
+    out = heldout["outside_training_domain"].to_numpy(bool)
+    return {"threshold": domain.threshold_, "quantile": domain.quantile, "heldout_fraction_outside": float(out.mean()),
+            "heldout_mae_inside_ev": float(err[~out].mean()) if (~out).any() else None,
+            "heldout_mae_outside_ev": float(err[out].mean()) if out.any() else None}
 
 
 def choice_words(chosen: str, mae: dict, se: float = 0.0, basis: str = "cross-validation") -> str:

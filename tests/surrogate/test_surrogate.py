@@ -578,3 +578,43 @@ def test_next_calculations_that_fail_leave_a_reason_not_a_failed_run(tmp_path):
     index = run_next_calculations(tmp_path / "model", [], tmp_path / "none.parquet", tmp_path / "none.csv", tmp_path / "out")
     assert index.empty and list(pd.read_csv(tmp_path / "out" / "index.csv").columns)[:2] == ["rank", "trajectory_id"]
     assert (tmp_path / "out" / "README.txt").read_text().startswith("No next calculations: failed (")
+
+
+def test_training_domain_threshold_comes_from_the_folds_and_flags_far_geometries():
+    """Two trajectories around different points: the threshold is the 95 % quantile of each one's distance to the
+    other (a hand computation with SciPy's cdist); the training frames are inside, a point far from both is not."""
+    from scipy.spatial.distance import cdist
+
+    from analysis.surrogate.domain import TrainingDomain, nearest_distances
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0.0, 1.0, (60, 4)), rng.normal(1.5, 1.0, (40, 4))])
+    groups = np.repeat(["a", "b"], [60, 40])
+    folds = selection.cv_folds(groups, 3)
+    domain = TrainingDomain(quantile=0.95).fit(x, folds)
+    xs = (x - x.mean(0)) / x.std(0)
+    by_hand = np.concatenate([cdist(xs[groups == g], xs[groups != g]).min(axis=1) for g in ("a", "b")])
+    assert domain.threshold_ == pytest.approx(np.quantile(by_hand, 0.95))
+    np.testing.assert_allclose(nearest_distances(xs[:7], xs[50:]), cdist(xs[:7], xs[50:]).min(axis=1), rtol=1e-9)
+    assert domain.inside(x).all()
+    assert not domain.inside((x.mean(0) + 8 * x.std(0))[None]).any()
+    small = TrainingDomain(max_frames=30).fit(x, folds)  # a subsample as the reference: still a finite threshold
+    assert small.reference_.shape == (30, 4) and np.isfinite(small.threshold_)
+
+
+def test_domain_flag_is_measured_on_the_held_out_frames_and_survives_the_model_file(demo_fit, tmp_path):
+    fit, frames, _, _ = demo_fit
+    d = fit.metrics["domain"]
+    out = fit.heldout["outside_training_domain"].to_numpy(bool)
+    assert d["heldout_fraction_outside"] == pytest.approx(out.mean()) and np.isfinite(d["threshold"])
+    save_model(fit.model, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    coords = frames.coords_angstrom[:40]
+    far = coords * 1.6  # every bond 60 % longer: unlike any training frame
+    table, again = fit.model.predict_table(np.concatenate([coords, far])), loaded.predict_table(np.concatenate([coords, far]))
+    pd.testing.assert_frame_equal(table, again)
+    assert table["outside_training_domain"].iloc[40:].all() and table["outside_training_domain"].iloc[:40].mean() < 0.5
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    meta["domain"] = None  # a model file without a domain still loads and predicts, without the two columns
+    (tmp_path / "model" / "model.json").write_text(json.dumps(meta))
+    assert "outside_training_domain" not in load_model(tmp_path / "model").predict_table(coords).columns
