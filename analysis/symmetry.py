@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 MAX_AUTOMORPHISMS = 5000
 TOLERANCE_ANGSTROM = 0.25
+# ... and no atom farther than this from its image: in a large molecule a swap of two H of one CH2 (1.8 Å each) stays
+# under the RMSD tolerance (above ~100 atoms), while a noisy reference's true images stay within ~0.5 Å
+MAX_ATOM_DEVIATION_ANGSTROM = 1.0
 MAX_ANCHORS = 400  # coherent_choice: geometries that settle their images among each other
 TIE_FRACTION = 0.25  # relabellings whose |d|⁴ profiles differ by less (of their sum) move the same atoms
 SCORE_TIE = 0.02  # ... as do those whose weighted sums differ by less than this fraction
@@ -38,23 +41,93 @@ SAME_MOTION = 0.8  # ... and those whose displacements differ by less than this 
 MIRROR = np.diag([1.0, 1.0, -1.0])
 
 
-def automorphisms(symbols, bonds, max_count: int = MAX_AUTOMORPHISMS) -> list[tuple[int, ...]]:
-    """Element-preserving automorphisms of the bond graph (identity first), at most ``max_count``."""
+def _graph_automorphisms(nodes: dict, edges, max_count: int) -> list[dict]:
+    """Up to ``max_count`` automorphisms (node → node) of the graph of ``nodes`` (node → label) and ``edges`` that
+    keep labels (networkx's VF2 matcher)."""
     import networkx as nx
     from networkx.algorithms.isomorphism import GraphMatcher
 
     graph = nx.Graph()
-    graph.add_nodes_from((i, {"element": s}) for i, s in enumerate(symbols))
-    graph.add_edges_from((int(a), int(b)) for a, b in bonds)
-    matcher = GraphMatcher(graph, graph, node_match=lambda a, b: a["element"] == b["element"])
+    graph.add_nodes_from((i, {"label": label}) for i, label in nodes.items())
+    graph.add_edges_from(edges)
+    matcher = GraphMatcher(graph, graph, node_match=lambda a, b: a["label"] == b["label"])
     found = []
     for mapping in matcher.isomorphisms_iter():
-        found.append(tuple(mapping[i] for i in range(len(symbols))))
+        found.append(mapping)
         if len(found) >= max_count:
-            log.warning("more than %d graph automorphisms: only the first %d are considered", max_count, max_count)
             break
+    return found
+
+
+def automorphisms(symbols, bonds, max_count: int = MAX_AUTOMORPHISMS) -> list[tuple[int, ...]]:
+    """Element-preserving automorphisms of the bond graph (identity first), at most ``max_count``."""
+    found = _graph_automorphisms(dict(enumerate(symbols)), [(int(a), int(b)) for a, b in bonds], max_count)
     identity = tuple(range(len(symbols)))
-    return [identity] + sorted(p for p in set(found) if p != identity)
+    return [identity] + sorted({tuple(m[i] for i in range(len(symbols))) for m in found} - {identity})
+
+
+def candidate_permutations(symbols, bonds, reference, max_count: int = MAX_AUTOMORPHISMS) -> list[tuple[int, ...]]:
+    """Permutations to test as symmetries of ``reference`` (identity first): every automorphism of the bond graph,
+    or, where there are more than ``max_count`` (each CH2 doubles them and each CH3 multiplies them by six: a C10
+    alkane has over 10⁵), the automorphisms of the heavy-atom graph completed on the hydrogens
+    (:func:`heavy_atom_completions`). Where that cannot be done, the first ``max_count``, with a warning."""
+    perms = automorphisms(symbols, bonds, max_count + 1)
+    if len(perms) <= max_count:
+        return perms
+    completed = heavy_atom_completions(symbols, bonds, reference, max_count)
+    if completed is not None:
+        log.info("more than %d graph automorphisms: the heavy-atom graph's, completed on the hydrogens (%d candidates)",
+                 max_count, len(completed))
+        return completed
+    log.warning("more than %d graph automorphisms: only the first %d are considered", max_count, max_count)
+    return perms[:max_count]
+
+
+def heavy_atom_completions(symbols, bonds, reference, max_count: int = MAX_AUTOMORPHISMS) -> list[tuple[int, ...]] | None:
+    """Automorphisms of the graph of the non-hydrogen atoms, labelled by element and number of bonded H, each
+    completed on the hydrogens: the heavy atoms of ``reference`` are superposed on their images (by a rotation,
+    and by a rotation and a reflection: two candidates), and each heavy atom's H go to the H of its image they
+    then lie nearest (best of all assignments). A symmetry of the molecule moves its H with its heavy atoms, so no
+    symmetry is lost; :func:`geometric_symmetries` then tests each candidate. None where an H is bonded to no or
+    to two heavy atoms, or fewer than three heavy atoms cannot fix a rotation."""
+    from itertools import permutations
+
+    reference = np.asarray(reference, dtype=float)
+    n = len(symbols)
+    heavy = [i for i, s in enumerate(symbols) if s != "H"]
+    hydrogens: dict[int, list[int]] = {i: [] for i in heavy}
+    for a, b in bonds:
+        a, b = int(a), int(b)
+        for h, x in ((a, b), (b, a)):
+            if symbols[h] == "H" and symbols[x] != "H":
+                hydrogens[x].append(h)
+    attached = sorted(h for hs in hydrogens.values() for h in hs)
+    n_h = sum(s == "H" for s in symbols)
+    if len(heavy) < 3 or len(attached) != n_h or len(set(attached)) != n_h or max(len(v) for v in hydrogens.values()) > 4:
+        return None
+    edges = [(int(a), int(b)) for a, b in bonds if int(a) in hydrogens and int(b) in hydrogens]
+    mappings = _graph_automorphisms({i: (symbols[i], len(hydrogens[i])) for i in heavy}, edges, max_count)
+    target = reference[heavy] - reference[heavy].mean(axis=0)
+    found = set()
+    for mapping in mappings:
+        images = [mapping[i] for i in heavy]
+        for mirror in (np.eye(3), MIRROR):
+            moved_all = reference @ mirror
+            mobile = moved_all[images] - moved_all[images].mean(axis=0)
+            u, _, vt = np.linalg.svd(mobile.T @ target)
+            rot = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+            placed = (moved_all - moved_all[images].mean(axis=0)) @ rot + reference[heavy].mean(axis=0)
+            perm = list(range(n))
+            for i, image in zip(heavy, images):
+                perm[i] = image
+                mine = hydrogens[i]
+                if mine:
+                    best = min(permutations(hydrogens[image]), key=lambda order: float(((placed[list(order)] - reference[mine]) ** 2).sum()))
+                    for h, o in zip(mine, best):
+                        perm[h] = o
+            found.add(tuple(perm))
+    identity = tuple(range(n))
+    return [identity] + sorted(found - {identity})
 
 
 def _centred(x: np.ndarray) -> np.ndarray:
@@ -81,11 +154,17 @@ def geometric_symmetries(reference: np.ndarray, perms, tolerance: float = TOLERA
         if list(p) == list(range(len(reference))):
             continue
         moved = reference[list(p)]
-        if kabsch_rmsd(moved, reference)[1] <= tolerance:
+        if _superposes(moved, reference, tolerance):
             out.append((tuple(p), False))
-        elif kabsch_rmsd(moved @ MIRROR, reference)[1] <= tolerance:
+        elif _superposes(moved @ MIRROR, reference, tolerance):
             out.append((tuple(p), True))
     return out
+
+
+def _superposes(moved: np.ndarray, reference: np.ndarray, tolerance: float) -> bool:
+    """RMSD after the best rotation within ``tolerance`` and no atom beyond :data:`MAX_ATOM_DEVIATION_ANGSTROM`."""
+    aligned, rmsd = kabsch_rmsd(moved, reference)
+    return bool(rmsd <= tolerance and np.sqrt(((aligned - _centred(reference)) ** 2).sum(axis=-1)).max() <= MAX_ATOM_DEVIATION_ANGSTROM)
 
 
 def apply(coords: np.ndarray, perm, improper: bool) -> np.ndarray:

@@ -143,6 +143,21 @@ def fe_co5():
     return ["Fe"] + ["C"] * 5 + ["O"] * 5, xyz - xyz.mean(axis=0)
 
 
+def decane():
+    """All-trans n-decane in the xy plane (C2h): C-C 1.53, C-H 1.09; C1..C10, then the H of C1..C10 in order (C1 and
+    C10 three each, the others two, above and below the plane)."""
+    carbons = [np.array([1.27 * k, 0.44 * (k % 2), 0.0]) for k in range(10)]
+    hydrogens = []
+    for k, c in enumerate(carbons):
+        side = 1.0 if k % 2 else -1.0
+        hydrogens += [c + [0.0, 0.63 * side, 0.89], c + [0.0, 0.63 * side, -0.89]]
+        if k in (0, 9):  # the third methyl H in the plane, where the zigzag would go on
+            step = np.array([-1.27, 0.44, 0.0]) if k == 0 else np.array([1.27, -0.44, 0.0])
+            hydrogens.append(c + 1.09 * step / np.linalg.norm(step))
+    xyz = np.array(carbons + hydrogens)
+    return ["C"] * 10 + ["H"] * len(hydrogens), xyz - xyz.mean(axis=0)
+
+
 def _normal(xyz, ring):
     c = xyz[ring] - xyz[ring].mean(axis=0)
     return np.linalg.svd(c)[2][2]
@@ -417,6 +432,15 @@ def configs():
         PlantedChannel("Fe1-C4 stretching", 0.35, stretch(xyz, 0, 3, (3, 8), 1.0), 60),
         PlantedChannel("axial bend", 0.3, bend, 40),
     ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
+    sy, xyz = decane()
+    n = len(sy)
+    # 32 atoms and over 10^5 bond-graph automorphisms (CH2 and CH3 hydrogens): the stretch of the C1-C2 and of the
+    # C9-C10 bond are one motion by the molecule's C2 axis
+    out["decane 2ch, terminal C-C stretch at either end, central stretch (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1-C2 stretching", 0.35, stretch(xyz, 1, 0, (0, 10, 11, 12), 0.5), 50),
+        PlantedChannel("C9-C10 stretching", 0.35, stretch(xyz, 8, 9, (9, n - 3, n - 2, n - 1), 0.5), 50),
+        PlantedChannel("C5-C6 stretching", 0.3, stretch(xyz, 4, 5, (5, 6, 7, 8, 9, *range(21, n)), 0.5), 60),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc", extra={"same": {"C9-C10 stretching": "C1-C2 stretching"}})
     return out
 
 

@@ -61,11 +61,11 @@ def add_symmetries(top: Topology, reference: np.ndarray, tolerance: float) -> To
     """Fill ``top.symmetries`` with the automorphisms that are symmetries of ``reference`` (see :mod:`analysis.symmetry`)."""
     if reference is None or np.shape(reference) != (len(top.symbols), 3):
         return top
-    perms = symmetry.automorphisms(top.symbols, top.bonds)
+    perms = symmetry.candidate_permutations(top.symbols, top.bonds, reference)
     found = symmetry.geometric_symmetries(reference, perms, tolerance)
     top.symmetries = [[list(p), bool(improper)] for p, improper in found]
     top.symmetry_reference_angstrom = np.asarray(reference).round(6).tolist()
-    log.info("symmetry: %d graph automorphisms, %d of them symmetries of the mean initial geometry (tolerance %.2f Å)%s",
+    log.info("symmetry: %d candidate permutations, %d of them symmetries of the mean initial geometry (tolerance %.2f Å)%s",
              len(perms), len(found), tolerance,
              "".join(f"; {' '.join(top.names[i] for i in p)}{' (mirror)' if imp else ''}" for p, imp in found[1:4]))
     return top
