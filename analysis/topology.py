@@ -55,14 +55,17 @@ class Topology:
         return out
 
     def dihedrals(self) -> list[tuple[int, int, int, int]]:
-        """One proper dihedral per rotatable-or-not central bond b-c per outer pair (heavy atoms first)."""
+        """One proper dihedral per rotatable-or-not central bond b-c per outer pair (heavy atoms first), except where
+        a-b-c or b-c-d is nearly linear (above :data:`LINEAR_ANGLE_DEG` in the reference geometry: M-C≡O, C≡C-H,
+        C≡N), where the torsion is undefined and thermal noise alone turns it through the full circle."""
+        xyz = np.asarray(self.reference_angstrom, dtype=float) if len(self.reference_angstrom) else None
         out = []
         for b, c in self.bonds:
             for a in self.neighbors(b):
-                if a == c:
+                if a == c or (xyz is not None and _angle_deg(xyz, a, b, c) > LINEAR_ANGLE_DEG):
                     continue
                 for d in self.neighbors(c):
-                    if d in (b, a):
+                    if d in (b, a) or (xyz is not None and _angle_deg(xyz, b, c, d) > LINEAR_ANGLE_DEG):
                         continue
                     out.append((a, b, c, d))
         return out
@@ -102,6 +105,14 @@ class Topology:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         data["bonds"] = [tuple(b) for b in data["bonds"]]
         return cls(**data)
+
+
+LINEAR_ANGLE_DEG = 150.0  # bond angles above this make a torsion through them undefined (sp centres: 170-180°)
+
+
+def _angle_deg(xyz: np.ndarray, a: int, b: int, c: int) -> float:
+    u, v = xyz[a] - xyz[b], xyz[c] - xyz[b]
+    return float(np.degrees(np.arccos(np.clip(u @ v / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-12), -1.0, 1.0))))
 
 
 def guess_bonds_mdanalysis(symbols, coords_angstrom, fudge_factor: float = 0.55) -> list[tuple[int, int]]:

@@ -140,3 +140,18 @@ def test_long_heavy_atom_and_metal_bonds_are_perceived_and_nothing_else():
     assert top.bonds == [(0, 1), (1, 2), (2, 3)] and not top.rings
     fe = perceive_topology(*_tbp_fe_co5())
     assert fe.bonds == sorted([(0, k) for k in range(1, 6)] + [(k, k + 5) for k in range(1, 6)])
+
+
+def test_no_torsion_through_a_nearly_linear_angle():
+    """A torsion a-b-c-d is undefined where a-b-c or b-c-d is linear (M-C≡O, C≡N): thermal noise alone turns it
+    through the whole circle. Fe(CO)5 keeps none, acetonitrile none (H-C-C≡N), butadiene every one."""
+    assert perceive_topology(*_tbp_fe_co5()).dihedrals() == []
+    c1, c2, n = np.zeros(3), np.array([1.46, 0.0, 0.0]), np.array([2.62, 0.0, 0.0])
+    hs = [np.array([-0.36, 1.03 * np.cos(a), 1.03 * np.sin(a)]) for a in np.radians([0.0, 120.0, 240.0])]
+    acetonitrile = perceive_topology(["C", "C", "N", "H", "H", "H"], np.array([c1, c2, n, *hs]))
+    assert len(acetonitrile.bonds) == 5 and acetonitrile.dihedrals() == []
+    from analysis.topology import Topology
+
+    butadiene = perceive_topology(list(demo.MOLECULES["butadiene"].symbols), demo.MOLECULES["butadiene"].xyz)
+    unfiltered = Topology(butadiene.symbols, butadiene.names, butadiene.bonds, butadiene.rings)  # no geometry to judge by
+    assert butadiene.dihedrals() == unfiltered.dihedrals() and len(unfiltered.dihedrals()) > 0
