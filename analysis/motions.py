@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.elements import COVALENT_RADII_ANGSTROM
 from analysis.features.internal import FAMILY_SCALE, feature_family
 from analysis.topology import Topology
 
@@ -34,6 +35,8 @@ def describe_feature(column: str, delta: float, topology: Topology) -> str:
         return f"{'-'.join(atoms)} {'opening' if delta > 0 else 'closing'}"
     if fam.startswith("dihedral"):
         return f"{'-'.join(atoms)} torsion"
+    if fam == "contact":
+        return f"{atoms[0]}···{atoms[1]} {'bond formation' if delta < 0 else 'separation'}"
     if fam == "pucker_Q":
         return f"{column.split('[')[1].rstrip(']')} puckering"
     return column
@@ -49,7 +52,23 @@ def motion_scores(group_mean: pd.Series, reference_mean: pd.Series) -> pd.Series
 
 # Unit in which each family's change is reported (dihedrals: the change of the torsion angle from sin/cos)
 FAMILY_UNIT = {"bond": "Å", "angle": "°", "dihedral_sin": "°", "dihedral_cos": "°", "pucker_z": "Å", "oop": "°",
-               "pyr": "°", "pucker_Q": "Å"}
+               "pyr": "°", "pucker_Q": "Å", "contact": "Å"}
+
+# a contact (two atoms that may bond) is a motion only once they come this close: × the sum of covalent radii
+BOND_FORMING_FACTOR = 1.6
+
+
+def not_forming(columns, values: np.ndarray, topology: Topology) -> np.ndarray:
+    """(…, n_columns) True where a ``contact[...]`` column's distance ``values`` (Å) is still beyond
+    :data:`BOND_FORMING_FACTOR` × the sum of the two atoms' covalent radii: no bond forms there, and the contact
+    is left out of the motions (its distance also changes with every torsion between the two atoms)."""
+    limit = np.full(len(columns), np.inf)
+    index = {name: i for i, name in enumerate(topology.names)}
+    for k, column in enumerate(columns):
+        if feature_family(column) == "contact":
+            a, b = _atoms(column)
+            limit[k] = BOND_FORMING_FACTOR * sum(COVALENT_RADII_ANGSTROM.get(topology.symbols[index[x]], 1.5) for x in (a, b))
+    return np.asarray(values, dtype=float) > limit
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,9 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     their change in each family's natural unit, with the change in its reporting unit (:data:`FAMILY_UNIT`)."""
     feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE]
     g, r = group[feats].mean(), reference[feats].mean()
-    return _distinct_motions(motion_scores(g, r).index, g, r, topology, n)
+    scores = motion_scores(g, r)
+    scores = scores[~not_forming(list(scores.index), g[scores.index].to_numpy(), topology)]
+    return _distinct_motions(scores.index, g, r, topology, n)
 
 
 def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int) -> list[Motion]:
@@ -112,6 +133,7 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     values = features[cols].to_numpy(float)
     scale = np.array([FAMILY_SCALE[feature_family(c)] for c in cols])
     score = np.nan_to_num(np.abs(values - ref.to_numpy()) / scale, nan=-1.0)
+    score[not_forming(cols, values, topology)] = -1.0
     # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
     order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
     return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n)

@@ -13,6 +13,10 @@ import numpy as np
 from analysis.elements import COVALENT_RADII_ANGSTROM
 
 
+CONTACT_MAX_ANGSTROM = 4.0  # non-bonded heavy atoms at most this far apart at the reference may bond (Topology.contacts)
+LINEAR_ANGLE_DEG = 150.0  # bond angles above this make a torsion through them undefined (sp centres: 170-180°)
+
+
 @dataclass
 class Topology:
     """Bonds, rings and names of one molecule (indices 0-based, in file order).
@@ -70,6 +74,31 @@ class Topology:
                     out.append((a, b, c, d))
         return out
 
+    def contacts(self, max_distance_angstrom: float = CONTACT_MAX_ANGSTROM, min_bonds: int = 3) -> list[tuple[int, int]]:
+        """Pairs of non-hydrogen atoms that could bond to each other: not bonded, in no common ring, at least
+        ``min_bonds`` bonds apart (or in different fragments), and at most ``max_distance_angstrom`` apart in the
+        reference geometry: the two ends of a ring closure (C1···C6 of a hexatriene) or of a cycloaddition."""
+        if not len(self.reference_angstrom):
+            return []
+        xyz = np.asarray(self.reference_angstrom, dtype=float)
+        heavy = [i for i, s in enumerate(self.symbols) if s != "H"]
+        adjacency = {i: self.neighbors(i) for i in range(len(self.symbols))}
+        ring_sets = [set(r) for r in self.rings]
+        out = []
+        for i in heavy:
+            hops = {i: 0}  # breadth-first bond counts from i, up to min_bonds - 1
+            frontier = [i]
+            for depth in range(1, min_bonds):
+                frontier = [b for a in frontier for b in adjacency[a] if b not in hops]
+                for b in frontier:
+                    hops.setdefault(b, depth)
+            for j in heavy:
+                if j <= i or j in hops or any(i in r and j in r for r in ring_sets):
+                    continue
+                if np.linalg.norm(xyz[i] - xyz[j]) <= max_distance_angstrom:
+                    out.append((i, j))
+        return out
+
     def substituents(self) -> list[tuple[int, int, int]]:
         """(ring_index, ring_atom, substituent_atom) for every bond leaving a ring."""
         out = []
@@ -107,7 +136,6 @@ class Topology:
         return cls(**data)
 
 
-LINEAR_ANGLE_DEG = 150.0  # bond angles above this make a torsion through them undefined (sp centres: 170-180°)
 
 
 def _angle_deg(xyz: np.ndarray, a: int, b: int, c: int) -> float:

@@ -158,6 +158,25 @@ def decane():
     return ["C"] * 10 + ["H"] * len(hydrogens), xyz - xyz.mean(axis=0)
 
 
+def hexatriene():
+    """cZc-hexatriene as an open planar arc of carbons (C-C 1.40, C1...C6 2.98 A, the ring-closure contact of
+    cyclohexadiene), the terminal CH2 turned perpendicular to it: C1..C6, then H7, H8 on C1, H9-H12 on C2-C5, H13,
+    H14 on C6."""
+    radius, step = 1.721, math.radians(48.0)
+    carbons = [np.array([radius * math.cos(k * step), radius * math.sin(k * step), 0.0]) for k in range(6)]
+    hydrogens = []
+    for k, c in enumerate(carbons):
+        if k in (0, 5):  # terminal CH2 turned perpendicular to the plane (its H clear of the other end's)
+            inner = carbons[1 if k == 0 else 4]
+            away = (c - inner) / np.linalg.norm(c - inner)
+            for side in (1.0, -1.0):
+                hydrogens.append(c + 1.08 * (0.5 * away + side * math.sqrt(0.75) * np.array([0.0, 0.0, 1.0])))
+        else:
+            hydrogens.append(c + 1.08 * c / np.linalg.norm(c))
+    xyz = np.array(carbons + hydrogens)
+    return ["C"] * 6 + ["H"] * 8, xyz - xyz.mean(axis=0)
+
+
 def _normal(xyz, ring):
     c = xyz[ring] - xyz[ring].mean(axis=0)
     return np.linalg.svd(c)[2][2]
@@ -441,6 +460,16 @@ def configs():
         PlantedChannel("C9-C10 stretching", 0.35, stretch(xyz, 8, 9, (9, n - 3, n - 2, n - 1), 0.5), 50),
         PlantedChannel("C5-C6 stretching", 0.3, stretch(xyz, 4, 5, (5, 6, 7, 8, 9, *range(21, n)), 0.5), 60),
     ], n_traj=40, sigma_angstrom=0.05, fmt="sharc", extra={"same": {"C9-C10 stretching": "C1-C2 stretching"}})
+    sy, xyz = hexatriene()
+    closure = np.zeros_like(xyz)
+    u = (xyz[5] - xyz[0]) / np.linalg.norm(xyz[5] - xyz[0])
+    closure[[0, 6, 7]], closure[[5, 12, 13]] = 0.5 * u, -0.5 * u  # C1...C6 2.98 -> 1.98 A
+    # a bond that forms: its atoms are not bonded at the Franck-Condon geometry, so only a contact names it
+    out["hexatriene 3ch, ring closure (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1···C6 bond formation", 0.4, closure, 50),
+        PlantedChannel("C3-C4 twist", 0.3, twist(xyz, 2, 3, (3, 4, 5, 10, 11, 12, 13), 60.0), 60),
+        PlantedChannel("C2-C3 stretching", 0.3, stretch(xyz, 1, 2, (2, 3, 4, 5, 9, 10, 11, 12, 13), 0.35), 40),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
     return out
 
 

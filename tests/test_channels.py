@@ -285,3 +285,22 @@ def test_dissociation_of_a_long_heavy_atom_or_metal_bond_is_found_and_named(name
     named = [important for important, _ in motion_words(tmp_path).values()]
     for bond in bonds:
         assert f"{bond} stretching" in named, named
+
+
+def test_a_ring_closure_is_named_by_the_bond_that_forms(tmp_path):
+    """A planted cZc-hexatriene whose C1 and C6 close in from 2.98 to 1.98 A (bench/independent_planted.py): they
+    are not bonded at the Franck-Condon geometry, so before contacts the channel was named 'C2-H8 compression'; the
+    channels themselves are found the same way (contacts are not clustered on)."""
+    from bench.independent_planted import configs, generate
+    from bench.planted_family import motion_words, recover_ensemble
+
+    from analysis.settings import defaults
+
+    ens = configs()["hexatriene 3ch, ring closure (sharc)"]
+    ens.seed = 1
+    truth = generate(ens, tmp_path / "planted" / "ensemble")
+    r = recover_ensemble(tmp_path / "planted" / "ensemble", truth, tmp_path, cluster=defaults("cluster"))
+    assert r.ari >= 0.9 and r.n_channels == 3, r
+    assert "C1···C6 bond formation" not in [m.split(" -> ")[0] for m in r.motion_misses], r.motion_misses
+    named = [important for important, _ in motion_words(tmp_path).values()]
+    assert named.count("C1···C6 bond formation") == 1, named

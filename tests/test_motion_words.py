@@ -116,3 +116,28 @@ def test_shared_motions_are_those_most_events_show():
     assert [(p, n) for p, n, _, _ in more] == [("H8 out-of-plane [+]", 5), ("C1-C6 stretching", 3)]
     assert more[0][2] == pytest.approx(18.6)
     assert shared_motions(events + [[oop(1.0)]] * 5) == [("H8 out-of-plane [+]", 7, pytest.approx(95.0 / 7), "°")]  # 3 of 8 < half
+
+
+def test_a_contact_is_named_only_when_its_atoms_come_within_bonding_distance():
+    """contact[O2-H...] style columns carry the distance of two atoms that may bond. A bond formation is named once
+    they come within 1.6 x the sum of their covalent radii (C...C: 2.43 A); a contact that only shortens (3.6 -> 3.1 A,
+    as any torsion between the two atoms does) is never a motion, however large its change."""
+    from analysis.motions import event_motions
+
+    topo = Topology(symbols=["C", "C", "C", "C", "C", "C"], names=[f"C{k}" for k in range(1, 7)],
+                    bonds=[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)], rings=[])
+    ref = pd.DataFrame({"contact[C1-C6]": [3.0, 3.0], "bond[C2-C3]": [1.45, 1.45]})
+    closing = pd.DataFrame({"contact[C1-C6]": [2.0, 2.1], "bond[C2-C3]": [1.55, 1.55]})
+    found = motion_details(closing, ref, topo, n=2)
+    assert [m.phrase for m in found] == ["C1···C6 bond formation", "C2-C3 stretching"]
+    assert found[0].change == pytest.approx(-0.95) and found[0].unit == "Å"
+    approaching = pd.DataFrame({"contact[C1-C6]": [2.6, 2.5], "bond[C2-C3]": [1.55, 1.55]})  # 2.55 > 2.43 A
+    assert [m.phrase for m in motion_details(approaching, ref, topo, n=2)] == ["C2-C3 stretching"]
+    rows = event_motions(pd.concat([closing, approaching], ignore_index=True), ref, topo, n=1)
+    assert [[m.phrase for m in r] for r in rows] == [["C1···C6 bond formation"]] * 2 + [["C2-C3 stretching"]] * 2
+
+
+def test_contacts_are_for_naming_only():
+    from analysis.features.internal import clustering_columns
+
+    assert clustering_columns(["contact[C1-C6]", "bond[C1-C2]", "pucker_theta[ring1]"]) == ["bond[C1-C2]"]

@@ -155,3 +155,19 @@ def test_no_torsion_through_a_nearly_linear_angle():
     butadiene = perceive_topology(list(demo.MOLECULES["butadiene"].symbols), demo.MOLECULES["butadiene"].xyz)
     unfiltered = Topology(butadiene.symbols, butadiene.names, butadiene.bonds, butadiene.rings)  # no geometry to judge by
     assert butadiene.dihedrals() == unfiltered.dihedrals() and len(unfiltered.dihedrals()) > 0
+
+
+def test_contacts_are_non_bonded_heavy_atoms_that_could_close_a_ring():
+    """An open cZc-hexatriene arc (C1...C6 2.98 A): its ends are a contact, with the other pairs 3-4 bonds apart;
+    pyrrole has none (its heavy atoms all share the ring; no H counts); s-trans butadiene's C1...C4 (3 bonds,
+    3.69 A) is one."""
+    radius, step = 1.721, np.radians(48.0)
+    arc = np.array([[radius * np.cos(k * step), radius * np.sin(k * step), 0.0] for k in range(6)])
+    hexatriene = perceive_topology(["C"] * 6, arc)
+    assert hexatriene.bonds == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert hexatriene.contacts() == [(0, 3), (0, 4), (0, 5), (1, 4), (1, 5), (2, 5)]
+    assert np.linalg.norm(arc[0] - arc[5]) == pytest.approx(2.98, abs=0.01)
+    pyrrole = demo.MOLECULES["pyrrole"]
+    assert perceive_topology(list(pyrrole.symbols), pyrrole.xyz).contacts() == []
+    butadiene = perceive_topology(list(demo.MOLECULES["butadiene"].symbols), demo.MOLECULES["butadiene"].xyz)
+    assert [(butadiene.names[i], butadiene.names[j]) for i, j in butadiene.contacts()] == [("C1", "C4")]

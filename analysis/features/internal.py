@@ -10,14 +10,17 @@ from analysis.features.geometry import (angles_am, atom_major, cremer_pople, dih
                                        distances_am, out_of_plane_am, pyramidalization_am)
 from analysis.topology import Topology
 
-DEFAULT_FAMILIES = ("bonds", "angles", "dihedrals", "pucker", "oop", "pyramidalization", "conformer")
+DEFAULT_FAMILIES = ("bonds", "angles", "dihedrals", "pucker", "oop", "pyramidalization", "conformer", "contacts")
 FAMILIES = DEFAULT_FAMILIES + ("bond_change",)
 
 # Natural size of a "clearly visible" change per family, used to rank motions (see analysis.motions).
 FAMILY_SCALE = {"bond": 0.1, "angle": 10.0, "dihedral_sin": 1.0, "dihedral_cos": 1.0, "pucker_z": 0.1, "oop": 10.0,
-                "pyr": 10.0}
+                "pyr": 10.0, "contact": 0.1}
 # Families whose columns are not numbers (kept in the tables, never given to PCA or the motion ranking)
 LABEL_FAMILIES = ("conformer",)
+# Families that name motions but are not clustered on: a contact distance (two atoms that may bond) repeats what
+# the angles and torsions between them already carry
+NAMING_FAMILIES = ("contact",)
 
 
 def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_FAMILIES) -> pd.DataFrame:
@@ -28,7 +31,7 @@ def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_
     coords_angstrom : ndarray (n_frames, n_atoms, 3)
     topology : Topology
     families : iterable of {'bonds', 'bond_change', 'angles', 'dihedrals', 'pucker', 'conformer', 'oop',
-        'pyramidalization'}
+        'pyramidalization', 'contacts'}
 
     Returns
     -------
@@ -36,7 +39,8 @@ def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_
     topology's reference geometry), ``angle[C1-N6-C5]`` (deg), ``dihedral_sin[...]``/``dihedral_cos[...]``,
     ``pucker_Q[ring1]`` (Å), ``pucker_theta[ring1]``, ``pucker_phi[ring1]`` (deg), ``pucker_z[C6:ring1]`` (Å),
     ``conformer[ring1]`` (str, e.g. ``chair ¹C₄``), ``oop[N8:ring1]`` (deg, signed), ``pyr[N8]`` (deg, signed
-    pyramidalization of every three-coordinated atom).
+    pyramidalization of every three-coordinated atom), ``contact[C1-C6]`` (Å, distance of two heavy atoms that
+    may bond, :meth:`Topology.contacts`; for naming only, see :func:`clustering_columns`).
     """
     coords = np.asarray(coords_angstrom, dtype=float)
     if coords.ndim == 2:
@@ -123,6 +127,12 @@ def _feature_block(coords: np.ndarray, topology: Topology, families: set) -> dic
                 vals = out_of_plane_am(xam, ring, [a for a, _ in mine], [b for _, b in mine])
                 for k, (_, atom) in enumerate(mine):
                     cols[f"oop[{names[atom]}:ring{r + 1}]"] = vals[k]
+    if "contacts" in families:
+        pairs = np.array(topology.contacts()).reshape(-1, 2)
+        if len(pairs):
+            vals = distances_am(xam, pairs)
+            for k, (i, j) in enumerate(pairs):
+                cols[f"contact[{names[i]}-{names[j]}]"] = vals[k]
     if "pyramidalization" in families:
         centers = [a for a in range(len(names)) if len(topology.neighbors(a)) == 3]
         if centers:
@@ -144,5 +154,5 @@ def family_scale(columns) -> np.ndarray:
 
 def clustering_columns(columns) -> list[str]:
     """Columns fit for PCA/clustering: numbers only, without periodic or ill-defined descriptors (θ, φ; Q is
-    kept) and without labels."""
-    return [c for c in columns if feature_family(c) not in ("pucker_theta", "pucker_phi", *LABEL_FAMILIES)]
+    kept), labels, or the columns kept for naming only (:data:`NAMING_FAMILIES`)."""
+    return [c for c in columns if feature_family(c) not in ("pucker_theta", "pucker_phi", *LABEL_FAMILIES, *NAMING_FAMILIES)]

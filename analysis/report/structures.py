@@ -80,7 +80,7 @@ def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_path
     return EventGeometries(table, aligned, fc, gap_name)
 
 
-MOTION_FAMILIES = ("bonds", "angles", "dihedrals", "pucker", "oop", "pyramidalization")
+MOTION_FAMILIES = ("bonds", "angles", "dihedrals", "pucker", "oop", "pyramidalization", "contacts")
 
 
 def own_label_coords(geoms: EventGeometries, topology: Topology) -> np.ndarray:
