@@ -35,7 +35,7 @@ def describe_feature(column: str, delta: float, topology: Topology) -> str:
         return f"{'-'.join(atoms)} {'opening' if delta > 0 else 'closing'}"
     if fam.startswith("dihedral"):
         return f"{'-'.join(atoms)} torsion"
-    if fam == "contact":
+    if fam in ("contact", "fragment_contact"):
         return f"{atoms[0]}···{atoms[1]} {'bond formation' if delta < 0 else 'separation'}"
     if fam == "pucker_Q":
         return f"{column.split('[')[1].rstrip(']')} puckering"
@@ -52,20 +52,20 @@ def motion_scores(group_mean: pd.Series, reference_mean: pd.Series) -> pd.Series
 
 # Unit in which each family's change is reported (dihedrals: the change of the torsion angle from sin/cos)
 FAMILY_UNIT = {"bond": "Å", "angle": "°", "dihedral_sin": "°", "dihedral_cos": "°", "pucker_z": "Å", "oop": "°",
-               "pyr": "°", "pucker_Q": "Å", "contact": "Å"}
+               "pyr": "°", "pucker_Q": "Å", "contact": "Å", "fragment_contact": "Å"}
 
 # a contact (two atoms that may bond) is a motion only once they come this close: × the sum of covalent radii
 BOND_FORMING_FACTOR = 1.6
 
 
 def not_forming(columns, values: np.ndarray, topology: Topology) -> np.ndarray:
-    """(…, n_columns) True where a ``contact[...]`` column's distance ``values`` (Å) is still beyond
+    """(…, n_columns) True where a ``contact[...]`` (or ``fragment_contact[...]``) column's distance ``values`` (Å) is still beyond
     :data:`BOND_FORMING_FACTOR` × the sum of the two atoms' covalent radii: no bond forms there, and the contact
     is left out of the motions (its distance also changes with every torsion between the two atoms)."""
     limit = np.full(len(columns), np.inf)
     index = {name: i for i, name in enumerate(topology.names)}
     for k, column in enumerate(columns):
-        if feature_family(column) == "contact":
+        if feature_family(column) in ("contact", "fragment_contact"):
             a, b = _atoms(column)
             limit[k] = BOND_FORMING_FACTOR * sum(COVALENT_RADII_ANGSTROM.get(topology.symbols[index[x]], 1.5) for x in (a, b))
     return np.asarray(values, dtype=float) > limit

@@ -387,8 +387,8 @@ def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
 
 def _phrase_key(phrase: str) -> tuple:
     head, _, tail = phrase.partition(" ")
-    parts = head.split("-")
-    return tuple(min(parts, parts[::-1])), tail  # H7-C2-C3-H8 and H8-C3-C2-H7 are one torsion
+    parts = re.split("-|···", head)
+    return tuple(min(parts, parts[::-1])), tail  # H7-C2-C3-H8 and H8-C3-C2-H7 are one torsion, C1···C7 and C7···C1 one pair
 
 
 def phrase_orbit(phrase: str, names, perms) -> frozenset:

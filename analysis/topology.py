@@ -99,6 +99,23 @@ class Topology:
                     out.append((i, j))
         return out
 
+    def fragments(self) -> list[int]:
+        """Connected component (0, 1, ...; in order of first atom) of every atom: the molecules of a dimer or a
+        microsolvated cluster."""
+        label = [-1] * len(self.symbols)
+        count = 0
+        for start in range(len(self.symbols)):
+            if label[start] >= 0:
+                continue
+            label[start], stack = count, [start]
+            while stack:
+                for b in self.neighbors(stack.pop()):
+                    if label[b] < 0:
+                        label[b] = count
+                        stack.append(b)
+            count += 1
+        return label
+
     def substituents(self) -> list[tuple[int, int, int]]:
         """(ring_index, ring_atom, substituent_atom) for every bond leaving a ring."""
         out = []

@@ -177,6 +177,17 @@ def hexatriene():
     return ["C"] * 6 + ["H"] * 8, xyz - xyz.mean(axis=0)
 
 
+def ethylene_dimer():
+    """Two planar ethylenes stacked face to face 3.4 A apart (D2h): C=C 1.33, C-H 1.08, H-C-H 117 deg; C1, C2, H3-H6
+    the lower molecule, C7, C8, H9-H12 the upper."""
+    c1, c2 = np.array([-0.665, 0.0, 0.0]), np.array([0.665, 0.0, 0.0])
+    hs = [c + 1.08 * np.array([side * math.cos(math.radians(58.5)), sign * math.sin(math.radians(58.5)), 0.0])
+          for c, side in ((c1, -1.0), (c2, 1.0)) for sign in (1.0, -1.0)]
+    lower = np.array([c1, c2, *hs])
+    xyz = np.vstack([lower, lower + [0.0, 0.0, 3.4]])
+    return (["C", "C"] + ["H"] * 4) * 2, xyz - xyz.mean(axis=0)
+
+
 def _normal(xyz, ring):
     c = xyz[ring] - xyz[ring].mean(axis=0)
     return np.linalg.svd(c)[2][2]
@@ -469,6 +480,16 @@ def configs():
         PlantedChannel("C1···C6 bond formation", 0.4, closure, 50),
         PlantedChannel("C3-C4 twist", 0.3, twist(xyz, 2, 3, (3, 4, 5, 10, 11, 12, 13), 60.0), 60),
         PlantedChannel("C2-C3 stretching", 0.3, stretch(xyz, 1, 2, (2, 3, 4, 5, 9, 10, 11, 12, 13), 0.35), 40),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
+    sy, xyz = ethylene_dimer()
+    approach = np.zeros_like(xyz)
+    approach[:6], approach[6:] = [0.0, 0.0, 0.9], [0.0, 0.0, -0.9]  # C1...C7 and C2...C8 3.4 -> 1.6 A
+    # two molecules: only the distances between them (fragment contacts) see a cycloaddition; the C7=C8 stretch is
+    # the C1=C2 stretch by the dimer's symmetry
+    out["ethylene dimer 3ch, [2+2] cycloaddition (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("C1···C7 bond formation", 0.4, approach, 50),
+        PlantedChannel("C1=C2 twist", 0.3, twist(xyz, 0, 1, (4, 5), 90.0), 40),
+        PlantedChannel("C7-C8 stretching", 0.3, stretch(xyz, 6, 7, (7, 10, 11), 0.3), 60),
     ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
     return out
 

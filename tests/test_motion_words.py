@@ -141,3 +141,14 @@ def test_contacts_are_for_naming_only():
     from analysis.features.internal import clustering_columns
 
     assert clustering_columns(["contact[C1-C6]", "bond[C1-C2]", "pucker_theta[ring1]"]) == ["bond[C1-C2]"]
+
+
+def test_a_contact_read_either_way_is_one_symmetry_form():
+    """Swapping the two molecules of a dimer maps 'C1···C7' onto 'C7···C1': the same pair, one form, not 'C1···C7 /
+    C7···C1'."""
+    from analysis.symmetry import merged_phrase
+
+    names = ["C1", "C2", "C7", "C8"]
+    swap = [(0, 1, 2, 3), (2, 3, 0, 1)]
+    assert equivalent_phrases("C1···C7 bond formation", names, swap) == ["C1···C7 bond formation"]
+    assert merged_phrase("C1···C8 bond formation", names, swap) == "C1···C8 / C7···C2 bond formation"

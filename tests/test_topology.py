@@ -171,3 +171,22 @@ def test_contacts_are_non_bonded_heavy_atoms_that_could_close_a_ring():
     assert perceive_topology(list(pyrrole.symbols), pyrrole.xyz).contacts() == []
     butadiene = perceive_topology(list(demo.MOLECULES["butadiene"].symbols), demo.MOLECULES["butadiene"].xyz)
     assert [(butadiene.names[i], butadiene.names[j]) for i, j in butadiene.contacts()] == [("C1", "C4")]
+
+
+def test_fragments_and_the_contacts_between_them():
+    """Two stacked ethylenes: two fragments, and their four C...C pairs (3.4-3.65 A) are contacts; featurized, those
+    are fragment_contact columns, which the clustering keeps, while a contact within one molecule is for naming."""
+    from analysis.features.internal import clustering_columns
+    from bench.independent_planted import ethylene_dimer, hexatriene
+
+    symbols, xyz = ethylene_dimer()
+    top = perceive_topology(symbols, xyz)
+    assert top.fragments() == [0] * 6 + [1] * 6
+    assert top.contacts() == [(0, 6), (0, 7), (1, 6), (1, 7)]
+    columns = list(featurize(xyz[None], top).columns)
+    inter = [c for c in columns if c.startswith("fragment_contact[")]
+    assert inter == ["fragment_contact[C1-C7]", "fragment_contact[C1-C8]", "fragment_contact[C2-C7]", "fragment_contact[C2-C8]"]
+    assert set(inter) <= set(clustering_columns(columns))
+    symbols, xyz = hexatriene()
+    own = list(featurize(xyz[None], perceive_topology(symbols, xyz)).columns)
+    assert "contact[C1-C6]" in own and "contact[C1-C6]" not in clustering_columns(own)

@@ -15,11 +15,12 @@ FAMILIES = DEFAULT_FAMILIES + ("bond_change",)
 
 # Natural size of a "clearly visible" change per family, used to rank motions (see analysis.motions).
 FAMILY_SCALE = {"bond": 0.1, "angle": 10.0, "dihedral_sin": 1.0, "dihedral_cos": 1.0, "pucker_z": 0.1, "oop": 10.0,
-                "pyr": 10.0, "contact": 0.1}
+                "pyr": 10.0, "contact": 0.1, "fragment_contact": 0.1}
 # Families whose columns are not numbers (kept in the tables, never given to PCA or the motion ranking)
 LABEL_FAMILIES = ("conformer",)
-# Families that name motions but are not clustered on: a contact distance (two atoms that may bond) repeats what
-# the angles and torsions between them already carry
+# Families that name motions but are not clustered on: a contact distance (two atoms of one molecule that may bond)
+# repeats what the angles and torsions between them already carry. A contact between two molecules
+# (fragment_contact) is clustered on: nothing else says where the molecules of a dimer lie.
 NAMING_FAMILIES = ("contact",)
 
 
@@ -39,8 +40,9 @@ def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_
     topology's reference geometry), ``angle[C1-N6-C5]`` (deg), ``dihedral_sin[...]``/``dihedral_cos[...]``,
     ``pucker_Q[ring1]`` (Å), ``pucker_theta[ring1]``, ``pucker_phi[ring1]`` (deg), ``pucker_z[C6:ring1]`` (Å),
     ``conformer[ring1]`` (str, e.g. ``chair ¹C₄``), ``oop[N8:ring1]`` (deg, signed), ``pyr[N8]`` (deg, signed
-    pyramidalization of every three-coordinated atom), ``contact[C1-C6]`` (Å, distance of two heavy atoms that
-    may bond, :meth:`Topology.contacts`; for naming only, see :func:`clustering_columns`).
+    pyramidalization of every three-coordinated atom), ``contact[C1-C6]`` (Å, distance of two heavy atoms of one
+    molecule that may bond, :meth:`Topology.contacts`; for naming only, see :func:`clustering_columns`) and
+    ``fragment_contact[C1-C7]`` (the same between two molecules, clustered on).
     """
     coords = np.asarray(coords_angstrom, dtype=float)
     if coords.ndim == 2:
@@ -131,8 +133,10 @@ def _feature_block(coords: np.ndarray, topology: Topology, families: set) -> dic
         pairs = np.array(topology.contacts()).reshape(-1, 2)
         if len(pairs):
             vals = distances_am(xam, pairs)
+            fragment = topology.fragments()
             for k, (i, j) in enumerate(pairs):
-                cols[f"contact[{names[i]}-{names[j]}]"] = vals[k]
+                family = "contact" if fragment[i] == fragment[j] else "fragment_contact"
+                cols[f"{family}[{names[i]}-{names[j]}]"] = vals[k]
     if "pyramidalization" in families:
         centers = [a for a in range(len(names)) if len(topology.neighbors(a)) == 3]
         if centers:
