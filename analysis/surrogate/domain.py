@@ -5,7 +5,7 @@ A geometry is *outside* when its standardized descriptor lies farther from every
 of a single trajectory): the distance at which, in cross-validation, the model already had to reach into
 trajectories it had not seen. The σ of a committee need not grow there (every member can extrapolate alike), so
 the flag is a second, independent warning. Measured with trajectories held out in turn on the real sets
-(pyrazine, cyclohexadiene, PyRAI2MD CH2NH2+), frames so flagged had 1.5-4x the MAE of the others.
+(pyrazine, cyclohexadiene, PyRAI2MD CH2NH2+), frames so flagged had 1.2-4x the MAE of the others.
 """
 
 from __future__ import annotations
