@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.elements import COVALENT_RADII_ANGSTROM
-from analysis.features.internal import FAMILY_SCALE, feature_family
+from analysis.features.internal import CONTACT_FAMILIES, FAMILY_SCALE, feature_family
 from analysis.topology import Topology
 
 
@@ -35,7 +35,7 @@ def describe_feature(column: str, delta: float, topology: Topology) -> str:
         return f"{'-'.join(atoms)} {'opening' if delta > 0 else 'closing'}"
     if fam.startswith("dihedral"):
         return f"{'-'.join(atoms)} torsion"
-    if fam in ("contact", "fragment_contact"):
+    if fam in CONTACT_FAMILIES:
         return f"{atoms[0]}···{atoms[1]} {'bond formation' if delta < 0 else 'separation'}"
     if fam == "pucker_Q":
         return f"{column.split('[')[1].rstrip(']')} puckering"
@@ -65,7 +65,7 @@ def not_forming(columns, values: np.ndarray, topology: Topology) -> np.ndarray:
     limit = np.full(len(columns), np.inf)
     index = {name: i for i, name in enumerate(topology.names)}
     for k, column in enumerate(columns):
-        if feature_family(column) in ("contact", "fragment_contact"):
+        if feature_family(column) in CONTACT_FAMILIES:
             a, b = _atoms(column)
             limit[k] = BOND_FORMING_FACTOR * sum(COVALENT_RADII_ANGSTROM.get(topology.symbols[index[x]], 1.5) for x in (a, b))
     return np.asarray(values, dtype=float) > limit

@@ -113,9 +113,7 @@ def heavy_atom_completions(symbols, bonds, reference, max_count: int = MAX_AUTOM
         images = [mapping[i] for i in heavy]
         for mirror in (np.eye(3), MIRROR):
             moved_all = reference @ mirror
-            mobile = moved_all[images] - moved_all[images].mean(axis=0)
-            u, _, vt = np.linalg.svd(mobile.T @ target)
-            rot = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+            rot = _rotation(moved_all[images] - moved_all[images].mean(axis=0), target)
             placed = (moved_all - moved_all[images].mean(axis=0)) @ rot + reference[heavy].mean(axis=0)
             perm = list(range(n))
             for i, image in zip(heavy, images):
@@ -134,15 +132,18 @@ def _centred(x: np.ndarray) -> np.ndarray:
     return x - x.mean(axis=-2, keepdims=True)
 
 
+def _rotation(m: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Best proper rotation (..., 3, 3) taking centred geometries ``m`` onto centred ``t`` (``m @ rot``; Kabsch)."""
+    u, _, vt = np.linalg.svd(np.swapaxes(m, -1, -2) @ t)
+    fix = np.ones(u.shape[:-2] + (3,))
+    fix[..., 2] = np.sign(np.linalg.det(u @ vt))
+    return (u * fix[..., None, :]) @ vt
+
+
 def kabsch_rmsd(mobile: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best proper rotation of each mobile geometry onto target: (aligned (..., n, 3), rmsd (...,)), Å."""
     m, t = _centred(mobile), _centred(target)
-    u, _, vt = np.linalg.svd(np.swapaxes(m, -1, -2) @ t)
-    d = np.sign(np.linalg.det(u @ vt))
-    fix = np.ones(u.shape[:-2] + (3,))
-    fix[..., 2] = d
-    rot = (u * fix[..., None, :]) @ vt
-    aligned = m @ rot
+    aligned = m @ _rotation(m, t)
     return aligned, np.sqrt(((aligned - t) ** 2).sum(axis=-1).mean(axis=-1))
 
 

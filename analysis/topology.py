@@ -62,17 +62,29 @@ class Topology:
         """One proper dihedral per rotatable-or-not central bond b-c per outer pair (heavy atoms first), except where
         a-b-c or b-c-d is nearly linear (above :data:`LINEAR_ANGLE_DEG` in the reference geometry: M-C≡O, C≡C-H,
         C≡N), where the torsion is undefined and thermal noise alone turns it through the full circle."""
-        xyz = np.asarray(self.reference_angstrom, dtype=float) if len(self.reference_angstrom) else None
+        linear = self._linear_angles()
         out = []
         for b, c in self.bonds:
             for a in self.neighbors(b):
-                if a == c or (xyz is not None and _angle_deg(xyz, a, b, c) > LINEAR_ANGLE_DEG):
+                if a == c or (min(a, c), b, max(a, c)) in linear:
                     continue
                 for d in self.neighbors(c):
-                    if d in (b, a) or (xyz is not None and _angle_deg(xyz, b, c, d) > LINEAR_ANGLE_DEG):
+                    if d in (b, a) or (min(b, d), c, max(b, d)) in linear:
                         continue
                     out.append((a, b, c, d))
         return out
+
+    def _linear_angles(self) -> set[tuple[int, int, int]]:
+        """The bonded triples (a, b, c), a < c, whose angle exceeds :data:`LINEAR_ANGLE_DEG` in the reference geometry
+        (none without one)."""
+        triples = self.angles()
+        if not len(self.reference_angstrom) or not triples:
+            return set()
+        xyz = np.asarray(self.reference_angstrom, dtype=float)
+        t = np.array(triples)
+        u, v = xyz[t[:, 0]] - xyz[t[:, 1]], xyz[t[:, 2]] - xyz[t[:, 1]]
+        cos = (u * v).sum(axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1) + 1e-12)
+        return {tuple(int(i) for i in row) for row in t[np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))) > LINEAR_ANGLE_DEG]}
 
     def contacts(self, max_distance_angstrom: float = CONTACT_MAX_ANGSTROM, min_bonds: int = 3) -> list[tuple[int, int]]:
         """Pairs of non-hydrogen atoms that could bond to each other: not bonded, in no common ring, at least
@@ -151,13 +163,6 @@ class Topology:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         data["bonds"] = [tuple(b) for b in data["bonds"]]
         return cls(**data)
-
-
-
-
-def _angle_deg(xyz: np.ndarray, a: int, b: int, c: int) -> float:
-    u, v = xyz[a] - xyz[b], xyz[c] - xyz[b]
-    return float(np.degrees(np.arccos(np.clip(u @ v / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-12), -1.0, 1.0))))
 
 
 def guess_bonds_mdanalysis(symbols, coords_angstrom, fudge_factor: float = 0.55) -> list[tuple[int, int]]:

@@ -143,19 +143,20 @@ def fe_co5():
     return ["Fe"] + ["C"] * 5 + ["O"] * 5, xyz - xyz.mean(axis=0)
 
 
-def decane():
-    """All-trans n-decane in the xy plane (C2h): C-C 1.53, C-H 1.09; C1..C10, then the H of C1..C10 in order (C1 and
-    C10 three each, the others two, above and below the plane)."""
-    carbons = [np.array([1.27 * k, 0.44 * (k % 2), 0.0]) for k in range(10)]
+def alkane(n_carbons: int):
+    """All-trans CnH(2n+2) in the xy plane (C2h): C-C 1.53, C-H 1.09; C1..Cn, then the H of C1..Cn in order (the
+    two ends three each, the others two, above and below the plane; a methyl's third H in the plane, where the
+    zigzag would go on)."""
+    carbons = [np.array([1.27 * k, 0.44 * (k % 2), 0.0]) for k in range(n_carbons)]
     hydrogens = []
     for k, c in enumerate(carbons):
         side = 1.0 if k % 2 else -1.0
         hydrogens += [c + [0.0, 0.63 * side, 0.89], c + [0.0, 0.63 * side, -0.89]]
-        if k in (0, 9):  # the third methyl H in the plane, where the zigzag would go on
-            step = np.array([-1.27, 0.44, 0.0]) if k == 0 else np.array([1.27, -0.44, 0.0])
+        if k in (0, n_carbons - 1):
+            step = np.array([-1.27, 0.44, 0.0]) if k == 0 else np.array([1.27, 0.44 if k % 2 == 0 else -0.44, 0.0])
             hydrogens.append(c + 1.09 * step / np.linalg.norm(step))
     xyz = np.array(carbons + hydrogens)
-    return ["C"] * 10 + ["H"] * len(hydrogens), xyz - xyz.mean(axis=0)
+    return ["C"] * n_carbons + ["H"] * len(hydrogens), xyz - xyz.mean(axis=0)
 
 
 def hexatriene():
@@ -462,7 +463,7 @@ def configs():
         PlantedChannel("Fe1-C4 stretching", 0.35, stretch(xyz, 0, 3, (3, 8), 1.0), 60),
         PlantedChannel("axial bend", 0.3, bend, 40),
     ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
-    sy, xyz = decane()
+    sy, xyz = alkane(10)  # n-decane
     n = len(sy)
     # 32 atoms and over 10^5 bond-graph automorphisms (CH2 and CH3 hydrogens): the stretch of the C1-C2 and of the
     # C9-C10 bond are one motion by the molecule's C2 axis

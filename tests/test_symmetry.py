@@ -239,26 +239,15 @@ def test_a_motion_with_its_own_symmetry_is_not_folded_by_the_canonical_choice():
     assert abs(np.mean(asymmetry)) < 0.006
 
 
-def _alkane(n_carbons):
-    """All-trans CnH(2n+2) in the xy plane: C-C 1.53 Å, C-H 1.09 Å, CH2 hydrogens above and below the plane."""
-    carbons = [np.array([1.27 * k, 0.44 * (k % 2), 0.0]) for k in range(n_carbons)]
-    hydrogens = []
-    for k, c in enumerate(carbons):
-        side = 1.0 if k % 2 else -1.0
-        hydrogens += [c + [0.0, 0.63 * side, 0.89], c + [0.0, 0.63 * side, -0.89]]
-        if k in (0, n_carbons - 1):  # the third methyl H in the plane, where the zigzag would go on
-            step = np.array([-1.27, 0.44, 0.0]) if k == 0 else np.array([1.27, 0.44 if k % 2 == 0 else -0.44, 0.0])
-            hydrogens.append(c + 1.09 * step / np.linalg.norm(step))
-    return ["C"] * n_carbons + ["H"] * len(hydrogens), np.array(carbons + hydrogens)
-
-
 @pytest.mark.parametrize("n_carbons", [8, 20, 40])
 def test_symmetries_of_a_long_chain_are_found_past_the_automorphism_limit(n_carbons):
     """An all-trans alkane has C2h symmetry (4 operations) but 2^(n-2) x 6^2 x 2 bond-graph automorphisms (CH2 and
     CH3 hydrogens swapped): past 5,000 the first 5,000 held only local swaps. The heavy-atom graph, completed on the
     hydrogens, gives the 4 operations at every length, the same as every automorphism tested where that is possible
     (C8: 9,216); a local swap of two H of one CH2 is no symmetry, though in C40 its RMSD is under the tolerance."""
-    symbols, xyz = _alkane(n_carbons)
+    from bench.independent_planted import alkane
+
+    symbols, xyz = alkane(n_carbons)
     bonds = perceive_topology(symbols, xyz).bonds
     found = symmetry.geometric_symmetries(xyz, symmetry.candidate_permutations(symbols, bonds, xyz))
     assert len(found) == 4

@@ -22,6 +22,7 @@ LABEL_FAMILIES = ("conformer",)
 # repeats what the angles and torsions between them already carry. A contact between two molecules
 # (fragment_contact) is clustered on: nothing else says where the molecules of a dimer lie.
 NAMING_FAMILIES = ("contact",)
+CONTACT_FAMILIES = ("contact", "fragment_contact")
 
 
 def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_FAMILIES) -> pd.DataFrame:
