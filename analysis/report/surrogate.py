@@ -129,8 +129,11 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
     if next_csv is not None and Path(next_csv).exists():
         nxt = pd.read_csv(next_csv, dtype={"trajectory_id": str})
         if len(nxt):
-            cols = [c for c in ("rank", "trajectory_id", "time_fs", "channel", "max_state_sigma_ev", "file") if c in nxt]
+            cols = [c for c in ("rank", "trajectory_id", "time_fs", "channel", "disagreement", "max_state_sigma_ev", "file")
+                    if c in nxt]
             parts.append("<h3>Next calculations</h3><p>The geometries where the committee disagrees most, taken in turn "
                          "from each channel (XYZ files in <code>results/surrogate/next_calculations/</code>): compute them "
-                         "and add them to the training data.</p>" + table_html(nxt[cols].head(10), digits=3))
+                         "and add them to the training data. Disagreement: a state's committee spread over its median "
+                         "across the ensemble's frames (1 = a typical frame), the largest over the states.</p>"
+                         + table_html(nxt[cols].head(10), digits=3))
     return "\n".join(parts), figs

@@ -1,9 +1,12 @@
 """Next calculations to run: the ensemble's geometries where the surrogate's committee disagrees most.
 
-Active learning in one step: the frames with the largest calibrated uncertainty are where a new
-quantum-chemistry point teaches the model most. They are picked round-robin over the reaction channels
-(so one channel does not take every slot) and at least ``min_separation_fs`` apart within a trajectory
-(so five slots do not go to five consecutive frames), and written as XYZ files with the predicted energies.
+Active learning in one step: the frames where the committee (MLP ensemble, KRR subset models) disagrees most are
+where a new quantum-chemistry point teaches the model most. Disagreement is each state's raw committee spread
+over its median across the candidate frames (the largest over states): a state whose calibrated σ is a constant
+floor (calibration found its spread uninformative) cannot rank frames, and one state's larger energy scale does
+not take every slot. The frames are picked round-robin over the reaction channels (so one channel does not take
+every slot) and at least ``min_separation_fs`` apart within a trajectory (so five slots do not go to five
+consecutive frames), and written as XYZ files with the predicted energies and σ.
 """
 
 from __future__ import annotations
@@ -29,6 +32,18 @@ def trajectory_channels(assignments: pd.DataFrame) -> dict[str, str]:
         return {}
     first = assignments.drop_duplicates("trajectory_id")
     return {tid: f"{tr} {ch}" for tid, tr, ch in zip(first["trajectory_id"], first["transition"], first["channel"].astype(str))}
+
+
+def relative_disagreement(spread: np.ndarray) -> np.ndarray:
+    """Per frame, the largest over states of the raw committee spread (n_frames, n_states) over that state's median
+    spread across the frames (1.0: a typical frame). A state whose median spread is 0 (a committee that agrees on
+    it almost everywhere) ranks the frames where it does disagree above all others."""
+    spread = np.asarray(spread, dtype=float)
+    if not spread.size:
+        return np.zeros(len(spread))
+    median = np.median(spread, axis=0)
+    scaled = np.where(median > 0, spread / np.where(median > 0, median, 1.0), np.where(spread > 0, np.inf, 0.0))
+    return np.nan_to_num(scaled.max(axis=1), posinf=np.finfo(float).max)
 
 
 def pick_next(sigma_score: np.ndarray, trajectory_id: np.ndarray, time_fs: np.ndarray, channel: np.ndarray, n: int,
@@ -58,10 +73,13 @@ def pick_next(sigma_score: np.ndarray, trajectory_id: np.ndarray, time_fs: np.nd
 
 def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[str, str], n: int = 20,
                       min_separation_fs: float = 20.0) -> pd.DataFrame:
-    """The ``n`` frames to compute next: trajectory, time, channel, predicted energies, σ and the coordinates."""
-    table = model.predict_table(frames.coords_angstrom)
-    sigma_cols = [c for c in table.columns if c.endswith("_sigma_ev") and not c.startswith("gap_")]
-    score = table[sigma_cols].max(axis=1).to_numpy()
+    """The ``n`` frames to compute next (:func:`relative_disagreement`, :func:`pick_next`): trajectory, time, channel,
+    predicted energies, σ, the disagreement that ranked them and (``attrs["coords_angstrom"]``) the coordinates."""
+    model.check_symbols(list(frames.symbols), "the ensemble's frames")
+    mean, spread = model.raw(frames.coords_angstrom)
+    table = model.table_from_raw(frames.coords_angstrom, mean, spread)
+    sigma_cols = [f"{name}_sigma_ev" for name in model.state_names]
+    score = relative_disagreement(spread[:, : len(model.state_names)])
     channel = np.array([channels.get(t, "no event") for t in frames.trajectory_id], dtype=object)
     picked = pick_next(score, np.asarray(frames.trajectory_id), frames.time_fs, channel, n, min_separation_fs)
     out = table.iloc[picked].drop(columns="frame").reset_index(drop=True)
@@ -69,7 +87,8 @@ def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[st
     out.insert(0, "time_fs", frames.time_fs[picked])
     out.insert(0, "trajectory_id", frames.trajectory_id[picked])
     out.insert(0, "rank", np.arange(1, len(picked) + 1))
-    out["max_state_sigma_ev"] = score[picked]
+    out["max_state_sigma_ev"] = table[sigma_cols].max(axis=1).to_numpy()[picked]
+    out["disagreement"] = score[picked]
     out.attrs["coords_angstrom"] = frames.coords_angstrom[picked]
     return out
 
@@ -126,7 +145,8 @@ def _write_next_calculations(model_dir, store_paths, trajectories_parquet, assig
     table["file"] = files
     table.to_csv(out_dir / "index.csv", index=False, float_format="%.5f")
     (out_dir / "README.txt").write_text(
-        "Geometries where the surrogate's committee disagrees most (calibrated 1σ, eV), round-robin over channels.\n"
+        "Geometries where the surrogate's committee disagrees most (each state's committee spread over its median\n"
+        "across the frames, the largest over states; energies ± calibrated 1σ in eV), round-robin over channels.\n"
         "Compute their energies with your electronic-structure method and add them to the training data.\n"
         + json.dumps({"n": int(len(table)), "model": str(model_dir)}) + "\n", encoding="utf-8")
     log.info("next calculations: %d geometries, largest σ %.3f eV", len(table), table["max_state_sigma_ev"].max() if len(table) else np.nan)

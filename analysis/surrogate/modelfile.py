@@ -79,7 +79,11 @@ class SurrogateModel:
         ``domain_distance`` and ``outside_training_domain`` (a geometry unlike every training frame: trust the
         prediction less than its σ says)."""
         self.check_symbols(symbols)
-        mean, std = self.raw(coords_angstrom)
+        return self.table_from_raw(coords_angstrom, *self.raw(coords_angstrom))
+
+    def table_from_raw(self, coords_angstrom, mean, std) -> pd.DataFrame:
+        """:meth:`predict_table` from the :meth:`raw` output ``mean``, ``std`` of these coordinates (computed once
+        by a caller that also needs the raw committee spread)."""
         sigma = calibrated_sigma(std, self.calibration)
         names = list(self.state_names) + ([self.gap_name] if self.gap_name else [])
         table = pd.DataFrame({"frame": np.arange(len(mean))})

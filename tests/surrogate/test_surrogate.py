@@ -1,6 +1,7 @@
 """The surrogate: models checked against independent implementations, held-out-trajectory validation on the
 demo (analytic energies), calibration, safe model files, the predict entry point, next calculations."""
 
+import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -270,6 +271,38 @@ def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
     channel = np.array(["A1", "A1", "A1", "A2", "A2", "A1", "none"])
     picked = pick_next(sigma, traj, time_fs, channel, n=4, min_separation_fs=20.0)
     assert list(picked) == [0, 4, 6, 2]  # A1's best, then A2's best, then 'none', then A1's next not 2 fs from frame 0
+
+
+def test_disagreement_is_each_states_spread_over_its_median():
+    from analysis.surrogate.active import relative_disagreement
+
+    # S1 has the larger spread everywhere, but frame 1 is where S0's committee disagrees five times its usual
+    spread = np.array([[0.01, 1.00], [0.05, 1.00], [0.01, 1.02], [0.01, 0.98]])
+    score = relative_disagreement(spread)
+    assert score == pytest.approx([1.0, 5.0, 1.02, 1.0]) and int(np.argmax(score)) == 1
+    # a state on which the committee agrees almost everywhere: where it does disagree ranks first
+    assert int(np.argmax(relative_disagreement(np.array([[0.0, 1.0], [0.0, 3.0], [0.2, 1.0], [0.0, 1.0], [0.0, 1.0]])))) == 2
+    assert relative_disagreement(np.zeros((0, 2))).shape == (0,)
+
+
+def test_next_calculations_rank_by_spread_when_a_states_sigma_is_a_constant_floor(demo_fit):
+    """A calibration that found a state's spread uninformative (scale 0) gives it a constant σ, the same for every
+    frame; the largest σ then ranked nothing (ties in frame order, a real cyclohexadiene run). The picks follow the
+    committee's own disagreement."""
+    from analysis.surrogate.active import next_calculations, relative_disagreement
+
+    fit, frames, _, _ = demo_fit
+    calibration = np.array(fit.model.calibration, dtype=float)
+    calibration[0, 1:] = 0.0            # every state but the first: σ = its floor ...
+    calibration[1, 1:] = 10.0           # ... far above the first state's σ
+    model = dataclasses.replace(fit.model, calibration=calibration)
+    sub = frames.take(np.arange(0, len(frames), 7))
+    table = next_calculations(model, sub, {}, n=5, min_separation_fs=0.0)
+    spread = model.raw(sub.coords_angstrom)[1][:, : len(model.state_names)]
+    expected = np.argsort(-relative_disagreement(spread), kind="stable")[:5]
+    assert list(table["time_fs"]) == list(sub.time_fs[expected])
+    assert list(table["trajectory_id"]) == list(np.asarray(sub.trajectory_id)[expected])
+    assert np.allclose(table["max_state_sigma_ev"], 10.0, rtol=1e-3)  # σ alone could not have chosen
 
 
 def _store_without_energies(path):
