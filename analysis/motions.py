@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.elements import COVALENT_RADII_ANGSTROM
 from analysis.features.internal import CONTACT_FAMILIES, FAMILY_SCALE, feature_family
-from analysis.topology import Topology
+from analysis.topology import Topology, bond_cutoff_angstrom
 
 
 def _atoms(column: str) -> list[str]:
@@ -17,8 +17,31 @@ def _atoms(column: str) -> list[str]:
     return inner.split(":")[0].split("-")
 
 
-def describe_feature(column: str, delta: float, topology: Topology) -> str:
-    """Words for a change ``delta`` of feature ``column``."""
+def _bond_cutoff(column: str, topology: Topology) -> float:
+    """The bond cutoff (Å) of a ``bond[...]`` column's two atoms; inf for another column or unknown atoms."""
+    if feature_family(column) != "bond":
+        return np.inf
+    index = {name: i for i, name in enumerate(topology.names)}
+    a, b = (index.get(x) for x in _atoms(column))
+    return np.inf if a is None or b is None else bond_cutoff_angstrom(topology.symbols[a], topology.symbols[b])
+
+
+def bond_broken(column: str, length_angstrom: float, topology: Topology) -> bool:
+    """Whether a ``bond[...]`` is longer than the distance at which the topology's own perception would still draw
+    it (:func:`analysis.topology.bond_cutoff_angstrom`): at the event the bond has broken, not only stretched."""
+    return bool(np.isfinite(length_angstrom) and length_angstrom > _bond_cutoff(column, topology))
+
+
+def _in_one_ring(column: str, topology: Topology) -> bool:
+    index = {name: i for i, name in enumerate(topology.names)}
+    atoms = {index.get(x) for x in _atoms(column)}
+    return any(atoms <= set(ring) for ring in topology.rings)
+
+
+def describe_feature(column: str, delta: float, topology: Topology, value: float | None = None) -> str:
+    """Words for a change ``delta`` of feature ``column``; ``value`` (the feature at the event, when known) marks a
+    bond stretched past the topology's own bond cutoff: 'C1-C6 stretching (ring opening)' for a ring bond,
+    'C1-I2 stretching (bond breaking)' for another."""
     fam = feature_family(column)
     atoms = _atoms(column) if "[" in column else []  # a column that names no atoms is left as it is
     if fam == "pucker_z":  # "[+]": towards the Cremer–Pople mean-plane normal of the ring
@@ -30,6 +53,8 @@ def describe_feature(column: str, delta: float, topology: Topology) -> str:
         idx = topology.names.index(atoms[0])
         return f"{topology.group_name(idx)} pyramidalization [{'+' if delta > 0 else '-'}]"
     if fam == "bond":
+        if delta > 0 and value is not None and bond_broken(column, value, topology):
+            return f"{atoms[0]}-{atoms[1]} stretching ({'ring opening' if _in_one_ring(column, topology) else 'bond breaking'})"
         return f"{atoms[0]}-{atoms[1]} {'stretching' if delta > 0 else 'compression'}"
     if fam == "angle":
         return f"{'-'.join(atoms)} {'opening' if delta > 0 else 'closing'}"
@@ -71,6 +96,24 @@ def not_forming(columns, values: np.ndarray, topology: Topology) -> np.ndarray:
     return np.asarray(values, dtype=float) > limit
 
 
+BONDING_CHANGE_RANK = 1e6  # added to the score of a bond that breaks or forms: ranked before every other motion
+
+
+def bonding_changes(columns, values: np.ndarray, reference: np.ndarray, topology: Topology) -> np.ndarray:
+    """(…, n_columns) True where the bonding changes: a ``bond[...]`` that lengthened past the topology's own bond
+    cutoff (:func:`bond_broken`) or a contact that shortened to a forming bond (within :data:`BOND_FORMING_FACTOR`,
+    see :func:`not_forming`). A channel is a reaction before it is a distortion: such a motion is named first,
+    whatever the size of the others (cyclohexadiene's C1-C6 ring opening, +0.41 Å at the hop, before its
+    hydrogens' 47° out-of-plane wag)."""
+    values = np.asarray(values, dtype=float)
+    reference = np.broadcast_to(np.asarray(reference, dtype=float), values.shape)
+    cutoff = np.array([_bond_cutoff(c, topology) for c in columns])
+    contact = np.array([feature_family(c) in CONTACT_FAMILIES for c in columns], dtype=bool)
+    broken = (values > cutoff) & (values > reference)
+    forming = contact & ~not_forming(columns, values, topology) & (values < reference)
+    return broken | forming
+
+
 @dataclass(frozen=True)
 class Motion:
     """One named motion of a channel: its words, the feature it comes from and the mean change at the event."""
@@ -104,7 +147,8 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     g, r = group[feats].mean(), reference[feats].mean()
     scores = motion_scores(g, r)
     scores = scores[~not_forming(list(scores.index), g[scores.index].to_numpy(), topology)]
-    return _distinct_motions(scores.index, g, r, topology, n)
+    changes = bonding_changes(list(scores.index), g[scores.index].to_numpy(), r[scores.index].to_numpy(), topology)
+    return _distinct_motions(list(scores.index[changes]) + list(scores.index[~changes]), g, r, topology, n)
 
 
 def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int) -> list[Motion]:
@@ -113,7 +157,7 @@ def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, t
     out: list[Motion] = []
     for col in ranked_columns:
         fam = feature_family(col)
-        words = describe_feature(col, float(values[col] - reference[col]), topology)
+        words = describe_feature(col, float(values[col] - reference[col]), topology, float(values[col]))
         if any(m.phrase == words for m in out):
             continue
         change = _torsion_change_deg(col, values, reference) if fam.startswith("dihedral") else float(values[col] - reference[col])
@@ -134,22 +178,36 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     scale = np.array([FAMILY_SCALE[feature_family(c)] for c in cols])
     score = np.nan_to_num(np.abs(values - ref.to_numpy()) / scale, nan=-1.0)
     score[not_forming(cols, values, topology)] = -1.0
+    score[bonding_changes(cols, values, ref.to_numpy(), topology) & (score >= 0)] += BONDING_CHANGE_RANK
     # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
     order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
     return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n)
             for i, row_order in enumerate(order)]
 
 
+def _base_phrase(phrase: str) -> str:
+    """A phrase without its '(ring opening)' / '(bond breaking)' qualifier."""
+    return phrase.split(" (", 1)[0]
+
+
 def shared_motions(motions: list[list[Motion]], min_events: int = 2) -> list[tuple[str, int, float, str]]:
     """The phrases among single events' motions (:func:`event_motions`) that at least ``min_events`` events and at
-    least half of them share: (phrase, events, mean change, unit), most shared first (ties: larger mean change)."""
+    least half of them share: (phrase, events, mean change, unit), most shared first (ties: larger mean change).
+    A bond stretched past its cutoff in some events and not in others is one motion, named with the qualifier
+    ('(ring opening)') when at least half of its events have it."""
     groups: dict[str, list[Motion]] = {}
     for found in motions:
-        for phrase in dict.fromkeys(m.phrase for m in found):  # an event counts once per phrase
-            groups.setdefault(phrase, []).append(next(m for m in found if m.phrase == phrase))
+        for base in dict.fromkeys(_base_phrase(m.phrase) for m in found):  # an event counts once per phrase
+            groups.setdefault(base, []).append(next(m for m in found if _base_phrase(m.phrase) == base))
     need = max(min_events, int(np.ceil(len(motions) / 2)))
-    out = [(phrase, len(ms), float(np.nanmean([m.change for m in ms])) if any(np.isfinite(m.change) for m in ms) else np.nan,
-            ms[0].unit) for phrase, ms in groups.items() if len(ms) >= need]
+    out = []
+    for base, ms in groups.items():
+        if len(ms) < need:
+            continue
+        qualified = [m.phrase for m in ms if m.phrase != base]
+        phrase = max(set(qualified), key=qualified.count) if 2 * len(qualified) >= len(ms) else base
+        change = float(np.nanmean([m.change for m in ms])) if any(np.isfinite(m.change) for m in ms) else np.nan
+        out.append((phrase, len(ms), change, ms[0].unit))
     return sorted(out, key=lambda r: (-r[1], -abs(np.nan_to_num(r[2]))))
 
 

@@ -188,6 +188,20 @@ def guess_bonds_mdanalysis(symbols, coords_angstrom, fudge_factor: float = 0.55)
     return sorted({tuple(sorted(int(v) for v in b)) for b in found})
 
 
+def bond_cutoff_angstrom(symbol_a: str, symbol_b: str, scale: float = 1.2, method: str = "mdanalysis",
+                         fudge_factor: float = 0.55) -> float:
+    """The longest distance (Å) at which :func:`perceive_bonds` still draws a bond between these two elements:
+    ``scale`` × the sum of covalent radii, and with ``method='mdanalysis'`` also ``fudge_factor`` × the sum of
+    MDAnalysis' van der Waals radii (an element without one: the covalent rule alone)."""
+    covalent = scale * (COVALENT_RADII_ANGSTROM.get(symbol_a, 1.5) + COVALENT_RADII_ANGSTROM.get(symbol_b, 1.5))
+    if method != "mdanalysis":
+        return covalent
+    from MDAnalysis.guesser.tables import vdwradii
+
+    a, b = vdwradii.get(symbol_a.upper()), vdwradii.get(symbol_b.upper())
+    return max(covalent, fudge_factor * (a + b)) if a is not None and b is not None else covalent
+
+
 def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "covalent") -> list[tuple[int, int]]:
     """Bonds of one geometry.
 

@@ -175,7 +175,7 @@ def test_symmetry_equivalent_ring_openings_are_one_channel_named_with_both(tmp_p
     opening = resolved[resolved["important_motion"].str.contains("/")]
     assert len(opening) == 1, resolved["important_motion"].tolist()
     words = opening["important_motion"].iloc[0]
-    assert "N1-C2" in words and "N1-C5" in words and words.endswith("stretching"), words
+    assert "N1-C2" in words and "N1-C5" in words and words.endswith("stretching (ring opening)"), words
     assert 50 <= opening["percent"].iloc[0] <= 70 and 0 < opening["symmetry_relabelled"].iloc[0] < opening["n_events"].iloc[0]
 
 
@@ -184,7 +184,7 @@ def test_without_symmetry_merging_the_ring_openings_are_two_channels(tmp_path):
     ari, share_err, table = _recover_symmetric(tmp_path, symmetry=False)
     assert ari >= 0.9 and share_err <= 3.0, (ari, share_err)
     motions = set(table.loc[table["resolved"], "important_motion"])
-    assert {"N1-C2 stretching", "N1-C5 stretching"} <= motions, motions
+    assert {"N1-C2 stretching (ring opening)", "N1-C5 stretching (ring opening)"} <= motions, motions
 
 
 @pytest.mark.slow
@@ -271,7 +271,7 @@ def test_symmetry_relabelling_does_not_cost_channels_under_more_thermal_noise(tm
                                          ("Fe(CO)5 3ch, axial and equatorial CO loss (sharc)", ["Fe1-C2", "Fe1-C4"])])
 def test_dissociation_of_a_long_heavy_atom_or_metal_bond_is_found_and_named(name, bonds, tmp_path):
     """C-I (2.14 A) escaped the van der Waals bond guesser and Fe had no radius there (the topology failed): planted
-    dissociations of those bonds (bench/independent_planted.py) are recovered, each named by its bond."""
+    dissociations of those bonds (bench/independent_planted.py) are recovered, each named by its bond, broken."""
     from bench.independent_planted import configs, generate
     from bench.planted_family import motion_words, recover_ensemble
 
@@ -284,7 +284,7 @@ def test_dissociation_of_a_long_heavy_atom_or_metal_bond_is_found_and_named(name
     assert r.ari >= 0.9 and r.n_channels == 3, r
     named = [important for important, _ in motion_words(tmp_path).values()]
     for bond in bonds:
-        assert f"{bond} stretching" in named, named
+        assert f"{bond} stretching (bond breaking)" in named, named
 
 
 def test_a_ring_closure_is_named_by_the_bond_that_forms(tmp_path):

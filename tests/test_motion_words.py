@@ -101,6 +101,58 @@ def test_event_motions_name_each_event_on_its_own():
     assert event_motions(events, ref.iloc[:0], TOPO) == [[], []]  # no FC frame: nothing to compare with
 
 
+@pytest.mark.parametrize("pair", [("C", "C"), ("C", "N"), ("N", "H"), ("O", "H"), ("C", "I"), ("S", "S"), ("Fe", "C")])
+def test_the_bond_cutoff_is_where_perception_stops_drawing_the_bond(pair):
+    from analysis.topology import bond_cutoff_angstrom, perceive_bonds
+
+    cutoff = bond_cutoff_angstrom(*pair)
+    for distance, bonded in ((cutoff - 0.01, True), (cutoff + 0.01, False)):
+        coords = np.array([[0.0, 0.0, 0.0], [distance, 0.0, 0.0]])
+        assert (perceive_bonds(list(pair), coords, method="mdanalysis") == [(0, 1)]) == bonded, (pair, distance)
+
+
+def test_a_bond_past_its_cutoff_is_named_broken_and_a_ring_bond_an_opening():
+    """Known answers: a C-C bond of 1.54 A stretched to 1.70 A is still a bond (MDAnalysis-style perception draws
+    C-C up to 0.55 x 3.4 = 1.87 A); at 2.2 A it is broken. In cyclohexane's ring that is a ring opening; the C-H of
+    a methyl at 1.9 A (cutoff 1.54 A) is a bond breaking."""
+    ring = Topology(symbols=["C"] * 6 + ["H"], names=[f"C{i}" for i in range(1, 7)] + ["H7"],
+                    bonds=[(i, (i + 1) % 6) for i in range(6)] + [(0, 6)], rings=[[0, 1, 2, 3, 4, 5]])
+    assert describe_feature("bond[C1-C6]", 0.16, ring, 1.70) == "C1-C6 stretching"
+    assert describe_feature("bond[C1-C6]", 0.66, ring, 2.20) == "C1-C6 stretching (ring opening)"
+    assert describe_feature("bond[C1-H7]", 0.80, ring, 1.90) == "C1-H7 stretching (bond breaking)"
+    assert describe_feature("bond[C1-C6]", 0.66, ring) == "C1-C6 stretching"  # a loading: no length, no verdict
+    assert describe_feature("bond[C1-C6]", -0.1, ring, 2.2) == "C1-C6 compression"  # shortening: not a breaking
+
+
+def test_a_bond_that_breaks_is_named_before_larger_distortions():
+    """A reaction before a distortion: a ring C-C that opens (1.54 -> 1.95 A, past the 1.87 A cutoff) is the important
+    motion although a 60 deg angle change is larger in natural units; stretched to 1.80 A it stays behind it."""
+    from analysis.motions import event_motions
+
+    ring = Topology(symbols=["C"] * 6 + ["H"], names=[f"C{i}" for i in range(1, 7)] + ["H7"],
+                    bonds=[(i, (i + 1) % 6) for i in range(6)] + [(0, 6)], rings=[[0, 1, 2, 3, 4, 5]])
+    reference = pd.DataFrame({"bond[C1-C6]": [1.54, 1.54], "angle[C2-C1-H7]": [120.0, 120.0]})
+    opened = pd.DataFrame({"bond[C1-C6]": [1.95], "angle[C2-C1-H7]": [180.0]})
+    stretched = pd.DataFrame({"bond[C1-C6]": [1.80], "angle[C2-C1-H7]": [180.0]})
+    assert [m.phrase for m in motion_details(opened, reference, ring)] == ["C1-C6 stretching (ring opening)", "C2-C1-H7 opening"]
+    assert [m.phrase for m in motion_details(stretched, reference, ring)] == ["C2-C1-H7 opening", "C1-C6 stretching"]
+    per_event = event_motions(pd.concat([opened, stretched], ignore_index=True), reference, ring)
+    assert [[m.phrase for m in ms] for ms in per_event] == [["C1-C6 stretching (ring opening)", "C2-C1-H7 opening"],
+                                                          ["C2-C1-H7 opening", "C1-C6 stretching"]]
+
+
+def test_a_bond_broken_in_some_events_and_stretched_in_others_is_one_shared_motion():
+    from analysis.motions import Motion, shared_motions
+
+    broken = lambda d: Motion("C1-C6 stretching (ring opening)", "bond[C1-C6]", d, "Å")  # noqa: E731
+    plain = lambda d: Motion("C1-C6 stretching", "bond[C1-C6]", d, "Å")  # noqa: E731
+    # 2 of 4 broken, 2 stretched: one motion of 4 events (each form alone is only half), named broken (half have it)
+    shared = shared_motions([[broken(0.5)], [broken(0.6)], [plain(0.2)], [plain(0.3)]])
+    assert shared == [("C1-C6 stretching (ring opening)", 4, pytest.approx(0.4), "Å")]
+    shared = shared_motions([[broken(0.5)], [plain(0.2)], [plain(0.3)], [plain(0.25)]])
+    assert shared == [("C1-C6 stretching", 4, pytest.approx(0.3125), "Å")]
+
+
 def test_shared_motions_are_those_most_events_show():
     from analysis.motions import Motion, shared_motions
 
