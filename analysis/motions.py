@@ -18,8 +18,8 @@ def _atoms(column: str) -> list[str]:
 
 
 def _bond_cutoff(column: str, topology: Topology) -> float:
-    """The bond cutoff (Å) of a ``bond[...]`` column's two atoms; inf for another column or unknown atoms."""
-    if feature_family(column) != "bond":
+    """The bond cutoff (Å) of a ``bond[...]`` or contact column's two atoms; inf for another column or unknown atoms."""
+    if feature_family(column) not in ("bond", *CONTACT_FAMILIES):
         return np.inf
     index = {name: i for i, name in enumerate(topology.names)}
     a, b = (index.get(x) for x in _atoms(column))
@@ -29,7 +29,7 @@ def _bond_cutoff(column: str, topology: Topology) -> float:
 def bond_broken(column: str, length_angstrom: float, topology: Topology) -> bool:
     """Whether a ``bond[...]`` is longer than the distance at which the topology's own perception would still draw
     it (:func:`analysis.topology.bond_cutoff_angstrom`): at the event the bond has broken, not only stretched."""
-    return bool(np.isfinite(length_angstrom) and length_angstrom > _bond_cutoff(column, topology))
+    return bool(feature_family(column) == "bond" and np.isfinite(length_angstrom) and length_angstrom > _bond_cutoff(column, topology))
 
 
 def _in_one_ring(column: str, topology: Topology) -> bool:
@@ -85,14 +85,17 @@ BOND_FORMING_FACTOR = 1.6
 
 def not_forming(columns, values: np.ndarray, topology: Topology) -> np.ndarray:
     """(…, n_columns) True where a ``contact[...]`` (or ``fragment_contact[...]``) column's distance ``values`` (Å) is still beyond
-    :data:`BOND_FORMING_FACTOR` × the sum of the two atoms' covalent radii: no bond forms there, and the contact
-    is left out of the motions (its distance also changes with every torsion between the two atoms)."""
+    :data:`BOND_FORMING_FACTOR` × the sum of the two atoms' covalent radii (a contact of a hydrogen: beyond the
+    bond cutoff itself, :func:`analysis.topology.bond_cutoff_angstrom`, since a hydrogen bond's H···N already lies
+    near 1.6 × the covalent sum): no bond forms there, and the contact is left out of the motions (its distance
+    also changes with every torsion between the two atoms)."""
     limit = np.full(len(columns), np.inf)
     index = {name: i for i, name in enumerate(topology.names)}
     for k, column in enumerate(columns):
         if feature_family(column) in CONTACT_FAMILIES:
-            a, b = _atoms(column)
-            limit[k] = BOND_FORMING_FACTOR * sum(COVALENT_RADII_ANGSTROM.get(topology.symbols[index[x]], 1.5) for x in (a, b))
+            symbols = [topology.symbols[index[x]] for x in _atoms(column)]
+            limit[k] = (bond_cutoff_angstrom(*symbols) if "H" in symbols
+                        else BOND_FORMING_FACTOR * sum(COVALENT_RADII_ANGSTROM.get(x, 1.5) for x in symbols))
     return np.asarray(values, dtype=float) > limit
 
 
@@ -100,18 +103,18 @@ BONDING_CHANGE_RANK = 1e6  # added to the score of a bond that breaks or forms: 
 
 
 def bonding_changes(columns, values: np.ndarray, reference: np.ndarray, topology: Topology) -> np.ndarray:
-    """(…, n_columns) True where the bonding changes: a ``bond[...]`` that lengthened past the topology's own bond
-    cutoff (:func:`bond_broken`) or a contact that shortened to a forming bond (within :data:`BOND_FORMING_FACTOR`,
-    see :func:`not_forming`). A channel is a reaction before it is a distortion: such a motion is named first,
-    whatever the size of the others (cyclohexadiene's C1-C6 ring opening, +0.41 Å at the hop, before its
-    hydrogens' 47° out-of-plane wag)."""
+    """(…, n_columns) True where the bonding changes, judged by the topology's own bond cutoff
+    (:func:`analysis.topology.bond_cutoff_angstrom`): a ``bond[...]`` that lengthened past it (:func:`bond_broken`),
+    or a contact that was beyond it in ``reference`` and came within it. A channel is a reaction before it is a
+    distortion: such a motion is named first, whatever the size of the others (cyclohexadiene's C1-C6 ring
+    opening, +0.41 Å at the hop, before its hydrogens' 47° out-of-plane wag)."""
     values = np.asarray(values, dtype=float)
     reference = np.broadcast_to(np.asarray(reference, dtype=float), values.shape)
     cutoff = np.array([_bond_cutoff(c, topology) for c in columns])
-    contact = np.array([feature_family(c) in CONTACT_FAMILIES for c in columns], dtype=bool)
-    broken = (values > cutoff) & (values > reference)
-    forming = contact & ~not_forming(columns, values, topology) & (values < reference)
-    return broken | forming
+    family = np.array([feature_family(c) for c in columns], dtype=object)
+    broken = (family == "bond") & (values > cutoff) & (values > reference)
+    formed = np.isin(family, CONTACT_FAMILIES) & (values < cutoff) & (reference >= cutoff)
+    return broken | formed
 
 
 @dataclass(frozen=True)
@@ -151,17 +154,50 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     return _distinct_motions(list(scores.index[changes]) + list(scores.index[~changes]), g, r, topology, n)
 
 
+def hydrogen_transfers(columns, values: pd.Series, reference: pd.Series, topology: Topology) -> dict[str, str]:
+    """Column → phrase ('H6 transfer O1→N5') for each hydrogen whose bond to one atom broke and whose contact to
+    another formed (:func:`bonding_changes`): both columns of the pair map to the one phrase. A hydrogen with
+    several formed contacts goes to the nearest."""
+    columns = [c for c in columns if feature_family(c) in ("bond", *CONTACT_FAMILIES)]
+    if not columns:
+        return {}
+    changed = bonding_changes(columns, values[columns].to_numpy(float), reference[columns].to_numpy(float), topology)
+    symbol = dict(zip(topology.names, topology.symbols))
+    broken, formed = {}, {}
+    for column, change in zip(columns, changed):
+        atoms = _atoms(column)
+        hydrogens = [a for a in atoms if symbol.get(a) == "H"]
+        if not change or len(hydrogens) != 1 or len(atoms) != 2:
+            continue
+        h, other = hydrogens[0], next(a for a in atoms if a != hydrogens[0])
+        if feature_family(column) == "bond":
+            broken.setdefault(h, (column, other))
+        elif h not in formed or values[column] < values[formed[h][0]]:
+            formed[h] = (column, other)
+    out = {}
+    for h in broken.keys() & formed.keys():
+        phrase = f"{h} transfer {broken[h][1]}→{formed[h][1]}"
+        out[broken[h][0]] = out[formed[h][0]] = phrase
+    return out
+
+
 def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int) -> list[Motion]:
     """The first ``n`` distinct phrases of ``ranked_columns`` (largest change first) with their changes from
-    ``reference`` to ``values`` (torsions as the change of the angle)."""
+    ``reference`` to ``values`` (torsions as the change of the angle); a hydrogen that left one atom for another is
+    one motion, 'H6 transfer O1→N5' (:func:`hydrogen_transfers`), without a size."""
     out: list[Motion] = []
+    transfers = hydrogen_transfers(ranked_columns, values, reference, topology)
     for col in ranked_columns:
         fam = feature_family(col)
-        words = describe_feature(col, float(values[col] - reference[col]), topology, float(values[col]))
+        if col in transfers:
+            words, change, unit = transfers[col], float("nan"), ""
+        else:
+            words = describe_feature(col, float(values[col] - reference[col]), topology, float(values[col]))
+            change = _torsion_change_deg(col, values, reference) if fam.startswith("dihedral") else float(values[col] - reference[col])
+            unit = FAMILY_UNIT.get(fam, "")
         if any(m.phrase == words for m in out):
             continue
-        change = _torsion_change_deg(col, values, reference) if fam.startswith("dihedral") else float(values[col] - reference[col])
-        out.append(Motion(words, col, change, FAMILY_UNIT.get(fam, "")))
+        out.append(Motion(words, col, change, unit))
         if len(out) == n:
             break
     return out

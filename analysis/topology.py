@@ -14,6 +14,7 @@ from analysis.elements import COVALENT_RADII_ANGSTROM
 
 
 CONTACT_MAX_ANGSTROM = 4.0  # non-bonded heavy atoms at most this far apart at the reference may bond (Topology.contacts)
+H_CONTACT_MAX_ANGSTROM = 2.6  # a hydrogen and a heavy atom it is not bonded to, this close, may bond (Topology.hydrogen_contacts)
 LINEAR_ANGLE_DEG = 150.0  # bond angles above this make a torsion through them undefined (sp centres: 170-180°)
 
 
@@ -110,6 +111,22 @@ class Topology:
                 if np.linalg.norm(xyz[i] - xyz[j]) <= max_distance_angstrom:
                     out.append((i, j))
         return out
+
+    def hydrogen_contacts(self, max_distance_angstrom: float = H_CONTACT_MAX_ANGSTROM) -> list[tuple[int, int]]:
+        """Pairs (lower index first) of a hydrogen and a non-hydrogen atom it is not bonded to, at most
+        ``max_distance_angstrom`` apart in the reference geometry: where a hydrogen can go in a transfer (the N of
+        an O-H···N hydrogen bond, the neighbour of its own atom in a 1,2-shift) or to a solvent molecule."""
+        if not len(self.reference_angstrom):
+            return []
+        xyz = np.asarray(self.reference_angstrom, dtype=float)
+        hydrogens = [i for i, s in enumerate(self.symbols) if s == "H"]
+        heavy = np.array([i for i, s in enumerate(self.symbols) if s != "H"], dtype=int)
+        bonded = {(min(a, b), max(a, b)) for a, b in self.bonds}
+        out = []
+        for h in hydrogens:
+            near = heavy[np.linalg.norm(xyz[heavy] - xyz[h], axis=1) <= max_distance_angstrom] if len(heavy) else heavy
+            out += [(min(h, int(x)), max(h, int(x))) for x in near if (min(h, int(x)), max(h, int(x))) not in bonded]
+        return sorted(out)
 
     def fragments(self) -> list[int]:
         """Connected component (0, 1, ...; in order of first atom) of every atom: the molecules of a dimer or a

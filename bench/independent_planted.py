@@ -1,7 +1,8 @@
 """Channel recovery on planted ensembles written independently of analysis.demo (issue 9).
 
 Run: .venv/bin/python bench/independent_planted.py [n_seeds]. Prints ARI, the largest share error and the channels
-found per configuration (thiophene, pyridine, acrolein, methaniminium, benzene, butadiene, naphthalene; SHARC, Newton-X and
+found per configuration (thiophene, pyridine, acrolein, methaniminium, benzene, butadiene, naphthalene, CH3I, Fe(CO)5,
+n-decane, hexatriene, an ethylene dimer, an O-H···N proton transfer; SHARC, Newton-X and
 PyRAI2MD files), through the same library chain as bench/planted_family.py with the default settings, k never given.
 
 The generator shares no code with analysis.demo: another noise model, other molecules, other file writers.
@@ -187,6 +188,23 @@ def ethylene_dimer():
     lower = np.array([c1, c2, *hs])
     xyz = np.vstack([lower, lower + [0.0, 0.0, 3.4]])
     return (["C", "C"] + ["H"] * 4) * 2, xyz - xyz.mean(axis=0)
+
+
+def iminopropenol():
+    """(Z)-3-iminoprop-1-en-1-ol, planar, with an O1-H6···N5 hydrogen bond (the core of an ESIPT molecule): O1 C2 C3
+    C4 N5 on a hexagon of radius 1.45 A whose sixth vertex is empty (O···N 2.51 A), H6 0.99 A from O1 and 1.70 A
+    from N5 outside the O···N line; H7, H8, H9 on C2, C3, C4 (1.08 A) and H10 on N5 (1.01 A), radially."""
+    angles = np.radians([90.0 + 60.0 * k for k in range(5)])
+    o1, c2, c3, c4, n5 = (1.45 * np.array([math.cos(a), math.sin(a), 0.0]) for a in angles)
+    d = float(np.linalg.norm(n5 - o1))
+    along = (0.99 ** 2 - 1.70 ** 2 + d ** 2) / (2 * d)
+    u = (n5 - o1) / d
+    outward = np.array([-u[1], u[0], 0.0])
+    outward = outward if np.dot(outward, (o1 + n5) / 2) > 0 else -outward
+    h6 = o1 + along * u + math.sqrt(0.99 ** 2 - along ** 2) * outward
+    radial = [a + length * a / np.linalg.norm(a) for a, length in ((c2, 1.08), (c3, 1.08), (c4, 1.08), (n5, 1.01))]
+    xyz = np.array([o1, c2, c3, c4, n5, h6, *radial])
+    return ["O", "C", "C", "C", "N", "H", "H", "H", "H", "H"], xyz - xyz.mean(axis=0)
 
 
 def _normal(xyz, ring):
@@ -491,6 +509,14 @@ def configs():
         PlantedChannel("C1···C7 bond formation", 0.4, approach, 50),
         PlantedChannel("C1=C2 twist", 0.3, twist(xyz, 0, 1, (4, 5), 90.0), 40),
         PlantedChannel("C7-C8 stretching", 0.3, stretch(xyz, 6, 7, (7, 10, 11), 0.3), 60),
+    ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
+    sy, xyz = iminopropenol()
+    transfer = np.zeros_like(xyz)  # H6 ends 1.03 A from N5, on its line from N5: an excited-state proton transfer
+    transfer[5] = xyz[4] + 1.03 * (xyz[5] - xyz[4]) / np.linalg.norm(xyz[5] - xyz[4]) - xyz[5]
+    out["iminopropenol 3ch, proton transfer O1-H6···N5 (sharc)"] = Ensemble(sy, xyz, [
+        PlantedChannel("H6 transfer O1->N5", 0.4, transfer, 40),
+        PlantedChannel("C2=C3 twist", 0.35, twist(xyz, 2, 1, (0, 5, 6), 80.0), 60),
+        PlantedChannel("C4=N5 stretching", 0.25, stretch(xyz, 3, 4, (4, 9), 0.3), 50),
     ], n_traj=40, sigma_angstrom=0.05, fmt="sharc")
     return out
 

@@ -306,6 +306,26 @@ def test_a_ring_closure_is_named_by_the_bond_that_forms(tmp_path):
     assert named.count("C1···C6 bond formation") == 1, named
 
 
+def test_a_proton_transfer_is_named_as_one(tmp_path):
+    """A planted excited-state proton transfer (bench/independent_planted.py: H6 leaves O1 for N5 across an O-H···N
+    hydrogen bond, 1.70 -> 1.03 A) beside a twist and a stretch: the O1-H6 bond breaks and the H6···N5 contact
+    (a hydrogen contact, naming only) forms, named together 'H6 transfer O1→N5'; before hydrogen contacts the
+    channel read 'O1-H6 stretching'."""
+    from bench.independent_planted import configs, generate
+    from bench.planted_family import motion_words, recover_ensemble
+
+    from analysis.settings import defaults
+
+    ens = configs()["iminopropenol 3ch, proton transfer O1-H6···N5 (sharc)"]
+    ens.seed = 1
+    truth = generate(ens, tmp_path / "planted" / "ensemble")
+    r = recover_ensemble(tmp_path / "planted" / "ensemble", truth, tmp_path, cluster=defaults("cluster"))
+    assert r.ari >= 0.9 and r.n_channels == 3, r
+    assert not [m for m in r.motion_misses if m.startswith("H6 transfer")], r.motion_misses
+    named = [important for important, _ in motion_words(tmp_path).values()]
+    assert named.count("H6 transfer O1\u2192N5") == 1, named
+
+
 def test_a_cycloaddition_between_two_molecules_is_found_and_named(tmp_path):
     """A planted ethylene dimer ([2+2]: the molecules close from 3.4 to 1.6 A, each one rigid): no bond, angle or
     torsion of either molecule changes, so only the contacts between them (fragment_contact, clustered on) see it.

@@ -141,6 +141,25 @@ def test_a_bond_that_breaks_is_named_before_larger_distortions():
                                                           ["C2-C1-H7 opening", "C1-C6 stretching"]]
 
 
+def test_a_hydrogen_that_leaves_one_atom_for_another_is_a_transfer():
+    """O1-H3 (0.99 A) breaks (1.70 A, past the 1.44 A O-H cutoff) and H3···N2 (1.70 A) forms (1.03 A, within 1.46 A):
+    one motion 'H3 transfer O1→N2'. An O-H that only stretches (1.20 A) beside the same approach is no transfer."""
+    from analysis.motions import hydrogen_transfers
+
+    topo = Topology(symbols=["O", "N", "H"], names=["O1", "N2", "H3"], bonds=[(0, 2)], rings=[])
+    reference = pd.DataFrame({"bond[O1-H3]": [0.99, 0.99], "contact[N2-H3]": [1.70, 1.70], "angle[N2-O1-H3]": [30.0, 30.0]})
+    transfer = pd.DataFrame({"bond[O1-H3]": [1.70], "contact[N2-H3]": [1.03], "angle[N2-O1-H3]": [5.0]})
+    motions = motion_details(transfer, reference, topo)
+    assert [m.phrase for m in motions] == ["H3 transfer O1\u2192N2", "N2-O1-H3 closing"]
+    assert str(motions[0]) == "H3 transfer O1\u2192N2"  # no size: two distances changed
+    stretched = pd.DataFrame({"bond[O1-H3]": [1.20], "contact[N2-H3]": [1.40], "angle[N2-O1-H3]": [5.0]})
+    assert hydrogen_transfers(list(stretched.columns), stretched.iloc[0], reference.mean(), topo) == {}
+    # a hydrogen bond that tightens (H3···N2 1.70 -> 1.55 A: below 1.6 x the covalent sum, 1.63 A, but not within the
+    # 1.46 A bond cutoff) forms no bond: it is not named as one, however large its change
+    tighter = pd.DataFrame({"bond[O1-H3]": [1.00], "contact[N2-H3]": [1.55], "angle[N2-O1-H3]": [29.0]})
+    assert "bond formation" not in " ".join(m.phrase for m in motion_details(tighter, reference, topo))
+
+
 def test_a_bond_broken_in_some_events_and_stretched_in_others_is_one_shared_motion():
     from analysis.motions import Motion, shared_motions
 

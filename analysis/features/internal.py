@@ -42,8 +42,9 @@ def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_
     ``pucker_Q[ring1]`` (Å), ``pucker_theta[ring1]``, ``pucker_phi[ring1]`` (deg), ``pucker_z[C6:ring1]`` (Å),
     ``conformer[ring1]`` (str, e.g. ``chair ¹C₄``), ``oop[N8:ring1]`` (deg, signed), ``pyr[N8]`` (deg, signed
     pyramidalization of every three-coordinated atom), ``contact[C1-C6]`` (Å, distance of two heavy atoms of one
-    molecule that may bond, :meth:`Topology.contacts`; for naming only, see :func:`clustering_columns`) and
-    ``fragment_contact[C1-C7]`` (the same between two molecules, clustered on).
+    molecule that may bond, :meth:`Topology.contacts`, or of a hydrogen and a heavy atom near it,
+    :meth:`Topology.hydrogen_contacts`; for naming only, see :func:`clustering_columns`) and
+    ``fragment_contact[C1-C7]`` (two heavy atoms of two molecules, clustered on).
     """
     coords = np.asarray(coords_angstrom, dtype=float)
     if coords.ndim == 2:
@@ -138,6 +139,13 @@ def _feature_block(coords: np.ndarray, topology: Topology, families: set) -> dic
             for k, (i, j) in enumerate(pairs):
                 family = "contact" if fragment[i] == fragment[j] else "fragment_contact"
                 cols[f"{family}[{names[i]}-{names[j]}]"] = vals[k]
+        # a hydrogen and the heavy atoms near it: naming only, also between molecules (a hydrogen bond's length
+        # says nothing about where the molecules lie, and fluctuates with every vibration)
+        pairs = np.array(topology.hydrogen_contacts()).reshape(-1, 2)
+        if len(pairs):
+            vals = distances_am(xam, pairs)
+            for k, (i, j) in enumerate(pairs):
+                cols[f"contact[{names[i]}-{names[j]}]"] = vals[k]
     if "pyramidalization" in families:
         centers = [a for a in range(len(names)) if len(topology.neighbors(a)) == 3]
         if centers:
