@@ -181,12 +181,14 @@ def hydrogen_transfers(columns, values: pd.Series, reference: pd.Series, topolog
     return out
 
 
-def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int) -> list[Motion]:
+def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int,
+                      transfers: dict | None = None) -> list[Motion]:
     """The first ``n`` distinct phrases of ``ranked_columns`` (largest change first) with their changes from
     ``reference`` to ``values`` (torsions as the change of the angle); a hydrogen that left one atom for another is
-    one motion, 'H6 transfer O1→N5' (:func:`hydrogen_transfers`), without a size."""
+    one motion, 'H6 transfer O1→N5' (:func:`hydrogen_transfers`, unless the caller knows them: ``transfers``),
+    without a size."""
     out: list[Motion] = []
-    transfers = hydrogen_transfers(ranked_columns, values, reference, topology)
+    transfers = hydrogen_transfers(ranked_columns, values, reference, topology) if transfers is None else transfers
     for col in ranked_columns:
         fam = feature_family(col)
         if col in transfers:
@@ -214,10 +216,18 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     scale = np.array([FAMILY_SCALE[feature_family(c)] for c in cols])
     score = np.nan_to_num(np.abs(values - ref.to_numpy()) / scale, nan=-1.0)
     score[not_forming(cols, values, topology)] = -1.0
-    score[bonding_changes(cols, values, ref.to_numpy(), topology) & (score >= 0)] += BONDING_CHANGE_RANK
+    changed = bonding_changes(cols, values, ref.to_numpy(), topology)
+    score[changed & (score >= 0)] += BONDING_CHANGE_RANK
+    # a transfer needs a hydrogen's bond broken and one of its contacts formed: looked for only in those rows
+    symbol = dict(zip(topology.names, topology.symbols))
+    with_h = np.array(["H" in (symbol.get(a) for a in _atoms(c)) for c in cols], dtype=bool)
+    family = np.array([feature_family(c) for c in cols], dtype=object)
+    maybe = ((changed & with_h & (family == "bond")).any(axis=1)
+             & (changed & with_h & np.isin(family, CONTACT_FAMILIES)).any(axis=1))
     # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
     order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
-    return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n)
+    return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n,
+                              transfers=None if maybe[i] else {})
             for i, row_order in enumerate(order)]
 
 

@@ -152,6 +152,9 @@ def test_a_hydrogen_that_leaves_one_atom_for_another_is_a_transfer():
     motions = motion_details(transfer, reference, topo)
     assert [m.phrase for m in motions] == ["H3 transfer O1\u2192N2", "N2-O1-H3 closing"]
     assert str(motions[0]) == "H3 transfer O1\u2192N2"  # no size: two distances changed
+    from analysis.motions import event_motions  # event by event (rows without a broken H bond skip the search)
+    both = pd.concat([transfer, reference.iloc[[0]].assign(**{"angle[N2-O1-H3]": 5.0})], ignore_index=True)
+    assert [ms[0].phrase for ms in event_motions(both, reference, topo)] == ["H3 transfer O1\u2192N2", "N2-O1-H3 closing"]
     stretched = pd.DataFrame({"bond[O1-H3]": [1.20], "contact[N2-H3]": [1.40], "angle[N2-O1-H3]": [5.0]})
     assert hydrogen_transfers(list(stretched.columns), stretched.iloc[0], reference.mean(), topo) == {}
     # a hydrogen bond that tightens (H3···N2 1.70 -> 1.55 A: below 1.6 x the covalent sum, 1.63 A, but not within the
