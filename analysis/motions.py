@@ -58,8 +58,8 @@ def describe_feature(column: str, delta: float, topology: Topology, value: float
         return f"{atoms[0]}-{atoms[1]} {'stretching' if delta > 0 else 'compression'}"
     if fam == "angle":
         return f"{'-'.join(atoms)} {'opening' if delta > 0 else 'closing'}"
-    if fam.startswith("dihedral"):
-        return f"{'-'.join(atoms)} torsion"
+    if fam.startswith("dihedral"):  # named by its central bond: every torsion about it is one twist
+        return f"{atoms[1]}-{atoms[2]} torsion" if len(atoms) == 4 else f"{'-'.join(atoms)} torsion"
     if fam in CONTACT_FAMILIES:
         return f"{atoms[0]}···{atoms[1]} {'bond formation' if delta < 0 else 'separation'}"
     if fam == "pucker_Q":

@@ -80,10 +80,10 @@ FAMILY = {
 
 
 # what the named motion of each planted channel must contain (default: the planted name itself); the report
-# names a torsion by its four atoms and a ring opening as the stretching of the bond
+# names a torsion by its central bond and a ring opening as the stretching of the bond
 NAMED_AS = {"C6 puckering + NH2 out-of-plane [+]": ("C6 puckering [+]", "NH2 out-of-plane [+]"),
             "N1-C2 ring opening": ("N1-C2", "stretching"), "N1 puckering [+]": ("N1 puckering [",), "N1-C5 ring opening": ("N1-C5", "stretching"),
-            "C1=C2 twisting": ("C1-C2-", "torsion"), "C2-C3 twisting": ("-C2-C3-", "torsion"), "C1=C2 stretching": ("C1-C2 stretching",),
+            "C1=C2 twisting": ("C1-C2 torsion",), "C2-C3 twisting": ("C2-C3 torsion",), "C1=C2 stretching": ("C1-C2 stretching",),
             "H6 transfer O1->N5": ("H6 transfer O1\u2192N5",)}
 
 

@@ -38,7 +38,7 @@ def test_feature_family_and_natural_scale():
 @pytest.mark.parametrize("column, delta, words", [
     ("bond[C1-N3]", 0.3, "C1-N3 stretching"), ("bond[C1-N3]", -0.1, "C1-N3 compression"),
     ("angle[O2-C1-N3]", 5.0, "O2-C1-N3 opening"), ("angle[O2-C1-N3]", -5.0, "O2-C1-N3 closing"),
-    ("dihedral_sin[O2-C1-N3-H4]", 0.2, "O2-C1-N3-H4 torsion"), ("pucker_z[C6:ring1]", -0.2, "C6 puckering [-]"),
+    ("dihedral_sin[O2-C1-N3-H4]", 0.2, "C1-N3 torsion"), ("pucker_z[C6:ring1]", -0.2, "C6 puckering [-]"),
     ("oop[N3:ring1]", 12.0, "NH2 out-of-plane [+]"), ("pyr[N3]", -9.0, "NH2 pyramidalization [-]"),
     ("pyr[C1]", 9.0, "C1 pyramidalization [+]"), ("pucker_Q[ring1]", 0.4, "ring1 puckering"), ("odd", 1.0, "odd"),
 ])
@@ -61,10 +61,24 @@ def test_motion_scores_rank_in_natural_units_and_motion_details_wrap_torsions():
     assert scores["bond[C1-N3]"] == pytest.approx(0.5)
     details = motion_details(group, ref, TOPO, n=3)
     # the torsion ranks by its sin change, |sin(−165°) − sin(175°)| = 0.35, below the bond's 0.5
-    assert [m.phrase for m in details] == ["O2-C1-N3 closing", "C1-N3 stretching", "O2-C1-N3-H4 torsion"]
+    assert [m.phrase for m in details] == ["O2-C1-N3 closing", "C1-N3 stretching", "C1-N3 torsion"]
     assert details[0].change == pytest.approx(-20.0) and details[0].unit == "°"
     assert details[1].change == pytest.approx(0.05) and details[1].unit == "Å"
     assert details[2].change == pytest.approx(20.0) and details[2].unit == "°"  # a 20° turn, not −340°
+
+
+def test_torsions_about_one_bond_are_one_twist():
+    """An NH2 group twisting about C1-N3 turns O2-C1-N3-H4 and H6-C1-N3-H4 alike: one motion, 'C1-N3 torsion' (the
+    larger turn), and the second slot goes to the next motion, not to the same twist read through other atoms."""
+    ref = pd.DataFrame({f"dihedral_{f}[{q}]": [fn(np.radians(a))] * 2 for q, a in (("O2-C1-N3-H4", 0.0), ("H6-C1-N3-H4", 180.0))
+                        for f, fn in (("sin", np.sin), ("cos", np.cos))} | {"angle[O2-C1-N3]": [124.0, 124.0]})
+    group = ref.copy()
+    for q, a in (("O2-C1-N3-H4", 50.0), ("H6-C1-N3-H4", 226.0)):
+        group[f"dihedral_sin[{q}]"], group[f"dihedral_cos[{q}]"] = np.sin(np.radians(a)), np.cos(np.radians(a))
+    group["angle[O2-C1-N3]"] -= 5.0  # 0.5 in units of 10°, below the torsion's sin change 0.77
+    details = motion_details(group, ref, TOPO, n=2)
+    assert [m.phrase for m in details] == ["C1-N3 torsion", "O2-C1-N3 closing"]
+    assert details[0].change == pytest.approx(50.0)
 
 
 def test_equivalent_phrases_map_names_and_merge_a_reversed_torsion():
