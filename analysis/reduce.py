@@ -130,6 +130,9 @@ class EventPCA(TransformerMixin, BaseEstimator):
         return [(i, float(col[i])) for i in idx]
 
 
+TOP_LOADINGS = 8  # stored per component: the report shows the first three that name different motions
+
+
 def too_few_events(transition: str, events: pd.DataFrame, min_events: int = MIN_EVENTS) -> str:
     """Plain words for a transition with too few events: 'S1→S0: 1 event (TRAJ7 at 9.2 fs); at least 3 …'."""
     listed = ", ".join(f"{r.trajectory_id} at {r.time_fs:.1f} fs" for r in events.head(5).itertuples())
@@ -181,7 +184,7 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
             "n_events": int(len(group)), "n_features": len(model.columns_), "n_components": int(model.n_components_),
             "n_components_stored": int(model.pca_.n_components_),
             "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_[: model.n_components_]],
-            "top_loadings": {f"PC{i + 1}": model.top_loadings(i) for i in range(model.n_components_)},
+            "top_loadings": {f"PC{i + 1}": model.top_loadings(i, TOP_LOADINGS) for i in range(model.n_components_)},
             "fc_scores": franck_condon_scores(model, initial if initial is not None else pd.DataFrame()),
         }
         log.info("PCA %s: %d events x %d features -> %d components (%.1f %% variance; %d stored)", transition, len(group),

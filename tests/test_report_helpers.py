@@ -104,3 +104,16 @@ def test_status_says_unresolved_events_may_be_channels_below_the_smallest_size()
                                                       "than 5 events, the smallest that cluster.min_cluster_size and min_share resolve)")
     assert section(["A1B1"] * 8, 5).status == "S1→S0: 8 events in 1 channel"
     assert section(["A1B1"] * 8 + ["unresolved"], None).status.endswith("unresolved, 1 event (density noise)")
+
+
+def test_a_components_loadings_name_different_motions():
+    """A torsion's sin and cos columns, and two dihedrals about one bond, are one twist: the PCA list shows the first
+    three distinct motions, each with its largest loading."""
+    from analysis.report.build import distinct_loadings
+    from analysis.topology import Topology
+
+    topo = Topology(symbols=["C", "O", "N", "H", "H", "H"], names=["C1", "O2", "N3", "H4", "H5", "H6"],
+                    bonds=[(0, 1), (0, 2), (2, 3), (2, 4), (0, 5)], rings=[])
+    loadings = [("dihedral_sin[O2-C1-N3-H4]", 0.41), ("dihedral_cos[O2-C1-N3-H4]", -0.40), ("dihedral_sin[H6-C1-N3-H5]", 0.39),
+                ("bond[C1-O2]", 0.30), ("angle[O2-C1-N3]", -0.20), ("bond[C1-N3]", 0.10)]
+    assert distinct_loadings(loadings, topo) == [("C1-N3 torsion", 0.41), ("C1-O2 stretching", 0.30), ("O2-C1-N3 closing", -0.20)]

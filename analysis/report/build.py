@@ -205,6 +205,19 @@ def listed_events(geoms: EventGeometries, rows: np.ndarray, reference: pd.DataFr
     return out, motions
 
 
+def distinct_loadings(loadings, topology, n: int = 3) -> list[tuple[str, float]]:
+    """The first ``n`` of a component's (feature, loading) pairs, largest first, that name different motions: a
+    torsion's sin and cos columns, or two dihedrals about one bond, are one twist."""
+    out: list[tuple[str, float]] = []
+    for feature, weight in loadings:
+        words = loading_words(feature, weight, topology)
+        if all(words != seen for seen, _ in out):
+            out.append((words, float(weight)))
+        if len(out) == n:
+            break
+    return out
+
+
 def shared_motion_text(shared: list[tuple[str, int, float, str]], n_events: int) -> str:
     """'Shared by at least half of these events: C1-C6 stretching +0.41 Å (mean) in 3 of 3; …' ('' when none is)."""
     if not shared:
@@ -403,8 +416,8 @@ class TransitionSection:
         if "top_loadings" in pca_summary:
             items = "".join(
                 f"<li><b>{pc}</b> ({100 * v:.1f} %): " + ", ".join(
-                    f"{html.escape(loading_words(f, w, self.topology))} ({w:+.2f})" for f, w in pca_summary["top_loadings"][pc]) + "</li>"
-                for pc, v in zip(pca_summary["top_loadings"], pca_summary["explained_variance_ratio"]))
+                    f"{html.escape(words)} ({w:+.2f})" for words, w in distinct_loadings(pca_summary["top_loadings"][pc], self.topology))
+                + "</li>" for pc, v in zip(pca_summary["top_loadings"], pca_summary["explained_variance_ratio"]))
             parts.append(f"<h3>{t}: principal components</h3><p>{pca_summary['n_events']} events, "
                          f"{pca_summary['n_features']} features, {pca_summary['n_components']} components; the motions "
                          "along each component's positive direction, with their loadings:</p>"
