@@ -40,8 +40,8 @@ def _in_one_ring(column: str, topology: Topology) -> bool:
 
 def describe_feature(column: str, delta: float, topology: Topology, value: float | None = None) -> str:
     """Words for a change ``delta`` of feature ``column``; ``value`` (the feature at the event, when known) marks a
-    bond stretched past the topology's own bond cutoff: 'C1-C6 stretching (ring opening)' for a ring bond,
-    'C1-I2 stretching (bond breaking)' for another."""
+    bond stretched past the topology's own bond cutoff from within it (``value - delta``): 'C1-C6 stretching (ring
+    opening)' for a ring bond, 'C1-I2 stretching (bond breaking)' for another."""
     fam = feature_family(column)
     atoms = _atoms(column) if "[" in column else []  # a column that names no atoms is left as it is
     if fam == "pucker_z":  # "[+]": towards the Cremer–Pople mean-plane normal of the ring
@@ -53,7 +53,7 @@ def describe_feature(column: str, delta: float, topology: Topology, value: float
         idx = topology.names.index(atoms[0])
         return f"{topology.group_name(idx)} pyramidalization [{'+' if delta > 0 else '-'}]"
     if fam == "bond":
-        if delta > 0 and value is not None and bond_broken(column, value, topology):
+        if delta > 0 and value is not None and bond_broken(column, value, topology) and not bond_broken(column, value - delta, topology):
             return f"{atoms[0]}-{atoms[1]} stretching ({'ring opening' if _in_one_ring(column, topology) else 'bond breaking'})"
         return f"{atoms[0]}-{atoms[1]} {'stretching' if delta > 0 else 'compression'}"
     if fam == "angle":
@@ -112,7 +112,7 @@ def bonding_changes(columns, values: np.ndarray, reference: np.ndarray, topology
     reference = np.broadcast_to(np.asarray(reference, dtype=float), values.shape)
     cutoff = np.array([_bond_cutoff(c, topology) for c in columns])
     family = np.array([feature_family(c) for c in columns], dtype=object)
-    broken = (family == "bond") & (values > cutoff) & (values > reference)
+    broken = (family == "bond") & (values > cutoff) & (reference <= cutoff) & (values > reference)
     formed = np.isin(family, CONTACT_FAMILIES) & (values < cutoff) & (reference >= cutoff)
     return broken | formed
 

@@ -136,6 +136,10 @@ def test_a_bond_past_its_cutoff_is_named_broken_and_a_ring_bond_an_opening():
     assert describe_feature("bond[C1-H7]", 0.80, ring, 1.90) == "C1-H7 stretching (bond breaking)"
     assert describe_feature("bond[C1-C6]", 0.66, ring) == "C1-C6 stretching"  # a loading: no length, no verdict
     assert describe_feature("bond[C1-C6]", -0.1, ring, 2.2) == "C1-C6 compression"  # shortening: not a breaking
+    # already past the cutoff at the Franck-Condon geometry (1.90 A): stretching further breaks nothing new
+    assert describe_feature("bond[C1-C6]", 0.10, ring, 2.00) == "C1-C6 stretching"
+    from analysis.motions import bonding_changes
+    assert [bonding_changes(["bond[C1-C6]"], np.array([[2.00]]), np.array([fc]), ring).tolist() for fc in (1.90, 1.54)] == [[[False]], [[True]]]
 
 
 def test_a_bond_that_breaks_is_named_before_larger_distortions():
