@@ -17,31 +17,28 @@ def _atoms(column: str) -> list[str]:
     return inner.split(":")[0].split("-")
 
 
+def _symbols(column: str, topology: Topology) -> list[str] | None:
+    """The elements of the atoms a column names (None when one is not in the topology)."""
+    symbol = dict(zip(topology.names, topology.symbols))
+    found = [symbol.get(a) for a in _atoms(column)]
+    return None if None in found else found
+
+
 def _bond_cutoff(column: str, topology: Topology) -> float:
     """The bond cutoff (Å) of a ``bond[...]`` or contact column's two atoms; inf for another column or unknown atoms."""
-    if feature_family(column) not in ("bond", *CONTACT_FAMILIES):
-        return np.inf
-    index = {name: i for i, name in enumerate(topology.names)}
-    a, b = (index.get(x) for x in _atoms(column))
-    return np.inf if a is None or b is None else bond_cutoff_angstrom(topology.symbols[a], topology.symbols[b])
-
-
-def bond_broken(column: str, length_angstrom: float, topology: Topology) -> bool:
-    """Whether a ``bond[...]`` is longer than the distance at which the topology's own perception would still draw
-    it (:func:`analysis.topology.bond_cutoff_angstrom`): at the event the bond has broken, not only stretched."""
-    return bool(feature_family(column) == "bond" and np.isfinite(length_angstrom) and length_angstrom > _bond_cutoff(column, topology))
+    symbols = _symbols(column, topology) if feature_family(column) in ("bond", *CONTACT_FAMILIES) else None
+    return bond_cutoff_angstrom(*symbols) if symbols and len(symbols) == 2 else np.inf
 
 
 def _in_one_ring(column: str, topology: Topology) -> bool:
-    index = {name: i for i, name in enumerate(topology.names)}
-    atoms = {index.get(x) for x in _atoms(column)}
+    atoms = {topology.names.index(a) for a in _atoms(column)}
     return any(atoms <= set(ring) for ring in topology.rings)
 
 
 def describe_feature(column: str, delta: float, topology: Topology, value: float | None = None) -> str:
     """Words for a change ``delta`` of feature ``column``; ``value`` (the feature at the event, when known) marks a
-    bond stretched past the topology's own bond cutoff from within it (``value - delta``): 'C1-C6 stretching (ring
-    opening)' for a ring bond, 'C1-I2 stretching (bond breaking)' for another."""
+    bond stretched past the topology's own bond cutoff from within it (``value - delta``, :func:`bonding_changes`):
+    'C1-C6 stretching (ring opening)' for a ring bond, 'C1-I2 stretching (bond breaking)' for another."""
     fam = feature_family(column)
     atoms = _atoms(column) if "[" in column else []  # a column that names no atoms is left as it is
     if fam == "pucker_z":  # "[+]": towards the Cremer–Pople mean-plane normal of the ring
@@ -53,7 +50,7 @@ def describe_feature(column: str, delta: float, topology: Topology, value: float
         idx = topology.names.index(atoms[0])
         return f"{topology.group_name(idx)} pyramidalization [{'+' if delta > 0 else '-'}]"
     if fam == "bond":
-        if delta > 0 and value is not None and bond_broken(column, value, topology) and not bond_broken(column, value - delta, topology):
+        if value is not None and bonding_changes([column], np.array([value]), np.array([value - delta]), topology)[0]:
             return f"{atoms[0]}-{atoms[1]} stretching ({'ring opening' if _in_one_ring(column, topology) else 'bond breaking'})"
         return f"{atoms[0]}-{atoms[1]} {'stretching' if delta > 0 else 'compression'}"
     if fam == "angle":
@@ -90,10 +87,9 @@ def not_forming(columns, values: np.ndarray, topology: Topology) -> np.ndarray:
     near 1.6 × the covalent sum): no bond forms there, and the contact is left out of the motions (its distance
     also changes with every torsion between the two atoms)."""
     limit = np.full(len(columns), np.inf)
-    index = {name: i for i, name in enumerate(topology.names)}
     for k, column in enumerate(columns):
-        if feature_family(column) in CONTACT_FAMILIES:
-            symbols = [topology.symbols[index[x]] for x in _atoms(column)]
+        symbols = _symbols(column, topology) if feature_family(column) in CONTACT_FAMILIES else None
+        if symbols:
             limit[k] = (bond_cutoff_angstrom(*symbols) if "H" in symbols
                         else BOND_FORMING_FACTOR * sum(COVALENT_RADII_ANGSTROM.get(x, 1.5) for x in symbols))
     return np.asarray(values, dtype=float) > limit
@@ -104,8 +100,8 @@ BONDING_CHANGE_RANK = 1e6  # added to the score of a bond that breaks or forms: 
 
 def bonding_changes(columns, values: np.ndarray, reference: np.ndarray, topology: Topology) -> np.ndarray:
     """(…, n_columns) True where the bonding changes, judged by the topology's own bond cutoff
-    (:func:`analysis.topology.bond_cutoff_angstrom`): a ``bond[...]`` that lengthened past it (:func:`bond_broken`),
-    or a contact that was beyond it in ``reference`` and came within it. A channel is a reaction before it is a
+    (:func:`analysis.topology.bond_cutoff_angstrom`): a ``bond[...]`` that lengthened past it from within it in
+    ``reference`` (the bond broke, not only stretched), or a contact that was beyond it in ``reference`` and came within it. A channel is a reaction before it is a
     distortion: such a motion is named first, whatever the size of the others (cyclohexadiene's C1-C6 ring
     opening, +0.41 Å at the hop, before its hydrogens' 47° out-of-plane wag)."""
     values = np.asarray(values, dtype=float)
@@ -219,8 +215,7 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     changed = bonding_changes(cols, values, ref.to_numpy(), topology)
     score[changed & (score >= 0)] += BONDING_CHANGE_RANK
     # a transfer needs a hydrogen's bond broken and one of its contacts formed: looked for only in those rows
-    symbol = dict(zip(topology.names, topology.symbols))
-    with_h = np.array(["H" in (symbol.get(a) for a in _atoms(c)) for c in cols], dtype=bool)
+    with_h = np.array(["H" in (_symbols(c, topology) or []) for c in cols], dtype=bool)
     family = np.array([feature_family(c) for c in cols], dtype=object)
     maybe = ((changed & with_h & (family == "bond")).any(axis=1)
              & (changed & with_h & np.isin(family, CONTACT_FAMILIES)).any(axis=1))

@@ -132,20 +132,16 @@ def _feature_block(coords: np.ndarray, topology: Topology, families: set) -> dic
                 for k, (_, atom) in enumerate(mine):
                     cols[f"oop[{names[atom]}:ring{r + 1}]"] = vals[k]
     if "contacts" in families:
-        pairs = np.array(topology.contacts()).reshape(-1, 2)
-        if len(pairs):
-            vals = distances_am(xam, pairs)
-            fragment = topology.fragments()
-            for k, (i, j) in enumerate(pairs):
-                family = "contact" if fragment[i] == fragment[j] else "fragment_contact"
-                cols[f"{family}[{names[i]}-{names[j]}]"] = vals[k]
+        fragment = topology.fragments()
+        heavy, hydrogen = topology.contacts(), topology.hydrogen_contacts()
         # a hydrogen and the heavy atoms near it: naming only, also between molecules (a hydrogen bond's length
         # says nothing about where the molecules lie, and fluctuates with every vibration)
-        pairs = np.array(topology.hydrogen_contacts()).reshape(-1, 2)
+        family = ["contact" if fragment[i] == fragment[j] else "fragment_contact" for i, j in heavy] + ["contact"] * len(hydrogen)
+        pairs = np.array(heavy + hydrogen).reshape(-1, 2)
         if len(pairs):
             vals = distances_am(xam, pairs)
             for k, (i, j) in enumerate(pairs):
-                cols[f"contact[{names[i]}-{names[j]}]"] = vals[k]
+                cols[f"{family[k]}[{names[i]}-{names[j]}]"] = vals[k]
     if "pyramidalization" in families:
         centers = [a for a in range(len(names)) if len(topology.neighbors(a)) == 3]
         if centers:
