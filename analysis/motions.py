@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.elements import COVALENT_RADII_ANGSTROM
 from analysis.features.internal import CONTACT_FAMILIES, FAMILY_SCALE, feature_family
 from analysis.topology import Topology, bond_cutoff_angstrom
+from analysis.symmetry import first_form, phrase_atoms
 
 
 def _atoms(column: str) -> list[str]:
@@ -224,6 +225,22 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n,
                               transfers=None if maybe[i] else {})
             for i, row_order in enumerate(order)]
+
+
+def phrase_bond_changes(phrase: str, names) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(broken, formed) atom pairs a motion phrase names in its first form: 'C1-C6 stretching (ring opening)' or
+    '(bond breaking)' breaks C1-C6, 'C1···C6 bond formation' forms it, 'H6 transfer O1→N5' breaks O1-H6 and forms
+    H6-N5; any other phrase changes no bond."""
+    first = first_form(phrase)
+    atoms = phrase_atoms(first, names)
+    if first.endswith(("(ring opening)", "(bond breaking)")) and len(atoms) == 2:
+        return [tuple(sorted(atoms))], []
+    if first.endswith("bond formation") and len(atoms) == 2:
+        return [], [tuple(sorted(atoms))]
+    if " transfer " in first and len(atoms) == 3:
+        h, donor, acceptor = atoms
+        return [tuple(sorted((h, donor)))], [tuple(sorted((h, acceptor)))]
+    return [], []
 
 
 def _base_phrase(phrase: str) -> str:

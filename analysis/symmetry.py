@@ -370,8 +370,7 @@ def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
     rotation that swaps the faces of a planar ring, see :func:`canonical_choice`."""
     if not phrase:
         return [phrase]
-    pattern = re.compile("|".join(sorted((re.escape(n) for n in names), key=len, reverse=True)))
-    pattern = re.compile(rf"(?<![A-Za-z0-9'])(?:{pattern.pattern})(?![0-9'])")
+    pattern = _name_pattern(names)
     index = {n: i for i, n in enumerate(names)}
     out, seen = [], set()
     for k, p in enumerate(perms):
@@ -384,6 +383,29 @@ def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
             seen.add(key)
             out.append(mapped)
     return out
+
+
+def _name_pattern(names) -> re.Pattern:
+    """Any of the atom ``names`` as a whole word (the longest first: ``C10`` is not ``C1``)."""
+    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9'])(?:{alternatives})(?![0-9'])")
+
+
+def first_form(phrase: str) -> str:
+    """The first of the forms :func:`merged_phrase` joined: 'C3–N6 / C4–N7 stretching' → 'C3–N6 stretching',
+    'C4 puckering [+] / [-]' → 'C4 puckering [+]'; a phrase of one form as it is."""
+    forms = str(phrase or "").split(" / ")
+    if len(forms) > 1 and " " not in forms[0] and " " in forms[-1]:
+        return f"{forms[0]} {forms[-1].split(' ', 1)[1]}"
+    return forms[0]
+
+
+def phrase_atoms(phrase: str, names) -> list[int]:
+    """Indices of the atoms a motion phrase names, in its first form (:func:`first_form`; 'C3–N6 / C4–N7
+    stretching' → C3, N6; 'H6 transfer O1→N5' → H6, O1, N5), in the order named."""
+    first = first_form(phrase)
+    index = {n: i for i, n in enumerate(names)}
+    return list(dict.fromkeys(index[m.group(0)] for m in _name_pattern(names).finditer(first))) if names else []
 
 
 def _phrase_key(phrase: str) -> tuple:

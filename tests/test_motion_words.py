@@ -90,6 +90,24 @@ def test_equivalent_phrases_map_names_and_merge_a_reversed_torsion():
     assert equivalent_phrases("", names, [identity, swap]) == [""]
 
 
+@pytest.mark.parametrize("phrase, atoms, broken, formed", [
+    ("C1-N3 stretching (ring opening)", [0, 2], [(0, 2)], []),
+    ("C1-N3 / C2-N4 stretching (bond breaking)", [0, 2], [(0, 2)], []),
+    ("C1···C2 bond formation", [0, 1], [], [(0, 1)]),
+    ("H5 transfer N3→N4", [4, 2, 3], [(2, 4)], [(3, 4)]),
+    ("C1-N3 stretching", [0, 2], [], []),
+    ("C1 puckering [+] / [-]", [0], [], []),
+    ("", [], [], []),
+])
+def test_a_phrase_names_its_atoms_and_the_bonds_it_breaks_or_forms(phrase, atoms, broken, formed):
+    from analysis.motions import phrase_bond_changes
+    from analysis.symmetry import phrase_atoms
+
+    names = ["C1", "C2", "N3", "N4", "H5", "H6"]
+    assert phrase_atoms(phrase, names) == atoms
+    assert phrase_bond_changes(phrase, names) == (broken, formed)
+
+
 def test_canonical_choice_gives_the_moving_atom_the_lower_equivalent_index():
     # a symmetric triatomic X1-C0-X2 (atoms 1 and 2 equivalent); one geometry stretches bond 0-2, one bond 0-1
     reference = np.array([[0.0, 0, 0], [-1.2, 0, 0], [1.2, 0, 0]])

@@ -59,6 +59,19 @@ def test_view_shows_a_puckering_obliquely():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_drawing_finds_the_bond_that_broke_and_the_bond_that_formed():
+    """O1-H3 0.99 A -> 1.70 A (past the 1.44 A O-H cutoff: broken); H3···N2 1.70 A -> 1.03 A (within the 1.46 A N-H
+    cutoff: formed); O1-C4 only stretches 1.43 -> 1.60 A (within its 1.77 A cutoff): neither."""
+    symbols = ["O", "N", "H", "C"]
+    reference = np.array([[0.0, 0, 0], [2.69, 0, 0], [0.99, 0, 0], [-1.0, 1.023, 0]])
+    event = np.array([[0.0, 0, 0], [2.73, 0, 0], [1.70, 0, 0], [-1.0, 1.249, 0]])
+    broken, formed = drawing.bond_changes(event, reference, symbols, [(0, 2), (0, 3)])
+    assert (broken, formed) == ([(0, 2)], [(1, 2)])
+    assert drawing.bond_changes(reference, reference, symbols, [(0, 2), (0, 3)]) == ([], [])
+    png = drawing.draw_molecule(event, symbols, [(0, 2), (0, 3)], reference, [], named_changes=([(0, 3)], []))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_medoid_is_the_point_with_the_smallest_summed_distance():
     points = np.array([[0.0, 0], [1, 0], [2, 0], [10, 0]])
     assert structures.medoid_index(points) == 1  # the mean (3.25, 0) is nearest to point 2

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
 from analysis.io.store import Store
-from analysis.motions import Motion, loading_words, motion_details, shared_motions, symmetry_sign_flips
+from analysis.motions import Motion, loading_words, motion_details, phrase_bond_changes, shared_motions, symmetry_sign_flips
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
@@ -33,7 +33,7 @@ from analysis.io.text import format_xyz
 from analysis.report.structures import (EventGeometries, channel_structures, event_geometries, event_motion_list,
                                        write_channel_files)
 from analysis.report.surrogate import surrogate_html as surrogate_section
-from analysis.symmetry import merged_phrase, phrase_orbit
+from analysis.symmetry import merged_phrase, phrase_atoms, phrase_orbit
 from analysis.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -297,9 +297,14 @@ class TransitionSection:
             self.channels = add_structure_columns(self.channels, geoms, self.structures, self.lifetimes, topology.names)
             self.files = write_channel_files(self.structures, store_paths, topology, out_dir / "geometries", s)
             self.geometries = {c: f["medoid"] for c, f in self.files.items()}
+            words = self.channels.set_index("channel")[["important_motion", "second_motion"]].fillna("") if len(self.channels) else None
             for c, st in self.structures.items():
+                phrases = list(words.loc[c]) if words is not None and c in words.index else []
+                named = phrase_atoms(phrases[0], topology.names) if phrases else []
+                changes = [phrase_bond_changes(p, topology.names) for p in phrases]
                 self.drawings[c] = drawing.draw_molecule(st.coords_angstrom, topology.symbols, topology.bonds, geoms.fc_angstrom,
-                                                         st.moving, topology.names)
+                                                         st.moving + named, topology.names,
+                                                         named_changes=([b for ch in changes for b in ch[0]], [f for ch in changes for f in ch[1]]))
         self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
         if "skipped" not in summary and self.n_events:
             if len(self.resolved):  # a bar and a tree of "unresolved 100 %" would say nothing the sentence does not
@@ -402,7 +407,8 @@ class TransitionSection:
         if len(self.resolved):
             parts += [f"<h3>{t}: channels</h3>", "<p>Each card: the channel's medoid event geometry (the event with the "
                       "smallest summed distance to the others in PCA space), superposed on the Franck–Condon geometry "
-                      "(grey) with the atoms that move most highlighted (orange, arrows from their FC positions).</p>",
+                      "(grey) with the atoms that move most and the atoms its motion names highlighted (orange, arrows from their "
+                      "FC positions); a bond broken at the event is dashed red, a bond formed dotted blue.</p>",
                       self.cards(), table_html(self.display_table(compact=True), digits=2)]
             if len(self.event_list):
                 parts.append(f"<details><summary>{html.escape(self.list_caption)}</summary>"

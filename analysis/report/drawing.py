@@ -13,11 +13,14 @@ import numpy as np
 
 from analysis.report.figures import _png, plt
 from analysis.symmetry import kabsch_rmsd
+from analysis.topology import bond_cutoff_angstrom
 
 # CPK-like colours; elements not listed are drawn pink
 ELEMENT_COLORS = {"H": "#f2f2f2", "C": "#505050", "N": "#3050f8", "O": "#ff0d0d", "F": "#90e050", "S": "#e6c000",
                   "P": "#ff8000", "Cl": "#1ff01f", "Br": "#a62929", "I": "#940094", "B": "#ffb5b5", "Si": "#f0c8a0"}
 HIGHLIGHT_COLOR = "#ff9900"
+BROKEN_COLOR = "#d62728"    # a bond broken at the event: dashed
+FORMED_COLOR = "#1f77b4"    # a bond formed at the event: dotted
 MIN_MOVE_ANGSTROM = 0.2     # an atom must move at least this far ...
 MOVE_SHARE = 0.5            # ... and at least this share of the largest displacement to count as moving
 
@@ -94,6 +97,27 @@ def moving_atoms(mean_displacement_angstrom: np.ndarray) -> list[int]:
     return [int(i) for i in np.flatnonzero((d >= MIN_MOVE_ANGSTROM) & (d >= MOVE_SHARE * d.max()))]
 
 
+def bond_changes(coords: np.ndarray, reference: np.ndarray, symbols, bonds) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(broken, formed) atom pairs of ``coords`` against ``reference`` (n_atoms, 3, Å), judged by the bond cutoff of
+    the topology's perception (:func:`analysis.topology.bond_cutoff_angstrom`), as the motion words are: a bond of
+    ``bonds`` within its cutoff in ``reference`` and past it in ``coords`` is broken; a pair that is not a bond,
+    past its cutoff in ``reference`` and within it in ``coords``, is formed."""
+    coords, reference = np.asarray(coords, float), np.asarray(reference, float)
+    n = len(symbols)
+    kinds = sorted(set(symbols))
+    table = {(a, b): bond_cutoff_angstrom(a, b) for a in kinds for b in kinds}
+    cutoff = np.array([[table[a, b] for b in symbols] for a in symbols]).reshape(n, n)
+    d_now = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
+    d_ref = np.linalg.norm(reference[:, None] - reference[None], axis=-1)
+    bonded = np.zeros((n, n), dtype=bool)
+    for i, j in bonds:
+        bonded[i, j] = bonded[j, i] = True
+    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
+    broken = np.argwhere(upper & bonded & (d_ref <= cutoff) & (d_now > cutoff))
+    formed = np.argwhere(upper & ~bonded & (d_ref > cutoff) & (d_now <= cutoff))
+    return [tuple(int(v) for v in p) for p in broken], [tuple(int(v) for v in p) for p in formed]
+
+
 def _sphere(n: int = 400) -> np.ndarray:
     k = np.arange(n) + 0.5
     phi = np.arccos(1 - 2 * k / n)
@@ -131,7 +155,7 @@ def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None) -> 
 
 
 def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | None = None, highlight=(), names=None,
-                  title: str = "", size_inches: float = 3.4) -> bytes:
+                  title: str = "", size_inches: float = 3.4, named_changes=((), ())) -> bytes:
     """PNG of ``coords`` (n_atoms, 3, Å) superposed on ``reference`` (drawn faint behind, when given).
 
     Parameters
@@ -139,13 +163,22 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
     coords, reference : ndarray (n_atoms, 3), Å
     symbols : element of each atom
     bonds : (i, j) pairs to draw
-    highlight : atoms drawn with an orange halo and labelled (the moving atoms)
+    highlight : atoms drawn with an orange halo and labelled (the moving atoms, the atoms the motion names)
     names : atom names for the labels (``C1``…); heavy atoms and highlighted atoms are labelled
+
+    named_changes : (broken, formed) atom pairs the channel's words name (a channel's mean can break a bond its
+        medoid has only stretched)
+
+    A bond broken (with a ``reference``: :func:`bond_changes`, or named) is drawn dashed red, a bond formed dotted
+    blue, and their atoms are highlighted.
     """
     coords = np.asarray(coords, float)
-    highlight = sorted(set(int(i) for i in highlight))
     names = list(names) if names is not None else [f"{s}{i + 1}" for i, s in enumerate(symbols)]
     ref = np.asarray(reference, float) if reference is not None else None
+    broken, formed = bond_changes(coords, ref, symbols, bonds) if ref is not None else ([], [])
+    broken = sorted(set(broken) | {tuple(sorted(map(int, b))) for b in named_changes[0]})
+    formed = sorted(set(formed) | {tuple(sorted(map(int, b))) for b in named_changes[1]})
+    highlight = sorted(set(int(i) for i in highlight) | {i for pair in broken + formed for i in pair})
     if ref is not None:
         coords = superpose(coords, ref)
     disp = (coords - ref)[highlight] if ref is not None and highlight else None
@@ -162,9 +195,11 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
             ax.annotate("", p[i, :2], q[i, :2], arrowprops={"arrowstyle": "->", "color": HIGHLIGHT_COLOR, "lw": 1.2}, zorder=2)
     depth = p[:, 2]
     z0, z1 = depth.min(), depth.max() + 1e-9
-    for i, j in sorted(bonds, key=lambda b: depth[list(b)].mean()):
+    style = {**{tuple(sorted(b)): ("#333333", "-", 2.2) for b in bonds}, **{b: (BROKEN_COLOR, (0, (3, 2)), 1.6) for b in broken},
+             **{b: (FORMED_COLOR, (0, (1, 1.5)), 1.8) for b in formed}}
+    for (i, j), (color, line, width) in sorted(style.items(), key=lambda kv: depth[list(kv[0])].mean()):
         z = 3 + 2 * (depth[[i, j]].mean() - z0) / (z1 - z0)
-        ax.plot(p[[i, j], 0], p[[i, j], 1], color="#333333", lw=2.2, zorder=z, solid_capstyle="round")
+        ax.plot(p[[i, j], 0], p[[i, j], 1], color=color, lw=width, ls=line, zorder=z, solid_capstyle="round")
     for i in np.argsort(depth):
         z = 3.01 + 2 * (depth[i] - z0) / (z1 - z0)
         big = 0 if symbols[i] == "H" else 1
