@@ -33,6 +33,7 @@ def test_zero_events_gives_a_report_that_says_so(tmp_path):
     assert "3 of 3 trajectories never hop" in html
     assert channels.empty
     assert "no trajectory has an analysis event (transitions): no channels" in proc.stdout
+    assert "set features.event to final_frame or time:<t_fs>" in md  # and what to do about it
     assert "hopscope report:" in proc.stdout  # the last lines say where the report is
 
 

@@ -84,6 +84,14 @@ def _channel_motions(events: pd.DataFrame, reference: pd.DataFrame, topology: To
     return out[:n]
 
 
+def no_event_hint(event: str) -> str:
+    """What to do when no trajectory has an event of ``event``: with hops as events, analyse a fixed time instead."""
+    if event in ("transitions", "first_hop", "last_hop_to_ground") or event.startswith("hop:"):
+        return (" (no trajectory has a hop of this kind; to analyse trajectories without one, set features.event to "
+                "final_frame or time:<t_fs>)")
+    return ""
+
+
 def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology,
                   n_trajectories: int | None = None, stats: pd.DataFrame | None = None,
                   formation: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -507,7 +515,7 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
     if not (table["status"] == "ok").any():
         out.append("no trajectory passed ingest and QC: nothing was analysed")
     elif n_events == 0:
-        out.append(f"no trajectory has an analysis event ({event}): no channels")
+        out.append(f"no trajectory has an analysis event ({event}): no channels{no_event_hint(event)}")
     for s in sections:
         if "skipped" in s.summary or not len(s.resolved):
             out.append(f"no channels for {s.status}")
@@ -555,7 +563,7 @@ def _summary_html(table, summary, n_events, event) -> str:
     if len(summary["transitions"]):
         parts.append("<h3>Transitions</h3>" + table_html(summary["transitions"]))
     else:
-        parts.append("<p>No trajectory has an analysis event.</p>")
+        parts.append(f"<p>No trajectory has an analysis event{html.escape(no_event_hint(event))}.</p>")
     if len(summary["final_states"]):
         parts.append("<h3>Final states</h3><p>State at the last frame analysed (for trajectories QC truncated: before the "
                      "cut).</p>" + table_html(summary["final_states"]))
@@ -664,7 +672,7 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
     for s in sections:
         md += s.markdown()
     if not sections:
-        md += ["No trajectory has an analysis event: no channels.", ""]
+        md += [f"No trajectory has an analysis event: no channels{no_event_hint(event)}.", ""]
     md += ["## Excluded trajectories", "", excluded.to_markdown(index=False) if len(excluded) else "none", ""]
     return "\n".join(md)
 
