@@ -156,16 +156,28 @@ class Topology:
                         out.append((k, atom, nb))
         return out
 
-    def group_name(self, atom: int) -> str:
-        """Chemical name of the group rooted at ``atom`` seen from its ring: 'NH2', 'C=O', 'CH3', or the atom name."""
-        sym = self.symbols[atom]
+    def _group(self, atom: int) -> tuple[str, str] | None:
+        """(generic, numbered) names of the terminal group rooted at ``atom`` ('NH2', 'N8H2'; 'C=O', 'C4=O8'), or
+        None where ``atom`` roots no such group."""
+        sym, name = self.symbols[atom], self.names[atom]
         nbrs = self.neighbors(atom)
         n_h = sum(self.symbols[n] == "H" for n in nbrs)
         if sym != "H" and n_h and len(nbrs) == n_h + 1:
-            return f"{sym}H{n_h if n_h > 1 else ''}"
+            count = n_h if n_h > 1 else ""
+            return f"{sym}H{count}", f"{name}H{count}"
         if sym in ("O", "S") and len(nbrs) == 1:
-            return f"{self.symbols[nbrs[0]]}={sym}"
-        return self.names[atom]
+            return f"{self.symbols[nbrs[0]]}={sym}", f"{self.names[nbrs[0]]}={name}"
+        return None
+
+    def group_name(self, atom: int) -> str:
+        """Chemical name of the group rooted at ``atom`` seen from its ring: 'NH2', 'C=O', 'CH3'; numbered where
+        the molecule has more than one such group ('N8H2', 'C4=O8': uracil's two carbonyls are two motions);
+        else the atom name."""
+        group = self._group(atom)
+        if group is None:
+            return self.names[atom]
+        same = sum(1 for a in range(len(self.symbols)) if (g := self._group(a)) is not None and g[0] == group[0])
+        return group[0] if same == 1 else group[1]
 
     def initial_geometry_angstrom(self) -> np.ndarray:
         """The ensemble's mean initial geometry (Å) when the topology holds it (symmetries were judged on it),

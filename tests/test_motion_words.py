@@ -47,6 +47,22 @@ def test_describe_feature_in_chemical_words(column, delta, words):
     assert loading_words(column, delta, TOPO) == words
 
 
+def test_groups_that_occur_twice_are_named_by_their_atoms():
+    """Uracil (N1 C2 N3 C4 C5 C6 ring, O7 on C2, O8 on C4) has two carbonyls: 'C=O out-of-plane' would not say
+    which moved. A group the molecule has once keeps its generic name (thymine's CH3 on C5)."""
+    symbols = ["N", "C", "N", "C", "C", "C", "O", "O", "C", "H", "H", "H", "H", "H", "H"]
+    names = [f"{s}{k}" for k, s in enumerate(symbols, start=1)]
+    ring = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0)]
+    bonds = ring + [(1, 6), (3, 7), (4, 8), (8, 9), (8, 10), (8, 11), (0, 12), (2, 13), (5, 14)]
+    thymine = Topology(symbols=symbols, names=names, bonds=bonds, rings=[[0, 1, 2, 3, 4, 5]])
+    assert [thymine.group_name(a) for a in (6, 7, 8, 0)] == ["C2=O7", "C4=O8", "CH3", "N1"]
+    assert describe_feature("oop[O8:ring1]", 12.0, thymine) == "C4=O8 out-of-plane [+]"
+    from analysis.symmetry import phrase_atoms
+
+    assert phrase_atoms("C4=O8 out-of-plane [+]", names) == [3, 7]  # the drawing highlights both atoms
+    assert TOPO.group_name(2) == "NH2" and TOPO.group_name(1) == "C=O"
+
+
 def test_motion_scores_rank_in_natural_units_and_motion_details_wrap_torsions():
     ref = pd.DataFrame({"bond[C1-N3]": [1.35, 1.37], "angle[O2-C1-N3]": [123.0, 125.0],
                         "dihedral_sin[O2-C1-N3-H4]": [np.sin(np.radians(175))] * 2,

@@ -72,6 +72,51 @@ def test_drawing_finds_the_bond_that_broke_and_the_bond_that_formed():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("symbols, hill", [(["C", "H", "H", "H", "I"], "CH3I"), (["N", "C", "C", "N", "C", "C", "H", "H", "H", "H"], "C4H4N2"),
+                                           (["O", "H", "H"], "H2O"), (["S", "C", "S"], "CS2"), (["Fe", "C", "O"], "CFeO")])
+def test_formula_in_hill_order(symbols, hill):
+    from analysis.report.molecule import formula
+
+    assert formula(symbols) == hill
+
+
+def test_molecule_lines_name_rings_and_symmetry_equivalent_atoms():
+    from analysis.report.molecule import equivalent_atoms, molecule_lines
+    from analysis.topology import Topology
+
+    # ethylene: C1=C2, H3 H4 on C1, H5 H6 on C2; its symmetries swap the carbons and the hydrogens on each
+    identity, swap_c, swap_h = [0, 1, 2, 3, 4, 5], [1, 0, 4, 5, 2, 3], [0, 1, 3, 2, 5, 4]
+    topo = Topology(symbols=["C", "C", "H", "H", "H", "H"], names=["C1", "C2", "H3", "H4", "H5", "H6"],
+                    bonds=[(0, 1), (0, 2), (0, 3), (1, 4), (1, 5)], rings=[],
+                    symmetries=[[identity, False], [swap_c, False], [swap_h, True]])
+    assert equivalent_atoms(topo) == [[0, 1], [2, 3, 4, 5]]
+    lines = molecule_lines(topo)
+    assert lines[0] == "C2H4: 6 atoms, 5 bonds at the Franck–Condon geometry." and "C1 C2; H3 H4 H5 H6." in lines[-1]
+    ring = Topology(symbols=["C"] * 3, names=["C1", "C2", "C3"], bonds=[(0, 1), (1, 2), (0, 2)], rings=[[0, 1, 2]])
+    assert "ring1: C1 C2 C3." in molecule_lines(ring) and equivalent_atoms(ring) == []
+    from analysis.report.molecule import numbering_drawing  # every trajectory excluded: no atoms, no drawing
+
+    assert molecule_lines(Topology([], [], [], [])) == ["No molecule: no trajectory was read."]
+    assert numbering_drawing(Topology([], [], [], [])) is None
+
+
+def test_numbering_view_shows_both_hydrogens_of_a_ring_ch2():
+    """Cyclopropane seen face-on hides each CH2's hydrogens behind each other: the numbering view turns away."""
+    ring = np.array([[0.0, 0.87, 0], [-0.75, -0.43, 0], [0.75, -0.43, 0]])
+    h = []
+    for c in ring:
+        out = c / np.linalg.norm(c) * 0.53
+        h += [c + out + [0, 0, 0.9], c + out - [0, 0, 0.9]]
+    xyz = np.vstack([ring, h])
+
+    def closest(axes):
+        p = (xyz - xyz.mean(0)) @ axes[:2].T
+        return min(np.linalg.norm(p[i] - p[j]) for i in range(len(p)) for j in range(i))
+
+    assert closest(drawing.view_axes(xyz)) < 0.2  # the widest shadow is face-on
+    assert closest(drawing.view_axes(xyz, separate=True)) > 0.5
+
+
 def test_medoid_is_the_point_with_the_smallest_summed_distance():
     points = np.array([[0.0, 0], [1, 0], [2, 0], [10, 0]])
     assert structures.medoid_index(points) == 1  # the mean (3.25, 0) is nearest to point 2
@@ -180,7 +225,10 @@ def test_demo_report_cards_drawings_lifetimes_and_intervals(demo_report):
         assert len(window) % (len(demo.SYMBOLS) + 2) == 0 and len(window) > 10 * (len(demo.SYMBOLS) + 2)
         assert (r / "report/figures" / f"S1-S0_{row.channel}_medoid.png").is_file()
         assert 0 < row.gap_ev_median < 1.0  # the demo's S1–S0 gap closes at the hop (4.6 eV at FC)
-    for name in ("populations", "S1-S0_kinetics", "S1-S0_tree", "S1-S0_variance", "S1-S0_times", "S1-S0_pca"):
+    # the numbering the words use: the demo molecule (C4H5N3O, one ring of six) with every atom labelled
+    assert "<h3>Molecule</h3>" in html and "C4H5N3O: 13 atoms" in html and "ring1: N1 C2 N3 C4 C5 C6" in html
+    assert "## Molecule" in (r / "report/channels.md").read_text()
+    for name in ("populations", "molecule", "S1-S0_kinetics", "S1-S0_tree", "S1-S0_variance", "S1-S0_times", "S1-S0_pca"):
         assert (r / "report/figures" / f"{name}.png").is_file(), name
     assert "schema default" in html and "manifest digest" in html and "scikit-learn" in html
     assert "dihedral_sin[" not in html.split('id="surrogate"')[0]  # loadings in words, not column names

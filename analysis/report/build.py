@@ -28,6 +28,7 @@ from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
 from analysis.report.html import img, page, table_html
+from analysis.report.molecule import molecule_html, molecule_lines, numbering_drawing
 from analysis.report.provenance import provenance_html
 from analysis.io.text import format_xyz
 from analysis.report.structures import (EventGeometries, channel_structures, event_geometries, event_motion_list,
@@ -664,11 +665,14 @@ def excluded_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] != "ok"][["trajectory_id", "format", "reason"]]
 
 
-def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str) -> str:
-    """``channels.md``: every transition's channels and the excluded trajectories."""
+def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str, topology: Topology | None = None) -> str:
+    """``channels.md``: the molecule (with ``topology``: :func:`~analysis.report.molecule.molecule_lines`), every
+    transition's channels and the excluded trajectories."""
     n_ok, excluded = int((table["status"] == "ok").sum()), excluded_rows(table)
     md = ["# hopscope channel report", "", f"{n_ok} of {len(table)} trajectories analysed; event: `{event}`. "
           "Times in fs, energies in eV. " + SIGN_CONVENTION, ""]
+    if topology is not None:
+        md += ["## Molecule", "", *(f"- {line}" for line in molecule_lines(topology)), ""]
     for s in sections:
         md += s.markdown()
     if not sections:
@@ -678,14 +682,15 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
 
 
 def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary: dict, warn: list[str], ensemble_fit,
-                pop_png: bytes, surrogate_html: str, config_summary: dict, manifest_paths=()) -> str:
-    """``report.html``: warnings, ensemble, one section per transition, QC, surrogate, provenance."""
+                pop_png: bytes, surrogate_html: str, config_summary: dict, manifest_paths=(), molecule_png: bytes | None = None) -> str:
+    """``report.html``: warnings, ensemble (with the molecule's numbering, :func:`~analysis.report.molecule.molecule_html`),
+    one section per transition, QC, surrogate, provenance."""
     d = inputs
     excluded, truncated = excluded_rows(d.table), truncated_rows(d.table)
     qc_fail = d.qc[~d.qc["qc_pass"].astype(bool)] if len(d.qc) else d.qc
     warn_html = ('<div class="warn"><b>Read first</b><ul>' + warnings_html(warn) + "</ul></div>") if warn else ""
     body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(d.table, summary, len(d.events), _event_name(d, config_summary)),
-            img(pop_png, "populations"),
+            molecule_html(d.topology, molecule_png), img(pop_png, "populations"),
             f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
     body += [s.html(d.pca[s.transition]) for s in sections]
@@ -743,7 +748,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     channels = channels_csv_table(sections)
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
     events_csv_table(sections).to_csv(out_dir / "events.csv", index=False, float_format="%.4f")
-    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event), encoding="utf-8")
+    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event, d.topology), encoding="utf-8")
     warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn), encoding="utf-8")
     summary = ensemble_summary(over_analysed_frames(d.table, store_paths), d.events)
@@ -757,8 +762,9 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
         surrogate_html = (f"<p>The surrogate section could not be drawn ({html.escape(type(exc).__name__)}: "
                           f"{html.escape(str(exc))}); the traceback is in the report log.</p>")
         surrogate_figs = {}
-    write_figures(sections, {"populations": pop, **surrogate_figs}, out_dir / "figures")
+    numbering = numbering_drawing(d.topology)
+    write_figures(sections, {"populations": pop, **({"molecule": numbering} if numbering else {}), **surrogate_figs}, out_dir / "figures")
     (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
-                                                     config_summary or {}, manifest_paths), encoding="utf-8")
+                                                     config_summary or {}, manifest_paths, numbering), encoding="utf-8")
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

@@ -126,8 +126,13 @@ def _sphere(n: int = 400) -> np.ndarray:
     return v[v[:, 2] >= 0]  # a direction and its opposite give mirror pictures: keep one hemisphere
 
 
-def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None) -> np.ndarray:
-    """Rows: picture x axis, picture y axis, view direction (towards the viewer), chosen as described above."""
+SEPARATE_MAX_ATOMS = 150  # above, ``separate`` is ignored (its pairwise distances grow as atoms² x directions)
+
+
+def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None, separate: bool = False) -> np.ndarray:
+    """Rows: picture x axis, picture y axis, view direction (towards the viewer), chosen as described above; with
+    ``separate``, the spread is also weighed by the smallest distance between two atoms in the picture, so no atom
+    hides behind another (the two hydrogens of a ring CH2 seen face-on)."""
     x = np.asarray(reference, float) - np.mean(reference, axis=0)
     dirs = _sphere()
     # orthonormal picture axes for every direction
@@ -144,6 +149,10 @@ def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None) -> 
         along = np.abs(d @ dirs.T)                                      # (n_atoms, n_dirs): hidden part
         seen = 1.0 - np.sqrt((along ** 2).sum(0)) / np.linalg.norm(d)
         score = score * np.sqrt(np.clip(seen, 0, None))
+    if separate and 2 <= len(x) <= SEPARATE_MAX_ATOMS:
+        i, j = np.triu_indices(len(x), k=1)
+        closest = np.hypot(px[i] - px[j], py[i] - py[j]).min(axis=0)   # (n_dirs,)
+        score = score * closest / max(closest.max(), 1e-12)
     best = int(np.argmax(score))
     # picture x along the 2D shadow's long axis, so wide molecules come out wide
     cov = np.array([[cxx[best], cxy[best]], [cxy[best], cyy[best]]])
@@ -155,7 +164,7 @@ def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None) -> 
 
 
 def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | None = None, highlight=(), names=None,
-                  title: str = "", size_inches: float = 3.4, named_changes=((), ())) -> bytes:
+                  title: str = "", size_inches: float = 3.4, named_changes=((), ()), label_all: bool = False) -> bytes:
     """PNG of ``coords`` (n_atoms, 3, Å) superposed on ``reference`` (drawn faint behind, when given).
 
     Parameters
@@ -164,7 +173,8 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
     symbols : element of each atom
     bonds : (i, j) pairs to draw
     highlight : atoms drawn with an orange halo and labelled (the moving atoms, the atoms the motion names)
-    names : atom names for the labels (``C1``…); heavy atoms and highlighted atoms are labelled
+    names : atom names for the labels (``C1``…); heavy atoms and highlighted atoms are labelled (every atom with
+        ``label_all``, seen from where no atom hides another)
 
     named_changes : (broken, formed) atom pairs the channel's words name (a channel's mean can break a bond its
         medoid has only stretched)
@@ -182,7 +192,7 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
     if ref is not None:
         coords = superpose(coords, ref)
     disp = (coords - ref)[highlight] if ref is not None and highlight else None
-    axes = view_axes(ref if ref is not None else coords, disp)
+    axes = view_axes(ref if ref is not None else coords, disp, separate=label_all)
     centre = (ref if ref is not None else coords).mean(0)
     p = (coords - centre) @ axes.T
     fig, ax = plt.subplots(figsize=(size_inches, size_inches))
@@ -207,7 +217,7 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
             ax.scatter(p[i, 0], p[i, 1], s=(220 if big else 130), color=HIGHLIGHT_COLOR, alpha=0.55, zorder=z, linewidths=0)
         ax.scatter(p[i, 0], p[i, 1], s=(90 if big else 40), color=ELEMENT_COLORS.get(symbols[i], "#ff69b4"),
                    edgecolors="k", linewidths=0.6, zorder=z + 0.001)
-        if big or i in highlight:
+        if big or i in highlight or label_all:
             ax.annotate(names[i], p[i, :2], xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=10,
                         weight="bold" if i in highlight else "normal", color="#b35900" if i in highlight else "#222222")
     ax.set_aspect("equal")

@@ -1,0 +1,81 @@
+"""The molecule the words refer to: its atom numbering, rings and symmetry-equivalent atoms.
+
+"C1-C6 stretching", "H8 out-of-plane [+]" and "conformer[ring1]" mean something only beside the numbering they
+use; the report shows the Franck–Condon geometry with every atom labelled and lists the rings and the atoms that
+symmetry merging treats as one.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+
+from analysis.topology import Topology
+
+
+def formula(symbols) -> str:
+    """Hill formula: C first, then H, then the other elements alphabetically ('C6H8', 'C4H4N2', 'CH3I')."""
+    counts = Counter(symbols)
+    first = [e for e in ("C", "H") if e in counts] if "C" in counts else []
+    order = first + sorted(e for e in counts if e not in first)
+    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
+
+
+def equivalent_atoms(topology: Topology) -> list[list[int]]:
+    """Sets of atoms (each of two or more, in index order) that the topology's symmetries map onto each other."""
+    n = len(topology.symbols)
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for perm, _ in topology.symmetries:
+        for i, j in enumerate(perm):
+            a, b = root(i), root(int(j))
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    orbits: dict[int, list[int]] = {}
+    for i in range(n):
+        orbits.setdefault(root(i), []).append(i)
+    return [atoms for atoms in orbits.values() if len(atoms) > 1]
+
+
+def numbering_drawing(topology: Topology) -> bytes | None:
+    """PNG of the Franck–Condon geometry with every atom labelled, seen where no atom hides another; None without
+    atoms (every trajectory excluded)."""
+    from analysis.report.drawing import draw_molecule
+
+    if not len(topology.symbols):
+        return None
+    return draw_molecule(topology.initial_geometry_angstrom(), topology.symbols, topology.bonds, names=topology.names,
+                         label_all=True, size_inches=4.2)
+
+
+def molecule_lines(topology: Topology) -> list[str]:
+    """The molecule in a few sentences: formula, atoms and bonds, each ring's atoms, the symmetry-equivalent sets."""
+    names = topology.names
+    if not len(names):
+        return ["No molecule: no trajectory was read."]
+    lines = [f"{formula(topology.symbols)}: {len(names)} atoms, {len(topology.bonds)} bonds at the Franck–Condon geometry."]
+    for k, ring in enumerate(topology.rings, start=1):
+        lines.append(f"ring{k}: {' '.join(names[i] for i in ring)}.")
+    orbits = equivalent_atoms(topology)
+    if orbits:
+        sets = "; ".join(" ".join(names[i] for i in atoms) for atoms in orbits)
+        lines.append(f"Symmetry-equivalent atoms (events relabelled to one form, so equivalent motions are one channel): {sets}.")
+    elif topology.symmetries is not None and len(topology.symmetries) <= 1:
+        lines.append("No symmetry-equivalent atoms (or symmetry merging is off).")
+    return lines
+
+
+def molecule_html(topology: Topology, drawing_png: bytes | None) -> str:
+    """The molecule's subsection: its labelled drawing beside :func:`molecule_lines`."""
+    from analysis.report.html import img
+
+    text = "".join(f"<li>{html.escape(line)}</li>" for line in molecule_lines(topology))
+    pic = img(drawing_png, "atom numbering") if drawing_png else ""
+    return (f'<h3>Molecule</h3><div class="row">{pic}<div><p>The atom names every motion uses (the Franck–Condon '
+            f"geometry: the ensemble's mean initial geometry).</p><ul>{text}</ul></div></div>")
