@@ -231,6 +231,40 @@ def bond_cutoff_angstrom(symbol_a: str, symbol_b: str, scale: float = 1.2, metho
     return max(covalent, fudge_factor * (a + b)) if a is not None and b is not None else covalent
 
 
+def cutoff_matrix(symbols) -> np.ndarray:
+    """(n_atoms, n_atoms) :func:`bond_cutoff_angstrom` of every pair of atoms."""
+    kinds = sorted(set(symbols))
+    table = {(a, b): bond_cutoff_angstrom(a, b) for a in kinds for b in kinds}
+    n = len(symbols)
+    return np.array([[table[a, b] for b in symbols] for a in symbols], dtype=float).reshape(n, n)
+
+
+def distance_matrix(coords_angstrom) -> np.ndarray:
+    """Pairwise distances (…, n_atoms, n_atoms) of geometries (…, n_atoms, 3)."""
+    xyz = np.asarray(coords_angstrom, dtype=float)
+    return np.linalg.norm(xyz[..., :, None, :] - xyz[..., None, :, :], axis=-1)
+
+
+def bond_changes(coords: np.ndarray, reference: np.ndarray, symbols, bonds,
+                 distances_angstrom: np.ndarray | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(broken, formed) atom pairs (i < j) of ``coords`` against ``reference`` (n_atoms, 3, Å), judged by the bond
+    cutoff of the perception (:func:`bond_cutoff_angstrom`), as the motion words are: a bond of ``bonds`` within
+    its cutoff in ``reference`` and past it in ``coords`` is broken; a pair that is not a bond, past its cutoff in
+    ``reference`` and within it in ``coords``, is formed. ``distances_angstrom`` (n_atoms, n_atoms), when given,
+    replaces the distances of ``coords`` (e.g. distances averaged over frames)."""
+    n = len(symbols)
+    cutoff = cutoff_matrix(symbols)
+    d_now = distance_matrix(coords) if distances_angstrom is None else np.asarray(distances_angstrom, dtype=float)
+    d_ref = distance_matrix(reference)
+    bonded = np.zeros((n, n), dtype=bool)
+    for i, j in bonds:
+        bonded[i, j] = bonded[j, i] = True
+    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
+    broken = np.argwhere(upper & bonded & (d_ref <= cutoff) & (d_now > cutoff))
+    formed = np.argwhere(upper & ~bonded & (d_ref > cutoff) & (d_now <= cutoff))
+    return [tuple(int(v) for v in p) for p in broken], [tuple(int(v) for v in p) for p in formed]
+
+
 def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "covalent") -> list[tuple[int, int]]:
     """Bonds of one geometry.
 

@@ -62,12 +62,14 @@ def test_view_shows_a_puckering_obliquely():
 def test_drawing_finds_the_bond_that_broke_and_the_bond_that_formed():
     """O1-H3 0.99 A -> 1.70 A (past the 1.44 A O-H cutoff: broken); H3···N2 1.70 A -> 1.03 A (within the 1.46 A N-H
     cutoff: formed); O1-C4 only stretches 1.43 -> 1.60 A (within its 1.77 A cutoff): neither."""
+    from analysis.topology import bond_changes
+
     symbols = ["O", "N", "H", "C"]
     reference = np.array([[0.0, 0, 0], [2.69, 0, 0], [0.99, 0, 0], [-1.0, 1.023, 0]])
     event = np.array([[0.0, 0, 0], [2.73, 0, 0], [1.70, 0, 0], [-1.0, 1.249, 0]])
-    broken, formed = drawing.bond_changes(event, reference, symbols, [(0, 2), (0, 3)])
+    broken, formed = bond_changes(event, reference, symbols, [(0, 2), (0, 3)])
     assert (broken, formed) == ([(0, 2)], [(1, 2)])
-    assert drawing.bond_changes(reference, reference, symbols, [(0, 2), (0, 3)]) == ([], [])
+    assert bond_changes(reference, reference, symbols, [(0, 2), (0, 3)]) == ([], [])
     png = drawing.draw_molecule(event, symbols, [(0, 2), (0, 3)], reference, [], named_changes=([(0, 3)], []))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -228,6 +230,11 @@ def test_demo_report_cards_drawings_lifetimes_and_intervals(demo_report):
     # the numbering the words use: the demo molecule (C4H5N3O, one ring of six) with every atom labelled
     assert "<h3>Molecule</h3>" in html and "C4H5N3O: 13 atoms" in html and "ring1: N1 C2 N3 C4 C5 C6" in html
     assert "## Molecule" in (r / "report/channels.md").read_text()
+    # products: the demo plants no bond that breaks or forms, so every analysed trajectory ends with its FC bonds
+    products = pd.read_csv(r / "report/products.csv")
+    n_ok = int((pd.read_parquet(r / "qc/trajectories.parquet")["status"] == "ok").sum())
+    assert len(products) == n_ok and set(products["product"]) == {"FC bonding"}
+    assert all(p.startswith("FC bonding ") for p in resolved["products"]) and "<h3>Products</h3>" in html
     for name in ("populations", "molecule", "S1-S0_kinetics", "S1-S0_tree", "S1-S0_variance", "S1-S0_times", "S1-S0_pca"):
         assert (r / "report/figures" / f"{name}.png").is_file(), name
     assert "schema default" in html and "manifest digest" in html and "scikit-learn" in html

@@ -22,7 +22,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
-from analysis.io.store import Store
+from analysis.io.store import Store, usable_frames
+from analysis.products import channel_products, product_shares, trajectory_products
 from analysis.motions import Motion, loading_words, motion_details, phrase_bond_changes, shared_motions, symmetry_sign_flips
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
@@ -261,7 +262,8 @@ class TransitionSection:
     """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
 
     def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
-                 stats=None, formation=None, frames=None, seed: int = 0, min_channel_events: int | None = None):
+                 stats=None, formation=None, frames=None, seed: int = 0, min_channel_events: int | None = None,
+                 products: pd.DataFrame | None = None):
         self.transition = transition
         self.min_channel_events = min_channel_events
         self.summary = summary
@@ -272,6 +274,8 @@ class TransitionSection:
         self.n_events = len(assignments)
         self.channels = (channel_table(assignments, events, reference, topology, n_trajectories=n_ok, stats=stats, formation=formation)
                          if self.n_events else pd.DataFrame())
+        if len(self.channels) and products is not None and len(products):  # where each channel's trajectories end up
+            self.channels["products"] = self.channels["channel"].map(channel_products(assignments, products)).fillna("")
         self.figures: dict[str, bytes] = {}
         self.geometries: dict[str, str] = {}
         self.structures: dict = {}
@@ -624,9 +628,10 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
 
 
 def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0,
-                        cluster_params: dict | None = None) -> list[TransitionSection]:
+                        cluster_params: dict | None = None, products: pd.DataFrame | None = None) -> list[TransitionSection]:
     """One :class:`TransitionSection` per reduced transition (each writes its geometry files under ``out_dir``);
-    ``cluster_params`` (the config's ``cluster`` block; default the estimator's) say the smallest channel."""
+    ``cluster_params`` (the config's ``cluster`` block; default the estimator's) say the smallest channel;
+    ``products`` (:func:`analysis.products.trajectory_products`) add each channel's products."""
     d = inputs
     defaults = HierarchicalClustering().get_params()
     size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share", "small_run_share")}
@@ -639,7 +644,7 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
                                           reference, d.topology, d.n_ok, out_dir, store_paths,
                                           d.stats[d.stats["transition"] == transition] if d.stats is not None else None,
                                           d.formation[d.formation["transition"] == transition] if d.formation is not None else None,
-                                          frames=d.frames, seed=seed,
+                                          frames=d.frames, seed=seed, products=products,
                                           min_channel_events=smallest_channel(int(sel.sum()), **size)))
     return sections
 
@@ -665,14 +670,22 @@ def excluded_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] != "ok"][["trajectory_id", "format", "reason"]]
 
 
-def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str, topology: Topology | None = None) -> str:
-    """``channels.md``: the molecule (with ``topology``: :func:`~analysis.report.molecule.molecule_lines`), every
-    transition's channels and the excluded trajectories."""
+PRODUCTS_TEXT = ("Each trajectory's bonding over its last 20 fs analysed against the Franck–Condon geometry (the "
+                 "perception's bond cutoff; symmetry-equivalent outcomes are one product). 'truncated': trajectories "
+                 "QC cut short, whose end is where a check failed, not where the dynamics ended.")
+
+
+def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str, topology: Topology | None = None,
+                    products: pd.DataFrame | None = None) -> str:
+    """``channels.md``: the molecule (with ``topology``: :func:`~analysis.report.molecule.molecule_lines`), the
+    products (:func:`analysis.products.product_shares`), every transition's channels and the excluded trajectories."""
     n_ok, excluded = int((table["status"] == "ok").sum()), excluded_rows(table)
     md = ["# hopscope channel report", "", f"{n_ok} of {len(table)} trajectories analysed; event: `{event}`. "
           "Times in fs, energies in eV. " + SIGN_CONVENTION, ""]
     if topology is not None:
         md += ["## Molecule", "", *(f"- {line}" for line in molecule_lines(topology)), ""]
+    if products is not None and len(products):
+        md += ["## Products", "", PRODUCTS_TEXT, "", markdown_table(product_shares(products)), ""]
     for s in sections:
         md += s.markdown()
     if not sections:
@@ -682,7 +695,8 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
 
 
 def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary: dict, warn: list[str], ensemble_fit,
-                pop_png: bytes, surrogate_html: str, config_summary: dict, manifest_paths=(), molecule_png: bytes | None = None) -> str:
+                pop_png: bytes, surrogate_html: str, config_summary: dict, manifest_paths=(), molecule_png: bytes | None = None,
+                products: pd.DataFrame | None = None) -> str:
     """``report.html``: warnings, ensemble (with the molecule's numbering, :func:`~analysis.report.molecule.molecule_html`),
     one section per transition, QC, surrogate, provenance."""
     d = inputs
@@ -690,7 +704,10 @@ def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary
     qc_fail = d.qc[~d.qc["qc_pass"].astype(bool)] if len(d.qc) else d.qc
     warn_html = ('<div class="warn"><b>Read first</b><ul>' + warnings_html(warn) + "</ul></div>") if warn else ""
     body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(d.table, summary, len(d.events), _event_name(d, config_summary)),
-            molecule_html(d.topology, molecule_png), img(pop_png, "populations"),
+            molecule_html(d.topology, molecule_png),
+            *([f"<h3>Products</h3><p>{html.escape(PRODUCTS_TEXT)}</p>", table_html(product_shares(products))]
+              if products is not None and len(products) else []),
+            img(pop_png, "populations"),
             f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
     body += [s.html(d.pca[s.transition]) for s in sections]
@@ -731,7 +748,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
                  config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None,
                  manifest_paths=()) -> pd.DataFrame:
-    """Write channels.csv, events.csv, channels.md, report.html (self-contained), figures/ (every figure as PNG),
+    """Write channels.csv, events.csv, products.csv, channels.md, report.html (self-contained), figures/ (every figure as PNG),
     geometries/ and warnings.txt under ``out_dir``: :func:`read_report_inputs`, then :func:`transition_sections`,
     :func:`markdown_report`, :func:`html_report` and :func:`write_figures`.
 
@@ -744,11 +761,13 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                            pca_json, topology_json, surrogate_metrics_json, stats_csv, formation_csv)
     seed = int((config_summary or {}).get("seed", 0))
     event = _event_name(d, config_summary)
-    sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"))
+    products = trajectory_products(store_paths, usable_frames(d.table), d.topology, truncated_rows(d.table)["trajectory_id"])
+    products.to_csv(out_dir / "products.csv", index=False, float_format="%.2f")
+    sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"), products)
     channels = channels_csv_table(sections)
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
     events_csv_table(sections).to_csv(out_dir / "events.csv", index=False, float_format="%.4f")
-    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event, d.topology), encoding="utf-8")
+    (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event, d.topology, products), encoding="utf-8")
     warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn), encoding="utf-8")
     summary = ensemble_summary(over_analysed_frames(d.table, store_paths), d.events)
@@ -765,6 +784,6 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     numbering = numbering_drawing(d.topology)
     write_figures(sections, {"populations": pop, **({"molecule": numbering} if numbering else {}), **surrogate_figs}, out_dir / "figures")
     (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
-                                                     config_summary or {}, manifest_paths, numbering), encoding="utf-8")
+                                                     config_summary or {}, manifest_paths, numbering, products), encoding="utf-8")
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

@@ -42,6 +42,8 @@ def card_html(row: pd.Series, drawing_png: bytes | None, files: dict | None, tim
     if np.isfinite(row.get("gap_ev_median", np.nan)):
         items.append((f"{gap_name} gap at the event", f"{row['gap_ev_median']:.2f} eV (median; quartiles "
                                                       f"{row['gap_ev_q1']:.2f}–{row['gap_ev_q3']:.2f})"))
+    if row.get("products"):
+        items.append(("products", html.escape(str(row["products"])) + " (trajectories, by their bonding at the end)"))
     for col in row.index:
         if col.startswith("conformer[") and row[col]:
             items.append((f"conformer {col[len('conformer['):-1]}", html.escape(str(row[col]))))

@@ -13,7 +13,7 @@ import numpy as np
 
 from analysis.report.figures import _png, plt
 from analysis.symmetry import kabsch_rmsd
-from analysis.topology import bond_cutoff_angstrom
+from analysis.topology import bond_changes
 
 # CPK-like colours; elements not listed are drawn pink
 ELEMENT_COLORS = {"H": "#f2f2f2", "C": "#505050", "N": "#3050f8", "O": "#ff0d0d", "F": "#90e050", "S": "#e6c000",
@@ -95,27 +95,6 @@ def moving_atoms(mean_displacement_angstrom: np.ndarray) -> list[int]:
     if not len(d) or d.max() < MIN_MOVE_ANGSTROM:
         return []
     return [int(i) for i in np.flatnonzero((d >= MIN_MOVE_ANGSTROM) & (d >= MOVE_SHARE * d.max()))]
-
-
-def bond_changes(coords: np.ndarray, reference: np.ndarray, symbols, bonds) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(broken, formed) atom pairs of ``coords`` against ``reference`` (n_atoms, 3, Å), judged by the bond cutoff of
-    the topology's perception (:func:`analysis.topology.bond_cutoff_angstrom`), as the motion words are: a bond of
-    ``bonds`` within its cutoff in ``reference`` and past it in ``coords`` is broken; a pair that is not a bond,
-    past its cutoff in ``reference`` and within it in ``coords``, is formed."""
-    coords, reference = np.asarray(coords, float), np.asarray(reference, float)
-    n = len(symbols)
-    kinds = sorted(set(symbols))
-    table = {(a, b): bond_cutoff_angstrom(a, b) for a in kinds for b in kinds}
-    cutoff = np.array([[table[a, b] for b in symbols] for a in symbols]).reshape(n, n)
-    d_now = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
-    d_ref = np.linalg.norm(reference[:, None] - reference[None], axis=-1)
-    bonded = np.zeros((n, n), dtype=bool)
-    for i, j in bonds:
-        bonded[i, j] = bonded[j, i] = True
-    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
-    broken = np.argwhere(upper & bonded & (d_ref <= cutoff) & (d_now > cutoff))
-    formed = np.argwhere(upper & ~bonded & (d_ref > cutoff) & (d_now <= cutoff))
-    return [tuple(int(v) for v in p) for p in broken], [tuple(int(v) for v in p) for p in formed]
 
 
 def _sphere(n: int = 400) -> np.ndarray:

@@ -19,6 +19,7 @@ rule report:
         html=report("results/report/report.html", caption="../report/report.rst", category="Report"),
         channels="results/report/channels.csv",
         events="results/report/events.csv",
+        products="results/report/products.csv",
         markdown="results/report/channels.md",
         warnings="results/report/warnings.txt",
         figures=report(directory("results/report/figures"), patterns=["{name}.png"], caption="../report/figure.rst",

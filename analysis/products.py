@@ -1,0 +1,100 @@
+"""What each trajectory ends as: the bonds broken or formed at its last analysed frames, against the FC geometry.
+
+A channel says how a trajectory left the excited state; the product says where it went. Each trajectory's
+bonding at its end is read from its distances averaged over the last ``window_fs`` analysed (a hot molecule's
+bond vibrates across its cutoff; the mean does not), judged by the perception's own bond cutoff against the
+Franck–Condon geometry (:func:`analysis.topology.bond_changes`): 'C1-C6 broken (ring opening)', 'C1-C6
+formed', or 'FC bonding' when no bond broke or formed. Symmetry-equivalent outcomes are one product (the
+topology's symmetries, as for the channels). A trajectory QC cut short ends where it was cut: it is flagged
+``truncated``, its bonding there may be a moment of a reaction rather than its product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.io.discover import natural_key
+from analysis.io.store import Store
+from analysis.topology import Topology, bond_changes, distance_matrix
+
+WINDOW_FS = 20.0
+FC_BONDING = "FC bonding"
+PRODUCT_COLUMNS = ["trajectory_id", "end_time_fs", "truncated", "product", "broken", "formed"]
+
+
+def canonical_changes(broken, formed, topology: Topology) -> tuple[tuple, tuple]:
+    """(broken, formed) pairs mapped through the topology's symmetry permutations, the smallest form: two
+    symmetry-equivalent ring openings are one product."""
+    perms = [np.asarray(p, dtype=int) for p, _ in topology.symmetries] or [np.arange(len(topology.symbols))]
+
+    def mapped(pairs, p):
+        return tuple(sorted(tuple(sorted((int(p[i]), int(p[j])))) for i, j in pairs))
+
+    return min((mapped(broken, p), mapped(formed, p)) for p in perms)
+
+
+def product_words(broken, formed, topology: Topology) -> str:
+    """'C1-C6 broken (ring opening); H6-N5 formed', or :data:`FC_BONDING` when nothing changed."""
+    names = topology.names
+    rings = [set(r) for r in topology.rings]
+    words = [f"{names[i]}-{names[j]} broken" + (" (ring opening)" if any({i, j} <= r for r in rings) else "") for i, j in broken]
+    words += [f"{names[i]}-{names[j]} formed" for i, j in formed]
+    return "; ".join(words) if words else FC_BONDING
+
+
+def final_distances(coords_angstrom: np.ndarray, time_fs: np.ndarray, window_fs: float = WINDOW_FS) -> np.ndarray:
+    """Pairwise distances (n_atoms, n_atoms) averaged over the frames within ``window_fs`` of the last one."""
+    time_fs = np.asarray(time_fs, dtype=float)
+    last = np.flatnonzero(time_fs >= time_fs[-1] - window_fs)
+    return distance_matrix(np.asarray(coords_angstrom)[last]).mean(axis=0)
+
+
+def trajectory_products(store_paths, usable: dict[str, int], topology: Topology, truncated=(),
+                        window_fs: float = WINDOW_FS) -> pd.DataFrame:
+    """One row per analysed trajectory (:data:`PRODUCT_COLUMNS`): its end time, whether QC ``truncated`` it, and
+    its product (:func:`product_words` of :func:`canonical_changes`); ``usable`` is
+    :func:`analysis.io.store.usable_frames`. Only the last frames of each trajectory are read."""
+    fc = topology.initial_geometry_angstrom()
+    rows = []
+    truncated = set(truncated)
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in sorted(set(store.ids) & set(usable)):
+                n = int(usable[tid])
+                if n < 1 or len(store.meta[tid]["symbols"]) != len(topology.symbols):
+                    continue
+                time_fs = store.array(tid, "time_fs")[:n]
+                last = np.flatnonzero(time_fs >= time_fs[-1] - window_fs)
+                distances = final_distances(store.rows(tid, "coords_angstrom", last), time_fs[last], window_fs)
+                changes = bond_changes(fc, fc, topology.symbols, topology.bonds, distances_angstrom=distances)  # fc: unused
+                broken, formed = canonical_changes(*changes, topology)
+                rows.append({"trajectory_id": tid, "end_time_fs": float(time_fs[-1]), "truncated": tid in truncated,
+                             "product": product_words(broken, formed, topology),
+                             "broken": " ".join(f"{topology.names[i]}-{topology.names[j]}" for i, j in broken),
+                             "formed": " ".join(f"{topology.names[i]}-{topology.names[j]}" for i, j in formed)})
+    table = pd.DataFrame(rows, columns=PRODUCT_COLUMNS)
+    return table.sort_values("trajectory_id", key=lambda ids: ids.map(natural_key), kind="stable").reset_index(drop=True)
+
+
+def product_shares(products: pd.DataFrame) -> pd.DataFrame:
+    """Per product: trajectories, percent of the analysed ones, and how many of them QC truncated (their ends are
+    where the checks failed, not where the dynamics ended); most frequent first."""
+    if not len(products):
+        return pd.DataFrame(columns=["product", "trajectories", "percent", "truncated"])
+    g = products.groupby("product").agg(trajectories=("trajectory_id", "size"), truncated=("truncated", "sum")).reset_index()
+    g["percent"] = 100.0 * g["trajectories"] / len(products)
+    g["truncated"] = g["truncated"].astype(int)
+    return g.sort_values(["trajectories", "product"], ascending=[False, True])[["product", "trajectories", "percent", "truncated"]].reset_index(drop=True)
+
+
+def channel_products(assignments: pd.DataFrame, products: pd.DataFrame) -> dict[str, str]:
+    """Channel → its trajectories' products, most frequent first ('C1-C6 broken (ring opening) 3, FC bonding 1')."""
+    if products is None or not len(products) or not len(assignments):
+        return {}
+    merged = assignments[["trajectory_id", "channel"]].drop_duplicates().merge(products[["trajectory_id", "product"]], on="trajectory_id")
+    out = {}
+    for channel, group in merged.groupby("channel", sort=True):
+        counts = group["product"].value_counts()
+        out[str(channel)] = ", ".join(f"{p} {n}" for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out

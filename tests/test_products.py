@@ -1,0 +1,82 @@
+"""Products: each trajectory's bonding at its end against the Franck–Condon geometry.
+
+Known answers: planted trajectories of a cyclopropane-like C3 ring whose C1-C2 or (symmetry-equivalent) C2-C3
+bond breaks, one whose bond only vibrates across the cutoff, and one that keeps its bonds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.io.store import write_store
+from analysis.io.trajectory import Trajectory
+from analysis.products import FC_BONDING, canonical_changes, channel_products, product_shares, product_words, trajectory_products
+from analysis.topology import Topology
+
+RING = np.array([[0.0, 0.875, 0.0], [-0.758, -0.4375, 0.0], [0.758, -0.4375, 0.0]])  # C-C 1.515 A
+ROTATE = [[0, 1, 2], [1, 2, 0], [2, 0, 1]]  # the ring's threefold rotation (and identity)
+TOPO = Topology(symbols=["C", "C", "C"], names=["C1", "C2", "C3"], bonds=[(0, 1), (1, 2), (0, 2)], rings=[[0, 1, 2]],
+                reference_angstrom=RING.tolist(), symmetries=[[p, False] for p in ROTATE])
+
+
+def _stretched(a: int, b: int, length: float) -> np.ndarray:
+    """The ring with atom ``b`` swung in the ring plane about the third atom (its bond to it kept at 1.515 Å) until
+    the a-b distance is ``length`` (Å): only the a-b bond changes."""
+    xyz = RING.copy()
+    pivot = ({0, 1, 2} - {a, b}).pop()
+    arm = xyz[a] - xyz[pivot]
+    angle = 2 * np.arcsin(length / 2 / np.linalg.norm(arm))
+    side = np.sign(np.cross(arm, xyz[b] - xyz[pivot])[2])
+    c, s = np.cos(side * angle), np.sin(side * angle)
+    xyz[b] = xyz[pivot] + [c * arm[0] - s * arm[1], s * arm[0] + c * arm[1], 0.0]
+    return xyz
+
+
+def _trajectory(tid: str, frames: np.ndarray, dt_fs: float = 0.5) -> Trajectory:
+    n = len(frames)
+    return Trajectory(trajectory_id=tid, source_path=f"/data/{tid}", format="xyz", symbols=["C", "C", "C"],
+                      masses_amu=np.full(3, 12.0), time_fs=np.arange(n) * dt_fs, coords_angstrom=frames,
+                      active_state=np.ones(n, dtype=int), energies_ev=np.zeros((n, 1)), total_energy_ev=np.zeros(n),
+                      state_labels=["S0"], flags=[])
+
+
+def test_product_words_and_symmetry_equivalent_openings():
+    assert product_words([(0, 1)], [], TOPO) == "C1-C2 broken (ring opening)"
+    assert product_words([], [], TOPO) == FC_BONDING
+    chain = Topology(symbols=["O", "H", "N"], names=["O1", "H2", "N3"], bonds=[(0, 1)], rings=[])
+    assert product_words([(0, 1)], [(1, 2)], chain) == "O1-H2 broken; H2-N3 formed"
+    # C2-C3 and C1-C3 are C1-C2 turned by the ring's rotation: one product
+    assert canonical_changes([(1, 2)], [], TOPO) == canonical_changes([(0, 2)], [], TOPO) == (((0, 1),), ())
+
+
+def test_trajectory_products_from_the_last_frames(tmp_path):
+    """Four planted trajectories of 101 frames (0.5 fs): C1-C2 breaks (2.4 A, past the 1.82 A C-C cutoff) for the
+    last 30 fs; C2-C3 breaks the same way; C1-C2 vibrates 1.3-2.1 A over the last 20 fs (mean 1.7 A, within the
+    cutoff); the ring stays closed. Only C1-C2 broke: the second is the same product by symmetry."""
+    n = 101
+    closed = np.repeat(RING[None], n, axis=0)
+    opened = closed.copy()
+    opened[-60:] = _stretched(0, 1, 2.4)
+    opened_23 = closed.copy()
+    opened_23[-60:] = _stretched(1, 2, 2.4)
+    vibrating = closed.copy()
+    vibrating[-41:] = [_stretched(0, 1, 1.7 + 0.4 * np.sin(k)) for k in np.linspace(0, 8 * np.pi, 41)]
+    store = tmp_path / "batch.npz"
+    write_store([_trajectory("T1", opened), _trajectory("T2", opened_23), _trajectory("T3", vibrating),
+                 _trajectory("T4", closed)], store)
+    products = trajectory_products([store], {"T1": n, "T2": n, "T3": n, "T4": n}, TOPO, truncated=["T2"])
+    got = dict(zip(products["trajectory_id"], products["product"]))
+    assert got == {"T1": "C1-C2 broken (ring opening)", "T2": "C1-C2 broken (ring opening)", "T3": FC_BONDING, "T4": FC_BONDING}
+    assert products.set_index("trajectory_id")["truncated"].to_dict() == {"T1": False, "T2": True, "T3": False, "T4": False}
+    assert (products["end_time_fs"] == 50.0).all()
+    # analysed only up to frame 40 (QC truncation): T1 ends closed
+    early = trajectory_products([store], {"T1": 40}, TOPO)
+    assert early["product"].tolist() == [FC_BONDING] and early["end_time_fs"].tolist() == [19.5]
+
+    shares = product_shares(products)
+    assert shares.to_dict("records") == [
+        {"product": "C1-C2 broken (ring opening)", "trajectories": 2, "percent": 50.0, "truncated": 1},
+        {"product": FC_BONDING, "trajectories": 2, "percent": 50.0, "truncated": 0}]
+    assignments = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "channel": ["A1B1", "A1B1", "A2B1", "A2B1"]})
+    assert channel_products(assignments, products) == {"A1B1": "C1-C2 broken (ring opening) 2", "A2B1": f"{FC_BONDING} 2"}
