@@ -35,11 +35,14 @@ def canonical_changes(broken, formed, topology: Topology) -> tuple[tuple, tuple]
 
 
 def product_words(broken, formed, topology: Topology) -> str:
-    """'C1-C6 broken (ring opening); H6-N5 formed', or :data:`FC_BONDING` when nothing changed."""
-    names = topology.names
+    """'C1-C6 broken (ring opening); H6-N5 formed', or :data:`FC_BONDING` when nothing changed; two hydrogens
+    that both left their atoms and bonded to each other are 'H6-H9 formed (H2 elimination)'."""
+    names, symbols = topology.names, topology.symbols
     rings = [set(r) for r in topology.rings]
+    left = {a for pair in broken for a in pair}
     words = [f"{names[i]}-{names[j]} broken" + (" (ring opening)" if any({i, j} <= r for r in rings) else "") for i, j in broken]
-    words += [f"{names[i]}-{names[j]} formed" for i, j in formed]
+    words += [f"{names[i]}-{names[j]} formed" + (" (H2 elimination)" if symbols[i] == symbols[j] == "H" and {i, j} <= left else "")
+              for i, j in formed]
     return "; ".join(words) if words else FC_BONDING
 
 

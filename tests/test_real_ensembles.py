@@ -13,6 +13,13 @@ REAL_SETS = ["newtonx/cyclohexadiene_nx2.2", "newtonx/cyclohexadiene_nx2.2_b", "
              "sharc/butene_sharc2.1", "sharc/ch2nh2_sharc2.0", "sharc/ch2nh2_sharc3.0_triplets", "sharc/ch2nh2_sharc4.0",
              "sharc/ch2s_sharc2", "sharc/ch2s_sharc2_full", "pyrai2md/ch2nh2", "nexmd/benzene",
              "md17/aspirin_nequip.xyz", "md17/ethanol_schnetpack_snip.xyz"]  # MD17: one ground-state XYZ file each
+# checked by hand on the files: butene TRAJ_00002 ends with H6 and H9 4-6 A from C1 and C3 and 0.66-1.01 A from each
+# other (H2, vibrating); cyclohexadiene's C1-C6 averages 3.2 and 3.8 A over the last 20 fs before QC cuts TRAJ2 and
+# TRAJ3 (FC 1.4-1.6 A, C-C cutoff 1.82 A), and 1.58 A in TRAJ1's last 20 fs of 400
+KNOWN_PRODUCTS = {"sharc/butene_sharc2.1": {"TRAJ_00002": "C1-H6 broken; C3-H9 broken; H6-H9 formed (H2 elimination)",
+                                            "TRAJ_00003": "FC bonding"},
+                  "newtonx/cyclohexadiene_nx2.2": {"TRAJ1": "FC bonding", "TRAJ2": "C1-C6 broken (ring opening)",
+                                                   "TRAJ3": "C1-C6 broken (ring opening)"}}
 BROWSER_CHECKED = "newtonx/cyclohexadiene_nx2.2"  # one real report is also measured in Chromium at 800 px
 
 
@@ -47,6 +54,10 @@ def test_real_ensemble_ends_in_a_report(tmp_path, name):
     resolved = channels[channels["resolved"].astype(str) == "True"] if len(channels) else channels
     assert html.count('<div class="card"') == len(resolved)  # one card per channel, with its drawing
     assert len(list((r / "report/figures").glob("*_medoid.png"))) == len(resolved)
+    products = pd.read_csv(r / "report/products.csv")
+    assert len(products) == int((table.status == "ok").sum())  # one product per analysed trajectory
+    if name in KNOWN_PRODUCTS:  # read off the trajectories' own last frames (see KNOWN_PRODUCTS)
+        assert dict(zip(products.trajectory_id, products["product"])) == KNOWN_PRODUCTS[name]
     if name == BROWSER_CHECKED and screenshot.browser():
         page, window = screenshot.page_width(r / "report/report.html", 800)
         assert page <= window, f"{name}: the report is {page} px wide in an {window} px window"
