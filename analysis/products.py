@@ -16,9 +16,10 @@ import pandas as pd
 
 from analysis.io.discover import natural_key
 from analysis.io.store import Store
-from analysis.topology import Topology, bond_changes, distance_matrix
+from analysis.topology import Topology, bond_change_masks, distance_matrix
 
 WINDOW_FS = 20.0
+CHUNK = 256  # trajectories judged at once
 FC_BONDING = "FC bonding"
 PRODUCT_COLUMNS = ["trajectory_id", "end_time_fs", "truncated", "product", "broken", "formed"]
 
@@ -57,10 +58,20 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
                         window_fs: float = WINDOW_FS) -> pd.DataFrame:
     """One row per analysed trajectory (:data:`PRODUCT_COLUMNS`): its end time, whether QC ``truncated`` it, and
     its product (:func:`product_words` of :func:`canonical_changes`); ``usable`` is
-    :func:`analysis.io.store.usable_frames`. Only the last frames of each trajectory are read."""
-    fc = topology.initial_geometry_angstrom()
-    rows = []
-    truncated = set(truncated)
+    :func:`analysis.io.store.usable_frames`. Only the last frames of each trajectory are read; their bonding is
+    judged :data:`CHUNK` trajectories at a time."""
+    fc, names, truncated = topology.initial_geometry_angstrom(), topology.names, set(truncated)
+    rows, pending = [], []  # pending: (trajectory id, end time, final distances) not yet judged
+
+    def judge():
+        broken, formed = bond_change_masks(np.stack([d for _, _, d in pending]), fc, topology.symbols, topology.bonds)
+        for k, (tid, end_fs, _) in enumerate(pending):
+            b, f = canonical_changes([tuple(p) for p in np.argwhere(broken[k])], [tuple(p) for p in np.argwhere(formed[k])], topology)
+            rows.append({"trajectory_id": tid, "end_time_fs": end_fs, "truncated": tid in truncated,
+                         "product": product_words(b, f, topology), "broken": " ".join(f"{names[i]}-{names[j]}" for i, j in b),
+                         "formed": " ".join(f"{names[i]}-{names[j]}" for i, j in f)})
+        pending.clear()
+
     for path in store_paths:
         with Store(path) as store:
             for tid in sorted(set(store.ids) & set(usable)):
@@ -69,13 +80,12 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
                     continue
                 time_fs = store.array(tid, "time_fs")[:n]
                 last = np.flatnonzero(time_fs >= time_fs[-1] - window_fs)
-                distances = final_distances(store.rows(tid, "coords_angstrom", last), time_fs[last], window_fs)
-                changes = bond_changes(fc, fc, topology.symbols, topology.bonds, distances_angstrom=distances)  # fc: unused
-                broken, formed = canonical_changes(*changes, topology)
-                rows.append({"trajectory_id": tid, "end_time_fs": float(time_fs[-1]), "truncated": tid in truncated,
-                             "product": product_words(broken, formed, topology),
-                             "broken": " ".join(f"{topology.names[i]}-{topology.names[j]}" for i, j in broken),
-                             "formed": " ".join(f"{topology.names[i]}-{topology.names[j]}" for i, j in formed)})
+                pending.append((tid, float(time_fs[-1]),
+                                final_distances(store.rows(tid, "coords_angstrom", last), time_fs[last], window_fs)))
+                if len(pending) >= CHUNK:
+                    judge()
+    if pending:
+        judge()
     table = pd.DataFrame(rows, columns=PRODUCT_COLUMNS)
     return table.sort_values("trajectory_id", key=lambda ids: ids.map(natural_key), kind="stable").reset_index(drop=True)
 

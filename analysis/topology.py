@@ -245,24 +245,29 @@ def distance_matrix(coords_angstrom) -> np.ndarray:
     return np.linalg.norm(xyz[..., :, None, :] - xyz[..., None, :, :], axis=-1)
 
 
-def bond_changes(coords: np.ndarray, reference: np.ndarray, symbols, bonds,
-                 distances_angstrom: np.ndarray | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(broken, formed) atom pairs (i < j) of ``coords`` against ``reference`` (n_atoms, 3, Å), judged by the bond
-    cutoff of the perception (:func:`bond_cutoff_angstrom`), as the motion words are: a bond of ``bonds`` within
-    its cutoff in ``reference`` and past it in ``coords`` is broken; a pair that is not a bond, past its cutoff in
-    ``reference`` and within it in ``coords``, is formed. ``distances_angstrom`` (n_atoms, n_atoms), when given,
-    replaces the distances of ``coords`` (e.g. distances averaged over frames)."""
+def bond_change_masks(distances_angstrom: np.ndarray, reference: np.ndarray, symbols, bonds) -> tuple[np.ndarray, np.ndarray]:
+    """(broken, formed) boolean masks (…, n_atoms, n_atoms), upper triangle only, of geometries given by their
+    pairwise distances (…, n_atoms, n_atoms) against ``reference`` (n_atoms, 3, Å), judged by the bond cutoff of
+    the perception (:func:`bond_cutoff_angstrom`), as the motion words are: a bond of ``bonds`` within its cutoff
+    in ``reference`` and past it now is broken; a pair that is not a bond, past its cutoff in ``reference`` and
+    within it now, is formed."""
     n = len(symbols)
-    cutoff = cutoff_matrix(symbols)
-    d_now = distance_matrix(coords) if distances_angstrom is None else np.asarray(distances_angstrom, dtype=float)
-    d_ref = distance_matrix(reference)
+    cutoff, d_ref = cutoff_matrix(symbols), distance_matrix(reference)
     bonded = np.zeros((n, n), dtype=bool)
     for i, j in bonds:
         bonded[i, j] = bonded[j, i] = True
     upper = np.triu(np.ones((n, n), dtype=bool), k=1)
-    broken = np.argwhere(upper & bonded & (d_ref <= cutoff) & (d_now > cutoff))
-    formed = np.argwhere(upper & ~bonded & (d_ref > cutoff) & (d_now <= cutoff))
-    return [tuple(int(v) for v in p) for p in broken], [tuple(int(v) for v in p) for p in formed]
+    d_now = np.asarray(distances_angstrom, dtype=float)
+    broken = upper & bonded & (d_ref <= cutoff) & (d_now > cutoff)
+    formed = upper & ~bonded & (d_ref > cutoff) & (d_now <= cutoff)
+    return broken, formed
+
+
+def bond_changes(coords: np.ndarray, reference: np.ndarray, symbols, bonds) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(broken, formed) atom pairs (i < j) of one geometry ``coords`` against ``reference`` (n_atoms, 3, Å):
+    :func:`bond_change_masks`."""
+    broken, formed = bond_change_masks(distance_matrix(coords), reference, symbols, bonds)
+    return [tuple(int(v) for v in p) for p in np.argwhere(broken)], [tuple(int(v) for v in p) for p in np.argwhere(formed)]
 
 
 def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "covalent") -> list[tuple[int, int]]:

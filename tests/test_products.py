@@ -54,7 +54,7 @@ def test_product_words_and_symmetry_equivalent_openings():
     assert canonical_changes([(1, 2)], [], TOPO) == canonical_changes([(0, 2)], [], TOPO) == (((0, 1),), ())
 
 
-def test_trajectory_products_from_the_last_frames(tmp_path):
+def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
     """Four planted trajectories of 101 frames (0.5 fs): C1-C2 breaks (2.4 A, past the 1.82 A C-C cutoff) for the
     last 30 fs; C2-C3 breaks the same way; C1-C2 vibrates 1.3-2.1 A over the last 20 fs (mean 1.7 A, within the
     cutoff); the ring stays closed. Only C1-C2 broke: the second is the same product by symmetry."""
@@ -74,6 +74,10 @@ def test_trajectory_products_from_the_last_frames(tmp_path):
     assert got == {"T1": "C1-C2 broken (ring opening)", "T2": "C1-C2 broken (ring opening)", "T3": FC_BONDING, "T4": FC_BONDING}
     assert products.set_index("trajectory_id")["truncated"].to_dict() == {"T1": False, "T2": True, "T3": False, "T4": False}
     assert (products["end_time_fs"] == 50.0).all()
+    import analysis.products
+
+    monkeypatch.setattr(analysis.products, "CHUNK", 3)  # judged three at a time: the same
+    assert trajectory_products([store], {"T1": n, "T2": n, "T3": n, "T4": n}, TOPO, truncated=["T2"]).equals(products)
     # analysed only up to frame 40 (QC truncation): T1 ends closed
     early = trajectory_products([store], {"T1": 40}, TOPO)
     assert early["product"].tolist() == [FC_BONDING] and early["end_time_fs"].tolist() == [19.5]
