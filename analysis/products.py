@@ -21,7 +21,7 @@ from analysis.topology import Topology, bond_change_masks, distance_matrix
 WINDOW_FS = 20.0
 CHUNK = 256  # trajectories judged at once
 FC_BONDING = "FC bonding"
-PRODUCT_COLUMNS = ["trajectory_id", "end_time_fs", "truncated", "product", "broken", "formed"]
+PRODUCT_COLUMNS = ["trajectory_id", "end_time_fs", "truncated", "product", "broken", "formed"]  # the report adds final_label
 
 
 def canonical_changes(broken, formed, topology: Topology) -> tuple[tuple, tuple]:
@@ -91,14 +91,25 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
 
 
 def product_shares(products: pd.DataFrame) -> pd.DataFrame:
-    """Per product: trajectories, percent of the analysed ones, and how many of them QC truncated (their ends are
-    where the checks failed, not where the dynamics ended); most frequent first."""
+    """Per product: trajectories, percent of the analysed ones, how many of them QC truncated (their ends are
+    where the checks failed, not where the dynamics ended) and, given a ``final_label`` column, the states they
+    end in ('S0 12, S1 3': a product still in S1 has not decayed yet); most frequent first."""
+    columns = ["product", "trajectories", "percent", "truncated"] + (["final states"] if "final_label" in products else [])
     if not len(products):
-        return pd.DataFrame(columns=["product", "trajectories", "percent", "truncated"])
+        return pd.DataFrame(columns=columns)
     g = products.groupby("product").agg(trajectories=("trajectory_id", "size"), truncated=("truncated", "sum")).reset_index()
     g["percent"] = 100.0 * g["trajectories"] / len(products)
     g["truncated"] = g["truncated"].astype(int)
-    return g.sort_values(["trajectories", "product"], ascending=[False, True])[["product", "trajectories", "percent", "truncated"]].reset_index(drop=True)
+    if "final_label" in products:
+        states = products.groupby("product")["final_label"].agg(_counted)
+        g["final states"] = g["product"].map(states)
+    return g.sort_values(["trajectories", "product"], ascending=[False, True])[columns].reset_index(drop=True)
+
+
+def _counted(values: pd.Series) -> str:
+    """'S0 12, S1 3': each value with its count, most frequent first (ties: by name)."""
+    counts = values.fillna("?").astype(str).value_counts()
+    return ", ".join(f"{v} {n}" for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def channel_products(assignments: pd.DataFrame, products: pd.DataFrame) -> dict[str, str]:
@@ -108,6 +119,5 @@ def channel_products(assignments: pd.DataFrame, products: pd.DataFrame) -> dict[
     merged = assignments[["trajectory_id", "channel"]].drop_duplicates().merge(products[["trajectory_id", "product"]], on="trajectory_id")
     out = {}
     for channel, group in merged.groupby("channel", sort=True):
-        counts = group["product"].value_counts()
-        out[str(channel)] = ", ".join(f"{p} {n}" for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        out[str(channel)] = _counted(group["product"])
     return out

@@ -86,5 +86,7 @@ def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
     assert shares.to_dict("records") == [
         {"product": "C1-C2 broken (ring opening)", "trajectories": 2, "percent": 50.0, "truncated": 1},
         {"product": FC_BONDING, "trajectories": 2, "percent": 50.0, "truncated": 0}]
+    with_states = products.assign(final_label=["S0", "S1", "S0", "S0"])
+    assert product_shares(with_states)["final states"].tolist() == ["S0 1, S1 1", "S0 2"]
     assignments = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "channel": ["A1B1", "A1B1", "A2B1", "A2B1"]})
     assert channel_products(assignments, products) == {"A1B1": "C1-C2 broken (ring opening) 2", "A2B1": f"{FC_BONDING} 2"}

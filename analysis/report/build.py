@@ -761,7 +761,9 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                            pca_json, topology_json, surrogate_metrics_json, stats_csv, formation_csv)
     seed = int((config_summary or {}).get("seed", 0))
     event = _event_name(d, config_summary)
+    analysed = over_analysed_frames(d.table, store_paths)  # final states over the frames analysed
     products = trajectory_products(store_paths, usable_frames(d.table), d.topology, truncated_rows(d.table)["trajectory_id"])
+    products.insert(3, "final_label", products["trajectory_id"].map(dict(zip(analysed["trajectory_id"], analysed["final_label"]))))
     products.to_csv(out_dir / "products.csv", index=False, float_format="%.2f")
     sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"), products)
     channels = channels_csv_table(sections)
@@ -770,7 +772,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event, d.topology, products), encoding="utf-8")
     warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn), encoding="utf-8")
-    summary = ensemble_summary(over_analysed_frames(d.table, store_paths), d.events)
+    summary = ensemble_summary(analysed, d.events)
     ensemble_fit = ensemble_decay(d.frames, random_state=seed)
     pop = figures.populations_with_fit(d.frames, ensemble_fit)
     try:
