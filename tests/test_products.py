@@ -41,6 +41,17 @@ def _trajectory(tid: str, frames: np.ndarray, dt_fs: float = 0.5) -> Trajectory:
                       state_labels=["S0"], flags=[])
 
 
+def test_wilson_interval_known_values():
+    """Wilson (1927) score interval, z = 1.96: 2 of 4 is 15.0-85.0 %; 0 of 10 is 0-27.8 %; 50 of 100 is 40.4-59.6 %;
+    2 of 3 is 20.8-93.9 % (worked by hand from the closed form: centre (p + z²/2n)/(1 + z²/n), half-width
+    z·sqrt(p(1-p)/n + z²/4n²)/(1 + z²/n); 0 of n has upper bound z²/(n + z²))."""
+    from analysis.products import wilson_interval
+
+    lo, hi = wilson_interval([2, 0, 50, 2], [4, 10, 100, 3])
+    np.testing.assert_allclose(lo, [15.00, 0.0, 40.38, 20.77], atol=0.01)
+    np.testing.assert_allclose(hi, [85.00, 27.75, 59.62, 93.85], atol=0.01)
+
+
 def test_product_words_and_symmetry_equivalent_openings():
     assert product_words([(0, 1)], [], TOPO) == "C1-C2 broken (ring opening)"
     assert product_words([], [], TOPO) == FC_BONDING
@@ -82,10 +93,11 @@ def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
     early = trajectory_products([store], {"T1": 40}, TOPO)
     assert early["product"].tolist() == [FC_BONDING] and early["end_time_fs"].tolist() == [19.5]
 
-    shares = product_shares(products)
+    shares = product_shares(products).round(2)
     assert shares.to_dict("records") == [
-        {"product": "C1-C2 broken (ring opening)", "trajectories": 2, "percent": 50.0, "truncated": 1},
-        {"product": FC_BONDING, "trajectories": 2, "percent": 50.0, "truncated": 0}]
+        {"product": "C1-C2 broken (ring opening)", "trajectories": 2, "percent": 50.0, "percent_lo": 15.0, "percent_hi": 85.0,
+         "truncated": 1},
+        {"product": FC_BONDING, "trajectories": 2, "percent": 50.0, "percent_lo": 15.0, "percent_hi": 85.0, "truncated": 0}]
     with_states = products.assign(final_label=["S0", "S1", "S0", "S0"])
     assert product_shares(with_states)["final states"].tolist() == ["S0 1, S1 1", "S0 2"]
     assignments = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "channel": ["A1B1", "A1B1", "A2B1", "A2B1"]})

@@ -670,9 +670,18 @@ def excluded_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] != "ok"][["trajectory_id", "format", "reason"]]
 
 
+def products_display(products: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~analysis.products.product_shares` as shown: the share's 95 % interval as one 'lo–hi' column."""
+    t = product_shares(products)
+    t.insert(t.columns.get_loc("percent") + 1, "95 % interval",
+             [f"{lo:.0f}–{hi:.0f}" for lo, hi in zip(t.pop("percent_lo"), t.pop("percent_hi"))])
+    return t
+
+
 PRODUCTS_TEXT = ("Each trajectory's bonding over its last 20 fs analysed against the Franck–Condon geometry (the "
                  "perception's bond cutoff; symmetry-equivalent outcomes are one product). 'truncated': trajectories "
-                 "QC cut short, whose end is where a check failed, not where the dynamics ended.")
+                 "QC cut short, whose end is where a check failed, not where the dynamics ended. Intervals: 95 % Wilson score "
+                 "interval of the share (a yield from few trajectories is uncertain).")
 
 
 def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str, topology: Topology | None = None,
@@ -685,7 +694,7 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
     if topology is not None:
         md += ["## Molecule", "", *(f"- {line}" for line in molecule_lines(topology)), ""]
     if products is not None and len(products):
-        md += ["## Products", "", PRODUCTS_TEXT, "", markdown_table(product_shares(products)), ""]
+        md += ["## Products", "", PRODUCTS_TEXT, "", markdown_table(products_display(products)), ""]
     for s in sections:
         md += s.markdown()
     if not sections:
@@ -705,7 +714,7 @@ def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary
     warn_html = ('<div class="warn"><b>Read first</b><ul>' + warnings_html(warn) + "</ul></div>") if warn else ""
     body = [warn_html, '<h2 id="summary">Ensemble</h2>', _summary_html(d.table, summary, len(d.events), _event_name(d, config_summary)),
             molecule_html(d.topology, molecule_png),
-            *([f"<h3>Products</h3><p>{html.escape(PRODUCTS_TEXT)}</p>", table_html(product_shares(products))]
+            *([f"<h3>Products</h3><p>{html.escape(PRODUCTS_TEXT)}</p>", table_html(products_display(products))]
               if products is not None and len(products) else []),
             img(pop_png, "populations"),
             f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
