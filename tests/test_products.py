@@ -52,6 +52,23 @@ def test_wilson_interval_known_values():
     np.testing.assert_allclose(hi, [85.00, 27.75, 59.62, 93.85], atol=0.01)
 
 
+def test_formation_time_is_the_last_crossing_to_the_product_side():
+    from analysis.products import formation_time_fs
+
+    t = np.arange(0, 60.5, 0.5)  # fs
+    d = np.full((len(t), 1), 1.5)
+    d[(t >= 10) & (t < 20)] = 2.5   # breaks, re-forms at 20 fs ...
+    d[t >= 30] = 2.5                # ... and breaks for good at 30 fs
+    assert formation_time_fs(d, t, np.array([1.8]), np.array([True]), window_fs=4.0) == 30.0
+    # a 1 fs excursion back inside the cutoff, shorter than half the 4 fs window, does not reset it
+    d[(t >= 40) & (t < 41)] = 1.5
+    assert formation_time_fs(d, t, np.array([1.8]), np.array([True]), window_fs=4.0) == 30.0
+    # a pair that forms (H2, 0.74 A within a 1.21 A cutoff) together with one that breaks: the later of the two
+    both = np.column_stack([np.where(t >= 30, 2.5, 1.1), np.where(t >= 35, 0.74, 2.0)])
+    assert formation_time_fs(both, t, np.array([1.44, 1.21]), np.array([True, False]), window_fs=4.0) == 35.0
+    assert np.isnan(formation_time_fs(np.full((len(t), 1), 1.5), t, np.array([1.8]), np.array([True])))
+
+
 def test_product_words_and_symmetry_equivalent_openings():
     assert product_words([(0, 1)], [], TOPO) == "C1-C2 broken (ring opening)"
     assert product_words([], [], TOPO) == FC_BONDING
@@ -85,6 +102,8 @@ def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
     assert got == {"T1": "C1-C2 broken (ring opening)", "T2": "C1-C2 broken (ring opening)", "T3": FC_BONDING, "T4": FC_BONDING}
     assert products.set_index("trajectory_id")["truncated"].to_dict() == {"T1": False, "T2": True, "T3": False, "T4": False}
     assert (products["end_time_fs"] == 50.0).all()
+    # T1 and T2 open at frame 41 (20.5 fs): the running median dates the step exactly; no time where nothing changed
+    assert products["formed_at_fs"].tolist()[:2] == [20.5, 20.5] and products["formed_at_fs"][2:].isna().all()
     import analysis.products
 
     monkeypatch.setattr(analysis.products, "CHUNK", 3)  # judged three at a time: the same
@@ -94,10 +113,11 @@ def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
     assert early["product"].tolist() == [FC_BONDING] and early["end_time_fs"].tolist() == [19.5]
 
     shares = product_shares(products).round(2)
-    assert shares.to_dict("records") == [
+    assert shares.fillna(-1).to_dict("records") == [
         {"product": "C1-C2 broken (ring opening)", "trajectories": 2, "percent": 50.0, "percent_lo": 15.0, "percent_hi": 85.0,
-         "truncated": 1},
-        {"product": FC_BONDING, "trajectories": 2, "percent": 50.0, "percent_lo": 15.0, "percent_hi": 85.0, "truncated": 0}]
+         "truncated": 1, "formed_at_fs_median": 20.5},
+        {"product": FC_BONDING, "trajectories": 2, "percent": 50.0, "percent_lo": 15.0, "percent_hi": 85.0, "truncated": 0,
+         "formed_at_fs_median": -1}]
     with_states = products.assign(final_label=["S0", "S1", "S0", "S0"])
     assert product_shares(with_states)["final states"].tolist() == ["S0 1, S1 1", "S0 2"]
     assignments = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "channel": ["A1B1", "A1B1", "A2B1", "A2B1"]})

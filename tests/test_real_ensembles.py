@@ -58,6 +58,9 @@ def test_real_ensemble_ends_in_a_report(tmp_path, name):
     assert len(products) == int((table.status == "ok").sum())  # one product per analysed trajectory
     if name in KNOWN_PRODUCTS:  # read off the trajectories' own last frames (see KNOWN_PRODUCTS)
         assert dict(zip(products.trajectory_id, products["product"])) == KNOWN_PRODUCTS[name]
+    changed = products["product"] != "FC bonding"
+    assert products.loc[changed, "formed_at_fs"].between(0, products.loc[changed, "end_time_fs"]).all()
+    assert (r / "report/figures/products.png").is_file() == bool(changed.any())  # products over time, where any formed
     if name == BROWSER_CHECKED and screenshot.browser():
         page, window = screenshot.page_width(r / "report/report.html", 800)
         assert page <= window, f"{name}: the report is {page} px wide in an {window} px window"

@@ -233,7 +233,8 @@ def test_demo_report_cards_drawings_lifetimes_and_intervals(demo_report):
     # products: the demo plants no bond that breaks or forms, so every analysed trajectory ends with its FC bonds
     products = pd.read_csv(r / "report/products.csv")
     n_ok = int((pd.read_parquet(r / "qc/trajectories.parquet")["status"] == "ok").sum())
-    assert len(products) == n_ok and set(products["product"]) == {"FC bonding"}
+    assert len(products) == n_ok and set(products["product"]) == {"FC bonding"} and products["formed_at_fs"].isna().all()
+    assert not (r / "report/figures/products.png").exists()  # nothing formed: no figure of it
     assert all(p.startswith("FC bonding ") for p in resolved["products"]) and "<h3>Products</h3>" in html
     for name in ("populations", "molecule", "S1-S0_kinetics", "S1-S0_tree", "S1-S0_variance", "S1-S0_times", "S1-S0_pca"):
         assert (r / "report/figures" / f"{name}.png").is_file(), name

@@ -675,13 +675,14 @@ def products_display(products: pd.DataFrame) -> pd.DataFrame:
     t = product_shares(products)
     t.insert(t.columns.get_loc("percent") + 1, "95 % interval",
              [f"{lo:.0f}–{hi:.0f}" for lo, hi in zip(t.pop("percent_lo"), t.pop("percent_hi"))])
-    return t
+    return t.rename(columns={"formed_at_fs_median": "formed at (fs, median)"})
 
 
 PRODUCTS_TEXT = ("Each trajectory's bonding over its last 20 fs analysed against the Franck–Condon geometry (the "
                  "perception's bond cutoff; symmetry-equivalent outcomes are one product). 'truncated': trajectories "
                  "QC cut short, whose end is where a check failed, not where the dynamics ended. Intervals: 95 % Wilson score "
-                 "interval of the share (a yield from few trajectories is uncertain).")
+                 "interval of the share (a yield from few trajectories is uncertain). Formed at: the time from which the "
+                 "changed bonds stay changed (running median over 20 fs).")
 
 
 def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str, topology: Topology | None = None,
@@ -705,7 +706,7 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
 
 def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary: dict, warn: list[str], ensemble_fit,
                 pop_png: bytes, surrogate_html: str, config_summary: dict, manifest_paths=(), molecule_png: bytes | None = None,
-                products: pd.DataFrame | None = None) -> str:
+                products: pd.DataFrame | None = None, formation_png: bytes | None = None) -> str:
     """``report.html``: warnings, ensemble (with the molecule's numbering, :func:`~analysis.report.molecule.molecule_html`),
     one section per transition, QC, surrogate, provenance."""
     d = inputs
@@ -716,6 +717,7 @@ def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary
             molecule_html(d.topology, molecule_png),
             *([f"<h3>Products</h3><p>{html.escape(PRODUCTS_TEXT)}</p>", table_html(products_display(products))]
               if products is not None and len(products) else []),
+            *([img(formation_png, "products over time")] if formation_png else []),
             img(pop_png, "populations"),
             f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
@@ -793,8 +795,11 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                           f"{html.escape(str(exc))}); the traceback is in the report log.</p>")
         surrogate_figs = {}
     numbering = numbering_drawing(d.topology)
-    write_figures(sections, {"populations": pop, **({"molecule": numbering} if numbering else {}), **surrogate_figs}, out_dir / "figures")
+    formation_png = figures.product_formation(products, "products over time (share of the analysed trajectories)")
+    optional = {name: png for name, png in (("molecule", numbering), ("products", formation_png)) if png}
+    write_figures(sections, {"populations": pop, **optional, **surrogate_figs}, out_dir / "figures")
     (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
-                                                     config_summary or {}, manifest_paths, numbering, products), encoding="utf-8")
+                                                     config_summary or {}, manifest_paths, numbering, products, formation_png),
+                                         encoding="utf-8")
     log.info("report: %d transitions, %d channel rows written to %s", len(sections), len(channels), out_dir)
     return channels

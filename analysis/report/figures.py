@@ -277,3 +277,24 @@ def explained_variance(ratio, title: str) -> bytes:
     ax.legend(fontsize=7)
     ax.set_title(title)
     return _png(fig)
+
+
+def product_formation(products: pd.DataFrame, title: str = "products over time") -> bytes | None:
+    """Per product that changes the bonding: the share of the analysed trajectories that have formed it by each
+    time (steps at each trajectory's ``formed_at_fs``); None when no trajectory formed one."""
+    formed = products.dropna(subset=["formed_at_fs"])
+    if not len(formed):
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    end = float(products["end_time_fs"].max())
+    for k, (name, group) in enumerate(sorted(formed.groupby("product"), key=lambda kv: -len(kv[1]))):
+        t = np.sort(group["formed_at_fs"].to_numpy(float))
+        share = 100.0 * np.arange(1, len(t) + 1) / len(products)
+        ax.step(np.r_[0.0, t, end], np.r_[0.0, share, share[-1]], where="post", color=plt.get_cmap("tab10")(k % 10), label=name)
+    ax.set_xlabel("time (fs)")
+    ax.set_ylabel("trajectories with the product formed (%)")
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, None)
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(title)
+    return _png(fig)
