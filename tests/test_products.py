@@ -33,10 +33,10 @@ def _stretched(a: int, b: int, length: float) -> np.ndarray:
     return xyz
 
 
-def _trajectory(tid: str, frames: np.ndarray, dt_fs: float = 0.5) -> Trajectory:
+def _trajectory(tid: str, frames: np.ndarray, symbols=("C", "C", "C"), dt_fs: float = 0.5) -> Trajectory:
     n = len(frames)
-    return Trajectory(trajectory_id=tid, source_path=f"/data/{tid}", format="xyz", symbols=["C", "C", "C"],
-                      masses_amu=np.full(3, 12.0), time_fs=np.arange(n) * dt_fs, coords_angstrom=frames,
+    return Trajectory(trajectory_id=tid, source_path=f"/data/{tid}", format="xyz", symbols=list(symbols),
+                      masses_amu=np.full(len(symbols), 12.0), time_fs=np.arange(n) * dt_fs, coords_angstrom=frames,
                       active_state=np.ones(n, dtype=int), energies_ev=np.zeros((n, 1)), total_energy_ev=np.zeros(n),
                       state_labels=["S0"], flags=[])
 
@@ -79,7 +79,7 @@ def test_product_words_and_symmetry_equivalent_openings():
                       bonds=[(0, 1), (1, 2), (0, 3), (2, 4)], rings=[])
     assert product_words([(0, 3), (2, 4)], [(3, 4)], butane) == "C1-H6 broken; C3-H9 broken; H6-H9 formed (H2 elimination)"
     # C2-C3 and C1-C3 are C1-C2 turned by the ring's rotation: one product
-    assert canonical_changes([(1, 2)], [], TOPO) == canonical_changes([(0, 2)], [], TOPO) == (((0, 1),), ())
+    assert canonical_changes([(1, 2)], [], TOPO) == canonical_changes([(0, 2)], [], TOPO) == (((0, 1),), (), ())
 
 
 def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
@@ -122,3 +122,58 @@ def test_trajectory_products_from_the_last_frames(tmp_path, monkeypatch):
     assert product_shares(with_states)["final states"].tolist() == ["S0 1, S1 1", "S0 2"]
     assignments = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "channel": ["A1B1", "A1B1", "A2B1", "A2B1"]})
     assert channel_products(assignments, products) == {"A1B1": "C1-C2 broken (ring opening) 2", "A2B1": f"{FC_BONDING} 2"}
+
+
+def _cis_2_butene() -> tuple[list[str], np.ndarray]:
+    """cis-2-butene (C1 C2 C3 C4, H5-H7 on C1, H8 on C2, H9 on C3, H10-H12 on C4): C2=C3 1.34 A along x, the
+    methyls on the same side (+y), 120° at the sp2 carbons."""
+    c2, c3 = np.array([-0.67, 0.0, 0.0]), np.array([0.67, 0.0, 0.0])
+    c1, c4 = c2 + 1.50 * np.array([-0.5, 0.866, 0]), c3 + 1.50 * np.array([0.5, 0.866, 0])
+    h8, h9 = c2 + 1.09 * np.array([-0.5, -0.866, 0]), c3 + 1.09 * np.array([0.5, -0.866, 0])
+
+    def methyl(c, sign):
+        dirs = np.array([[sign * -0.3, 0.95, 0.0], [sign * 0.6, 0.3, 0.75], [sign * 0.6, 0.3, -0.75]])
+        return c + 1.09 * dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+
+    xyz = np.vstack([c1, c2, c3, c4, methyl(c1, -1), h8, h9, methyl(c4, 1)])
+    return ["C"] * 4 + ["H"] * 8, xyz
+
+
+def test_only_double_bonds_with_a_side_on_each_end_can_isomerize():
+    from analysis.products import isomerizable_torsions
+    from analysis.topology import perceive_topology
+
+    symbols, xyz = _cis_2_butene()
+    butene = perceive_topology(symbols, xyz)
+    assert isomerizable_torsions(butene) == [(0, 1, 2, 3)]  # C1-C2=C3-C4; not the C1-C2 single bond
+    ethylene = perceive_topology(["C", "C", "H", "H", "H", "H"],
+                                 np.array([[-0.67, 0, 0], [0.67, 0, 0], [-1.2, 0.93, 0], [-1.2, -0.93, 0], [1.2, 0.93, 0], [1.2, -0.93, 0]]))
+    assert isomerizable_torsions(ethylene) == []  # a CH2 end has no cis and trans
+
+
+def test_a_planted_cis_trans_isomerization_is_a_product(tmp_path):
+    """Three planted cis-2-butene trajectories of 121 frames (0.5 fs): the C3 end turns by 180° about C2=C3 at
+    30 fs (trans: C2=C3 cis→trans (C1, C4), formed at 30 fs); it turns only 90° (twisted: undecided, FC bonding);
+    nothing moves."""
+    from analysis.topology import perceive_topology
+
+    symbols, xyz = _cis_2_butene()
+    topo = perceive_topology(symbols, xyz)
+    end = [2, 3, 8, 9, 10, 11]  # C3, C4, H9, H10-H12 (C3 on the axis)
+
+    def turned(angle_deg):
+        a = np.radians(angle_deg)
+        rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+        out = xyz.copy()
+        out[end] = xyz[end] @ rot.T
+        return out
+
+    n = 121
+    still = np.repeat(xyz[None], n, axis=0)
+    trans, twisted = still.copy(), still.copy()
+    trans[60:], twisted[60:] = turned(180.0), turned(90.0)
+    store = tmp_path / "b.npz"
+    write_store([_trajectory("T1", trans, symbols), _trajectory("T2", twisted, symbols), _trajectory("T3", still, symbols)], store)
+    products = trajectory_products([store], {"T1": n, "T2": n, "T3": n}, topo).set_index("trajectory_id")
+    assert products["product"].to_dict() == {"T1": "C2=C3 cis→trans (C1, C4)", "T2": FC_BONDING, "T3": FC_BONDING}
+    assert products.loc["T1", "isomerized"] == "C2=C3" and products.loc["T1", "formed_at_fs"] == 30.0

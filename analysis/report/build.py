@@ -679,8 +679,9 @@ def products_display(products: pd.DataFrame) -> pd.DataFrame:
 
 
 PRODUCTS_TEXT = ("Each trajectory's bonding over its last 20 fs analysed against the Franck–Condon geometry (the "
-                 "perception's bond cutoff; symmetry-equivalent outcomes are one product). 'truncated': trajectories "
-                 "QC cut short, whose end is where a check failed, not where the dynamics ended. Intervals: 95 % Wilson score "
+                 "perception's bond cutoff), and the side of each double bond that can isomerize (cis/trans of the two "
+                 "named substituents; a torsion left near 90° has not decided); symmetry-equivalent outcomes are one "
+                 "product. 'truncated': trajectories QC cut short, whose end is where a check failed, not where the dynamics ended. Intervals: 95 % Wilson score "
                  "interval of the share (a yield from few trajectories is uncertain). Formed at: the time from which the "
                  "changed bonds stay changed (running median over 20 fs).")
 
