@@ -146,6 +146,9 @@ def test_only_double_bonds_with_a_side_on_each_end_can_isomerize():
     symbols, xyz = _cis_2_butene()
     butene = perceive_topology(symbols, xyz)
     assert isomerizable_torsions(butene) == [(0, 1, 2, 3)]  # C1-C2=C3-C4; not the C1-C2 single bond
+    from analysis.report.molecule import molecule_lines
+
+    assert "Double bonds followed for cis/trans isomerization (by the two named substituents): C2=C3 (C1, C4)." in molecule_lines(butene)
     ethylene = perceive_topology(["C", "C", "H", "H", "H", "H"],
                                  np.array([[-0.67, 0, 0], [0.67, 0, 0], [-1.2, 0.93, 0], [-1.2, -0.93, 0], [1.2, 0.93, 0], [1.2, -0.93, 0]]))
     assert isomerizable_torsions(ethylene) == []  # a CH2 end has no cis and trans

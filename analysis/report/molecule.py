@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 
+from analysis.products import isomerizable_torsions
 from analysis.topology import Topology
 
 
@@ -62,6 +63,10 @@ def molecule_lines(topology: Topology) -> list[str]:
     lines = [f"{formula(topology.symbols)}: {len(names)} atoms, {len(topology.bonds)} bonds at the Franck–Condon geometry."]
     for k, ring in enumerate(topology.rings, start=1):
         lines.append(f"ring{k}: {' '.join(names[i] for i in ring)}.")
+    torsions = isomerizable_torsions(topology)
+    if torsions:
+        listed = ", ".join(f"{names[b]}={names[c]} ({names[a]}, {names[d]})" for a, b, c, d in torsions)
+        lines.append(f"Double bonds followed for cis/trans isomerization (by the two named substituents): {listed}.")
     orbits = equivalent_atoms(topology)
     if orbits:
         sets = "; ".join(" ".join(names[i] for i in atoms) for atoms in orbits)
