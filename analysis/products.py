@@ -50,7 +50,9 @@ def isomerizable_torsions(topology: Topology) -> list[tuple[int, int, int, int]]
     geometry than :data:`DOUBLE_BOND_FRACTION` of its covalent radii sum (C=C 1.34, C=N 1.28, N=N 1.25 Å; single
     bonds between sp2 atoms, 1.45-1.48 Å, are conformational), each end with one or two other substituents of
     which one names its side (:func:`_reference_substituent`): a and d."""
-    fc = topology.initial_geometry_angstrom()
+    fc = np.asarray(topology.initial_geometry_angstrom(), dtype=float)
+    if fc.shape != (len(topology.symbols), 3):  # a topology without its geometry: no bond length to judge
+        return []
     rings = [set(r) for r in topology.rings]
     out = []
     for b, c in topology.bonds:
