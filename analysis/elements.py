@@ -36,6 +36,17 @@ COVALENT_RADII_ANGSTROM = {
 ATOMIC_NUMBERS = {symbol: z for z, symbol in enumerate(COVALENT_RADII_ANGSTROM, start=1)}
 
 
+def hill_formula(symbols) -> str:
+    """Hill formula of a list of element symbols: C first, then H, then the other elements alphabetically; without
+    carbon, every element alphabetically ('C4H4N2', 'CH3I', 'H2O')."""
+    from collections import Counter
+
+    counts = Counter(symbols)
+    first = [e for e in ("C", "H") if e in counts] if "C" in counts else []
+    order = first + sorted(e for e in counts if e not in first)
+    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
+
+
 def normalize_symbol(symbol: str) -> str:
     """'c' / 'C' / 'CL' -> 'C' / 'C' / 'Cl'."""
     symbol = symbol.strip()

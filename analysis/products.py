@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.elements import ATOMIC_NUMBERS, COVALENT_RADII_ANGSTROM
+from analysis.elements import ATOMIC_NUMBERS, COVALENT_RADII_ANGSTROM, hill_formula
 from analysis.io.discover import natural_key
 from analysis.io.store import Store
 from analysis.topology import Topology, bond_change_masks, cutoff_matrix, distance_matrix
@@ -92,16 +92,35 @@ def canonical_changes(broken, formed, topology: Topology, isomerized=()) -> tupl
     return min((mapped(broken, p), mapped(formed, p), mapped(isomerized, p)) for p in perms)
 
 
+def fragments(topology: Topology, broken=(), formed=()) -> list[list[int]]:
+    """The connected pieces (atom indices, largest first, then by first atom) of the topology's bonds without
+    ``broken`` and with ``formed``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(topology.symbols)
+    bonds = ({tuple(sorted(map(int, b))) for b in topology.bonds} - {tuple(sorted(map(int, b))) for b in broken}) | {
+        tuple(sorted(map(int, f))) for f in formed}
+    rows, cols = (np.array([b[k] for b in sorted(bonds)], dtype=int) for k in (0, 1)) if bonds else (np.zeros(0, int),) * 2
+    _, label = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    pieces = [np.flatnonzero(label == k).tolist() for k in np.unique(label)]
+    return sorted(pieces, key=lambda p: (-len(p), p[0]))
+
+
 def product_words(broken, formed, topology: Topology, isomerized=()) -> str:
     """'C1-C6 broken (ring opening); H6-N5 formed; C2=C3 cis→trans (C1, C4)', or :data:`FC_BONDING` when nothing
     changed; two hydrogens that both left their atoms and bonded to each other are 'H6-H9 formed (H2
-    elimination)'. ``isomerized``: double bonds (b, c) of :func:`isomerizable_torsions`."""
+    elimination)'; a molecule that came apart names its pieces, 'fragments CH3 + I' (:func:`fragments`).
+    ``isomerized``: double bonds (b, c) of :func:`isomerizable_torsions`."""
     names, symbols = topology.names, topology.symbols
     rings = [set(r) for r in topology.rings]
     left = {a for pair in broken for a in pair}
     words = [f"{names[i]}-{names[j]} broken" + (" (ring opening)" if any({i, j} <= r for r in rings) else "") for i, j in broken]
     words += [f"{names[i]}-{names[j]} formed" + (" (H2 elimination)" if symbols[i] == symbols[j] == "H" and {i, j} <= left else "")
               for i, j in formed]
+    pieces = fragments(topology, broken, formed)
+    if len(pieces) > len(fragments(topology)):  # the molecule came apart: name what it came apart into
+        words.append("fragments " + " + ".join(hill_formula([symbols[a] for a in piece]) for piece in pieces))
     if len(isomerized):
         quads = {tuple(sorted((b, c))): (a, b, c, d) for a, b, c, d in isomerizable_torsions(topology)}
         fc = topology.initial_geometry_angstrom()

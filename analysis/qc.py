@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.elements import hill_formula
 from analysis.io.discover import natural_rank
 from analysis.io.store import Store
 from analysis.io.trajectory import hop_frames
@@ -121,20 +122,12 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
     return rows, symbols
 
 
-def formula(symbols) -> str:
-    """Hill formula of a list of element symbols: C and H first, then alphabetical ('C4H4N2')."""
-    counts = Counter(symbols)
-    first = [e for e in ("C", "H") if e in counts] if "C" in counts else []
-    order = first + sorted(e for e in counts if e not in first)
-    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
-
-
 def atoms_difference(mine, ensemble) -> str:
     """How a trajectory's atoms differ from the ensemble's (the most common atom list), in words."""
     mine, ensemble = tuple(mine), tuple(ensemble)
     if len(mine) != len(ensemble) or sorted(mine) != sorted(ensemble):
-        return (f"atom count or order differs from the ensemble: {len(mine)} atoms ({formula(mine)}) where the ensemble "
-                f"has {len(ensemble)} ({formula(ensemble)})")
+        return (f"atom count or order differs from the ensemble: {len(mine)} atoms ({hill_formula(mine)}) where the ensemble "
+                f"has {len(ensemble)} ({hill_formula(ensemble)})")
     k = next(i for i, (a, b) in enumerate(zip(mine, ensemble)) if a != b)
     return (f"atom count or order differs from the ensemble: the same atoms in another order (atom {k + 1} is "
             f"{mine[k]}, the ensemble's is {ensemble[k]})")

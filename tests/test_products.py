@@ -77,7 +77,13 @@ def test_product_words_and_symmetry_equivalent_openings():
     # butene's TRAJ_00002 (sharc/butene_sharc2.1) ends so: H6 and H9 leave C1 and C3 and fly off as H2
     butane = Topology(symbols=["C", "C", "C", "H", "H"], names=["C1", "C2", "C3", "H6", "H9"],
                       bonds=[(0, 1), (1, 2), (0, 3), (2, 4)], rings=[])
-    assert product_words([(0, 3), (2, 4)], [(3, 4)], butane) == "C1-H6 broken; C3-H9 broken; H6-H9 formed (H2 elimination)"
+    assert product_words([(0, 3), (2, 4)], [(3, 4)], butane) == (
+        "C1-H6 broken; C3-H9 broken; H6-H9 formed (H2 elimination); fragments C3 + H2")
+    # a molecule that comes apart names its pieces; a ring that opens stays one piece
+    ch3i = Topology(symbols=["C", "I", "H", "H", "H"], names=["C1", "I2", "H3", "H4", "H5"],
+                    bonds=[(0, 1), (0, 2), (0, 3), (0, 4)], rings=[])
+    assert product_words([(0, 1)], [], ch3i) == "C1-I2 broken; fragments CH3 + I"
+    assert "fragments" not in product_words([(0, 1)], [], TOPO)
     # C2-C3 and C1-C3 are C1-C2 turned by the ring's rotation: one product
     assert canonical_changes([(1, 2)], [], TOPO) == canonical_changes([(0, 2)], [], TOPO) == (((0, 1),), (), ())
 

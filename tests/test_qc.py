@@ -172,7 +172,8 @@ def test_store_checks_read_each_trajectory_and_keep_only_the_excluding_flags(tmp
 
 
 def test_atoms_difference_says_how_the_atoms_differ():
-    from analysis.qc import atoms_difference, formula
+    from analysis.elements import hill_formula as formula
+    from analysis.qc import atoms_difference
 
     assert formula(["N", "C", "C", "H", "H", "O", "C"]) == "C3H2NO" and formula(["O", "H", "H"]) == "H2O"
     pyrazine, cytosine = ("N", "N", "C", "C", "C", "C", "H", "H", "H", "H"), ("N", "C", "N", "C", "C", "C", "O", "N", "H", "H", "H", "H", "H")

@@ -16,7 +16,8 @@ REAL_SETS = ["newtonx/cyclohexadiene_nx2.2", "newtonx/cyclohexadiene_nx2.2_b", "
 # checked by hand on the files: butene TRAJ_00002 ends with H6 and H9 4-6 A from C1 and C3 and 0.66-1.01 A from each
 # other (H2, vibrating); cyclohexadiene's C1-C6 averages 3.2 and 3.8 A over the last 20 fs before QC cuts TRAJ2 and
 # TRAJ3 (FC 1.4-1.6 A, C-C cutoff 1.82 A), and 1.58 A in TRAJ1's last 20 fs of 400
-KNOWN_PRODUCTS = {"sharc/butene_sharc2.1": {"TRAJ_00002": "C1-H6 broken; C3-H9 broken; H6-H9 formed (H2 elimination)",
+KNOWN_PRODUCTS = {"sharc/butene_sharc2.1": {"TRAJ_00002": "C1-H6 broken; C3-H9 broken; H6-H9 formed (H2 elimination); "
+                                                          "fragments C4H6 + H2",
                                             "TRAJ_00003": "FC bonding"},
                   "newtonx/cyclohexadiene_nx2.2": {"TRAJ1": "FC bonding", "TRAJ2": "C1-C6 broken (ring opening)",
                                                    "TRAJ3": "C1-C6 broken (ring opening)"}}

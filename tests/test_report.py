@@ -77,9 +77,9 @@ def test_drawing_finds_the_bond_that_broke_and_the_bond_that_formed():
 @pytest.mark.parametrize("symbols, hill", [(["C", "H", "H", "H", "I"], "CH3I"), (["N", "C", "C", "N", "C", "C", "H", "H", "H", "H"], "C4H4N2"),
                                            (["O", "H", "H"], "H2O"), (["S", "C", "S"], "CS2"), (["Fe", "C", "O"], "CFeO")])
 def test_formula_in_hill_order(symbols, hill):
-    from analysis.report.molecule import formula
+    from analysis.elements import hill_formula
 
-    assert formula(symbols) == hill
+    assert hill_formula(symbols) == hill
 
 
 def test_molecule_lines_name_rings_and_symmetry_equivalent_atoms():

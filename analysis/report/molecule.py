@@ -8,18 +8,9 @@ symmetry merging treats as one.
 from __future__ import annotations
 
 import html
-from collections import Counter
-
+from analysis.elements import hill_formula
 from analysis.products import isomerizable_torsions
 from analysis.topology import Topology
-
-
-def formula(symbols) -> str:
-    """Hill formula: C first, then H, then the other elements alphabetically ('C6H8', 'C4H4N2', 'CH3I')."""
-    counts = Counter(symbols)
-    first = [e for e in ("C", "H") if e in counts] if "C" in counts else []
-    order = first + sorted(e for e in counts if e not in first)
-    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
 
 
 def equivalent_atoms(topology: Topology) -> list[list[int]]:
@@ -60,7 +51,7 @@ def molecule_lines(topology: Topology) -> list[str]:
     names = topology.names
     if not len(names):
         return ["No molecule: no trajectory was read."]
-    lines = [f"{formula(topology.symbols)}: {len(names)} atoms, {len(topology.bonds)} bonds at the Franck–Condon geometry."]
+    lines = [f"{hill_formula(topology.symbols)}: {len(names)} atoms, {len(topology.bonds)} bonds at the Franck–Condon geometry."]
     for k, ring in enumerate(topology.rings, start=1):
         lines.append(f"ring{k}: {' '.join(names[i] for i in ring)}.")
     torsions = isomerizable_torsions(topology)
