@@ -17,6 +17,8 @@ be a moment of a reaction rather than its product.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -94,15 +96,10 @@ def canonical_changes(broken, formed, topology: Topology, isomerized=()) -> tupl
 
 def fragments(topology: Topology, broken=(), formed=()) -> list[list[int]]:
     """The connected pieces (atom indices, largest first, then by first atom) of the topology's bonds without
-    ``broken`` and with ``formed``."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(topology.symbols)
-    bonds = ({tuple(sorted(map(int, b))) for b in topology.bonds} - {tuple(sorted(map(int, b))) for b in broken}) | {
-        tuple(sorted(map(int, f))) for f in formed}
-    rows, cols = (np.array([b[k] for b in sorted(bonds)], dtype=int) for k in (0, 1)) if bonds else (np.zeros(0, int),) * 2
-    _, label = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    ``broken`` and with ``formed`` (:meth:`Topology.fragments` of the changed bond list)."""
+    drop = {tuple(sorted(map(int, b))) for b in broken}
+    bonds = [b for b in topology.bonds if tuple(sorted(b)) not in drop] + [tuple(map(int, f)) for f in formed]
+    label = np.asarray(replace(topology, bonds=bonds).fragments())
     pieces = [np.flatnonzero(label == k).tolist() for k in np.unique(label)]
     return sorted(pieces, key=lambda p: (-len(p), p[0]))
 
@@ -129,13 +126,6 @@ def product_words(broken, formed, topology: Topology, isomerized=()) -> str:
             cis = torsion_cos(fc, [(a, b, c, d)])[0] > 0
             words.append(f"{names[b]}={names[c]} {'cis→trans' if cis else 'trans→cis'} ({names[a]}, {names[d]})")
     return "; ".join(words) if words else FC_BONDING
-
-
-def final_distances(coords_angstrom: np.ndarray, time_fs: np.ndarray, window_fs: float = WINDOW_FS) -> np.ndarray:
-    """Pairwise distances (n_atoms, n_atoms) averaged over the frames within ``window_fs`` of the last one."""
-    time_fs = np.asarray(time_fs, dtype=float)
-    last = np.flatnonzero(time_fs >= time_fs[-1] - window_fs)
-    return distance_matrix(np.asarray(coords_angstrom)[last]).mean(axis=0)
 
 
 def formation_time_fs(values: np.ndarray, time_fs: np.ndarray, thresholds: np.ndarray, above: np.ndarray,
@@ -196,8 +186,8 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
                     continue
                 time_fs = store.array(tid, "time_fs")[:n]
                 last = np.flatnonzero(time_fs >= time_fs[-1] - window_fs)
-                xyz = store.rows(tid, "coords_angstrom", last)
-                pending.append((tid, float(time_fs[-1]), final_distances(xyz, time_fs[last], window_fs),
+                xyz = store.rows(tid, "coords_angstrom", last)  # the last window_fs only
+                pending.append((tid, float(time_fs[-1]), distance_matrix(xyz).mean(axis=0),
                                 torsion_cos(xyz, quads).mean(axis=0) if quads else np.zeros(0)))
                 if len(pending) >= CHUNK:
                     judge()

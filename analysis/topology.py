@@ -284,8 +284,7 @@ def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "
     if method != "covalent":
         raise ValueError(f"bond perception method {method!r}: expected 'mdanalysis' or 'covalent'")
     radii = np.array([COVALENT_RADII_ANGSTROM.get(s, 1.5) for s in symbols])
-    xyz = np.asarray(coords_angstrom, dtype=float)
-    d = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1)
+    d = distance_matrix(coords_angstrom)
     bonded = np.triu(d < scale * (radii[:, None] + radii[None]), k=1)
     return [tuple(int(v) for v in p) for p in np.argwhere(bonded)]
 

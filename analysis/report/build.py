@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
 from analysis.io.store import Store, usable_frames
-from analysis.products import channel_products, product_shares, trajectory_products
+from analysis.products import WINDOW_FS, channel_products, product_shares, trajectory_products
 from analysis.motions import Motion, loading_words, motion_details, phrase_bond_changes, shared_motions, symmetry_sign_flips
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
@@ -678,12 +678,13 @@ def products_display(products: pd.DataFrame) -> pd.DataFrame:
     return t.rename(columns={"formed_at_fs_median": "formed at (fs, median)"})
 
 
-PRODUCTS_TEXT = ("Each trajectory's bonding over its last 20 fs analysed against the Franck–Condon geometry (the "
-                 "perception's bond cutoff), and the side of each double bond that can isomerize (cis/trans of the two "
-                 "named substituents; a torsion left near 90° has not decided); symmetry-equivalent outcomes are one "
-                 "product. 'truncated': trajectories QC cut short, whose end is where a check failed, not where the dynamics ended. Intervals: 95 % Wilson score "
-                 "interval of the share (a yield from few trajectories is uncertain). Formed at: the time from which the "
-                 "changed bonds stay changed (running median over 20 fs).")
+PRODUCTS_TEXT = (f"Each trajectory's bonding over its last {WINDOW_FS:g} fs analysed against the Franck–Condon geometry "
+                 "(the perception's bond cutoff), and the side of each double bond that can isomerize (cis/trans of the "
+                 "two named substituents; a torsion left near 90° has not decided); symmetry-equivalent outcomes are one "
+                 "product. 'truncated': trajectories QC cut short, whose end is where a check failed, not where the "
+                 "dynamics ended. Intervals: 95 % Wilson score interval of the share (a yield from few trajectories is "
+                 f"uncertain). Formed at: the time from which the changed bonds stay changed (running median over "
+                 f"{WINDOW_FS:g} fs).")
 
 
 def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, event: str, topology: Topology | None = None,
