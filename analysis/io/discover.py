@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
-from analysis.io.paths import glob_text, resolve
+from analysis.io.paths import glob_text, resolve, stored_text_files
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,7 @@ class Found(NamedTuple):
             return [p for p in (resolve(self.folder), resolve(xyz.properties_csv(self.folder))) if p is not None]
         if self.format == "unknown":
             return sorted(p for p in self.folder.iterdir() if p.is_file())
-        return sorted({stored for g in REGISTRY[self.format].files for p in glob_text(self.folder, g)
-                       if (stored := resolve(p)) is not None})
+        return sorted(set(stored_text_files(self.folder, REGISTRY[self.format].files).values()))
 
 
 def natural_key(name: str):

@@ -4,6 +4,9 @@ is stored. No analysis imports: the error type uses them to name the file as sto
 
 from __future__ import annotations
 
+import os
+import re
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 COMPRESSED = (".gz", ".bz2", ".xz")  # suffixes of compressed inputs, in the order they are looked for
@@ -27,8 +30,51 @@ def is_text_file(path: str | Path) -> bool:
 def glob_text(folder: str | Path, pattern: str) -> list[Path]:
     """Files in ``folder`` matching ``pattern`` plain or compressed, by their plain names (a plain file wins over
     its compressed twin), sorted."""
+    return sorted(stored_text_files(folder, [pattern]))
+
+
+def stored_text_files(folder: str | Path, patterns) -> dict[Path, Path]:
+    """{plain name: file as stored} of the files in ``folder`` matching any of ``patterns`` plain or compressed
+    (the union of :func:`glob_text` over them, each with its :func:`resolve`d file).
+
+    One directory listing per folder the patterns name ('RESULTS/dyn.out' lists RESULTS), not one glob and a
+    few stat calls per pattern and suffix: discovering 2,000 Newton-X trajectories took 1.9 s that way. A pattern
+    with a wildcard in its folder part falls back to glob."""
     folder = Path(folder)
+    by_dir: dict[str, list[str]] = {}
+    out: dict[Path, Path] = {}
+    for pattern in patterns:
+        head, _, name = pattern.rpartition("/")
+        if _MAGIC.search(head):
+            out.update(_globbed(folder, pattern))
+        else:
+            by_dir.setdefault(head, []).append(name)
+    for head, names in by_dir.items():
+        directory = folder / head if head else folder
+        files = _file_names(directory)
+        plain_names = {f for f in files if any(fnmatchcase(f, n) for n in names)}
+        plain_names |= {f[: -len(s)] for f in files for s in COMPRESSED
+                        if f.endswith(s) and any(fnmatchcase(f[: -len(s)], n) for n in names)}
+        for plain in plain_names:  # stored as resolve() finds it: plain first, then each suffix in order
+            stored = next(c for c in (plain, *(plain + s for s in COMPRESSED)) if c in files)
+            out[directory / plain] = directory / stored
+    return out
+
+
+_MAGIC = re.compile(r"[*?[]")
+
+
+def _file_names(directory: Path) -> set[str]:
+    """Names of the regular files (symlinks followed) in ``directory``; empty when it is not a readable folder."""
+    try:
+        with os.scandir(directory) as entries:
+            return {e.name for e in entries if e.is_file()}
+    except OSError:
+        return set()
+
+
+def _globbed(folder: Path, pattern: str) -> dict[Path, Path]:
     found = {p for p in folder.glob(pattern) if p.is_file()}
     for suffix in COMPRESSED:
         found |= {p.with_name(p.name[: -len(suffix)]) for p in folder.glob(pattern + suffix) if p.is_file()}
-    return sorted(found)
+    return {p: stored for p in found if (stored := resolve(p)) is not None}

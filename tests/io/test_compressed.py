@@ -12,7 +12,7 @@ import pytest
 
 from analysis.io.discover import READERS, batch_manifest, detect_format, discover
 from analysis.io.errors import TrajectoryFormatError
-from analysis.io.paths import glob_text, resolve
+from analysis.io.paths import glob_text, resolve, stored_text_files
 from analysis.io.text import read_bytes
 from tests.conftest import shared
 
@@ -114,3 +114,25 @@ def test_a_plain_file_wins_over_its_compressed_twin(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nor c\.xyz\.gz, c\.xyz\.bz2, c\.xyz\.xz") as err:
         read_bytes(tmp_path / "c.xyz")
     assert err.value.filename == str(tmp_path / "c.xyz")  # ingest names a missing file by it
+
+
+def test_one_listing_finds_what_glob_and_resolve_find(tmp_path):
+    """stored_text_files (one directory listing per folder) against pathlib's glob + resolve on a folder mixing
+    plain, compressed, twin, nested, directory and symlinked entries."""
+    (tmp_path / "RESULTS").mkdir()
+    (tmp_path / "RESULTS" / "dyn.out.xz").write_bytes(b"")
+    (tmp_path / "RESULTS" / "en.dat").write_text("")
+    (tmp_path / "RESULTS" / "en.dat.gz").write_bytes(b"")
+    (tmp_path / "t.md.xyz.bz2").write_bytes(b"")
+    (tmp_path / "t.md.xyz.gz").write_bytes(b"")  # .gz is looked for before .bz2
+    (tmp_path / "u.md.xyz").mkdir()  # a folder is not a file
+    (tmp_path / "v.md.xyz").symlink_to(tmp_path / "RESULTS" / "en.dat")
+    (tmp_path / "dyn.out").symlink_to(tmp_path / "missing")  # a dangling link is not a file
+    patterns = ["RESULTS/dyn.out", "RESULTS/en.dat", "RESULTS/sh.out", "dyn.out", "*.md.xyz", "NOPE/x"]
+    expected = {p: resolve(p) for g in patterns for p in sorted({q for q in tmp_path.glob(g) if q.is_file()}
+                                                              | {q.with_name(q.name[:-len(s)]) for s in (".gz", ".bz2", ".xz")
+                                                                 for q in tmp_path.glob(g + s) if q.is_file()})}
+    assert stored_text_files(tmp_path, patterns) == expected
+    assert expected == {tmp_path / "RESULTS" / "dyn.out": tmp_path / "RESULTS" / "dyn.out.xz",
+                        tmp_path / "RESULTS" / "en.dat": tmp_path / "RESULTS" / "en.dat",
+                        tmp_path / "t.md.xyz": tmp_path / "t.md.xyz.gz", tmp_path / "v.md.xyz": tmp_path / "v.md.xyz"}
