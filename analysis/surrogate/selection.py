@@ -82,6 +82,15 @@ def _fit_task(make_model, x_fit, y_fit, groups_fit, x_val=None):
     return model.predict(x_val, return_std=True)
 
 
+def heldout_mae(make_model, x_fit, y_fit, groups_fit, x_test, truth_test, score_space=_identity) -> float:
+    """MAE of ``make_model()`` fitted on the given frames, on the test frames, its predictions mapped by
+    ``score_space`` (a learning-curve point). A task of :func:`run_tasks`, so it lives here: a worker process
+    imports the task's module without pandas (:func:`analysis.surrogate.parallel.run_tasks`), and the
+    learning curve's task in :mod:`analysis.surrogate.train` (which imports pandas) failed there, so its 12
+    fits ran one after another."""
+    return mean_abs_error(truth_test, score_space(make_model().fit(x_fit, y_fit, groups_fit).predict(x_test)))
+
+
 def cross_validate_and_fit(factories: dict, x, y, groups, folds, refit: bool = True, n_jobs: int = 1):
     """Out-of-fold (mean, raw spread) of every model of ``factories`` (name → constructor) over ``folds`` and,
     with ``refit``, each model fitted on all frames, in one pool of ``n_jobs`` processes (:func:`run_tasks`): a

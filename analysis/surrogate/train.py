@@ -256,11 +256,6 @@ def _binned_errors(heldout: pd.DataFrame, names, by: str) -> list[dict]:
     return out
 
 
-def _curve_point(make_model, x_train, y_train, g_train, x_test, y_test) -> float:
-    pred = energies_of_ladder(make_model().fit(x_train, y_train, g_train).predict(x_test))
-    return selection.mean_abs_error(y_test, pred)
-
-
 def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_state: int = 0, sizes=None,
                    n_jobs: int = 1) -> pd.DataFrame:
     """Held-out MAE (eV, mean over states) of KRR and of one MLP against the number of training frames (seeded
@@ -272,8 +267,8 @@ def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_
     subsets = [np.sort(rng.choice(n, size, replace=False)) if size < n else np.arange(n) for size in sizes]
     single = {"krr": partial(factories["krr"], n_members=0), "mlp": partial(factories["mlp"], n_members=1)}
     points = [(name, idx) for idx in subsets for name in ("krr", "mlp")]
-    maes = run_tasks(_curve_point, [(single[name], x_train[idx], y_train[idx], g_train[idx], x_test, y_test) for name, idx in points],
-                     n_jobs)
+    maes = run_tasks(selection.heldout_mae, [(single[name], x_train[idx], y_train[idx], g_train[idx], x_test, y_test, energies_of_ladder)
+                                             for name, idx in points], n_jobs)
     return pd.DataFrame([{"model": name, "n_train_frames": len(idx), "mae_ev": mae} for (name, idx), mae in zip(points, maes)])
 
 

@@ -107,3 +107,29 @@ def _dataframe_libraries_loaded():
 def test_workers_fit_without_pandas_and_pyarrow():
     """The fits take and return arrays; the workers leave out two libraries that cost each about 60 MB."""
     assert run_tasks(_dataframe_libraries_loaded, [(), ()], n_jobs=2) == [[], []]
+
+
+def test_the_learning_curve_runs_in_worker_processes(caplog):
+    """Its task lived in analysis.surrogate.train, which imports pandas: a worker (pandas blocked) could not
+    unpickle it, the pool broke, and every demo run fitted the curve's 12 models one after another."""
+    import logging
+    from functools import partial
+
+    from analysis.surrogate.selection import make_factories
+    from analysis.surrogate.targets import energies_of_ladder, to_ladder
+    from analysis.surrogate.train import learning_curve
+
+    x, y, groups = _data(n_traj=8)
+    ladder = to_ladder(y)
+    factories = make_factories({"kernel": "gaussian", "length_scale_factor": 1.0, "alpha": 1e-3},
+                               {"hidden_layer_sizes": (8,)}, 2, 0, {"max_iter": 20})
+    train, test = groups < 6, groups >= 6
+    with caplog.at_level(logging.INFO, logger="analysis.surrogate.parallel"):
+        curves = {n_jobs: learning_curve(x[train], ladder[train], groups[train], x[test], y[test], factories, n_jobs=n_jobs,
+                                         sizes=[100, int(train.sum())]) for n_jobs in (1, 2)}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert list(curves[2]["n_train_frames"]) == [100, 100, 240, 240]
+    np.testing.assert_allclose(curves[1]["mae_ev"], curves[2]["mae_ev"], rtol=1e-6)
+    by_hand = np.abs(energies_of_ladder(partial(factories["krr"], n_members=0)().fit(x[train], ladder[train], groups[train])
+                                        .predict(x[test])) - y[test]).mean()
+    assert np.isclose(curves[2]["mae_ev"].iloc[2], by_hand, rtol=1e-6)
