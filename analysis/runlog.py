@@ -11,3 +11,6 @@ def setup(log_path: str) -> None:
     handle = open(log_path, "w", buffering=1, encoding="utf-8")
     sys.stderr = handle
     logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    # MDAnalysis warns on import that netCDF4 is missing, which only slows writing AMBER ncdf files (never done
+    # here): a WARNING in every topology and report log that the user can do nothing about
+    logging.getLogger("MDAnalysis.coordinates.AMBER").setLevel(logging.ERROR)

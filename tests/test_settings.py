@@ -51,3 +51,18 @@ def test_runlog_setup_sends_logging_and_stderr_to_the_log(tmp_path):
     assert proc.returncode == 0 and proc.stderr == ""
     text = log.read_text()
     assert "INFO hopscope: from logging" in text and "from stderr" in text
+
+
+def test_a_job_log_has_no_warning_about_an_unused_mdanalysis_writer(tmp_path):
+    """MDAnalysis warns on import that netCDF4 is missing (AMBER ncdf writing only): not a warning for our users.
+    Other MDAnalysis warnings still reach the log."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "job.log"
+    code = ("import logging, sys; from analysis.runlog import setup; setup(sys.argv[1]); import MDAnalysis; "
+            "logging.getLogger('MDAnalysis.coordinates.PDB').warning('kept')")
+    proc = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = log.read_text()
+    assert "netCDF4" not in text and "WARNING MDAnalysis.coordinates.PDB: kept" in text
