@@ -71,35 +71,42 @@ def ingest_batch(root, store_path, table_path, batch: int = 0, n_batches: int = 
     -------
     DataFrame with :data:`TABLE_COLUMNS`.
     """
-    from analysis.io.store import write_store
+    from analysis.io.store import StoreWriter
 
     if manifest is not None:
         chunk = found_from_manifest(read_manifest(manifest))
     else:
         chunk = [f for f in discover(root, pattern, fmt) if batch_of(f.trajectory_id, n_batches) == batch]
-    rows, good = [], []
-    for k, found in enumerate(chunk, start=1):
-        row = {"trajectory_id": found.trajectory_id, "source_path": str(found.folder), "format": found.format,
-               "status": "ok", "reason": "", "flags": ""}
-        try:
-            traj = read_one(found)
-        except TrajectoryFormatError as exc:
-            if on_error == "fail":
-                raise IngestError(f"input.on_error=fail: {exc}") from None
-            row.update(status="excluded", reason=f"unreadable: {exc}")
-            log.warning("excluded %s: %s", found.trajectory_id, exc)
-            rows.append(row)
-            continue
-        labels = traj.frame_labels
-        row.update(n_frames=traj.n_frames, n_atoms=traj.n_atoms, n_states=traj.n_states, n_hops=len(traj.hops),
-                   final_state=int(traj.active_state[-1]), final_label=str(labels[-1]), flags=";".join(traj.flags))
-        rows.append(row)
-        good.append(traj)
-        if k % 25 == 0:
-            log.info("batch %d: read %d/%d trajectories", batch, k, len(chunk))
-    write_store(good, store_path)
+    rows, n_read = [], 0
+    with StoreWriter(store_path) as store:  # each trajectory is written as it is read: memory holds one at a time
+        for k, found in enumerate(chunk, start=1):
+            n_read += _ingest_one(found, store, rows, on_error)
+            if k % 25 == 0:
+                log.info("batch %d: read %d/%d trajectories", batch, k, len(chunk))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     Path(table_path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(table_path, index=False)
-    log.info("batch %d: %d trajectories, %d read, %d excluded", batch, len(chunk), len(good), len(chunk) - len(good))
+    log.info("batch %d: %d trajectories, %d read, %d excluded", batch, len(chunk), n_read, len(chunk) - n_read)
     return table
+
+
+def _ingest_one(found: Found, store, rows: list, on_error: str) -> int:
+    """Read one trajectory into ``store`` and append its table row to ``rows``: 1 when read, 0 when excluded
+    (``on_error: exclude``; ``fail`` raises :class:`IngestError`)."""
+    row = {"trajectory_id": found.trajectory_id, "source_path": str(found.folder), "format": found.format,
+           "status": "ok", "reason": "", "flags": ""}
+    try:
+        traj = read_one(found)
+    except TrajectoryFormatError as exc:
+        if on_error == "fail":
+            raise IngestError(f"input.on_error=fail: {exc}") from None
+        row.update(status="excluded", reason=f"unreadable: {exc}")
+        log.warning("excluded %s: %s", found.trajectory_id, exc)
+        rows.append(row)
+        return 0
+    labels = traj.frame_labels
+    row.update(n_frames=traj.n_frames, n_atoms=traj.n_atoms, n_states=traj.n_states, n_hops=len(traj.hops),
+               final_state=int(traj.active_state[-1]), final_label=str(labels[-1]), flags=";".join(traj.flags))
+    rows.append(row)
+    store.add(traj)
+    return 1

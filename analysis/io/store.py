@@ -29,26 +29,56 @@ _ARRAYS = ("time_fs", "coords_angstrom", "active_state", "energies_ev", "total_e
 _OPTIONAL = ("populations", "multiplicities")
 
 
-def write_store(trajectories: list[Trajectory], path: str | Path) -> None:
-    """Write trajectories to one npz (an empty list gives a valid empty store)."""
-    arrays = {}
-    meta = []
-    for t in trajectories:
+class StoreWriter:
+    """Writes one batch store trajectory by trajectory (:meth:`add`), so a job holds one trajectory in memory, not
+    the batch: the same members, in the same order, as ``np.savez`` of them all (uncompressed, ZIP64), with
+    ``__meta__`` last (:meth:`close`). Use as a context manager.
+
+    Measured (one batch of 250 Newton-X trajectories, 13 atoms): holding the batch until one ``np.savez`` took
+    343 MB at 1,000 steps and 655 MB at 4,000; at 10,000 steps a batch would have passed 1 GB."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._zip = zipfile.ZipFile(self.path, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        self._meta: list[dict] = []
+
+    def _write(self, name: str, value) -> None:
+        with self._zip.open(f"{name}.npy", "w", force_zip64=True) as fh:
+            np.lib.format.write_array(fh, np.asanyarray(value), allow_pickle=False)
+
+    def add(self, t: Trajectory) -> None:
+        """Write one trajectory's arrays now and keep its metadata for :meth:`close`."""
         for name in _ARRAYS:
-            arrays[f"{t.trajectory_id}/{name}"] = np.asarray(getattr(t, name))
+            self._write(f"{t.trajectory_id}/{name}", getattr(t, name))
         for name in _OPTIONAL:
             if getattr(t, name) is not None:
-                arrays[f"{t.trajectory_id}/{name}"] = np.asarray(getattr(t, name))
+                self._write(f"{t.trajectory_id}/{name}", getattr(t, name))
         for name, value in t.extra.items():
-            arrays[f"{t.trajectory_id}/extra/{name}"] = np.asarray(value)
-        meta.append({"trajectory_id": t.trajectory_id, "source_path": t.source_path, "format": t.format,
-                     "symbols": list(t.symbols), "state_labels": list(t.state_labels), "flags": list(t.flags),
-                     "extra": sorted(t.extra)})
-    arrays["__meta__"] = np.array(json.dumps(meta))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+            self._write(f"{t.trajectory_id}/extra/{name}", value)
+        self._meta.append({"trajectory_id": t.trajectory_id, "source_path": t.source_path, "format": t.format,
+                           "symbols": list(t.symbols), "state_labels": list(t.state_labels), "flags": list(t.flags),
+                           "extra": sorted(t.extra)})
+
+    def close(self) -> None:
+        """Write ``__meta__`` and finish the file."""
+        if self._zip.fp is None:
+            return
+        self._write("__meta__", np.array(json.dumps(self._meta)))
+        self._zip.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_store(trajectories, path: str | Path) -> None:
+    """Write trajectories to one npz (an empty list gives a valid empty store); see :class:`StoreWriter`."""
+    with StoreWriter(path) as writer:
+        for t in trajectories:
+            writer.add(t)
 
 
 def usable_frames(trajectories) -> dict[str, int]:

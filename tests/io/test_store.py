@@ -51,6 +51,38 @@ def test_store_round_trip_keeps_every_array_and_field(tmp_path):
         assert set(a.extra) == set(b.extra) and all(np.array_equal(a.extra[k], b.extra[k]) for k in a.extra)
 
 
+def test_a_store_written_trajectory_by_trajectory_is_what_one_savez_of_the_batch_wrote(tmp_path):
+    """StoreWriter streams (one trajectory in memory); the file holds the members np.savez of the whole batch held,
+    in the same order, with the same bytes, and the same zip layout (stored, ZIP64 entries)."""
+    import json
+    import zipfile
+
+    from analysis.io.store import StoreWriter
+
+    rng = np.random.default_rng(1)
+    batch = [_trajectory("T1", 5, True, rng), _trajectory("T2", 4, False, rng), _trajectory("T3", 6, True, rng)]
+    with StoreWriter(tmp_path / "streamed.npz") as writer:
+        for t in batch:
+            writer.add(t)
+    arrays = {}
+    for t in batch:  # what write_store built before it streamed
+        names = ["time_fs", "coords_angstrom", "active_state", "energies_ev", "total_energy_ev", "potential_energy_ev",
+                 "masses_amu"] + [n for n in ("populations", "multiplicities") if getattr(t, n) is not None]
+        arrays.update({f"{t.trajectory_id}/{n}": getattr(t, n) for n in names})
+        arrays.update({f"{t.trajectory_id}/extra/{n}": v for n, v in t.extra.items()})
+    arrays["__meta__"] = np.array(json.dumps([{"trajectory_id": t.trajectory_id, "source_path": t.source_path, "format": t.format,
+                                               "symbols": t.symbols, "state_labels": t.state_labels, "flags": t.flags,
+                                               "extra": sorted(t.extra)} for t in batch]))
+    np.savez(tmp_path / "whole.npz", **arrays)
+    with zipfile.ZipFile(tmp_path / "streamed.npz") as a, zipfile.ZipFile(tmp_path / "whole.npz") as b:
+        assert [i.filename for i in a.infolist()] == [i.filename for i in b.infolist()]
+        for x, y in zip(a.infolist(), b.infolist()):
+            assert x.compress_type == y.compress_type == zipfile.ZIP_STORED and a.read(x) == b.read(y), x.filename
+    with Store(tmp_path / "streamed.npz") as store:
+        assert store.ids == ["T1", "T2", "T3"] and np.array_equal(store.rows("T3", "coords_angstrom", [1, 2]),
+                                                                   batch[2].coords_angstrom[1:3])
+
+
 def test_empty_store_is_valid(tmp_path):
     write_store([], tmp_path / "empty.npz")
     with Store(tmp_path / "empty.npz") as store:
