@@ -69,3 +69,17 @@ def test_inline_image_and_table_html():
     assert tag.startswith('<img alt="a &quot;quoted&quot; alt" src="data:image/png;base64,iVBORy4uLg==')
     html = table_html(pd.DataFrame({"channel": ["A1"], "percent": [12.345], "tau_fs": [np.nan]}), digits=1)
     assert html.startswith('<div class="scroll">') and "12.3" in html and "12.34" not in html and "–" in html
+
+
+def test_products_figure_shows_when_trajectories_stop_being_analysed():
+    """Cyclohexadiene-like: two ring openings at 21 and 47 fs in trajectories QC cut at 33 and 47 fs, one closed
+    ring followed to 400 fs. The product's share stays at 2/3 after they stop; the dashed line says they stopped."""
+    ends = [33.0, 47.0, 400.0]
+    assert np.allclose(figures.running_percent(ends, [0.0, 33.0, 33.5, 47.0, 47.5, 400.0, 401.0]),
+                       [100, 100, 200 / 3, 200 / 3, 100 / 3, 100 / 3, 0])
+    assert np.allclose(figures.running_percent([], [1.0, 2.0]), [0, 0])
+    products = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "end_time_fs": ends, "product": ["open", "open", "FC bonding"],
+                             "formed_at_fs": [21.0, 47.0, np.nan]})
+    png = figures.product_formation(products)
+    assert mpimg.imread(io.BytesIO(png)).shape[2] in (3, 4)
+    assert figures.product_formation(products.assign(formed_at_fs=np.nan)) is None

@@ -279,22 +279,37 @@ def explained_variance(ratio, title: str) -> bytes:
     return _png(fig)
 
 
+def running_percent(end_time_fs, times_fs) -> np.ndarray:
+    """Percent of the trajectories (``end_time_fs``: each one's last analysed time) still analysed at each of
+    ``times_fs``: a trajectory counts up to and including its last time."""
+    ends = np.sort(np.asarray(end_time_fs, float))
+    if not len(ends):
+        return np.zeros(len(np.atleast_1d(times_fs)))
+    return 100.0 * (len(ends) - np.searchsorted(ends, np.asarray(times_fs, float), side="left")) / len(ends)
+
+
 def product_formation(products: pd.DataFrame, title: str = "products over time") -> bytes | None:
     """Per product that changes the bonding: the share of the analysed trajectories that have formed it by each
-    time (steps at each trajectory's ``formed_at_fs``); None when no trajectory formed one."""
+    time (steps at each trajectory's ``formed_at_fs``), and, dashed grey, the share still analysed then (a
+    trajectory QC truncated or that ended early keeps its product but is no longer followed); None when no
+    trajectory formed one."""
     formed = products.dropna(subset=["formed_at_fs"])
     if not len(formed):
         return None
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(6, 3.6 + 0.18 * (formed["product"].nunique() + 1)))
     end = float(products["end_time_fs"].max())
     for k, (name, group) in enumerate(sorted(formed.groupby("product"), key=lambda kv: -len(kv[1]))):
         t = np.sort(group["formed_at_fs"].to_numpy(float))
         share = 100.0 * np.arange(1, len(t) + 1) / len(products)
         ax.step(np.r_[0.0, t, end], np.r_[0.0, share, share[-1]], where="post", color=plt.get_cmap("tab10")(k % 10), label=name)
+    stops = np.unique(products["end_time_fs"].to_numpy(float))
+    after = np.nextafter(stops, np.inf)  # just after each trajectory's last time
+    ax.step(np.r_[0.0, after], np.r_[100.0, running_percent(products["end_time_fs"], after)], where="post", color="0.55",
+            ls="--", lw=1.0, label="trajectories still analysed")
     ax.set_xlabel("time (fs)")
-    ax.set_ylabel("trajectories with the product formed (%)")
+    ax.set_ylabel("trajectories (%)")
     ax.set_xlim(0, end)
-    ax.set_ylim(0, None)
-    ax.legend(fontsize=7, loc="best")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below: no curve hides under it
     ax.set_title(title)
     return _png(fig)
