@@ -10,6 +10,11 @@ Checks per trajectory (values in eV / frames):
 * ``atoms_consistent``  same atom count and order as the ensemble's majority
 * ``reader_flags``      none of the reader's flags named in ``exclude_flags`` (data lost or inconsistent
                         between a program's own files; SHARC's ``DONT_ANALYZE`` crash marker)
+
+Recorded, not a check: ``fc_ground_energy_ev``, the lowest state energy of the first frame. Initial conditions
+drawn from one distribution differ there by about a zero-point energy's share (well under 3 eV for the
+molecules here); ensembles that mix electronic-structure methods or energy references fall into groups further
+apart, which :func:`energy_reference_groups` finds and the report warns about.
 """
 
 from __future__ import annotations
@@ -103,7 +108,8 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
 
 
 QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
-              "usable_frames", "first_failing_time_fs"]
+              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev"]
+ENERGY_GROUP_GAP_EV = 3.0  # FC ground-state energies further apart than this with none between: different references
 
 
 def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> tuple[list[dict], dict[str, tuple]]:
@@ -117,9 +123,23 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
         symbols[tid] = tuple(store.meta[tid]["symbols"])
         bad_flags = [f for f in store.meta[tid]["flags"] if f.startswith(exclude_flags)] if exclude_flags else []
         usable = first_failing_frame(active_state, energies, etot, epot, thresholds)
+        first = np.asarray(energies[:1], float).ravel()
         rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
-                     "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan})
+                     "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan,
+                     "fc_ground_energy_ev": float(np.min(first)) if len(first) and np.isfinite(first).any() else np.nan})
     return rows, symbols
+
+
+def energy_reference_groups(trajectory_ids, fc_ground_energy_ev, gap_ev: float = ENERGY_GROUP_GAP_EV) -> list[list[str]]:
+    """The trajectories grouped by their first frame's ground-state energy: sorted, and cut wherever two neighbouring
+    energies are more than ``gap_ev`` apart (trajectories without one are left out). One group is the normal case;
+    more mean the ensemble mixes energy references (another method, basis or program), and its channels and
+    surrogate mix them too."""
+    energy = pd.Series(np.asarray(fc_ground_energy_ev, float), index=list(trajectory_ids)).dropna().sort_values(kind="stable")
+    if energy.empty:
+        return []
+    cuts = np.flatnonzero(np.diff(energy.to_numpy()) > gap_ev) + 1
+    return [list(part) for part in np.split(np.asarray(energy.index, dtype=object), cuts)]
 
 
 def atoms_difference(mine, ensemble) -> str:
@@ -140,7 +160,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
     qc = pd.DataFrame(rows, columns=QC_COLUMNS)
     qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
-                    "first_failing_time_fs": float})
+                    "first_failing_time_fs": float, "fc_ground_energy_ev": float})
     nominal = float(np.median(qc["n_frames"])) if len(qc) else 0.0
     majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
     qc["length_fraction"] = (qc["n_frames"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)

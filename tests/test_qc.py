@@ -169,6 +169,16 @@ def test_store_checks_read_each_trajectory_and_keep_only_the_excluding_flags(tmp
     assert by_id["T1"]["usable_frames"] == 20 and np.isnan(by_id["T1"]["first_failing_time_fs"])
     assert by_id["T2"]["usable_frames"] == direct == 12 and by_id["T2"]["first_failing_time_fs"] == 6.0
     assert by_id["T2"]["etot_step_ev"] == pytest.approx(0.5) and symbols == {"T1": ("H", "H"), "T2": ("H", "H")}
+    assert by_id["T1"]["fc_ground_energy_ev"] == by_id["T2"]["fc_ground_energy_ev"] == -100.0  # the lower state at frame 0
+
+
+def test_energy_reference_groups_cut_where_neighbouring_energies_are_far_apart():
+    from analysis.qc import energy_reference_groups
+
+    ids = ["A", "B", "C", "D", "E", "F"]
+    assert energy_reference_groups(ids, [-50.0, -49.0, -47.5, -46.0, -44.5, -43.0]) == [ids]  # a chain of 1.5 eV steps
+    assert energy_reference_groups(ids, [-50.0, -46.0, -49.8, np.nan, -45.9, -30.0]) == [["A", "C"], ["B", "E"], ["F"]]
+    assert energy_reference_groups(ids[:2], [np.nan, np.nan]) == [] and energy_reference_groups([], []) == []
 
 
 def test_atoms_difference_says_how_the_atoms_differ():

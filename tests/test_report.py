@@ -310,6 +310,25 @@ def test_warnings_name_truncated_trajectories_with_the_right_number(n_cut, line)
     assert lines[0].startswith(line) and lines[1:1 + n_cut] == [f"  T{k}: QC (truncated: ...) T{k}" for k in range(1, n_cut + 1)]
 
 
+def test_warnings_say_when_the_trajectories_may_not_belong_together():
+    """The first frames' ground-state energies of PyRAI2MD and SHARC CH2NH2+ runs (another method each) are ~4 eV
+    apart; a Wigner ensemble of one method spreads well under 3 eV. Only analysed trajectories count."""
+    from analysis.report.build import warnings_lines
+
+    ids = ["traj1", "traj2", "traj3", "TRAJ_00002", "TRAJ_00006", "TRAJ_00009"]
+    table = pd.DataFrame({"trajectory_id": ids, "format": ["pyrai2md"] * 3 + ["sharc"] * 3,
+                          "status": ["ok"] * 5 + ["excluded"], "reason": [""] * 5 + ["QC: ..."]})
+    qc = pd.DataFrame({"trajectory_id": ids, "fc_ground_energy_ev": [-2580.48, -2580.47, -2580.49, -2576.77, -2575.70, -2570.0]})
+    lines = warnings_lines(table, [], {}, n_events=3, event="transitions", qc=qc)
+    assert "the trajectories were read from the files of more than one program (pyrai2md 3, sharc 2)" in lines[2]
+    assert lines[3].startswith("the first frames' ground-state energies fall into 2 groups more than 3 eV apart")
+    assert lines[4:6] == ["  -2580.49 to -2580.47 eV: traj1 traj2 traj3", "  -2576.77 to -2575.70 eV: TRAJ_00002 TRAJ_00006"]
+    # one program, one method: energies 0.2-2.5 eV apart in steps under 3 eV, and a trajectory without energies
+    one = table.assign(format="sharc", status="ok")
+    qc_one = qc.assign(fc_ground_energy_ev=[-10.0, -9.8, -8.0, -7.5, np.nan, -5.2])
+    assert not [line for line in warnings_lines(one, [], {}, 3, "transitions", qc=qc_one) if "groups" in line or "program" in line]
+
+
 @pytest.mark.slow
 def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path):
     """build_report and its parts called directly on the pipeline's files give the rule's report."""

@@ -22,7 +22,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
+from analysis.io.discover import natural_key
 from analysis.io.store import Store, usable_frames
+from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
 from analysis.products import WINDOW_FS, channel_products, product_shares, trajectory_products
 from analysis.motions import Motion, loading_words, motion_details, phrase_bond_changes, shared_motions, symmetry_sign_flips
 from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
@@ -503,7 +505,36 @@ def truncated_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[cut, ["trajectory_id", "n_frames", "n_frames_used", "reason"]]
 
 
-def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surrogate: dict, n_events: int, event: str) -> list[str]:
+def mixed_ensemble_lines(table: pd.DataFrame, qc: pd.DataFrame | None = None) -> list[str]:
+    """Warnings that the analysed trajectories may not belong together: files of more than one program, or first
+    frames whose ground-state energies fall into separate groups (:func:`analysis.qc.energy_reference_groups`:
+    another method, basis or energy reference)."""
+    ok = table[table["status"] == "ok"]
+    out = []
+    formats = ok["format"].value_counts() if "format" in ok else pd.Series(dtype=int)
+    if len(formats) > 1:
+        out.append("the trajectories were read from the files of more than one program ("
+                   + ", ".join(f"{fmt} {n}" for fmt, n in formats.items())
+                   + "): state names and energies may not be comparable between them")
+    if qc is None or "fc_ground_energy_ev" not in qc or not len(ok):
+        return out
+    energy = qc.assign(trajectory_id=qc["trajectory_id"].astype(str)).set_index("trajectory_id")["fc_ground_energy_ev"]
+    energy = energy[energy.index.isin(set(ok["trajectory_id"].astype(str)))]
+    groups = energy_reference_groups(energy.index, energy.to_numpy())
+    if len(groups) > 1:
+        out.append(f"the first frames' ground-state energies fall into {len(groups)} groups more than {ENERGY_GROUP_GAP_EV:g} eV "
+                   "apart, as from different electronic-structure methods or energy references; channels and the surrogate "
+                   "mix them:")
+        for ids in groups:
+            e = energy.loc[ids]
+            ids = sorted(ids, key=natural_key)
+            shown = " ".join(ids[:6]) + (f" … ({len(ids)})" if len(ids) > 6 else "")
+            out.append(f"  {e.min():.2f} to {e.max():.2f} eV: {shown}")
+    return out
+
+
+def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surrogate: dict, n_events: int, event: str,
+                   qc: pd.DataFrame | None = None) -> list[str]:
     """What a user must not miss, one line each (printed again at the end of the run)."""
     out = []
     excluded = table[table["status"] != "ok"]
@@ -517,6 +548,7 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
         subject = "1 trajectory analysed only up to its" if len(truncated) == 1 else f"{len(truncated)} trajectories analysed only up to their"
         out.append(f"{subject} first failed energy check (qc.policy truncate):")
         out += [f"  {r.trajectory_id}: {r.reason}" for r in truncated.head(10).itertuples()]
+    out += mixed_ensemble_lines(table, qc)
     if not (table["status"] == "ok").any():
         out.append("no trajectory passed ingest and QC: nothing was analysed")
     elif n_events == 0:
@@ -783,7 +815,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
     events_csv_table(sections).to_csv(out_dir / "events.csv", index=False, float_format="%.4f")
     (out_dir / "channels.md").write_text(markdown_report(sections, d.table, event, d.topology, products), encoding="utf-8")
-    warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event)
+    warn = warnings_lines(d.table, sections, d.surrogate, len(d.events), event, d.qc)
     (out_dir / "warnings.txt").write_text("".join(w + "\n" for w in warn), encoding="utf-8")
     summary = ensemble_summary(analysed, d.events)
     ensemble_fit = ensemble_decay(d.frames, random_state=seed)
