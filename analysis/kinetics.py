@@ -166,6 +166,28 @@ def survival(event_time_fs: np.ndarray, grid_fs: np.ndarray) -> np.ndarray:
     return (grid_fs[None, :] < np.asarray(event_time_fs, float)[:, None]).astype(float)
 
 
+def carry_final_states(frames: pd.DataFrame, finished) -> pd.DataFrame:
+    """``frames`` (trajectory_id, time_fs, state columns) with each ``finished`` trajectory that ended before the
+    ensemble's last time kept in its final state at the later times of the ensemble's grid (the frames' times).
+
+    A run stopped once it had relaxed (SHARC ``killafter``, Newton-X ``killstat``/``timekill``) is in the ground
+    state from then on; dropped from the count instead, it would leave the late populations to the trajectories
+    still excited and lengthen every fitted lifetime. Trajectories cut by QC or a crash are not ``finished``."""
+    finished = set(finished)
+    if not finished or not len(frames):
+        return frames
+    grid = np.unique(frames["time_fs"].to_numpy(float))
+    last = frames[frames["trajectory_id"].isin(finished)].sort_values("time_fs", kind="stable").groupby("trajectory_id").tail(1)
+    n_after = len(grid) - np.searchsorted(grid, last["time_fs"].to_numpy(float), side="right")
+    if not n_after.sum():
+        return frames
+    rows = last.loc[last.index.repeat(n_after)].copy()
+    rows["time_fs"] = np.concatenate([grid[len(grid) - k:] for k in n_after])
+    if "frame" in rows:
+        rows["frame"] = -1  # not a frame of the trajectory
+    return pd.concat([frames, rows], ignore_index=True)
+
+
 def state_indicator(frames: pd.DataFrame, state: str) -> tuple[np.ndarray, np.ndarray]:
     """(time_fs, (n_trajectories, n_times)) of being in ``state`` from the time-resolved frames; NaN after a
     trajectory's last frame."""

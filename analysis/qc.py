@@ -5,7 +5,9 @@ Checks per trajectory (values in eV / frames):
 * ``etot_drift_ev``     max |E_tot(t) − E_tot(0)|              fails above ``max_etot_drift_ev`` (0.2)
 * ``etot_step_ev``      max |E_tot(t+dt) − E_tot(t)|           fails above ``max_etot_step_ev`` (0.1)
 * ``hop_epot_jump_ev``  max |E_to − E_from| at a hop frame      fails above ``max_hop_epot_jump_ev`` (1.0)
-* ``length_fraction``   n_frames / nominal (ensemble median)   fails below ``min_length_fraction`` (1.0)
+* ``length_fraction``   n_frames / nominal (ensemble median)   fails below ``min_length_fraction`` (1.0), unless its
+                        reader found that the program stopped it once relaxed (SHARC ``killafter``: the flag
+                        ``stopped_after_relaxation``): such a run is complete, not crashed
 * ``finite``            no NaN/inf in coordinates or energies
 * ``atoms_consistent``  same atom count and order as the ensemble's majority
 * ``reader_flags``      none of the reader's flags named in ``exclude_flags`` (data lost or inconsistent
@@ -29,7 +31,7 @@ import pandas as pd
 from analysis.elements import hill_formula
 from analysis.io.discover import natural_rank
 from analysis.io.store import Store
-from analysis.io.trajectory import hop_frames
+from analysis.io.trajectory import STOPPED_FLAG, hop_frames
 from analysis.settings import defaults
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
 
 
 QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
-              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev"]
+              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation"]
 ENERGY_GROUP_GAP_EV = 3.0  # FC ground-state energies further apart than this with none between: different references
 
 
@@ -126,7 +128,8 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
         first = np.asarray(energies[:1], float).ravel()
         rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
                      "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan,
-                     "fc_ground_energy_ev": float(np.min(first)) if len(first) and np.isfinite(first).any() else np.nan})
+                     "fc_ground_energy_ev": float(np.min(first)) if len(first) and np.isfinite(first).any() else np.nan,
+                     "stopped_after_relaxation": any(f.startswith(STOPPED_FLAG) for f in store.meta[tid]["flags"])})
     return rows, symbols
 
 
@@ -158,9 +161,10 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
     :func:`store_checks` of every batch (the nominal length and the majority's atoms are the ensemble's)."""
     th = thresholds
     qc = pd.DataFrame(rows, columns=QC_COLUMNS)
+    qc["stopped_after_relaxation"] = qc["stopped_after_relaxation"].astype(object).eq(True)  # absent: not known to have stopped
     qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
-                    "first_failing_time_fs": float, "fc_ground_energy_ev": float})
+                    "first_failing_time_fs": float, "fc_ground_energy_ev": float, "stopped_after_relaxation": bool})
     nominal = float(np.median(qc["n_frames"])) if len(qc) else 0.0
     majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
     qc["length_fraction"] = (qc["n_frames"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
@@ -169,7 +173,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "etot_drift": qc["etot_drift_ev"] > th["max_etot_drift_ev"],
         "etot_step": qc["etot_step_ev"] > th["max_etot_step_ev"],
         "hop_epot_jump": qc["hop_epot_jump_ev"] > th["max_hop_epot_jump_ev"],
-        "too_short": qc["length_fraction"] < th["min_length_fraction"],
+        "too_short": (qc["length_fraction"] < th["min_length_fraction"]) & ~qc["stopped_after_relaxation"].astype(bool),
         "not_finite": ~qc["finite"].astype(bool),
         "atoms_changed": ~qc["atoms_consistent"].astype(bool),
         "reader_flags": qc["excluding_flags"].fillna("") != "",

@@ -190,3 +190,33 @@ def test_atoms_difference_says_how_the_atoms_differ():
     assert atoms_difference(pyrazine, cytosine).endswith("10 atoms (C4H4N2) where the ensemble has 13 (C4H5N3O)")
     swapped = ("N", "C", "N", "C") + pyrazine[4:]
     assert atoms_difference(swapped, pyrazine).endswith("the same atoms in another order (atom 2 is C, the ensemble's is N)")
+
+
+def test_a_short_run_its_program_stopped_once_relaxed_is_not_too_short():
+    """T3 and T4 end at 60 frames, T1 and T2 at 100 (nominal: the median, 80); T4's reader found it stopped by killafter (complete), T3
+    has no such flag (a crash): only T3 fails the length check."""
+    from analysis.qc import DEFAULT_THRESHOLDS, qc_table
+
+    rows = _rows(T3={"n_frames": 60, "usable_frames": 60}, T4={"n_frames": 60, "usable_frames": 60, "stopped_after_relaxation": True})
+    qc = qc_table(rows, {f"T{k}": ("C",) for k in range(1, 5)}, DEFAULT_THRESHOLDS).set_index("trajectory_id")
+    assert list(qc["qc_pass"]) == [True, True, False, True]
+    assert "60 frames < 1 x nominal 80" in qc.at["T3", "qc_reason"] and list(qc["stopped_after_relaxation"]) == [False] * 3 + [True]
+
+
+def test_populations_keep_a_run_stopped_once_relaxed_in_its_final_state():
+    """T1 runs to 10 fs in S1; T2 stopped in S0 at 6 fs (killafter); T3 crashed in S1 at 6 fs. At 8 and 10 fs T1
+    (S1) and T2 (S0, kept) count, T3 does not: S0 is 1/2 there, not 0."""
+    from analysis.kinetics import carry_final_states
+    from analysis.report.figures import population_fractions
+
+    times = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    frames = pd.DataFrame({"trajectory_id": ["T1"] * 6 + ["T2"] * 4 + ["T3"] * 4, "time_fs": times + times[:4] + times[:4],
+                           "frame": list(range(6)) + list(range(4)) * 2,
+                           "state_label": ["S1"] * 6 + ["S1", "S1", "S0", "S0"] + ["S1"] * 4})
+    frames["active_state"] = np.where(frames["state_label"] == "S0", 1, 2)
+    kept = carry_final_states(frames, ["T2"])
+    assert len(kept) == len(frames) + 2 and set(kept.loc[kept["frame"] == -1, "time_fs"]) == {8.0, 10.0}
+    assert kept.loc[kept["frame"] == -1, ["trajectory_id", "state_label", "active_state"]].values.tolist() == [["T2", "S0", 1]] * 2
+    np.testing.assert_allclose(population_fractions(kept)["S0"], [0, 0, 1 / 3, 1 / 3, 1 / 2, 1 / 2])
+    np.testing.assert_allclose(population_fractions(frames)["S0"], [0, 0, 1 / 3, 1 / 3, 0, 0])  # dropped, it vanished
+    assert carry_final_states(frames, []) is frames and len(carry_final_states(frames, ["T1"])) == len(frames)

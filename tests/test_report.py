@@ -464,3 +464,13 @@ def test_a_failing_surrogate_section_does_not_cost_the_report(demo_report, tmp_p
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "The surrogate section could not be drawn (ValueError: planted failure)" in html
     assert (tmp_path / "channels.csv").read_bytes() == (r / "report/channels.csv").read_bytes()
+
+
+def test_only_whole_analysed_runs_stopped_once_relaxed_are_kept_in_the_populations():
+    from analysis.report.build import stopped_runs
+
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "status": ["ok", "ok", "excluded", "ok"],
+                          "n_frames": 100, "n_frames_used": [100, 40, 100, 100]})
+    qc = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "stopped_after_relaxation": [True, True, True, False]})
+    assert stopped_runs(table, qc) == ["T1"]  # T2 cut by QC, T3 excluded, T4 not stopped
+    assert stopped_runs(table, qc.drop(columns="stopped_after_relaxation")) == []

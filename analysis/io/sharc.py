@@ -32,7 +32,7 @@ from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines,
                               read_bytes, read_xyz_frames)
-from analysis.io.trajectory import Trajectory, shared_rows
+from analysis.io.trajectory import STOPPED_FLAG, Trajectory, shared_rows, stopped_after_relaxation
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 _TIME_DECIMALS = 4  # output.dat times are step × dtstep (0.50000000550 fs): compare to 1e-4 fs
@@ -66,7 +66,8 @@ def state_table(nstates_m: list[int]) -> tuple[list[str], np.ndarray]:
 
 
 def read_input(path: str | Path) -> dict:
-    """The few keys of a SHARC ``input`` file hopscope needs: nstates (list), ezero_hartree, stepsize_fs."""
+    """The few keys of a SHARC ``input`` file hopscope needs: nstates (list), ezero_hartree, stepsize_fs, killafter_fs
+    (the run stops after this long in the lowest state)."""
     path = Path(path)
     out: dict = {}
     for line_no, line in enumerate(read_bytes(path).decode("ascii").splitlines(), start=1):
@@ -81,6 +82,8 @@ def read_input(path: str | Path) -> dict:
                 out["ezero_hartree"] = float(fields[1])
             elif key == "stepsize":
                 out["stepsize_fs"] = float(fields[1])
+            elif key == "killafter":
+                out["killafter_fs"] = float(fields[1])
         except (ValueError, IndexError):
             raise TrajectoryFormatError(path, line_no, f"'{key} <number(s)>'") from None
     return out
@@ -287,6 +290,9 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         flags.append("no_output.dat:no_per_state_energies")
         energies, populations = np.full((i_lis.size, n_states), np.nan), None
         masses = np.array([MASSES_AMU.get(s, np.nan) for s in symbols])
+    kill_after = inp.get("killafter_fs", _float_or_none(dat["settings"].get("killafter")) if dat is not None else None)
+    if stopped_after_relaxation(lis["time_fs"][i_lis], lis["diag_state"][i_lis], kill_after):
+        flags.append(f"{STOPPED_FLAG}: killafter {kill_after:g} fs in the lowest state")
     return Trajectory(
         trajectory_id=trajectory_id or folder.name, source_path=str(folder), format="sharc", symbols=symbols,
         masses_amu=np.asarray(masses, dtype=float), time_fs=lis["time_fs"][i_lis],
@@ -295,6 +301,13 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         populations=populations, state_labels=[f"diag{i + 1}" for i in range(n_states)], multiplicities=mults,
         extra=extra, flags=flags,
     )
+
+
+def _float_or_none(text) -> float | None:
+    try:
+        return float(str(text).replace("d", "e").replace("D", "E"))
+    except ValueError:
+        return None
 
 
 def _aligned_frames(folder: Path, lis: dict, xyz: dict | None, dat: dict | None, flags: list[str]):

@@ -144,6 +144,21 @@ def frame_state_labels(active_state: np.ndarray, state_labels, extra: dict | Non
     return names[np.clip(active_state, 1, len(names)) - 1]
 
 
+STOPPED_FLAG = "stopped_after_relaxation"  # a reader's flag: the run stopped itself once relaxed (complete, not crashed)
+
+
+def stopped_after_relaxation(time_fs: np.ndarray, active_state: np.ndarray, kill_after_fs: float | None) -> bool:
+    """Whether a run whose program stops it after ``kill_after_fs`` in the lowest state (SHARC ``killafter``) ended
+    that way: in state 1 for at least that long (less 1.5 steps) at its last frame. False without the setting."""
+    if not kill_after_fs or kill_after_fs <= 0 or not len(active_state) or int(active_state[-1]) != 1:
+        return False
+    time_fs = np.asarray(time_fs, float)
+    elsewhere = np.flatnonzero(np.asarray(active_state) != 1)
+    since = time_fs[elsewhere[-1] + 1] if len(elsewhere) else time_fs[0]
+    step = float(np.median(np.diff(time_fs))) if len(time_fs) > 1 else 0.0
+    return time_fs[-1] - since >= kill_after_fs - 1.5 * step
+
+
 def hop_frames(active_state: np.ndarray) -> np.ndarray:
     """Indices of the frames whose (post-hop) active state differs from the previous frame's: the hops."""
     active_state = np.asarray(active_state)

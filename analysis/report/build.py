@@ -27,7 +27,7 @@ from analysis.io.store import Store, usable_frames
 from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
 from analysis.products import WINDOW_FS, channel_products, product_shares, trajectory_products
 from analysis.motions import Motion, loading_words, motion_details, phrase_bond_changes, shared_motions, symmetry_sign_flips
-from analysis.kinetics import MODEL_TEXT, channel_lifetimes, ensemble_decay
+from analysis.kinetics import MODEL_TEXT, carry_final_states, channel_lifetimes, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
 from analysis.report.html import img, page, table_html
@@ -636,6 +636,18 @@ class ReportInputs:
 FRAME_STATE_COLUMNS = ("trajectory_id", "time_fs", "frame", "active_state", "state_label")
 
 
+def stopped_runs(table: pd.DataFrame, qc: pd.DataFrame) -> list[str]:
+    """Analysed trajectories, whole (not cut by QC), that their program stopped once relaxed (QC's
+    ``stopped_after_relaxation``): the populations keep them in their final state to the end
+    (:func:`analysis.kinetics.carry_final_states`)."""
+    if "stopped_after_relaxation" not in qc or not len(table):
+        return []
+    ok = table["status"] == "ok"
+    whole = table[ok & (table["n_frames_used"] >= table["n_frames"])] if "n_frames_used" in table else table[ok]
+    stopped = set(qc.loc[qc["stopped_after_relaxation"].astype(bool), "trajectory_id"].astype(str))
+    return [t for t in whole["trajectory_id"].astype(str) if t in stopped]
+
+
 def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                        pca_json, topology_json, surrogate_metrics_json, stats_csv=None, formation_csv=None) -> ReportInputs:
     """Read the tables :func:`build_report` needs (``frames_parquet``: one path or the per-batch list)."""
@@ -645,11 +657,13 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
     def state_columns(path):
         return [c for c in FRAME_STATE_COLUMNS if c in pq.read_schema(path).names]
 
+    table, qc = pd.read_parquet(trajectories_parquet), pd.read_csv(qc_csv, dtype={"trajectory_id": str})
+    frames = pd.concat([pd.read_parquet(p, columns=state_columns(p)) for p in frame_paths], ignore_index=True)
     return ReportInputs(
-        table=pd.read_parquet(trajectories_parquet), qc=pd.read_csv(qc_csv),
+        table=table, qc=qc,
         assignments=pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str}),
         events=pd.read_parquet(events_parquet),
-        frames=pd.concat([pd.read_parquet(p, columns=state_columns(p)) for p in frame_paths], ignore_index=True),
+        frames=carry_final_states(frames, stopped_runs(table, qc)),
         reference=pd.concat([pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frame_paths], ignore_index=True),
         scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text(encoding="utf-8"))["transitions"],
         topology=Topology.from_json(topology_json),

@@ -120,3 +120,22 @@ def test_garbage_in_output_lis_names_the_line(tmp_path):
     with pytest.raises(TrajectoryFormatError) as err:
         read_sharc(tmp_path)
     assert err.value.line == 21 and err.value.path.endswith("output.lis")
+
+
+@pytest.mark.parametrize("kill_after, stopped", [(None, False), (50.0, True), (84.0, True), (100.0, False)])
+def test_a_run_stopped_by_killafter_is_flagged_as_complete(tmp_path, kill_after, stopped):
+    """Butene TRAJ_00003 is in its lowest state (diag 1) from 66 fs to its end at 150 fs: 84 fs. With SHARC's
+    ``killafter`` at or below that (less 1.5 steps of 0.5 fs) the run stopped itself, complete; without the keyword,
+    or with a longer one, nothing is said."""
+    import shutil
+
+    from analysis.io.trajectory import STOPPED_FLAG
+
+    folder = tmp_path / "TRAJ_00003"
+    shutil.copytree(shared("sharc", "butene_sharc2.1", "TRAJ_00003"), folder)
+    if kill_after is not None:
+        (folder / "input").write_text((folder / "input").read_text() + f"killafter {kill_after}\n")
+    t = read_sharc(folder)
+    assert t.active_state[-1] == 1 and t.time_fs[np.flatnonzero(t.active_state != 1)[-1] + 1] == 66.0
+    flags = [f for f in t.flags if f.startswith(STOPPED_FLAG)]
+    assert flags == ([f"{STOPPED_FLAG}: killafter {kill_after:g} fs in the lowest state"] if stopped else [])
