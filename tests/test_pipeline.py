@@ -115,4 +115,4 @@ cluster: {{min_cluster_size: 2}}
     qc = pd.read_csv(tmp_path / "results/qc/qc.csv")
     assert (qc.etot_drift_ev > 0.2).all()  # these runs use nogradcorrect: SHARC's own diagnostics flag them too
     html = (tmp_path / "results/report/report.html").read_text()
-    assert "Not trained: no ok trajectory with per-state energies" in html
+    assert "Not trained: none of the 3 analysed trajectories has per-state energies to train on (SHARC writes them to output.dat only" in html

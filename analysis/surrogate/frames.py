@@ -68,7 +68,10 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
     # the frames of the subsample, so memory stays bounded by max_frames however large the ensemble
     parts, symbols, labels = _candidate_frames(store_paths, ok_ids, frame_stride)
     if not parts:
-        raise SurrogateSkipped("no ok trajectory with per-state energies to train on")
+        if not ok_ids:
+            raise SurrogateSkipped("no ok trajectory to train on")
+        raise SurrogateSkipped(f"none of the {len(ok_ids)} analysed trajectories has per-state energies to train on (SHARC "
+                               "writes them to output.dat only; an XYZ ensemble gives them in its CSV, columns e1_ev, e2_ev …)")
     total = sum(len(p["rows"]) for p in parts)
     chosen = np.sort(np.random.default_rng(seed).choice(total, max_frames, replace=False)) if total > max_frames else np.arange(total)
     columns = _chosen_frames(parts, chosen)

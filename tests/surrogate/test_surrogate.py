@@ -319,8 +319,11 @@ def _store_without_energies(path):
 
 def test_surrogate_is_skipped_with_a_reason_without_energies(tmp_path):
     _store_without_energies(tmp_path / "s.npz")
-    with pytest.raises(SurrogateSkipped, match="no ok trajectory with per-state energies"):
+    with pytest.raises(SurrogateSkipped, match=r"none of the 1 analysed trajectories has per-state energies .*SHARC writes them "
+                                                 r"to output.dat only"):
         collect_frames([tmp_path / "s.npz"], {"T1"})
+    with pytest.raises(SurrogateSkipped, match="^no ok trajectory to train on$"):
+        collect_frames([tmp_path / "s.npz"], {})
 
 
 def test_collect_frames_subsample_is_the_seeded_uniform_choice_over_all_kept_frames(tmp_path):
