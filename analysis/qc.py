@@ -111,7 +111,7 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
 
 QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
               "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation"]
-ENERGY_GROUP_GAP_EV = 3.0  # FC ground-state energies further apart than this with none between: different references
+ENERGY_GROUP_GAP_EV = 3.0  # first-frame lowest-state energies further apart than this with none between: different references
 
 
 def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> tuple[list[dict], dict[str, tuple]]:

@@ -321,7 +321,7 @@ def test_warnings_say_when_the_trajectories_may_not_belong_together():
     qc = pd.DataFrame({"trajectory_id": ids, "fc_ground_energy_ev": [-2580.48, -2580.47, -2580.49, -2576.77, -2575.70, -2570.0]})
     lines = warnings_lines(table, [], {}, n_events=3, event="transitions", qc=qc)
     assert "the trajectories were read from the files of more than one program (pyrai2md 3, sharc 2)" in lines[2]
-    assert lines[3].startswith("the first frames' ground-state energies fall into 2 groups more than 3 eV apart")
+    assert lines[3].startswith("the first frames' lowest-state energies fall into 2 groups more than 3 eV apart")
     assert lines[4:6] == ["  -2580.49 to -2580.47 eV: traj1 traj2 traj3", "  -2576.77 to -2575.70 eV: TRAJ_00002 TRAJ_00006"]
     # one program, one method: energies 0.2-2.5 eV apart in steps under 3 eV, and a trajectory without energies
     one = table.assign(format="sharc", status="ok")

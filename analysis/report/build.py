@@ -507,7 +507,7 @@ def truncated_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def mixed_ensemble_lines(table: pd.DataFrame, qc: pd.DataFrame | None = None) -> list[str]:
     """Warnings that the analysed trajectories may not belong together: files of more than one program, or first
-    frames whose ground-state energies fall into separate groups (:func:`analysis.qc.energy_reference_groups`:
+    frames whose lowest-state energies fall into separate groups (:func:`analysis.qc.energy_reference_groups`:
     another method, basis or energy reference)."""
     ok = table[table["status"] == "ok"]
     out = []
@@ -522,7 +522,7 @@ def mixed_ensemble_lines(table: pd.DataFrame, qc: pd.DataFrame | None = None) ->
     energy = energy[energy.index.isin(set(ok["trajectory_id"].astype(str)))]
     groups = energy_reference_groups(energy.index, energy.to_numpy())
     if len(groups) > 1:
-        out.append(f"the first frames' ground-state energies fall into {len(groups)} groups more than {ENERGY_GROUP_GAP_EV:g} eV "
+        out.append(f"the first frames' lowest-state energies fall into {len(groups)} groups more than {ENERGY_GROUP_GAP_EV:g} eV "
                    "apart, as from different electronic-structure methods or energy references; channels and the surrogate "
                    "mix them:")
         for ids in groups:
