@@ -474,3 +474,14 @@ def test_only_whole_analysed_runs_stopped_once_relaxed_are_kept_in_the_populatio
     qc = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "stopped_after_relaxation": [True, True, True, False]})
     assert stopped_runs(table, qc) == ["T1"]  # T2 cut by QC, T3 excluded, T4 not stopped
     assert stopped_runs(table, qc.drop(columns="stopped_after_relaxation")) == []
+
+
+def test_a_run_stopped_once_relaxed_is_followed_to_the_end_in_the_products_figure():
+    from analysis.report.build import followed_to_the_end
+    from analysis.report.figures import running_percent
+
+    products = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "end_time_fs": [150.0, 116.0, 60.0]})
+    shown = followed_to_the_end(products, ["T2"])
+    assert list(shown["end_time_fs"]) == [150.0, 150.0, 60.0] and list(products["end_time_fs"]) == [150.0, 116.0, 60.0]
+    assert np.allclose(running_percent(shown["end_time_fs"], [120.0]), [200 / 3])  # T3 (a crash) stopped, T2 did not
+    assert followed_to_the_end(products.iloc[:0], ["T2"]).empty

@@ -648,6 +648,15 @@ def stopped_runs(table: pd.DataFrame, qc: pd.DataFrame) -> list[str]:
     return [t for t in whole["trajectory_id"].astype(str) if t in stopped]
 
 
+def followed_to_the_end(products: pd.DataFrame, stopped) -> pd.DataFrame:
+    """``products`` with the end time of each run its program ``stopped`` once relaxed (:func:`stopped_runs`) set to the
+    ensemble's last: complete, its product final, it is followed to the end as the populations follow it."""
+    if not len(products):
+        return products
+    last = products["end_time_fs"].max()
+    return products.assign(end_time_fs=products["end_time_fs"].where(~products["trajectory_id"].astype(str).isin(set(stopped)), last))
+
+
 def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                        pca_json, topology_json, surrogate_metrics_json, stats_csv=None, formation_csv=None) -> ReportInputs:
     """Read the tables :func:`build_report` needs (``frames_parquet``: one path or the per-batch list)."""
@@ -843,7 +852,8 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                           f"{html.escape(str(exc))}); the traceback is in the report log.</p>")
         surrogate_figs = {}
     numbering = numbering_drawing(d.topology)
-    formation_png = figures.product_formation(products, "products over time (share of the analysed trajectories)")
+    formation_png = figures.product_formation(followed_to_the_end(products, stopped_runs(d.table, d.qc)),
+                                              "products over time (share of the analysed trajectories)")
     optional = {name: png for name, png in (("molecule", numbering), ("products", formation_png)) if png}
     write_figures(sections, {"populations": pop, **optional, **surrogate_figs}, out_dir / "figures")
     (out_dir / "report.html").write_text(html_report(d, sections, summary, warn, ensemble_fit, pop, surrogate_html,
