@@ -170,9 +170,10 @@ def carry_final_states(frames: pd.DataFrame, finished) -> pd.DataFrame:
     """``frames`` (trajectory_id, time_fs, state columns) with each ``finished`` trajectory that ended before the
     ensemble's last time kept in its final state at the later times of the ensemble's grid (the frames' times).
 
-    A run stopped once it had relaxed (SHARC ``killafter``, Newton-X ``killstat``/``timekill``) is in the ground
-    state from then on; dropped from the count instead, it would leave the late populations to the trajectories
-    still excited and lengthen every fitted lifetime. Trajectories cut by QC or a crash are not ``finished``."""
+    A run stopped once it had relaxed (SHARC ``killafter``: :func:`analysis.io.trajectory.stopped_after_relaxation`)
+    is in the lowest state from then on; dropped from the count instead, it would leave the late populations to the
+    trajectories still excited and lengthen every fitted lifetime. Trajectories cut by QC or a crash are not
+    ``finished``."""
     finished = set(finished)
     if not finished or not len(frames):
         return frames
