@@ -134,7 +134,7 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
 
 
 def energy_reference_groups(trajectory_ids, fc_ground_energy_ev, gap_ev: float = ENERGY_GROUP_GAP_EV) -> list[list[str]]:
-    """The trajectories grouped by their first frame's ground-state energy: sorted, and cut wherever two neighbouring
+    """The trajectories grouped by their first frame's lowest-state energy: sorted, and cut wherever two neighbouring
     energies are more than ``gap_ev`` apart (trajectories without one are left out). One group is the normal case;
     more mean the ensemble mixes energy references (another method, basis or program), and its channels and
     surrogate mix them too."""
@@ -173,7 +173,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "etot_drift": qc["etot_drift_ev"] > th["max_etot_drift_ev"],
         "etot_step": qc["etot_step_ev"] > th["max_etot_step_ev"],
         "hop_epot_jump": qc["hop_epot_jump_ev"] > th["max_hop_epot_jump_ev"],
-        "too_short": (qc["length_fraction"] < th["min_length_fraction"]) & ~qc["stopped_after_relaxation"].astype(bool),
+        "too_short": (qc["length_fraction"] < th["min_length_fraction"]) & ~qc["stopped_after_relaxation"],
         "not_finite": ~qc["finite"].astype(bool),
         "atoms_changed": ~qc["atoms_consistent"].astype(bool),
         "reader_flags": qc["excluding_flags"].fillna("") != "",

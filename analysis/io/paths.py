@@ -5,7 +5,6 @@ is stored. No analysis imports: the error type uses them to name the file as sto
 from __future__ import annotations
 
 import os
-import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -38,17 +37,14 @@ def stored_text_files(folder: str | Path, patterns) -> dict[Path, Path]:
     (the union of :func:`glob_text` over them, each with its :func:`resolve`d file).
 
     One directory listing per folder the patterns name ('RESULTS/dyn.out' lists RESULTS), not one glob and a
-    few stat calls per pattern and suffix: discovering 2,000 Newton-X trajectories took 1.9 s that way. A pattern
-    with a wildcard in its folder part falls back to glob."""
+    few stat calls per pattern and suffix: discovering 2,000 Newton-X trajectories took 1.9 s that way. A pattern's
+    folder part is a literal path; its name part may hold wildcards."""
     folder = Path(folder)
     by_dir: dict[str, list[str]] = {}
     out: dict[Path, Path] = {}
     for pattern in patterns:
         head, _, name = pattern.rpartition("/")
-        if _MAGIC.search(head):
-            out.update(_globbed(folder, pattern))
-        else:
-            by_dir.setdefault(head, []).append(name)
+        by_dir.setdefault(head, []).append(name)
     for head, names in by_dir.items():
         directory = folder / head if head else folder
         files = _file_names(directory)
@@ -61,9 +57,6 @@ def stored_text_files(folder: str | Path, patterns) -> dict[Path, Path]:
     return out
 
 
-_MAGIC = re.compile(r"[*?[]")
-
-
 def _file_names(directory: Path) -> set[str]:
     """Names of the regular files (symlinks followed) in ``directory``; empty when it is not a readable folder."""
     try:
@@ -72,9 +65,3 @@ def _file_names(directory: Path) -> set[str]:
     except OSError:
         return set()
 
-
-def _globbed(folder: Path, pattern: str) -> dict[Path, Path]:
-    found = {p for p in folder.glob(pattern) if p.is_file()}
-    for suffix in COMPRESSED:
-        found |= {p.with_name(p.name[: -len(suffix)]) for p in folder.glob(pattern + suffix) if p.is_file()}
-    return {p: stored for p in found if (stored := resolve(p)) is not None}

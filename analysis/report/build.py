@@ -627,6 +627,7 @@ class ReportInputs:
     surrogate: dict              # surrogate metrics
     stats: pd.DataFrame | None
     formation: pd.DataFrame | None
+    stopped: list[str]           # runs their program stopped once relaxed (:func:`stopped_runs`), in ``frames`` to the end
 
     @property
     def n_ok(self) -> int:
@@ -668,18 +669,20 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
 
     table, qc = pd.read_parquet(trajectories_parquet), pd.read_csv(qc_csv, dtype={"trajectory_id": str})
     frames = pd.concat([pd.read_parquet(p, columns=state_columns(p)) for p in frame_paths], ignore_index=True)
+    stopped = stopped_runs(table, qc)
     return ReportInputs(
         table=table, qc=qc,
         assignments=pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str}),
         events=pd.read_parquet(events_parquet),
-        frames=carry_final_states(frames, stopped_runs(table, qc)),
+        frames=carry_final_states(frames, stopped),
         reference=pd.concat([pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frame_paths], ignore_index=True),
         scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text(encoding="utf-8"))["transitions"],
         topology=Topology.from_json(topology_json),
         surrogate=json.loads(Path(surrogate_metrics_json).read_text(encoding="utf-8")),
         stats=pd.read_csv(stats_csv, dtype={"channel": str, "transition": str}) if stats_csv else None,
         formation=(pd.read_csv(formation_csv, dtype={"channel": str, "transition": str, "trajectory_id": str})
-                   if formation_csv else None))
+                   if formation_csv else None),
+        stopped=stopped)
 
 
 def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0,
@@ -852,7 +855,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
                           f"{html.escape(str(exc))}); the traceback is in the report log.</p>")
         surrogate_figs = {}
     numbering = numbering_drawing(d.topology)
-    formation_png = figures.product_formation(followed_to_the_end(products, stopped_runs(d.table, d.qc)),
+    formation_png = figures.product_formation(followed_to_the_end(products, d.stopped),
                                               "products over time (share of the analysed trajectories)")
     optional = {name: png for name, png in (("molecule", numbering), ("products", formation_png)) if png}
     write_figures(sections, {"populations": pop, **optional, **surrogate_figs}, out_dir / "figures")
