@@ -47,7 +47,35 @@ def hill_formula(symbols) -> str:
     return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
 
 
-def normalize_symbol(symbol: str) -> str:
-    """'c' / 'C' / 'CL' -> 'C' / 'C' / 'Cl'."""
-    symbol = symbol.strip()
-    return symbol[:1].upper() + symbol[1:].lower()
+SYMBOLS_BY_Z = {z: symbol for symbol, z in ATOMIC_NUMBERS.items()}
+HYDROGEN_ISOTOPES = {"D": "H", "T": "H"}  # deuterium and tritium: hydrogen to the topology
+
+
+def _case(letters: str) -> str:
+    return letters[:1].upper() + letters[1:].lower()
+
+
+def element_of(token: str) -> str | None:
+    """The element of an atom as programs write it, or None when the token names none.
+
+    A symbol in any case ('c', 'CL' → 'C', 'Cl'), an atomic number ('6' → 'C'), a label that starts with the
+    symbol ('C1', 'H12', 'Cl_3', 'H1A' → 'C', 'H', 'Cl', 'H'; a two-letter start that is no element falls back to
+    its first letter: 'HA1' → 'H'), and the hydrogen isotopes 'D' and 'T' (→ 'H'). A label's two-letter start is
+    read as a two-letter element when it is one ('CA1' → 'Ca'): write plain symbols where that matters.
+    """
+    token = token.strip()
+    if token.isdigit():
+        return SYMBOLS_BY_Z.get(int(token))
+    n_letters = len(token) - len(token.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+    letters = token[:n_letters]
+    if not letters:
+        return None
+    if n_letters == len(token):  # letters only: a symbol, nothing else
+        symbol = HYDROGEN_ISOTOPES.get(_case(letters), _case(letters))
+        return symbol if symbol in ATOMIC_NUMBERS else None
+    for start in (letters[:2], letters[:1]) if n_letters >= 2 else (letters,):
+        symbol = HYDROGEN_ISOTOPES.get(_case(start), _case(start))
+        if symbol in ATOMIC_NUMBERS:
+            return symbol
+    return None
+

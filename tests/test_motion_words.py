@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.elements import normalize_symbol
+from analysis.elements import element_of
 from analysis.features.conformers import atom_tag, six_ring_form
 from analysis.features.internal import FAMILY_SCALE, family_scale, feature_family
 from analysis.motions import describe_feature, loading_words, motion_details, motion_scores
@@ -17,7 +17,7 @@ TOPO = Topology(symbols=["C", "O", "N", "H", "H", "H"], names=["C1", "O2", "N3",
 
 
 def test_symbols_and_atom_tags():
-    assert [normalize_symbol(s) for s in ("c", " CL ", "Cl", "h")] == ["C", "Cl", "Cl", "H"]
+    assert [element_of(s) for s in ("c", " CL ", "Cl", "h")] == ["C", "Cl", "Cl", "H"]
     assert [atom_tag(n) for n in ("C4", "N12", "Cα", "ring2C3")] == ["4", "12", "Cα", "3"]
 
 

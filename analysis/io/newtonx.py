@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
-from analysis.io.text import (blank_lines, byte_at, join_ranges, line_heads, line_offsets, lines_starting_with,
+from analysis.io.text import (blank_lines, byte_at, element_symbols, join_ranges, line_heads, line_offsets, lines_starting_with,
                               parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
@@ -304,7 +304,7 @@ def _read_dyn_out_exact(path: Path, text: str) -> dict:
     g0 = geom_of[0] if complete[0] else first_geom
     first_rows = [_fields(lines[i], 6, path, i + 1, "an atom line 'Sym Z x y z mass'") for i in range(g0 + 1, g0 + 1 + natom)]
     return {
-        "symbols": [normalize_symbol(f[0]) for f in first_rows],
+        "symbols": element_symbols([f[0] for f in first_rows], path, range(g0 + 2, g0 + 2 + natom)),
         "masses_amu": np.array([_number(f[5], path, g0 + 2 + k, "an atom mass") for k, f in enumerate(first_rows)]),
         "time_fs": times_arr[keep],
         "coords_angstrom": np.array(xyz, dtype=float).reshape(-1, natom, 3) * BOHR_TO_ANGSTROM,

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
-from analysis.io.text import (blank_lines, byte_at, integer_column, line_offsets, lines_starting_with, parse_lines,
+from analysis.io.text import (blank_lines, byte_at, element_symbols, integer_column, line_offsets, lines_starting_with, parse_lines,
                               read_bytes, read_xyz_frames)
 from analysis.io.trajectory import STOPPED_FLAG, Trajectory, shared_rows, stopped_after_relaxation
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
@@ -171,7 +171,8 @@ def read_output_dat(path: str | Path) -> dict:
     symbols_at, masses_at = block(b"! Elements"), block(b"! Atomic masses")
     if symbols_at.size != 1 or masses_at.size != 1:
         raise TrajectoryFormatError(path, None, "one '! Elements' and one '! Atomic masses' header block")
-    symbols = [normalize_symbol(raw[starts[i]:ends[i]].decode("ascii")) for i in range(symbols_at[0] + 1, symbols_at[0] + 1 + natom)]
+    symbol_lines = np.arange(symbols_at[0] + 1, symbols_at[0] + 1 + natom)
+    symbols = element_symbols([raw[starts[i]:ends[i]].decode("ascii") for i in symbol_lines], path, symbol_lines + 1)
     masses_amu = parse_lines(raw, starts, ends, np.arange(masses_at[0] + 1, masses_at[0] + 1 + natom), 1, (0,), path,
                              "an atomic mass")[:, 0] / AMU_TO_ME
     step_at = block(b"! 0 Step")

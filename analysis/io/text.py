@@ -252,6 +252,24 @@ def integer_column(values: np.ndarray, path, line_numbers, what: str, minimum: i
 
 
 
+def element_symbols(tokens, path, line_numbers) -> list[str]:
+    """Element symbols of the atom tokens read at ``line_numbers`` (1-based) of ``path``
+    (:func:`analysis.elements.element_of`: symbols in any case, atomic numbers, labels such as 'C1').
+
+    Raises
+    ------
+    TrajectoryFormatError
+        naming the first line whose token names no element.
+    """
+    from analysis.elements import element_of
+
+    symbols = [element_of(token) for token in tokens]
+    for symbol, token, line in zip(symbols, tokens, line_numbers):
+        if symbol is None:
+            raise TrajectoryFormatError(path, int(line), f"an element symbol, atomic number or atom label such as 'C1' (found {token.strip()!r})")
+    return symbols
+
+
 def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool = False) -> dict:
     """The frame structure and coordinates of a multi-frame XYZ file (atom count, comment, atom lines).
 
@@ -268,8 +286,6 @@ def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool =
     dict with raw, starts, ends (see :func:`line_offsets`), natom, comment_lines (0-based line index of each
     frame's comment), symbols (of the first frame), coords_angstrom (n_frames, natom, 3), truncated.
     """
-    from analysis.elements import normalize_symbol
-
     path = Path(path)
     raw = read_bytes(path)
     starts, ends = line_offsets(raw)
@@ -297,7 +313,7 @@ def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool =
     if n_fields < 4:
         raise TrajectoryFormatError(path, 3, f"an atom line 'Sym x y z' (found {n_fields} fields)")
     coords = parse_lines(raw, starts, ends, atom_ids, n_fields, (1, 2, 3), path, "an atom line 'Sym x y z'")
-    symbols = [normalize_symbol(raw[starts[i]:ends[i]].split()[0].decode("ascii")) for i in atom_ids[:natom]]
+    symbols = element_symbols([raw[starts[i]:ends[i]].split()[0].decode("ascii") for i in atom_ids[:natom]], path, atom_ids[:natom] + 1)
     return {"raw": raw, "starts": starts, "ends": ends, "natom": natom, "comment_lines": frame0 + 1,
             "symbols": symbols, "coords_angstrom": coords.reshape(n_frames, natom, 3), "truncated": truncated}
 

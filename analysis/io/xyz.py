@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.elements import MASSES_AMU, normalize_symbol
+from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import glob_text, is_text_file, resolve
-from analysis.io.text import join_ranges, read_bytes, read_xyz_frames
+from analysis.io.text import element_symbols, join_ranges, read_bytes, read_xyz_frames
 from analysis.io.trajectory import Trajectory
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
@@ -115,7 +115,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
         with _xyz_source(path) as source:
             universe = mda.Universe(source, format="XYZ")
             coords = universe.trajectory.timeseries(order="fac").astype(float)
-    symbols = [normalize_symbol(n) for n in universe.atoms.names]
+    symbols = element_symbols(list(universe.atoms.names), path, range(3, 3 + len(universe.atoms)))
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
 

@@ -239,3 +239,38 @@ def test_pyrai2md_times_printed_to_0_01_au_with_a_step_of_0_5_fs_are_read(tmp_pa
     assert len(t.time_fs) == 300 and not t.flags
     np.testing.assert_allclose(np.diff(t.time_fs), 0.5, atol=1e-4)
     assert list(t.active_state[118:121]) == [2, 1, 1] and t.active_state[-1] == 1
+
+
+ATOMIC_NUMBER = {"C": 6, "N": 7, "O": 8, "H": 1, "S": 16}
+
+
+@pytest.mark.parametrize("style", ["lower", "label", "number"])
+def test_plain_xyz_atoms_written_as_labels_or_atomic_numbers_read_as_elements(tmp_path, style):
+    # 'C1'/'H12' (GaussView, Molden), '6'/'1' (atomic numbers) and 'c' all name the element; read before as 'C1'/'6'
+    xyz = demo.equilibrium_geometry()
+    names = {"lower": [s.lower() for s in demo.SYMBOLS], "label": [f"{s}{k + 1}" for k, s in enumerate(demo.SYMBOLS)],
+             "number": [str(ATOMIC_NUMBER[s]) for s in demo.SYMBOLS]}[style]
+    folder = tmp_path / "run1"
+    _write_xyz(folder, np.repeat(xyz[None], 3, axis=0), names)
+    assert read_xyz(folder).symbols == list(demo.SYMBOLS)
+    from analysis.io.text import read_xyz_frames  # the PyRAI2MD and NEXMD readers' XYZ path
+    assert read_xyz_frames(folder / "traj.xyz")["symbols"] == list(demo.SYMBOLS)
+
+
+def test_an_atom_that_names_no_element_is_refused_with_its_line(tmp_path):
+    xyz = demo.equilibrium_geometry()
+    names = list(demo.SYMBOLS)
+    names[2] = "X"  # a dummy atom
+    folder = tmp_path / "run1"
+    _write_xyz(folder, np.repeat(xyz[None], 2, axis=0), names)
+    with pytest.raises(TrajectoryFormatError, match="atomic number or atom label.*'X'") as err:
+        read_xyz(folder)
+    assert err.value.line == 5 and err.value.path.endswith("traj.xyz")
+
+
+def test_element_of_reads_symbols_numbers_labels_and_hydrogen_isotopes():
+    from analysis.elements import element_of
+
+    tokens = ["c", "CL", "6", "17", "C1", "H12", "Cl_3", "H1A", "HA1", "Br2", "D", "X", "Bq", "0", "99", "1x"]
+    assert [element_of(t) for t in tokens] == ["C", "Cl", "C", "Cl", "C", "H", "Cl", "H", "H", "Br", "H", None, None, None,
+                                                None, None]
