@@ -79,21 +79,37 @@ def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_e
             "hop_epot_jump_ev": hop_jump, "finite": finite}
 
 
-LOCAL_CHECKS = ("etot_drift", "etot_step", "hop_epot_jump")  # fail at a frame: a trajectory can be truncated there
+# fail at a frame: a trajectory can be truncated there
+LOCAL_CHECKS = ("etot_drift", "etot_step", "hop_epot_jump", "not_finite")
 
 
-def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_energy_ev, thresholds: dict) -> int:
+def first_non_finite_frame(coords, energies_ev, total_energy_ev) -> int:
+    """Index of the first frame with a NaN or inf coordinate, printed state energy or printed total energy
+    (n_frames if none has): a run that blew up (a program prints NaN once the electronic structure fails) is
+    usable up to there. A state or total energy the program never wrote (NaN in every frame) does not count."""
+    bad = ~np.isfinite(np.asarray(coords, dtype=float)).reshape(len(coords), -1).all(axis=1)
+    energies_ev = np.asarray(energies_ev, dtype=float).reshape(len(coords), -1)
+    written = ~np.isnan(energies_ev).all(axis=0)
+    bad |= ~np.isfinite(energies_ev[:, written]).all(axis=1)
+    etot = np.asarray(total_energy_ev, dtype=float)
+    if not np.isnan(etot).all():
+        bad |= ~np.isfinite(etot)
+    return int(np.argmax(bad)) if bad.any() else len(coords)
+
+
+def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_energy_ev, thresholds: dict, coords=None) -> int:
     """Index of the first frame at which a frame-local check fails (n_frames if none does).
 
     The frames before it are the usable part of the trajectory, as in SHARC's ``diagnostics.py``: the first
     frame whose |E_tot − E_tot(0)| exceeds ``max_etot_drift_ev``, the frame after a one-step total-energy
-    change above ``max_etot_step_ev``, or a hop frame whose potential-energy jump exceeds ``max_hop_epot_jump_ev``.
+    change above ``max_etot_step_ev``, a hop frame whose potential-energy jump exceeds ``max_hop_epot_jump_ev``,
+    or, given ``coords``, the first frame with a non-finite value (:func:`first_non_finite_frame`).
     """
     etot = np.asarray(total_energy_ev, dtype=float)
     energies_ev = np.asarray(energies_ev, dtype=float)
     active_state = np.asarray(active_state)
     n = len(active_state)
-    candidates = [n]
+    candidates = [n] if coords is None else [n, first_non_finite_frame(coords, energies_ev, etot)]
     if n and not np.isnan(etot).all():
         with np.errstate(invalid="ignore"):
             candidates += list(np.flatnonzero(np.abs(etot - etot[0]) > thresholds["max_etot_drift_ev"])[:1])
@@ -121,10 +137,11 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
     for tid in store.ids:
         time_fs, active_state = store.array(tid, "time_fs"), store.array(tid, "active_state")
         energies, etot, epot = (store.array(tid, name) for name in ("energies_ev", "total_energy_ev", "potential_energy_ev"))
-        checks = trajectory_checks(time_fs, store.array(tid, "coords_angstrom"), active_state, energies, etot, epot)
+        coords = store.array(tid, "coords_angstrom")
+        checks = trajectory_checks(time_fs, coords, active_state, energies, etot, epot)
         symbols[tid] = tuple(store.meta[tid]["symbols"])
         bad_flags = [f for f in store.meta[tid]["flags"] if f.startswith(exclude_flags)] if exclude_flags else []
-        usable = first_failing_frame(active_state, energies, etot, epot, thresholds)
+        usable = first_failing_frame(active_state, energies, etot, epot, thresholds, coords)
         first = np.asarray(energies[:1], float).ravel()
         rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
                      "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan,

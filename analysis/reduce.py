@@ -163,7 +163,8 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
     scores : DataFrame   transition, trajectory_id, frame, time_fs, PC1… (up to ``max_components``; the first
                          ``summary[t]['n_components']`` carry ``n_components`` of the variance)
     loadings : DataFrame transition, feature, scale (the divisor of the centred column), PC1…
-    summary : dict       per transition: n_events, n_features, explained_variance_ratio, top_loadings, fc_scores
+    summary : dict       per transition: n_events, n_features, explained_variance_ratio (of the components kept) and
+                         explained_variance_ratio_stored (of every stored one), top_loadings, fc_scores
                          (None without first frames) — or ``skipped`` (the reason) and the events it had
     """
     scores, loadings, summary = [], [], {}
@@ -184,6 +185,7 @@ def reduce_events(events: pd.DataFrame, n_components=0.9, max_components: int = 
             "n_events": int(len(group)), "n_features": len(model.columns_), "n_components": int(model.n_components_),
             "n_components_stored": int(model.pca_.n_components_),
             "explained_variance_ratio": [float(v) for v in model.pca_.explained_variance_ratio_[: model.n_components_]],
+            "explained_variance_ratio_stored": [float(v) for v in model.pca_.explained_variance_ratio_],
             "top_loadings": {f"PC{i + 1}": model.top_loadings(i, TOP_LOADINGS) for i in range(model.n_components_)},
             "fc_scores": franck_condon_scores(model, initial if initial is not None else pd.DataFrame()),
         }

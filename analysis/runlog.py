@@ -14,3 +14,5 @@ def setup(log_path: str) -> None:
     # MDAnalysis warns on import that netCDF4 is missing, which only slows writing AMBER ncdf files (never done
     # here): a WARNING in every topology and report log that the user can do nothing about
     logging.getLogger("MDAnalysis.coordinates.AMBER").setLevel(logging.ERROR)
+    # and says "attribute masses has been guessed successfully" twice for every XYZ trajectory it reads (INFO)
+    logging.getLogger("MDAnalysis.core.universe").setLevel(logging.WARNING)

@@ -220,3 +220,38 @@ def test_populations_keep_a_run_stopped_once_relaxed_in_its_final_state():
     np.testing.assert_allclose(population_fractions(kept)["S0"], [0, 0, 1 / 3, 1 / 3, 1 / 2, 1 / 2])
     np.testing.assert_allclose(population_fractions(frames)["S0"], [0, 0, 1 / 3, 1 / 3, 0, 0])  # dropped, it vanished
     assert carry_final_states(frames, []) is frames and len(carry_final_states(frames, ["T1"])) == len(frames)
+
+
+def test_a_run_that_blew_up_is_truncated_before_its_first_non_finite_frame(tmp_path):
+    # a program prints NaN once the electronic structure fails: the frames before are a usable trajectory
+    from analysis.io.store import Store, write_store
+    from analysis.io.trajectory import Trajectory
+    from analysis.qc import DEFAULT_THRESHOLDS, apply_policy, first_non_finite_frame, qc_table, store_checks
+
+    def traj(tid, nan_coords_at=None, nan_energy_at=None):
+        t = np.arange(0.0, 10.0, 0.5)
+        coords = np.tile([[0, 0, 0], [0, 0, 0.74]], (len(t), 1, 1)).astype(float)
+        energies = np.column_stack([np.full(len(t), -100.0), np.full(len(t), -96.0), np.full(len(t), np.nan)])  # S2 not written
+        if nan_coords_at is not None:
+            coords[nan_coords_at:, 1, 2] = np.nan
+        if nan_energy_at is not None:
+            energies[nan_energy_at:, 0] = np.inf
+        return Trajectory(trajectory_id=tid, source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
+                          time_fs=t, coords_angstrom=coords, active_state=np.full(len(t), 2), energies_ev=energies,
+                          total_energy_ev=np.full(len(t), np.nan), potential_energy_ev=energies[:, 1], masses_amu=np.ones(2),
+                          populations=None, multiplicities=None)
+
+    trajs = [traj("T1"), traj("T2", nan_coords_at=15), traj("T3", nan_energy_at=7), traj("T4", nan_coords_at=0)]
+    assert [first_non_finite_frame(t.coords_angstrom, t.energies_ev, t.total_energy_ev) for t in trajs] == [20, 15, 7, 0]
+    write_store(trajs, tmp_path / "s.npz")
+    with Store(tmp_path / "s.npz") as store:
+        rows, symbols = store_checks(store, DEFAULT_THRESHOLDS)
+    qc = qc_table(rows, symbols, DEFAULT_THRESHOLDS)
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3", "T4"], "status": "ok", "reason": "", "n_frames": 20, "n_atoms": 2,
+                          "n_states": 3, "n_hops": 0, "final_state": 2})
+    out = apply_policy(table, qc, "truncate").set_index("trajectory_id")
+    assert list(out["status"]) == ["ok", "ok", "ok", "excluded"]
+    assert list(out["n_frames_used"][:3]) == [20, 15, 7]
+    assert out.at["T2", "reason"].startswith("QC (truncated: frames from 7.50 fs on dropped, 15 of 20 kept): NaN or inf")
+    assert out.at["T4", "reason"] == "QC: NaN or inf in coordinates or energies"
+    assert list(apply_policy(table, qc, "exclude")["status"]) == ["ok", "excluded", "excluded", "excluded"]

@@ -298,8 +298,8 @@ def test_markdown_report_without_events_says_so_and_lists_the_excluded():
     assert list(channels_csv_table([]).columns)[:2] == ["transition", "channel"]
 
 
-@pytest.mark.parametrize("n_cut, line", [(1, "1 trajectory analysed only up to its first failed energy check"),
-                                         (2, "2 trajectories analysed only up to their first failed energy check")])
+@pytest.mark.parametrize("n_cut, line", [(1, "1 trajectory analysed only up to its first failed energy or finiteness check"),
+                                         (2, "2 trajectories analysed only up to their first failed energy or finiteness check")])
 def test_warnings_name_truncated_trajectories_with_the_right_number(n_cut, line):
     from analysis.report.build import warnings_lines
 
@@ -376,6 +376,12 @@ def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path
     files = write_channel_files(structures, stores, topology, tmp_path / "geoms", "S1-S0")
     assert sorted(files) == resolved and all((tmp_path / "geoms" / f).is_file() for f in files[resolved[0]].values())
     first = next(iter(structures.values()))
+    # a trajectory QC cut right after the event (e.g. where it blew up): its window stops at the cut
+    cut = write_channel_files({first.channel: first}, stores, topology, tmp_path / "cut", "S1-S0",
+                              used_frames={first.trajectory_id: first.frame + 1})
+    lines = (tmp_path / "cut" / cut[first.channel]["trajectory"]).read_text().splitlines()
+    shown = [int(line.split(" frame ")[1].split()[0]) for line in lines if " frame " in line]
+    assert max(shown) == first.frame and len(shown) > 1
     named = write_geometries({"medoid": (first.trajectory_id, first.frame)}, stores, tmp_path / "one")
     assert (tmp_path / "one" / named["medoid"]).read_text().splitlines()[0].strip() == str(len(topology.symbols))
     table = sections[0].csv_rows()

@@ -41,6 +41,8 @@ def test_event_figures_draw_with_one_or_more_events(assign):
     scores = pd.DataFrame({"trajectory_id": assign.trajectory_id, "frame": 1, "time_fs": 1.0, "PC1": np.arange(len(assign), dtype=float)})
     _drawn(figures.pca_scatter(scores, assign, [1.0], "one component"))  # no PC2: PC1 against time
     _drawn(figures.pca_scatter(scores.assign(PC2=-scores.PC1), assign, [0.6, 0.4], "two components"))
+    # PC1 alone carries the variance cut, PC2 is stored and drawn: its share is not in a summary of the kept ones
+    _drawn(figures.pca_scatter(scores.assign(PC2=-scores.PC1), assign, [0.95], "one kept, two stored"))
     _drawn(figures.event_times(assign, "hop time", "events"))
     shares = pd.DataFrame({"channel": assign.channel, "important_motion": ["C1 puckering [+]"] + [None] * (len(assign) - 1),
                            "percent": 100.0 / len(assign)})

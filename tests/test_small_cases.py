@@ -221,3 +221,42 @@ def test_a_root_that_is_one_trajectory_folder_gets_a_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     html, md, channels = _report(tmp_path)
     assert "1 of 1 trajectories analysed" in html and f"S1→S0: 1 event (TRAJ1 at {t[0]:.1f} fs)" in html
+
+
+def _formaldehyde_xyz(folder, stretch_angstrom, blow_up_at=None, n_frames=40, hop_at=20, seed=0):
+    """A plain-XYZ formaldehyde run (time/state in the comment lines), its C=O bond stretched by
+    ``stretch_angstrom`` from frame 10 on; from ``blow_up_at`` on its coordinates are NaN (a run that blew up)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xyz = np.array([[0, 0, 0], [0, 0, 1.21], [0, 0.94, -0.59], [0, -0.94, -0.59]], float)
+    folder.mkdir(parents=True)
+    lines = []
+    for f in range(n_frames):
+        x = xyz + rng.normal(0, 0.01, xyz.shape)
+        x[1, 2] += stretch_angstrom if f >= 10 else 0.0
+        lines += ["4", f"time={0.5 * f} state={2 if f < hop_at else 1}"]
+        lines += [f"{s} {'NaN' if blow_up_at is not None and f >= blow_up_at else f'{p[0]:.6f}'} {p[1]:.6f} {p[2]:.6f}"
+                  for s, p in zip("COHH", x)]
+    (folder / "traj.xyz").write_text("\n".join(lines) + "\n")
+
+
+def test_one_dominant_motion_a_blown_up_run_and_spaces_in_folder_names(tmp_path):
+    # one motion (the C=O stretch, by a different amount in each run) carries the PCA's variance cut, so PC1 is the
+    # only component kept while PC2 is stored: the report's PCA figure failed on that. A run that turns NaN after
+    # its hop is analysed up to there (it was excluded); folder names hold spaces.
+    root = tmp_path / "my runs"
+    for k in range(6):
+        _formaldehyde_xyz(root / f"traj {k + 1}", 0.04 * k, blow_up_at=30 if k == 2 else None, seed=k)
+    proc = run_snakemake(tmp_path, f"input: {{root: '{root}'}}\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html, md, channels = _report(tmp_path)
+    import json
+
+    pca = json.loads((tmp_path / "results/reduce/pca.json").read_text())["transitions"]["S1→S0"]
+    assert pca["n_components"] == 1 and pca["n_components_stored"] >= 2
+    assert (tmp_path / "results/report/figures/S1-S0_pca.png").is_file()
+    table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet").set_index("trajectory_id")
+    assert (table["status"] == "ok").all() and table.at["traj 3", "n_frames_used"] == 30
+    assert "traj 3: QC (truncated: frames from 15.00 fs on dropped, 30 of 40 kept): NaN or inf" in html
+    assert channels["n_events"].sum() == 6 and "C1-O2" in " ".join(channels["important_motion"].dropna())

@@ -297,17 +297,19 @@ def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool =
         raise TrajectoryFormatError(path, 1, "a positive atom count")
     per = natom + 2
     n_frames = len(starts) // per
+    if n_frames == 0:
+        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
+    # every frame's atom count first: a frame out of step (a blank line between frames, a frame of other atoms)
+    # is named where it starts, not as an incomplete last frame
+    frame0 = np.arange(n_frames) * per
+    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, f"the atom count line of a frame ({per} lines per frame)")[:, 0]
+    if np.any(counts != natom):
+        bad = int(np.flatnonzero(counts != natom)[0])
+        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
     leftover = np.arange(n_frames * per, len(starts))
     truncated = bool(leftover.size) and not blank_lines(raw, starts[leftover], ends[leftover]).all()
     if truncated and not allow_partial_last:
         raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms); the last frame is incomplete")
-    if n_frames == 0:
-        raise TrajectoryFormatError(path, len(starts), f"{per} lines per frame ({natom} atoms)")
-    frame0 = np.arange(n_frames) * per
-    counts = parse_lines(raw, starts, ends, frame0, 1, (0,), path, "the atom count line")[:, 0]
-    if np.any(counts != natom):
-        bad = int(np.flatnonzero(counts != natom)[0])
-        raise TrajectoryFormatError(path, int(frame0[bad]) + 1, f"the atom count {natom} (every frame)")
     atom_ids = (frame0[:, None] + 2 + np.arange(natom)[None, :]).ravel()
     n_fields = len(raw[starts[2]:ends[2]].split()) if extra_columns else 4
     if n_fields < 4:

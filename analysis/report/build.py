@@ -265,7 +265,7 @@ class TransitionSection:
 
     def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
                  stats=None, formation=None, frames=None, seed: int = 0, min_channel_events: int | None = None,
-                 products: pd.DataFrame | None = None):
+                 products: pd.DataFrame | None = None, used_frames: dict[str, int] | None = None):
         self.transition = transition
         self.min_channel_events = min_channel_events
         self.summary = summary
@@ -310,7 +310,8 @@ class TransitionSection:
             self.structures = channel_structures(geoms, scores)
             self.lifetimes = channel_lifetimes(assignments, random_state=seed)
             self.channels = add_structure_columns(self.channels, geoms, self.structures, self.lifetimes, topology.names)
-            self.files = write_channel_files(self.structures, store_paths, topology, out_dir / "geometries", s)
+            self.files = write_channel_files(self.structures, store_paths, topology, out_dir / "geometries", s,
+                                             used_frames=used_frames)
             self.geometries = {c: f["medoid"] for c, f in self.files.items()}
             words = self.channels.set_index("channel")[["important_motion", "second_motion"]].fillna("") if len(self.channels) else None
             for c, st in self.structures.items():
@@ -325,7 +326,8 @@ class TransitionSection:
             if len(self.resolved):  # a bar and a tree of "unresolved 100 %" would say nothing the sentence does not
                 self.figures["shares"] = figures.channel_shares(self.channels, f"{transition}: channels")
                 self.figures["tree"] = figures.hierarchy_tree(self.channels, f"{transition}: channel hierarchy (share of events)")
-            self.figures["pca"] = figures.pca_scatter(scores, assignments, summary["explained_variance_ratio"], f"{transition}: events in PCA space")
+            explained = summary.get("explained_variance_ratio_stored", summary["explained_variance_ratio"])
+            self.figures["pca"] = figures.pca_scatter(scores, assignments, explained, f"{transition}: events in PCA space")
             self.figures["variance"] = figures.explained_variance(summary["explained_variance_ratio"], f"{transition}: PCA")
         if self.n_events:
             self.figures["times"] = figures.event_times(assignments, self.time_label, f"{transition}: {self.time_label} per channel")
@@ -546,7 +548,7 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
     truncated = truncated_rows(table)
     if len(truncated):
         subject = "1 trajectory analysed only up to its" if len(truncated) == 1 else f"{len(truncated)} trajectories analysed only up to their"
-        out.append(f"{subject} first failed energy check (qc.policy truncate):")
+        out.append(f"{subject} first failed energy or finiteness check (qc.policy truncate):")
         out += [f"  {r.trajectory_id}: {r.reason}" for r in truncated.head(10).itertuples()]
     out += mixed_ensemble_lines(table, qc)
     if not (table["status"] == "ok").any():
@@ -694,6 +696,7 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
     defaults = HierarchicalClustering().get_params()
     size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share", "small_run_share")}
     reference = d.reference
+    used = usable_frames(d.table)
     sections = []
     for transition in d.pca:
         sel = d.assignments["transition"] == transition
@@ -702,7 +705,7 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
                                           reference, d.topology, d.n_ok, out_dir, store_paths,
                                           d.stats[d.stats["transition"] == transition] if d.stats is not None else None,
                                           d.formation[d.formation["transition"] == transition] if d.formation is not None else None,
-                                          frames=d.frames, seed=seed, products=products,
+                                          frames=d.frames, seed=seed, products=products, used_frames=used,
                                           min_channel_events=smallest_channel(int(sel.sum()), **size)))
     return sections
 
@@ -783,7 +786,7 @@ def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary
             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
     body += [s.html(d.pca[s.transition]) for s in sections]
     its = _count(len(truncated), "its", "their", bare=True)
-    truncated_text = f", {len(truncated)} analysed up to {its} first failed energy check" if len(truncated) else ""
+    truncated_text = f", {len(truncated)} analysed up to {its} first failed energy or finiteness check" if len(truncated) else ""
     body += ['<h2 id="qc">Quality control</h2>',
              f"<p>{_count(len(qc_fail), 'trajectory', 'trajectories')} failed a QC check; {len(excluded)} excluded in total"
              f"{truncated_text}.</p>",

@@ -43,7 +43,8 @@ def channel_shares(channels: pd.DataFrame, title: str) -> bytes:
 
 
 def pca_scatter(scores: pd.DataFrame, assignments: pd.DataFrame, explained, title: str) -> bytes:
-    """PC1 vs PC2 (PC1 vs event time when there is one component), coloured by channel."""
+    """PC1 vs PC2 (PC1 vs event time when there is one component), coloured by channel; ``explained``: variance
+    ratio of each component (PC2's may be missing)."""
     df = scores.merge(assignments[["trajectory_id", "frame", "channel"]], on=["trajectory_id", "frame"])
     fig, ax = plt.subplots(figsize=(5.5, 4.3))
     chans = sorted(df["channel"].unique())
@@ -54,7 +55,10 @@ def pca_scatter(scores: pd.DataFrame, assignments: pd.DataFrame, explained, titl
         ax.scatter(df.loc[m, "PC1"], df.loc[m, "PC2"] if two else df.loc[m, "time_fs"], s=14, color=col[c], label=c,
                    marker="x" if c == "unresolved" else "o")
     ax.set_xlabel(f"PC1 ({100 * explained[0]:.0f} % of variance, standardized units)")
-    ax.set_ylabel(f"PC2 ({100 * explained[1]:.0f} % of variance)" if two else "event time (fs)")
+    # PC2 is stored (and drawn) even where PC1 alone carries the variance cut; its share then comes from the
+    # stored components' ratios, and a summary that has only the kept ones leaves it out
+    pc2_share = f" ({100 * explained[1]:.0f} % of variance)" if len(explained) > 1 else ""
+    ax.set_ylabel(f"PC2{pc2_share}" if two else "event time (fs)")
     ax.legend(fontsize=7, loc="best")
     ax.set_title(title)
     return _png(fig)

@@ -152,10 +152,11 @@ def channel_structures(geoms: EventGeometries, scores: pd.DataFrame) -> dict[str
 
 
 def write_channel_files(structures: dict[str, ChannelStructure], store_paths, topology: Topology, out_dir: Path,
-                        stem: str, window_fs: float = WINDOW_FS) -> dict[str, dict[str, str]]:
+                        stem: str, window_fs: float = WINDOW_FS, used_frames: dict[str, int] | None = None) -> dict[str, dict[str, str]]:
     """Per channel ``{stem}_{channel}.xyz`` (the medoid at its event) and ``{stem}_{channel}_trajectory.xyz``
     (its trajectory from ``window_fs`` before to ``window_fs`` after the event, every frame, relabelled and
-    superposed like the medoid). Returns channel → {"medoid": file name, "trajectory": file name}."""
+    superposed like the medoid), within the trajectory's ``used_frames`` (:func:`analysis.io.store.usable_frames`:
+    QC may have cut it, e.g. where it blew up). Returns channel → {"medoid": file name, "trajectory": file name}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = {s.trajectory_id: [] for s in structures.values()}
@@ -166,7 +167,7 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
     for path in store_paths:
         with Store(path) as store:
             for tid in sorted(set(store.ids) & set(wanted)):
-                time_fs = store.array(tid, "time_fs")
+                time_fs = store.array(tid, "time_fs")[:(used_frames or {}).get(tid)]
                 for s in wanted[tid]:
                     t_event = time_fs[s.frame]
                     medoid = f"{stem}_{s.channel}.xyz"

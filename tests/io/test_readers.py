@@ -93,6 +93,14 @@ def test_plain_xyz_errors_name_file_and_line(tmp_path):
     with pytest.raises(TrajectoryFormatError) as err:
         read_xyz(folder)
     assert err.value.line == 3 and err.value.path.endswith("p.csv")
+    # a blank line after every frame: named where the second frame should start, not as an incomplete last frame
+    (folder / "p.csv").unlink()
+    frames = (folder / "traj.xyz").read_text().splitlines(keepends=True)
+    per = len(xyz) + 2
+    (folder / "traj.xyz").write_text("".join("".join(frames[k:k + per]) + "\n" for k in range(0, len(frames), per)))
+    with pytest.raises(TrajectoryFormatError, match="atom count line of a frame") as err:
+        read_xyz(folder)
+    assert err.value.line == per + 1
 
 
 def test_auto_detection_recognises_every_real_format():
