@@ -5,9 +5,11 @@ Checks per trajectory (values in eV / frames):
 * ``etot_drift_ev``     max |E_tot(t) − E_tot(0)|              fails above ``max_etot_drift_ev`` (0.2)
 * ``etot_step_ev``      max |E_tot(t+dt) − E_tot(t)|           fails above ``max_etot_step_ev`` (0.1)
 * ``hop_epot_jump_ev``  max |E_to − E_from| at a hop frame      fails above ``max_hop_epot_jump_ev`` (1.0)
-* ``length_fraction``   n_frames / nominal (ensemble median)   fails below ``min_length_fraction`` (1.0), unless its
-                        reader found that the program stopped it once relaxed (SHARC ``killafter``: the flag
-                        ``stopped_after_relaxation``): such a run is complete, not crashed
+* ``length_fraction``   duration_fs / nominal (ensemble median) fails below ``min_length_fraction`` (1.0) by more than
+                        half its own time step, unless its reader found that the program stopped it once relaxed
+                        (SHARC ``killafter``: the flag ``stopped_after_relaxation``): such a run is complete, not
+                        crashed. ``duration_fs``: last minus first time, so runs of the same length written with
+                        different time steps (0.25 and 0.5 fs) are equally long
 * ``finite``            no NaN/inf in coordinates or energies
 * ``atoms_consistent``  same atom count and order as the ensemble's majority
 * ``reader_flags``      none of the reader's flags named in ``exclude_flags`` (data lost or inconsistent
@@ -75,8 +77,11 @@ def trajectory_checks(time_fs, coords, active_state, energies_ev, total_energy_e
         jump = np.where(np.isfinite(e_to) & np.isfinite(e_from), e_to - e_from, epot[hops] - epot[hops - 1])
         if np.isfinite(jump).any():
             hop_jump = float(np.nanmax(np.abs(jump)))
+    time_fs = np.asarray(time_fs, dtype=float)
+    dt = float(np.median(np.diff(time_fs))) if len(time_fs) > 1 else 0.0
     return {"n_frames": int(len(time_fs)), "etot_drift_ev": drift, "etot_step_ev": step,
-            "hop_epot_jump_ev": hop_jump, "finite": finite}
+            "hop_epot_jump_ev": hop_jump, "finite": finite, "time_step_fs": dt,
+            "duration_fs": float(time_fs[-1] - time_fs[0]) if len(time_fs) else 0.0}
 
 
 # fail at a frame: a trajectory can be truncated there
@@ -126,7 +131,7 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
 
 
 QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
-              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation"]
+              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation", "time_step_fs", "duration_fs"]
 ENERGY_GROUP_GAP_EV = 3.0  # first-frame lowest-state energies further apart than this with none between: different references
 
 
@@ -181,16 +186,20 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
     qc["stopped_after_relaxation"] = qc["stopped_after_relaxation"].astype(object).eq(True)  # absent: not known to have stopped
     qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
-                    "first_failing_time_fs": float, "fc_ground_energy_ev": float, "stopped_after_relaxation": bool})
-    nominal = float(np.median(qc["n_frames"])) if len(qc) else 0.0
+                    "first_failing_time_fs": float, "fc_ground_energy_ev": float, "stopped_after_relaxation": bool,
+                    "time_step_fs": float, "duration_fs": float})
+    nominal = float(np.median(qc["duration_fs"])) if len(qc) else 0.0  # simulated time (fs)
     majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
-    qc["length_fraction"] = (qc["n_frames"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        qc["length_fraction"] = (qc["duration_fs"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
     qc["atoms_consistent"] = pd.Series([symbols[t] == majority for t in qc["trajectory_id"]], index=qc.index, dtype=bool)
     fails = {
         "etot_drift": qc["etot_drift_ev"] > th["max_etot_drift_ev"],
         "etot_step": qc["etot_step_ev"] > th["max_etot_step_ev"],
         "hop_epot_jump": qc["hop_epot_jump_ev"] > th["max_hop_epot_jump_ev"],
-        "too_short": (qc["length_fraction"] < th["min_length_fraction"]) & ~qc["stopped_after_relaxation"],
+        # short by more than half its own step: printed times are rounded, and one frame is one frame
+        "too_short": ((qc["duration_fs"] + 0.5 * qc["time_step_fs"] < th["min_length_fraction"] * nominal)
+                      & ~qc["stopped_after_relaxation"]),
         "not_finite": ~qc["finite"].astype(bool),
         "atoms_changed": ~qc["atoms_consistent"].astype(bool),
         "reader_flags": qc["excluding_flags"].fillna("") != "",
@@ -201,7 +210,8 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "etot_drift": lambda r: f"total-energy drift {r.etot_drift_ev:.3f} eV > {th['max_etot_drift_ev']} eV",
         "etot_step": lambda r: f"total-energy jump {r.etot_step_ev:.3f} eV in one step > {th['max_etot_step_ev']} eV",
         "hop_epot_jump": lambda r: f"potential-energy jump at a hop {r.hop_epot_jump_ev:.3f} eV > {th['max_hop_epot_jump_ev']} eV",
-        "too_short": lambda r: f"{r.n_frames} frames < {th['min_length_fraction']:g} x nominal {nominal:g}",
+        "too_short": lambda r: (f"{r.duration_fs:g} fs simulated ({r.n_frames} frames of {r.time_step_fs:g} fs) < "
+                                f"{th['min_length_fraction']:g} x nominal {nominal:g} fs"),
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
         "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority),
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",

@@ -20,7 +20,7 @@ def test_qc_excludes_exactly_the_planted_broken_trajectories(small_demo, tmp_pat
     assert excluded == set(truth.loc[truth.broken != "", "trajectory_id"])
     reasons = table.set_index("trajectory_id")["reason"]
     for row in truth[truth.broken != ""].itertuples():
-        word = "jump" if row.broken == "energy_jump" else "frames <"
+        word = "jump" if row.broken == "energy_jump" else "fs simulated ("
         assert word in reasons[row.trajectory_id]
     qc = pd.read_csv(tmp_path / "qc.csv")
     assert {"etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "length_fraction", "qc_pass"} <= set(qc.columns)
@@ -92,20 +92,20 @@ def test_policy_truncate_cuts_at_the_planted_jump_and_excludes_the_crash(small_d
 
 def _rows(**changes):
     base = {"n_frames": 100, "etot_drift_ev": 0.01, "etot_step_ev": 0.01, "hop_epot_jump_ev": 0.1, "finite": True,
-            "excluding_flags": "", "usable_frames": 100, "first_failing_time_fs": np.nan}
+            "excluding_flags": "", "usable_frames": 100, "first_failing_time_fs": np.nan, "time_step_fs": 0.5, "duration_fs": 49.5}
     return [{"trajectory_id": f"T{k}", **base, **changes.get(f"T{k}", {})} for k in range(1, 5)]
 
 
 def test_qc_table_names_each_failed_check_against_the_thresholds():
     from analysis.qc import DEFAULT_THRESHOLDS, qc_table
 
-    rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60},
+    rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60, "duration_fs": 29.5},
                  T4={"excluding_flags": "DONT_ANALYZE"})
     symbols = {"T1": ("C", "H"), "T2": ("C", "H"), "T3": ("C", "H"), "T4": ("C", "O")}
     qc = qc_table(rows, symbols, DEFAULT_THRESHOLDS).set_index("trajectory_id")
     assert list(qc["qc_pass"]) == [True, False, False, False]
     assert "total-energy drift 0.500 eV > 0.2 eV" in qc.at["T2", "qc_reason"]
-    assert "60 frames < 1 x nominal 100" in qc.at["T3", "qc_reason"]
+    assert "29.5 fs simulated (60 frames of 0.5 fs) < 1 x nominal 49.5 fs" in qc.at["T3", "qc_reason"]
     assert "atom count or order differs" in qc.at["T4", "qc_reason"] and "DONT_ANALYZE" in qc.at["T4", "qc_reason"]
     assert "2 atoms (CO) where the ensemble has 2 (CH)" in qc.at["T4", "qc_reason"]
     # only a frame-local failure with frames left before it can be truncated
@@ -118,7 +118,7 @@ def test_qc_table_names_each_failed_check_against_the_thresholds():
 def test_apply_policy_sets_status_and_frames_used(policy, status, used):
     from analysis.qc import DEFAULT_THRESHOLDS, apply_policy, qc_table
 
-    rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60})[:3]
+    rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60, "duration_fs": 29.5})[:3]
     qc = qc_table(rows, {f"T{k}": ("C",) for k in range(1, 4)}, DEFAULT_THRESHOLDS)
     table = pd.DataFrame({"trajectory_id": ["T3", "T1", "T2"], "status": "ok", "reason": "", "n_frames": [60, 100, 100],
                           "n_atoms": 1, "n_states": 2, "n_hops": 1, "final_state": 1})
@@ -197,10 +197,11 @@ def test_a_short_run_its_program_stopped_once_relaxed_is_not_too_short():
     has no such flag (a crash): only T3 fails the length check."""
     from analysis.qc import DEFAULT_THRESHOLDS, qc_table
 
-    rows = _rows(T3={"n_frames": 60, "usable_frames": 60}, T4={"n_frames": 60, "usable_frames": 60, "stopped_after_relaxation": True})
+    rows = _rows(T3={"n_frames": 60, "duration_fs": 29.5, "usable_frames": 60},
+                 T4={"n_frames": 60, "duration_fs": 29.5, "usable_frames": 60, "stopped_after_relaxation": True})
     qc = qc_table(rows, {f"T{k}": ("C",) for k in range(1, 5)}, DEFAULT_THRESHOLDS).set_index("trajectory_id")
     assert list(qc["qc_pass"]) == [True, True, False, True]
-    assert "60 frames < 1 x nominal 80" in qc.at["T3", "qc_reason"] and list(qc["stopped_after_relaxation"]) == [False] * 3 + [True]
+    assert "29.5 fs simulated (60 frames of 0.5 fs) < 1 x nominal 39.5 fs" in qc.at["T3", "qc_reason"] and list(qc["stopped_after_relaxation"]) == [False] * 3 + [True]
 
 
 def test_populations_keep_a_run_stopped_once_relaxed_in_its_final_state():
@@ -255,3 +256,20 @@ def test_a_run_that_blew_up_is_truncated_before_its_first_non_finite_frame(tmp_p
     assert out.at["T2", "reason"].startswith("QC (truncated: frames from 7.50 fs on dropped, 15 of 20 kept): NaN or inf")
     assert out.at["T4", "reason"] == "QC: NaN or inf in coordinates or energies"
     assert list(apply_policy(table, qc, "exclude")["status"]) == ["ok", "excluded", "excluded", "excluded"]
+
+
+def test_runs_of_one_length_written_with_different_time_steps_are_not_too_short():
+    # half the ensemble at 0.25 fs, half at 0.5 fs, all to 30 fs: by frame count the 0.5 fs half was "too short"
+    from analysis.qc import DEFAULT_THRESHOLDS, qc_table, trajectory_checks
+
+    def row(tid, dt, t_end):
+        t = np.arange(0.0, t_end + dt / 2, dt)
+        n = len(t)
+        checks = trajectory_checks(t, np.zeros((n, 2, 3)), np.ones(n, dtype=int), np.zeros((n, 1)), np.zeros(n))
+        return {"trajectory_id": tid, **checks, "excluding_flags": "", "usable_frames": n, "first_failing_time_fs": np.nan}
+
+    rows = [row("T1", 0.25, 30.0), row("T2", 0.25, 30.0), row("T3", 0.5, 30.0), row("T4", 0.5, 30.0), row("T5", 0.5, 20.0)]
+    assert [r["n_frames"] for r in rows] == [121, 121, 61, 61, 41]
+    qc = qc_table(rows, {r["trajectory_id"]: ("C", "O") for r in rows}, DEFAULT_THRESHOLDS).set_index("trajectory_id")
+    assert list(qc["qc_pass"]) == [True, True, True, True, False]
+    assert "20 fs simulated (41 frames of 0.5 fs) < 1 x nominal 30 fs" in qc.at["T5", "qc_reason"]
