@@ -131,7 +131,8 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
 
 
 QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
-              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation", "time_step_fs", "duration_fs"]
+              "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation", "time_step_fs", "duration_fs",
+              "last_usable_time_fs"]
 ENERGY_GROUP_GAP_EV = 3.0  # first-frame lowest-state energies further apart than this with none between: different references
 
 
@@ -151,7 +152,8 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
         rows.append({"trajectory_id": tid, **checks, "excluding_flags": ";".join(bad_flags), "usable_frames": usable,
                      "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan,
                      "fc_ground_energy_ev": float(np.min(first)) if len(first) and np.isfinite(first).any() else np.nan,
-                     "stopped_after_relaxation": any(f.startswith(STOPPED_FLAG) for f in store.meta[tid]["flags"])})
+                     "stopped_after_relaxation": any(f.startswith(STOPPED_FLAG) for f in store.meta[tid]["flags"]),
+                     "last_usable_time_fs": float(time_fs[usable - 1]) if usable else np.nan})
     return rows, symbols
 
 
@@ -187,7 +189,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
     qc = qc.astype({"trajectory_id": object, "n_frames": "int64", "etot_drift_ev": float, "etot_step_ev": float,
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
                     "first_failing_time_fs": float, "fc_ground_energy_ev": float, "stopped_after_relaxation": bool,
-                    "time_step_fs": float, "duration_fs": float})
+                    "time_step_fs": float, "duration_fs": float, "last_usable_time_fs": float})
     nominal = float(np.median(qc["duration_fs"])) if len(qc) else 0.0  # simulated time (fs)
     majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -310,6 +310,18 @@ def test_warnings_name_truncated_trajectories_with_the_right_number(n_cut, line)
     assert lines[0].startswith(line) and lines[1:1 + n_cut] == [f"  T{k}: QC (truncated: ...) T{k}" for k in range(1, n_cut + 1)]
 
 
+def test_a_time_event_after_every_analysed_end_is_explained():
+    from analysis.report.build import warnings_lines
+
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "format": "sharc", "status": ["ok", "ok", "excluded"],
+                          "reason": ["QC (truncated: ...)", "", "QC: ..."], "n_frames": 100, "n_frames_used": [33, 100, None]})
+    qc = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "last_usable_time_fs": [16.5, 49.5, 80.0]})
+    lines = warnings_lines(table, [], {}, 0, "time:50", qc=qc)
+    assert "  every analysed trajectory ends before 50 fs (the latest at 49.5 fs, after QC): choose an earlier time" in lines
+    assert not [line for line in warnings_lines(table, [], {}, 0, "time:40", qc=qc) if "ends before" in line]
+    assert not [line for line in warnings_lines(table, [], {}, 0, "transitions", qc=qc) if "ends before" in line]
+
+
 def test_warnings_say_when_the_trajectories_may_not_belong_together():
     """The first frames' ground-state energies of PyRAI2MD and SHARC CH2NH2+ runs (another method each) are ~4 eV
     apart; a Wigner ensemble of one method spreads well under 3 eV. Only analysed trajectories count."""

@@ -96,6 +96,20 @@ def no_event_hint(event: str) -> str:
     return ""
 
 
+def time_event_lines(table: pd.DataFrame, qc: pd.DataFrame | None, event: str) -> list[str]:
+    """Why a ``time:<t_fs>`` event found no trajectory: every analysed one ends before t (QC may have cut them),
+    with the latest end; empty for other events or without the QC table's ``last_usable_time_fs``."""
+    if not event.startswith("time:") or qc is None or "last_usable_time_fs" not in qc:
+        return []
+    ok = set(table.loc[table["status"] == "ok", "trajectory_id"])
+    ends = qc.loc[qc["trajectory_id"].isin(ok), "last_usable_time_fs"].dropna()
+    t_fs = float(event.split(":", 1)[1])
+    if not len(ends) or ends.max() >= t_fs:
+        return []
+    return [f"  every analysed trajectory ends before {t_fs:g} fs (the latest at {ends.max():.1f} fs, after QC): "
+            "choose an earlier time"]
+
+
 def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd.DataFrame, topology: Topology,
                   n_trajectories: int | None = None, stats: pd.DataFrame | None = None,
                   formation: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -555,6 +569,7 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
         out.append("no trajectory passed ingest and QC: nothing was analysed")
     elif n_events == 0:
         out.append(f"no trajectory has an analysis event ({event}): no channels{no_event_hint(event)}")
+        out += time_event_lines(table, qc, event)
     for s in sections:
         if "skipped" in s.summary or not len(s.resolved):
             out.append(f"no channels for {s.status}")
