@@ -54,7 +54,7 @@ FORMATS = (
                "`RESULTS/dyn.out` (or `dyn.xyz`), `en.dat`, `typeofdyn.log`"),
     ReaderSpec("sharc", sharc.read_sharc, sharc.is_sharc,
                ("output.lis", "output.xyz", "output.dat", "input", "DONT_ANALYZE"), ("output.lis", "output.dat"),
-               "`output.lis` + `output.xyz` and/or `output.dat`, `input` (for nstates/ezero)"),
+               "`output.lis` + `output.xyz` and/or `output.dat` (or `output.dat` alone), `input` (for nstates/ezero)"),
     ReaderSpec("pyrai2md", pyrai2md.read_pyrai2md, pyrai2md.is_pyrai2md,
                ("*.md.energies", "*.md.xyz", "*.sh.energies"), ("*.md.energies", "*.md.xyz", "*.sh.energies"),
                "`<title>.md.energies`, `<title>.md.xyz`, `<title>.sh.energies`"),

@@ -1,4 +1,6 @@
-"""SHARC 2.x/3.x/4.x reader: ``output.lis`` + ``output.xyz``, and ``output.dat`` when present.
+"""SHARC 2.x/3.x/4.x reader: ``output.lis`` + ``output.xyz``, and ``output.dat`` when present; without
+``output.lis``, ``output.dat`` alone (the file SHARC's own ``data_extractor`` reads: it holds the same steps,
+states and energies), or ``output.xyz`` with the run's ``input`` (states from its comment lines, no energies).
 
 Conventions (see ../shared/FORMATS.md):
 
@@ -30,8 +32,8 @@ import numpy as np
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
-from analysis.io.text import (blank_lines, byte_at, element_symbols, integer_column, line_offsets, lines_starting_with, parse_lines,
-                              read_bytes, read_xyz_frames)
+from analysis.io.text import (blank_lines, byte_at, element_symbols, integer_column, line_offsets, lines_starting_with, open_stored,
+                              parse_lines, read_bytes, read_xyz_frames)
 from analysis.io.trajectory import STOPPED_FLAG, Trajectory, shared_rows, stopped_after_relaxation
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -41,9 +43,27 @@ _SPIN_LETTER = {1: "S", 2: "D", 3: "T", 4: "Q"}
 
 
 def is_sharc(folder: str | Path) -> bool:
-    """True if the folder holds a SHARC trajectory (``output.lis`` with ``output.xyz`` or ``output.dat``)."""
+    """True if the folder holds a SHARC trajectory: ``output.lis`` with ``output.xyz`` or ``output.dat``; or, without
+    ``output.lis``, SHARC's ``output.dat`` (its first line ``SHARC_version``), or ``output.xyz`` beside SHARC's
+    ``input`` (its ``nstates`` line)."""
     folder = Path(folder)
-    return is_text_file(folder / "output.lis") and (is_text_file(folder / "output.xyz") or is_text_file(folder / "output.dat"))
+    has_xyz, has_dat = is_text_file(folder / "output.xyz"), is_text_file(folder / "output.dat")
+    if is_text_file(folder / "output.lis"):
+        return has_xyz or has_dat
+    if has_dat:
+        return _first_bytes(folder / "output.dat", 64).lstrip().startswith(b"SHARC_version")
+    if has_xyz and is_text_file(folder / "input"):
+        return b"nstates" in _first_bytes(folder / "input", 20_000).lower()
+    return False
+
+
+def _first_bytes(path: Path, n: int) -> bytes:
+    """The first ``n`` bytes of a file as stored plain or compressed (b"" if it cannot be read)."""
+    try:
+        with open_stored(path) as fh:
+            return fh.read(n)
+    except (OSError, EOFError, ValueError):
+        return b""
 
 
 def state_table(nstates_m: list[int]) -> tuple[list[str], np.ndarray]:
@@ -259,9 +279,10 @@ def _step_blocks(path: Path, block, step_at: np.ndarray, label_ids: np.ndarray, 
 def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajectory:
     """Read one SHARC trajectory folder (``TRAJ_00001``).
 
-    Geometry from ``output.xyz`` (else ``output.dat``), time, states and energies from ``output.lis``;
-    per-state energies and populations from ``output.dat`` when present. Energies are made absolute with
-    ``ezero`` (from ``output.dat`` or ``input``); without either they stay relative (flagged).
+    Geometry from ``output.xyz`` (else ``output.dat``), time, states and energies from ``output.lis`` (else from
+    ``output.dat``, else time and states from ``output.xyz``; flagged ``no_output.lis``); per-state energies and
+    populations from ``output.dat`` when present. Energies are made absolute with ``ezero`` (from ``output.dat``
+    or ``input``); without either they stay relative (flagged).
 
     Raises
     ------
@@ -270,10 +291,13 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     """
     folder = Path(folder)
     flags: list[str] = []
-    lis = read_output_lis(folder / "output.lis")
     dat = read_output_dat(folder / "output.dat") if is_text_file(folder / "output.dat") else None
     inp = read_input(folder / "input") if is_text_file(folder / "input") else {}
     xyz = read_output_xyz(folder / "output.xyz") if is_text_file(folder / "output.xyz") else None
+    if is_text_file(folder / "output.lis"):
+        lis = read_output_lis(folder / "output.lis")
+    else:
+        lis = _lis_from(folder, dat, xyz, inp, flags)
     if (folder / "DONT_ANALYZE").exists():
         flags.append("DONT_ANALYZE")  # SHARC's marker of a crashed run
     i_lis, i_dat, coords, symbols = _aligned_frames(folder, lis, xyz, dat, flags)
@@ -302,6 +326,26 @@ def read_sharc(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
         populations=populations, state_labels=[f"diag{i + 1}" for i in range(n_states)], multiplicities=mults,
         extra=extra, flags=flags,
     )
+
+
+def _lis_from(folder: Path, dat: dict | None, xyz: dict | None, inp: dict, flags: list[str]) -> dict:
+    """What ``output.lis`` would hold, from ``output.dat`` (step, states, Ekin; the active state's energy from its
+    Hamiltonian, relative to ezero as output.lis prints it) or, without it, from ``output.xyz``'s comment lines
+    (time and states; no energies). Flagged: ``no_output.lis``."""
+    if dat is not None:
+        flags.append("no_output.lis:states_and_energies_from_output.dat")
+        rows = np.arange(len(dat["step"]))
+        epot_h = dat["energies_diag_hartree"][rows, np.clip(dat["diag_state"], 1, None) - 1] - (dat["ezero_hartree"] or 0.0)
+        ekin_ev = dat["ekin_hartree"] * HARTREE_TO_EV
+        return {"step": dat["step"], "time_fs": dat["step"] * dat["dt_fs"], "diag_state": dat["diag_state"],
+                "mch_state": dat["mch_state"], "ekin_ev": ekin_ev, "epot_ev": epot_h * HARTREE_TO_EV,
+                "etot_ev": ekin_ev + epot_h * HARTREE_TO_EV, "hops": []}
+    if xyz is None or not inp.get("nstates"):
+        raise TrajectoryFormatError(folder / "output.lis", None, "output.lis, or output.dat, or output.xyz with the input's nstates")
+    flags.append("no_output.lis:no_energies")
+    n = len(xyz["time_fs"])
+    return {"step": np.arange(n), "time_fs": xyz["time_fs"], "diag_state": xyz["diag_state"], "mch_state": xyz["mch_state"],
+            "ekin_ev": np.full(n, np.nan), "epot_ev": np.full(n, np.nan), "etot_ev": np.full(n, np.nan), "hops": []}
 
 
 def _float_or_none(text) -> float | None:

@@ -61,6 +61,23 @@ def file_bytes(path: str | Path) -> bytes:
         raise TrajectoryFormatError(stored, None, f"a complete {stored.suffix[1:]} file ({type(exc).__name__}: {exc})") from None
 
 
+def open_stored(path: str | Path):
+    """A binary file object reading ``path`` as stored (see :func:`analysis.io.paths.resolve`), decompressing on the fly:
+    for a look at a file's first bytes without reading all of it.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither the file nor a compressed form exists.
+    """
+    path = Path(path)
+    stored = resolve(path)
+    if stored is None:
+        raise FileNotFoundError(errno.ENOENT, "No such file", str(path))
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(stored.suffix, open)
+    return opener(stored, "rb")
+
+
 def read_bytes(path: str | Path) -> bytes:
     """The file's bytes (decompressed where it is stored compressed, see :func:`analysis.io.paths.resolve`), refusing empty files
     and anything that is not plain ASCII text."""

@@ -139,3 +139,42 @@ def test_a_run_stopped_by_killafter_is_flagged_as_complete(tmp_path, kill_after,
     assert t.active_state[-1] == 1 and t.time_fs[np.flatnonzero(t.active_state != 1)[-1] + 1] == 66.0
     flags = [f for f in t.flags if f.startswith(STOPPED_FLAG)]
     assert flags == ([f"{STOPPED_FLAG}: killafter {kill_after:g} fs in the lowest state"] if stopped else [])
+
+
+@pytest.mark.parametrize("kept, flag", [(("output.dat", "output.xyz", "input"), "no_output.lis:states_and_energies_from_output.dat"),
+                                        (("output.dat",), "no_output.lis:states_and_energies_from_output.dat"),
+                                        (("output.xyz", "input"), "no_output.lis:no_energies")])
+def test_a_run_without_output_lis_reads_as_sharc_from_its_other_files(tmp_path, kept, flag):
+    # output.dat holds the steps, states and energies output.lis lists (SHARC's data_extractor reads it alone); before,
+    # such a folder was read as a plain XYZ file with every frame on state 1: no hop, no channel
+    import shutil
+
+    from analysis.io.discover import detect_format
+
+    name = "ch2s_sharc2_full" if "output.dat" in kept else "ch2nh2_sharc4.0"
+    source = sorted(shared("sharc", name).glob("TRAJ_*"))[0]
+    folder = tmp_path / source.name
+    folder.mkdir()
+    for file in kept:
+        shutil.copy(source / file, folder / file)
+    assert detect_format(folder) == "sharc"
+    full, partial = read_sharc(source), read_sharc(folder)
+    assert flag in partial.flags and partial.n_frames == full.n_frames
+    np.testing.assert_allclose(partial.time_fs, full.time_fs, atol=1e-5)
+    np.testing.assert_array_equal(partial.active_state, full.active_state)
+    np.testing.assert_allclose(partial.coords_angstrom, full.coords_angstrom, atol=1e-6)
+    assert [tuple(h) for h in partial.hops.itertuples(index=False)] == [tuple(h) for h in full.hops.itertuples(index=False)]
+    if "output.dat" in kept:  # Epot of the active state and Etot = Ekin + Epot, as output.lis prints them (to its 1e-6 eV digits)
+        np.testing.assert_allclose(partial.potential_energy_ev, full.potential_energy_ev, atol=5e-6)
+        np.testing.assert_allclose(partial.total_energy_ev, full.total_energy_ev, atol=5e-6)
+    else:
+        assert np.isnan(partial.total_energy_ev).all() and np.isnan(partial.energies_ev).all()
+
+
+def test_an_output_dat_of_another_program_beside_an_xyz_stays_plain_xyz(tmp_path):
+    from analysis.io.discover import detect_format
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "output.dat").write_text("step energy\n1 -1.0\n")
+    (tmp_path / "run" / "traj.xyz").write_text("2\nt=0\nH 0 0 0\nH 0 0 0.74\n")
+    assert detect_format(tmp_path / "run") == "xyz"
