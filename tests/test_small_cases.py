@@ -103,16 +103,16 @@ def test_empty_root_or_pattern_stops_at_dry_run(tmp_path, pattern):
 def test_missing_file_with_explicit_format_is_named_and_fail_stops(tmp_path):
     root = tmp_path / "ens"
     write_nx_ensemble(root, [True, True, True])
-    (root / "TRAJ2" / "RESULTS" / "en.dat").unlink()
+    (root / "TRAJ2" / "RESULTS" / "dyn.out").unlink()  # the geometries (en.dat alone holds none)
     proc = run_snakemake(tmp_path, f"input: {{root: {root}, format: newtonx}}\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = pd.read_parquet(tmp_path / "results/qc/trajectories.parquet").set_index("trajectory_id")
     assert table.loc["TRAJ2", "status"] == "excluded"
-    assert "TRAJ2/RESULTS/en.dat" in table.loc["TRAJ2", "reason"]
+    assert "TRAJ2/RESULTS/dyn.out: expected a dyn.out file (or dyn.xyz)" in table.loc["TRAJ2", "reason"]
     shutil.rmtree(tmp_path / "results")
     proc = run_snakemake(tmp_path, f"input: {{root: {root}, format: newtonx, on_error: fail}}\n")
     assert proc.returncode != 0
-    assert "input.on_error=fail" in proc.stdout + proc.stderr and "TRAJ2/RESULTS/en.dat" in proc.stdout + proc.stderr
+    assert "input.on_error=fail" in proc.stdout + proc.stderr and "TRAJ2/RESULTS/dyn.out" in proc.stdout + proc.stderr
 
 
 def test_missing_pyrai2md_xyz_is_named_with_auto_format(tmp_path):

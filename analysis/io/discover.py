@@ -51,7 +51,7 @@ FORMATS = (
     ReaderSpec("newtonx", newtonx.read_newtonx, newtonx.is_newtonx,
                tuple(f"RESULTS/{f}" for f in _NX_FILES) + _NX_FILES,
                ("RESULTS/en.dat", "RESULTS/dyn.out", "RESULTS/dyn.xyz", "en.dat", "dyn.out"),
-               "`RESULTS/dyn.out` (or `dyn.xyz`), `en.dat`, `typeofdyn.log`"),
+               "`RESULTS/dyn.out` (or `dyn.xyz`), `en.dat` (optional beside `dyn.out`), `typeofdyn.log`"),
     ReaderSpec("sharc", sharc.read_sharc, sharc.is_sharc,
                ("output.lis", "output.xyz", "output.dat", "input", "DONT_ANALYZE"), ("output.lis", "output.dat"),
                "`output.lis` + `output.xyz` and/or `output.dat` (or `output.dat` alone), `input` (for nstates/ezero)"),

@@ -1,4 +1,4 @@
-"""Newton-X classic reader: ``RESULTS/dyn.out`` (or ``dyn.xyz``), ``en.dat``, ``typeofdyn.log``.
+"""Newton-X classic reader: ``RESULTS/dyn.out`` (or ``dyn.xyz``), ``en.dat`` (optional beside ``dyn.out``), ``typeofdyn.log``.
 
 Conventions (see ../shared/FORMATS.md):
 
@@ -37,9 +37,10 @@ def results_dir(folder: str | Path) -> Path:
 
 
 def is_newtonx(folder: str | Path) -> bool:
-    """True if the folder looks like a Newton-X classic trajectory."""
+    """True if the folder looks like a Newton-X classic trajectory: ``en.dat`` with ``dyn.out`` or ``dyn.xyz``, or
+    ``dyn.out`` alone (its energy lines hold what ``en.dat`` lists)."""
     res = results_dir(folder)
-    return is_text_file(res / "en.dat") and (is_text_file(res / "dyn.out") or is_text_file(res / "dyn.xyz"))
+    return is_text_file(res / "dyn.out") or (is_text_file(res / "en.dat") and is_text_file(res / "dyn.xyz"))
 
 
 def read_dyn_out(path: str | Path) -> dict:
@@ -383,7 +384,8 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
 
     Geometry from ``dyn.out`` (bohr → Å) or, if absent, ``dyn.xyz`` (Å). Energies from ``dyn.out``
     energy lines (hartree → eV), else ``en.dat``. The post-hop active state comes from
-    ``typeofdyn.log`` if present, else from ``en.dat`` (argmin |E_i − E_active|).
+    ``typeofdyn.log`` if present, else from ``en.dat`` (argmin |E_i − E_active|); without ``en.dat``, ``dyn.out``
+    stands in for it (flagged ``no_en.dat``).
 
     Raises
     ------
@@ -394,9 +396,14 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
     res = results_dir(folder)
     flags: list[str] = []
     en_path = res / "en.dat"
-    if not is_text_file(en_path):
-        raise TrajectoryFormatError(en_path, None, "an en.dat file (Newton-X energies)")
-    en = read_en_dat(en_path)
+    if is_text_file(en_path):
+        en = read_en_dat(en_path)
+    elif is_text_file(res / "dyn.out"):  # dyn.out's energy lines: time, Etot, Ekin, E_1..E_n (E_active = Etot − Ekin)
+        flags.append("no_en.dat:energies_from_dyn.out")
+        en = {k: v for k, v in read_dyn_out(res / "dyn.out").items()
+              if k in ("time_fs", "energies_hartree", "active_energy_hartree", "total_energy_hartree")}
+    else:
+        raise TrajectoryFormatError(en_path, None, "an en.dat file (Newton-X energies; dyn.xyz has none)")
     frames = _frames(res, en, flags)
     # align with en.dat by time; frames missing from en.dat are dropped (and flagged)
     en_key = np.round(en["time_fs"], _TIME_DECIMALS)
@@ -436,6 +443,8 @@ def _frames(res: Path, en: dict, flags: list[str]) -> dict:
         if dyn["energies_hartree"].shape[1] != en["energies_hartree"].shape[1]:
             raise TrajectoryFormatError(res / "en.dat", 1, f"{dyn['energies_hartree'].shape[1]} states as in dyn.out")
         return {k: dyn[k] for k in (*_FRAME_KEYS, "symbols", "masses_amu", "truncated")}
+    if not is_text_file(res / "dyn.xyz"):
+        raise TrajectoryFormatError(res / "dyn.out", None, "a dyn.out file (or dyn.xyz) with the geometries")
     dyn = read_dyn_xyz(res / "dyn.xyz")
     en_key = np.round(en["time_fs"], _TIME_DECIMALS)
     idx = np.clip(np.searchsorted(en_key, np.round(dyn["time_fs"], _TIME_DECIMALS)), 0, len(en_key) - 1)

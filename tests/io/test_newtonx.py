@@ -163,3 +163,25 @@ def test_typeofdyn_threshold_fields_of_varying_width(tmp_path):
     t, pes = read_typeofdyn(path)
     np.testing.assert_array_equal(t, [43.5, 44.0, 267.0])
     np.testing.assert_array_equal(pes, [2, 1, 2])
+
+
+@pytest.mark.parametrize("name", ["cyclohexadiene_nx2.2", "pyrazine_nx2.6"])
+def test_a_run_without_en_dat_reads_its_energies_from_dyn_out(tmp_path, name):
+    # dyn.out's energy lines hold en.dat's numbers; before, a run without en.dat was excluded as unreadable
+    import shutil
+
+    from analysis.io.discover import detect_format
+
+    source = sorted(shared("newtonx", name).glob("TRAJ*"))[0]
+    folder = tmp_path / source.name
+    shutil.copytree(source, folder)
+    (folder / "RESULTS" / "en.dat").unlink()
+    assert detect_format(folder) == "newtonx"
+    full, partial = read_newtonx(source), read_newtonx(folder)
+    assert partial.flags == ["no_en.dat:energies_from_dyn.out"] + full.flags
+    np.testing.assert_array_equal(partial.active_state, full.active_state)
+    np.testing.assert_allclose(partial.energies_ev, full.energies_ev, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(partial.total_energy_ev, full.total_energy_ev, rtol=0, atol=1e-9)
+    (folder / "RESULTS" / "dyn.out").unlink()  # dyn.xyz alone has no energies: named, not guessed
+    with pytest.raises(TrajectoryFormatError, match="en.dat"):
+        read_newtonx(folder)
