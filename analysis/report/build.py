@@ -576,6 +576,11 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
     if "skipped" in surrogate:
         out.append(f"surrogate not trained: {surrogate['skipped']}")
     elif surrogate.get("models"):
+        if surrogate.get("left_out"):
+            left = surrogate["left_out"]
+            out.append(f"surrogate trained without {_count(len(left), 'trajectory', 'trajectories')} (one surrogate is one molecule "
+                       "and one set of states):")
+            out += [f"  {tid}: {why}" for tid, why in list(left.items())[:10]]
         chosen, models = surrogate["chosen"], surrogate["models"]
         if models[chosen]["mean_mae_ev"] > models["mean"]["mean_mae_ev"]:
             out.append(f"surrogate: on the held-out trajectories the predictor ({chosen}, MAE {models[chosen]['mean_mae_ev']:.3f} eV) "

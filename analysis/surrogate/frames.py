@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis.io.store import Store
 from analysis.io.trajectory import hop_frames
+
+log = logging.getLogger(__name__)
 
 
 class SurrogateSkipped(RuntimeError):
@@ -29,6 +34,7 @@ class FrameSet:
     time_to_hop_fs: np.ndarray
     symbols: list[str]
     state_names: list[str]
+    left_out: dict[str, str] = field(default_factory=dict)  # trajectory id → why its frames are not among these
 
     def __len__(self):
         return len(self.time_fs)
@@ -36,7 +42,7 @@ class FrameSet:
     def take(self, index) -> FrameSet:
         """The frames at ``index`` (an integer array or boolean mask)."""
         return FrameSet(self.coords_angstrom[index], self.energies_ev[index], self.trajectory_id[index], self.time_fs[index],
-                        self.time_to_hop_fs[index], self.symbols, self.state_names)
+                        self.time_to_hop_fs[index], self.symbols, self.state_names, self.left_out)
 
 
 def state_names(labels, n_states: int) -> list[str]:
@@ -61,12 +67,14 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
     Raises
     ------
     SurrogateSkipped
-        when no ok trajectory has per-state energies (SHARC without ``output.dat``, XYZ without energies),
-        or the trajectories differ in their atoms or number of states.
+        when no ok trajectory has per-state energies (SHARC without ``output.dat``, XYZ without energies).
+
+    Trajectories whose atoms or number of states differ from most others' (one surrogate is one molecule and one
+    set of states) are left out, named in ``left_out``.
     """
     # pass 1: energies, times and hops (small) decide which frames are kept; pass 2 reads coordinates only for
     # the frames of the subsample, so memory stays bounded by max_frames however large the ensemble
-    parts, symbols, labels = _candidate_frames(store_paths, ok_ids, frame_stride)
+    parts, symbols, labels, left_out = _candidate_frames(store_paths, ok_ids, frame_stride)
     if not parts:
         if not ok_ids:
             raise SurrogateSkipped("no ok trajectory to train on")
@@ -76,13 +84,14 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
     chosen = np.sort(np.random.default_rng(seed).choice(total, max_frames, replace=False)) if total > max_frames else np.arange(total)
     columns = _chosen_frames(parts, chosen)
     return FrameSet(*(np.concatenate(columns[c]) for c in ("coords", "energies", "tid", "time_fs", "time_to_hop_fs")),
-                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]))
+                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]), left_out=left_out)
 
 
 def _candidate_frames(store_paths, ok_ids, frame_stride: int):
     """Pass 1 of :func:`collect_frames`: per ok trajectory with energies, the rows kept (stride, finite energies)
-    with their energies, times and time to the first hop; and the molecule's symbols and state labels."""
-    parts, symbols, labels = [], None, None
+    with their energies, times and time to the first hop; the molecule's symbols and state labels (those of most
+    trajectories); and the trajectories left out (id → reason) because theirs differ."""
+    parts, labels_of = [], {}
     for path in sorted(map(str, store_paths)):
         with Store(path) as store:
             for tid in store.ids:
@@ -101,15 +110,23 @@ def _candidate_frames(store_paths, ok_ids, frame_stride: int):
                 if not keep.any():
                     continue
                 meta = store.meta[tid]
-                if symbols is None:
-                    symbols, labels = list(meta["symbols"]), meta.get("state_labels", [])
-                elif list(meta["symbols"]) != symbols or energies.shape[1] != parts[0]["energies"].shape[1]:
-                    raise SurrogateSkipped(f"trajectory {tid} differs from {parts[0]['tid']} in its atoms or number of states "
-                                           "(one surrogate needs one molecule and one set of states)")
+                key = (tuple(meta["symbols"]), energies.shape[1])
+                labels_of.setdefault(key, meta.get("state_labels", []))
                 rows = np.flatnonzero(keep)
                 parts.append({"path": path, "tid": tid, "rows": rows, "energies": energies[rows], "time_fs": time_fs[rows],
-                              "time_to_hop_fs": time_fs[rows] - t_hop})
-    return parts, symbols, labels
+                              "time_to_hop_fs": time_fs[rows] - t_hop, "key": key})
+    if not parts:
+        return parts, None, None, {}
+    counts = Counter(p["key"] for p in parts)
+    majority = max(counts, key=lambda k: (counts[k], -list(labels_of).index(k)))  # ties: the first seen
+    left_out = {p["tid"]: (f"{p['key'][1]} states where the other {counts[majority]} trajectories have {majority[1]}"
+                           if p["key"][0] == majority[0] else f"its atoms differ from the other {counts[majority]} trajectories'")
+                for p in sorted(parts, key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p["tid"])])
+                if p["key"] != majority}  # in natural order of the ids
+    if left_out:
+        log.warning("surrogate: %d trajectory(ies) left out (one surrogate is one molecule and one set of states): %s", len(left_out),
+                    "; ".join(f"{tid}: {why}" for tid, why in left_out.items()))
+    return [p for p in parts if p["key"] == majority], list(majority[0]), labels_of[majority], left_out
 
 
 def _chosen_frames(parts, chosen) -> dict:

@@ -177,6 +177,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         "errors_by_gap": _binned_errors(heldout, names, "gap") if len(names) > len(frames.state_names) else [],
         "errors_by_time_to_hop": _binned_errors(heldout, names, "time_to_hop"),
         "domain": _domain_metrics(heldout, names, domain),
+        "left_out": dict(frames.left_out),
     }
     curve = (learning_curve(x[train], y[train], groups[train], x[test], frames.energies_ev[test], c.factories, random_state,
                             n_jobs=n_jobs)

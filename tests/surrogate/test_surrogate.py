@@ -654,3 +654,31 @@ def test_domain_flag_is_measured_on_the_held_out_frames_and_survives_the_model_f
     meta["domain"] = None  # a model file without a domain still loads and predicts, without the two columns
     (tmp_path / "model" / "model.json").write_text(json.dumps(meta))
     assert "outside_training_domain" not in load_model(tmp_path / "model").predict_table(coords).columns
+
+
+def test_trajectories_with_other_states_are_left_out_and_named_not_the_whole_surrogate(tmp_path):
+    # two 2-state runs and one 3-state run (another setup in the same folder): the surrogate trains on the majority;
+    # before, the whole surrogate was skipped
+    from analysis.io.store import write_store
+    from analysis.io.trajectory import Trajectory
+    from analysis.report.build import warnings_lines
+
+    def traj(tid, n_states):
+        t = np.arange(0.0, 5.0, 0.5)
+        e = np.column_stack([np.linspace(0, 1, len(t)) + 3.0 * k for k in range(n_states)])
+        return Trajectory(trajectory_id=tid, source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
+                          time_fs=t, coords_angstrom=np.tile([[0, 0, 0], [0, 0, 0.74]], (len(t), 1, 1)).astype(float),
+                          active_state=np.full(len(t), 2), energies_ev=e, total_energy_ev=np.full(len(t), 5.0),
+                          potential_energy_ev=e[:, 1], masses_amu=np.ones(2), populations=None, multiplicities=None)
+
+    write_store([traj("T1", 2), traj("T2", 3), traj("T3", 2)], tmp_path / "s.npz")
+    frames = collect_frames([tmp_path / "s.npz"], {"T1": 10, "T2": 10, "T3": 10})
+    assert sorted(set(frames.trajectory_id)) == ["T1", "T3"] and frames.energies_ev.shape == (20, 2)
+    assert frames.left_out == {"T2": "3 states where the other 2 trajectories have 2"}
+    assert frames.take(np.arange(3)).left_out == frames.left_out
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "format": "xyz", "status": "ok", "reason": ""})
+    metrics = {"chosen": "krr", "models": {"krr": {"mean_mae_ev": 0.1}, "mean": {"mean_mae_ev": 0.5}}, "left_out": frames.left_out,
+               "uncertainty": {"coverage_2sigma": 0.95}}
+    lines = warnings_lines(table, [], metrics, 3, "transitions")
+    assert lines[:2] == ["surrogate trained without 1 trajectory (one surrogate is one molecule and one set of states):",
+                         "  T2: 3 states where the other 2 trajectories have 2"]
