@@ -100,6 +100,16 @@ def test_empty_root_or_pattern_stops_at_dry_run(tmp_path, pattern):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("name, words", [("runs.tar.gz", "an archive; unpack it first"), ("no_such_folder", "it does not exist")])
+def test_a_root_that_is_an_archive_or_missing_says_so_at_dry_run(tmp_path, name, words):
+    root = tmp_path / name
+    if name.endswith(".tar.gz"):
+        root.write_bytes(b"\x1f\x8b not really")
+    proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n", "-n")
+    assert proc.returncode != 0
+    assert f"input.root: '{root}' is neither a directory" in proc.stdout + proc.stderr and words in proc.stdout + proc.stderr
+
+
 def test_missing_file_with_explicit_format_is_named_and_fail_stops(tmp_path):
     root = tmp_path / "ens"
     write_nx_ensemble(root, [True, True, True])

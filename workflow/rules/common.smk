@@ -18,6 +18,9 @@ else:
         raise WorkflowError(
             f"config key input.root: {_root!r} is neither a directory nor a multi-frame .xyz file "
             "(give a folder holding one folder per trajectory, one trajectory's folder or XYZ file, or 'demo')"
+            + ("" if Path(_root).exists() else "; it does not exist")
+            + (": an archive; unpack it first (tar xf / unzip) and give the folder"
+               if Path(_root).name.lower().endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")) else "")
         )
     # Discovered once per invocation (stat calls only); the manifest digest of each batch is a param of its
     # ingest job, so adding, removing or changing a trajectory re-runs exactly that batch.
