@@ -310,6 +310,16 @@ def test_warnings_name_truncated_trajectories_with_the_right_number(n_cut, line)
     assert lines[0].startswith(line) and lines[1:1 + n_cut] == [f"  T{k}: QC (truncated: ...) T{k}" for k in range(1, n_cut + 1)]
 
 
+def test_trajectories_without_times_are_named_in_the_warnings():
+    from analysis.report.build import warnings_lines
+
+    table = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "format": "xyz", "status": ["ok", "ok", "excluded"], "reason": "",
+                          "flags": ["time_is_frame_index", "time_is_frame_index;x", "time_is_frame_index"]})
+    lines = warnings_lines(table, [], {}, 3, "transitions")
+    assert any(line.startswith("2 trajectories have no times (XYZ without a time_fs column") for line in lines)
+    assert not [line for line in warnings_lines(table.assign(flags=""), [], {}, 3, "transitions") if "no times" in line]
+
+
 def test_a_time_event_after_every_analysed_end_is_explained():
     from analysis.report.build import warnings_lines
 

@@ -96,6 +96,18 @@ def no_event_hint(event: str) -> str:
     return ""
 
 
+def frame_index_time_lines(table: pd.DataFrame) -> list[str]:
+    """A warning when analysed trajectories have no times (plain XYZ without a time column or comment): their
+    'fs' are frame indices (reader flag ``time_is_frame_index``)."""
+    if "flags" not in table:
+        return []
+    ok = table[(table["status"] == "ok") & table["flags"].fillna("").str.contains("time_is_frame_index", regex=False)]
+    if not len(ok):
+        return []
+    return [f"{_count(len(ok), 'trajectory has', 'trajectories have')} no times (XYZ without a time_fs column or 'time=' comments): "
+            "their times in fs here are frame indices, and so are hop times and lifetimes; give the times to read real ones"]
+
+
 def time_event_lines(table: pd.DataFrame, qc: pd.DataFrame | None, event: str) -> list[str]:
     """Why a ``time:<t_fs>`` event found no trajectory: every analysed one ends before t (QC may have cut them),
     with the latest end; empty for other events or without the QC table's ``last_usable_time_fs``."""
@@ -565,6 +577,7 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
         out.append(f"{subject} first failed energy or finiteness check (qc.policy truncate):")
         out += [f"  {r.trajectory_id}: {r.reason}" for r in truncated.head(10).itertuples()]
     out += mixed_ensemble_lines(table, qc)
+    out += frame_index_time_lines(table)
     if not (table["status"] == "ok").any():
         out.append("no trajectory passed ingest and QC: nothing was analysed")
     elif n_events == 0:
