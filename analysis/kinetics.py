@@ -166,6 +166,29 @@ def survival(event_time_fs: np.ndarray, grid_fs: np.ndarray) -> np.ndarray:
     return (grid_fs[None, :] < np.asarray(event_time_fs, float)[:, None]).astype(float)
 
 
+MIXED_SPACING = 0.01  # relative spread of the trajectories' frame spacings above which they are put on one grid
+
+
+def common_time_grid(frames: pd.DataFrame) -> pd.DataFrame:
+    """``frames`` (trajectory_id, time_fs, ...) on one time grid when the trajectories' frames are spaced
+    differently (runs written with 0.25 and 0.5 fs steps: the strided frames fall at 2.5 and 5 fs), else unchanged.
+
+    The grid is the coarsest trajectory's median spacing; each trajectory keeps its first frame in each grid
+    step, at the step's start time (never later than the frame). Otherwise every other population point would count only the finely written half of
+    the ensemble."""
+    if len(frames) < 2:
+        return frames
+    ordered = frames.sort_values(["trajectory_id", "time_fs"], kind="stable")
+    step = ordered["time_fs"].diff().where(ordered["trajectory_id"].eq(ordered["trajectory_id"].shift()))
+    spacing = step.groupby(ordered["trajectory_id"]).median().dropna()
+    spacing = spacing[spacing > 0]
+    if not len(spacing) or spacing.max() - spacing.min() <= MIXED_SPACING * spacing.max():
+        return frames
+    grid = float(spacing.max())
+    snapped = ordered.assign(time_fs=np.floor(ordered["time_fs"].to_numpy(float) / grid + 1e-6) * grid)
+    return snapped.drop_duplicates(["trajectory_id", "time_fs"], keep="first").sort_index()
+
+
 def carry_final_states(frames: pd.DataFrame, finished) -> pd.DataFrame:
     """``frames`` (trajectory_id, time_fs, state columns) with each ``finished`` trajectory that ended before the
     ensemble's last time kept in its final state at the later times of the ensemble's grid (the frames' times).

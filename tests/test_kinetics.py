@@ -64,3 +64,20 @@ def test_channel_lifetimes_one_row_per_channel_with_the_planted_lifetime():
     assert list(table.index) == ["A1", "A2"]
     assert table.loc["A1", "tau_fs"] == pytest.approx(40.0, rel=0.25)
     assert table.loc["A2", "tau_fs"] == pytest.approx(150.0, rel=0.25)
+
+
+def test_frames_written_with_different_steps_are_put_on_the_coarsest_grid():
+    # two runs strided at 2.5 fs (0.25 fs steps), two at 5 fs: at 2.5, 7.5 ... only the first two had counted
+    import pandas as pd
+
+    from analysis.kinetics import common_time_grid
+
+    fine = [pd.DataFrame({"trajectory_id": tid, "time_fs": np.arange(0, 30, 2.5), "state_label": "S1"}) for tid in ("A", "B")]
+    coarse = [pd.DataFrame({"trajectory_id": tid, "time_fs": np.arange(0, 30, 5.0), "state_label": "S1"}) for tid in ("C", "D")]
+    frames = pd.concat(fine + coarse, ignore_index=True)
+    gridded = common_time_grid(frames)
+    assert sorted(gridded["time_fs"].unique()) == list(np.arange(0, 30, 5.0))
+    assert (gridded.groupby("time_fs").size() == 4).all()  # every trajectory once at every grid time
+    assert gridded.groupby("trajectory_id").size().to_dict() == {"A": 6, "B": 6, "C": 6, "D": 6}
+    same = pd.concat(coarse, ignore_index=True)
+    assert common_time_grid(same) is same  # one spacing: unchanged

@@ -27,7 +27,7 @@ from analysis.io.store import Store, usable_frames
 from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
 from analysis.products import WINDOW_FS, channel_products, product_shares, trajectory_products
 from analysis.motions import Motion, loading_words, motion_details, phrase_bond_changes, shared_motions, symmetry_sign_flips
-from analysis.kinetics import MODEL_TEXT, carry_final_states, channel_lifetimes, ensemble_decay
+from analysis.kinetics import MODEL_TEXT, carry_final_states, channel_lifetimes, common_time_grid, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
 from analysis.report.html import img, page, table_html
@@ -709,7 +709,7 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
         table=table, qc=qc,
         assignments=pd.read_csv(assignments_csv, dtype={"trajectory_id": str, "transition": str, "channel": str}),
         events=pd.read_parquet(events_parquet),
-        frames=carry_final_states(frames, stopped),
+        frames=carry_final_states(common_time_grid(frames), stopped),
         reference=pd.concat([pd.read_parquet(p, filters=[("frame", "==", 0)]) for p in frame_paths], ignore_index=True),
         scores=pd.read_parquet(scores_parquet), pca=json.loads(Path(pca_json).read_text(encoding="utf-8"))["transitions"],
         topology=Topology.from_json(topology_json),
