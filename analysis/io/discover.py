@@ -53,7 +53,7 @@ FORMATS = (
                ("RESULTS/en.dat", "RESULTS/dyn.out", "RESULTS/dyn.xyz", "en.dat", "dyn.out"),
                "`RESULTS/dyn.out` (or `dyn.xyz`), `en.dat` (optional beside `dyn.out`), `typeofdyn.log`"),
     ReaderSpec("sharc", sharc.read_sharc, sharc.is_sharc,
-               ("output.lis", "output.xyz", "output.dat", "input", "DONT_ANALYZE"), ("output.lis", "output.dat"),
+               ("output.lis", "output.xyz", "output.dat", "input", "DONT_ANALYZE"), ("output.lis",),  # output.dat: too common a name
                "`output.lis` + `output.xyz` and/or `output.dat` (or `output.dat` alone), `input` (for nstates/ezero)"),
     ReaderSpec("pyrai2md", pyrai2md.read_pyrai2md, pyrai2md.is_pyrai2md,
                ("*.md.energies", "*.md.xyz", "*.sh.energies"), ("*.md.energies", "*.md.xyz", "*.sh.energies"),
@@ -97,15 +97,22 @@ def natural_rank(ids: pd.Series) -> pd.Series:
 
 
 def detect_format(folder: str | Path) -> str | None:
-    """Name of the first format whose complete file set is in ``folder``; else the first whose signature files
-    are (the reader will then name what is missing); else None."""
+    """Name of the first program format whose complete file set is in ``folder``; else the first whose signature
+    files are (the reader will then name what is missing); else plain XYZ if an ``*.xyz`` is there; else None.
+
+    Plain XYZ comes last: a program's run with one of its files missing (NEXMD's ``coords.xyz`` without
+    ``pes.out``) would otherwise be read as a bare XYZ file, every frame on state 1, without a word."""
     folder = Path(folder)
-    for spec in FORMATS:
+    programs = [spec for spec in FORMATS if spec.name != "xyz"]
+    for spec in programs:
         if spec.detect(folder):
             return spec.name
-    for spec in FORMATS:
+    for spec in programs:
         if any(glob_text(folder, g) for g in spec.signature):
             return spec.name
+    plain = REGISTRY["xyz"]
+    if plain.detect(folder) or any(glob_text(folder, g) for g in plain.signature):
+        return plain.name
     return None
 
 

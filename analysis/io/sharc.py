@@ -380,6 +380,8 @@ def _aligned_frames(folder: Path, lis: dict, xyz: dict | None, dat: dict | None,
             coords, symbols = dat["coords_angstrom"][i_dat], dat["symbols"]
         if not all(np.array_equal(dat[k][i_dat], v) for k, v in zip(("mch_state", "diag_state"), states_lis)):
             flags.append("state_mismatch_dat_lis")
+    if xyz is None and dat is None:
+        raise TrajectoryFormatError(folder / "output.xyz", None, "output.xyz or output.dat (the geometries)")
     if len(lis["time_fs"]) - i_lis.size:
         flags.append(f"output.lis_rows_not_used={len(lis['time_fs']) - i_lis.size}")
     if (xyz is not None and xyz["truncated"]) or (dat is not None and dat["truncated"]):

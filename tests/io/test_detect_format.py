@@ -36,11 +36,14 @@ def _folder(tmp_path, name, files):
     (["pes.out"], "nexmd"),
     (["notes.txt"], None),
     (["a.xyz", "b.xyz"], "xyz"),  # two XYZ files: not complete, but meant as XYZ
+    # a program's run missing a file is that program's (named missing), not a bare XYZ on state 1
+    (["coords.xyz", "coeff-n.out", "hops.out"], "nexmd"),
 ])
 def test_detect_format_from_the_files_present(tmp_path, files, expected):
     folder = _folder(tmp_path, "traj", files)
     assert detect_format(folder) == expected
-    complete = expected is not None and files not in (["RESULTS/en.dat"], ["output.lis"], ["pes.out"], ["a.xyz", "b.xyz"])
+    complete = expected is not None and files not in (["RESULTS/en.dat"], ["output.lis"], ["pes.out"], ["a.xyz", "b.xyz"],
+                                                      ["coords.xyz", "coeff-n.out", "hops.out"])
     for name, detector in DETECTORS.items():
         assert REGISTRY[name].detect is detector
         assert detector(folder) == (complete and name == expected) or (name == "xyz" and detector(folder) and expected != "xyz")

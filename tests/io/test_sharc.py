@@ -178,3 +178,15 @@ def test_an_output_dat_of_another_program_beside_an_xyz_stays_plain_xyz(tmp_path
     (tmp_path / "run" / "output.dat").write_text("step energy\n1 -1.0\n")
     (tmp_path / "run" / "traj.xyz").write_text("2\nt=0\nH 0 0 0\nH 0 0 0.74\n")
     assert detect_format(tmp_path / "run") == "xyz"
+
+
+def test_output_lis_without_any_geometry_file_is_named(tmp_path):
+    # the reader failed inside with an UnboundLocalError ('sharc reader failed') instead of naming what is missing
+    import shutil
+
+    source = sorted(shared("sharc", "ch2nh2_sharc4.0").glob("TRAJ_*"))[0]
+    (tmp_path / "T").mkdir()
+    shutil.copy(source / "output.lis", tmp_path / "T" / "output.lis")
+    with pytest.raises(TrajectoryFormatError, match="expected output.xyz or output.dat") as err:
+        read_sharc(tmp_path / "T")
+    assert err.value.path.endswith("output.xyz")
