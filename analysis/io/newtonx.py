@@ -20,7 +20,7 @@ from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, element_symbols, join_ranges, line_heads, line_offsets, lines_starting_with,
-                              parse_lines, parse_table, read_bytes, read_text, read_xyz_frames)
+                              parse_lines, parse_table, read_bytes, read_text, read_xyz_frames, without_cut_last_line)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
@@ -331,6 +331,7 @@ def read_en_dat(path: str | Path) -> dict:
     ncols = len(raw[starts[ids[0]]:ends[ids[0]]].split())
     if ncols < 4:
         raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least 4 columns 'time E1..En E_active E_total' (found {ncols})")
+    ids = without_cut_last_line(raw, starts, ends, ids, ncols)
     data = parse_lines(raw, starts, ends, ids, ncols, range(ncols), path, "an en.dat row 'time E1..En E_active E_total'")
     return {
         "time_fs": data[:, 0],
@@ -411,7 +412,9 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
     pos = np.clip(np.searchsorted(en_key, t_key), 0, len(en_key) - 1)
     in_en = en_key[pos] == t_key
     if not in_en.all():
-        flags.append("frames_missing_in_en.dat")
+        # frames after en.dat's last row: the run stopped mid-write (cut, as a truncated dyn.out is); else lost rows
+        cut = bool((t_key[~in_en] > en_key.max()).all())
+        flags.append("truncated" if cut else "frames_missing_in_en.dat")
         frames.update({k: frames[k][in_en] for k in _FRAME_KEYS if frames[k] is not None})
         pos = pos[in_en]
     if frames["time_fs"].size == 0:

@@ -24,8 +24,8 @@ from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, file_bytes, integer_column, line_offsets, parse_lines, read_bytes,
-                              read_xyz_frames)
-from analysis.io.trajectory import Trajectory, last_per_key, shared_rows
+                              read_xyz_frames, without_cut_last_line)
+from analysis.io.trajectory import Trajectory, cut_at_the_end, last_per_key, shared_rows
 
 _TIME_DECIMALS = 6
 
@@ -50,6 +50,7 @@ def read_columns(path: str | Path, min_fields: int, time_column: int | None = 0)
     n_fields = len(raw[starts[ids[0]]:ends[ids[0]]].split())
     if n_fields < min_fields:
         raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least {min_fields} columns (found {n_fields})")
+    ids = without_cut_last_line(raw, starts, ends, ids, n_fields)
     table = parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "a numeric row")
     if time_column is not None and not np.isfinite(table[:, time_column]).all():
         k = int(np.flatnonzero(~np.isfinite(table[:, time_column]))[0])
@@ -112,7 +113,11 @@ def read_nexmd(folder: str | Path, trajectory_id: str | None = None) -> Trajecto
     if common.size == 0:
         raise TrajectoryFormatError(folder / "pes.out", None, "times shared with coords.xyz and coeff-n.out")
     if common.size < n_most:
-        flags.append(f"frames_not_in_all_files={n_most - common.size}")
+        keys = [np.round(t, _TIME_DECIMALS) for t in (xyz["time_fs"], pes[:, 0], coeff[:, 1])]
+        if not cut_at_the_end(common, *keys):
+            flags.append(f"frames_not_in_all_files={n_most - common.size}")
+        elif "truncated" not in flags:  # the files end at different steps: the run stopped mid-write
+            flags.append("truncated")
 
     energies = pes[ip, 1:]
     n_states = energies.shape[1]

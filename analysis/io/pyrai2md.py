@@ -22,8 +22,8 @@ import numpy as np
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import glob_text, is_text_file
-from analysis.io.text import blank_lines, file_bytes, line_offsets, parse_lines, read_bytes, read_xyz_frames
-from analysis.io.trajectory import Trajectory, shared_rows
+from analysis.io.text import blank_lines, file_bytes, line_offsets, parse_lines, read_bytes, read_xyz_frames, without_cut_last_line
+from analysis.io.trajectory import Trajectory, cut_at_the_end, shared_rows
 from analysis.units import AU_TIME_TO_FS, HARTREE_TO_EV
 
 _COMMENT_RE = re.compile(r"coord\s+(\d+)\s+state\s+(\d+)(?:\s+to\s+(\d+))?")
@@ -58,6 +58,7 @@ def read_energies(path: str | Path, allow_empty: bool = False) -> np.ndarray:
     n_fields = len(raw[starts[ids[0]]:ends[ids[0]]].split())
     if n_fields < 5:
         raise TrajectoryFormatError(path, int(ids[0]) + 1, f"at least 5 columns 'time Epot Ekin Etot E1..' (found {n_fields})")
+    ids = without_cut_last_line(raw, starts, ends, ids, n_fields)
     table = parse_lines(raw, starts, ends, ids, n_fields, range(n_fields), path, "an energy row")
     if not np.isfinite(table[:, 0]).all():
         raise TrajectoryFormatError(path, int(ids[np.flatnonzero(~np.isfinite(table[:, 0]))[0]]) + 1, "a finite time")
@@ -113,7 +114,10 @@ def read_pyrai2md(folder: str | Path, trajectory_id: str | None = None) -> Traje
     if common.size == 0:
         raise TrajectoryFormatError(en_path, None, "steps shared with md.xyz")
     if common.size < n_most:
-        flags.append(f"md.energies_md.xyz_step_mismatch={n_most - common.size}")
+        if not cut_at_the_end(common, step_from_time, xyz["step"]):
+            flags.append(f"md.energies_md.xyz_step_mismatch={n_most - common.size}")
+        elif "truncated" not in flags:  # one file ends a step or more later: the run stopped mid-write
+            flags.append("truncated")
 
     e_states = energies[ie, 4:]
     epot = energies[ie, 1]

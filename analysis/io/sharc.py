@@ -33,7 +33,7 @@ from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, element_symbols, integer_column, line_offsets, lines_starting_with, open_stored,
-                              parse_lines, read_bytes, read_xyz_frames)
+                              parse_lines, read_bytes, read_xyz_frames, without_cut_last_line)
 from analysis.io.trajectory import STOPPED_FLAG, Trajectory, shared_rows, stopped_after_relaxation
 from analysis.units import AMU_TO_ME, AU_TIME_TO_FS, BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -129,6 +129,7 @@ def read_output_lis(path: str | Path) -> dict:
     n_fields = len(raw[starts[data_ids[0]]:ends[data_ids[0]]].split())
     if n_fields < 7:
         raise TrajectoryFormatError(path, int(data_ids[0]) + 1, f"at least 7 columns (found {n_fields})")
+    data_ids = without_cut_last_line(raw, starts, ends, data_ids, n_fields)
     table = parse_lines(raw, starts, ends, data_ids, n_fields, range(7), path, "an output.lis data row")
     hops = []
     comment_ids = np.flatnonzero(is_comment)

@@ -219,6 +219,15 @@ def parse_rows(lines: list[str], first_line: list[int] | np.ndarray, path, n_fie
     return np.array(out, dtype=float).reshape(len(out), -1)
 
 
+def without_cut_last_line(raw: bytes, starts: np.ndarray, ends: np.ndarray, line_ids: np.ndarray, n_fields: int) -> np.ndarray:
+    """``line_ids`` without the file's last data line when it has fewer than ``n_fields`` fields: a run stopped
+    while writing it (a job out of wall time). Readers align their files by time, so the frame it would have
+    been falls out as a cut end (:func:`analysis.io.trajectory.cut_at_the_end`), not as an unreadable file."""
+    if line_ids.size > 1 and len(raw[starts[line_ids[-1]]:ends[line_ids[-1]]].split()) < n_fields:
+        return line_ids[:-1]
+    return line_ids
+
+
 def parse_lines(raw: bytes, starts: np.ndarray, ends: np.ndarray, line_ids: np.ndarray, n_fields: int,
                 usecols, path, what: str) -> np.ndarray:
     """Numeric columns of the given lines: bulk C parse, or an error naming the first bad line.

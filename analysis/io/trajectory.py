@@ -197,6 +197,15 @@ def last_per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, len(keys) - 1 - index_reversed
 
 
+def cut_at_the_end(common: np.ndarray, *keys: np.ndarray) -> bool:
+    """Whether every key some series holds beyond the ``common`` ones (:func:`shared_rows`) lies after the last
+    common key: the files of a run stopped mid-write end at different steps, and the run is cut, not inconsistent."""
+    if not common.size:
+        return False
+    extra = np.concatenate([np.setdiff1d(np.asarray(k), common) for k in keys])
+    return bool((extra > common.max()).all())
+
+
 def shared_rows(*keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], int]:
     """Align series of one trajectory (e.g. the files a reader combines) on the keys they all hold.
 

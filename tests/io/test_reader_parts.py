@@ -64,3 +64,40 @@ def test_check_xyz_layout_counts_frames_and_names_the_bad_line(tmp_path):
     partial = _write(tmp_path, "c.xyz", "1\nf\nH 0 0 0\n1\nf\n")  # the layout check allows no partial frame
     with pytest.raises(TrajectoryFormatError, match=r"c\.xyz"):
         check_xyz_layout(partial)
+
+
+def test_a_last_line_cut_mid_write_is_dropped_and_a_cut_end_is_told_from_lost_rows():
+    from analysis.io.text import line_offsets, without_cut_last_line
+    from analysis.io.trajectory import cut_at_the_end
+
+    raw = b"0.0 1.0 2.0\n0.5 1.1 2.1\n1.0 1.2\n"
+    starts, ends = line_offsets(raw)
+    assert list(without_cut_last_line(raw, starts, ends, np.arange(3), 3)) == [0, 1]
+    assert list(without_cut_last_line(raw, starts, ends, np.arange(2), 3)) == [0, 1]  # complete: kept
+    common = np.array([1, 2, 3])
+    assert cut_at_the_end(common, np.array([1, 2, 3, 4, 5]), np.array([1, 2, 3]))
+    assert not cut_at_the_end(common, np.array([1, 2, 3, 4]), np.array([0, 1, 2, 3]))  # a row lost before the end
+    assert not cut_at_the_end(np.array([], dtype=int), np.array([1]))
+
+
+@pytest.mark.parametrize("program", ["newtonx", "pyrai2md", "nexmd"])
+def test_a_run_stopped_mid_write_keeps_its_complete_frames_and_is_flagged_truncated(tmp_path, program):
+    # a job out of wall time leaves its last line half written: the whole trajectory was excluded as unreadable
+    # (en.dat, md.energies, pes.out), or, when one file ended a step later, flagged as losing frames (excluded by QC)
+    import shutil
+
+    from analysis.io.discover import READERS
+    from tests.conftest import shared
+
+    source, name = {"newtonx": (shared("newtonx", "pyrazine_nx2.6", "TRAJ1"), "RESULTS/en.dat"),
+                    "pyrai2md": (shared("pyrai2md", "ch2nh2", "traj1"), "mai.md.energies"),
+                    "nexmd": (shared("nexmd", "benzene", "reference_output"), "pes.out")}[program]
+    folder = tmp_path / source.name
+    shutil.copytree(source, folder)
+    text = (folder / name).read_text().rstrip("\n").splitlines()
+    (folder / name).write_text("\n".join(text[:-1] + [" ".join(text[-1].split()[:2])]) + "\n")  # the last row cut short
+    full, cut = READERS[program](source), READERS[program](folder)
+    assert "truncated" in cut.flags and not [f for f in cut.flags if "missing" in f or "not_in_all" in f or "mismatch" in f]
+    assert cut.n_frames == full.n_frames - 1
+    np.testing.assert_array_equal(cut.time_fs, full.time_fs[:-1])
+    np.testing.assert_allclose(cut.energies_ev, full.energies_ev[:-1])
