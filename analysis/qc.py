@@ -241,8 +241,9 @@ def apply_policy(table: pd.DataFrame, qc: pd.DataFrame, policy: str) -> pd.DataF
     if policy == "truncate":
         cut = bad & (merged["truncatable"] == True)  # noqa: E712
         merged.loc[cut, "n_frames_used"] = merged.loc[cut, "usable_frames"]
-        merged.loc[cut, "reason"] = [f"QC (truncated: frames from {r.first_failing_time_fs:.2f} fs on dropped, {r.usable_frames} "
-                                     f"of {r.n_frames} kept): {r.qc_reason}" for r in merged[cut].itertuples()]
+        # counts as integers: an unreadable trajectory's missing n_frames makes the merged column float
+        merged.loc[cut, "reason"] = [f"QC (truncated: frames from {r.first_failing_time_fs:.2f} fs on dropped, {int(r.usable_frames)} "
+                                     f"of {int(r.n_frames)} kept): {r.qc_reason}" for r in merged[cut].itertuples()]
         bad = bad & ~cut
     if policy in ("exclude", "truncate"):
         merged.loc[bad, "status"] = "excluded"

@@ -120,9 +120,9 @@ def test_apply_policy_sets_status_and_frames_used(policy, status, used):
 
     rows = _rows(T2={"etot_drift_ev": 0.5, "usable_frames": 40, "first_failing_time_fs": 20.0}, T3={"n_frames": 60, "duration_fs": 29.5})[:3]
     qc = qc_table(rows, {f"T{k}": ("C",) for k in range(1, 4)}, DEFAULT_THRESHOLDS)
-    table = pd.DataFrame({"trajectory_id": ["T3", "T1", "T2"], "status": "ok", "reason": "", "n_frames": [60, 100, 100],
-                          "n_atoms": 1, "n_states": 2, "n_hops": 1, "final_state": 1})
-    out = apply_policy(table, qc, policy)
+    table = pd.DataFrame({"trajectory_id": ["T3", "T1", "T2", "T9"], "status": ["ok", "ok", "ok", "excluded"], "reason": "",
+                          "n_frames": [60, 100, 100, None], "n_atoms": 1, "n_states": 2, "n_hops": 1, "final_state": 1})
+    out = apply_policy(table, qc, policy)[:3]  # T9: unreadable (no frame count: the column is float)
     assert list(out["trajectory_id"]) == ["T1", "T2", "T3"]
     assert list(out["status"]) == status
     assert [None if pd.isna(v) else int(v) for v in out["n_frames_used"]] == used
