@@ -19,7 +19,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
-from analysis.io.text import (blank_lines, byte_at, element_symbols, join_ranges, line_heads, line_offsets, lines_starting_with,
+from analysis.io.text import (blank_lines, byte_at, element_symbols, file_bytes, join_ranges, line_heads, line_offsets, lines_starting_with,
                               parse_lines, parse_table, read_bytes, read_text, read_xyz_frames, without_cut_last_line)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
@@ -397,9 +397,10 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
     res = results_dir(folder)
     flags: list[str] = []
     en_path = res / "en.dat"
-    if is_text_file(en_path):
+    has_dyn_out = is_text_file(res / "dyn.out")
+    if is_text_file(en_path) and not (has_dyn_out and not file_bytes(en_path).strip()):
         en = read_en_dat(en_path)
-    elif is_text_file(res / "dyn.out"):  # dyn.out's energy lines: time, Etot, Ekin, E_1..E_n (E_active = Etot − Ekin)
+    elif has_dyn_out:  # dyn.out's energy lines: time, Etot, Ekin, E_1..E_n (E_active = Etot − Ekin); en.dat absent or empty
         flags.append("no_en.dat:energies_from_dyn.out")
         en = {k: v for k, v in read_dyn_out(res / "dyn.out").items()
               if k in ("time_fs", "energies_hartree", "active_energy_hartree", "total_energy_hartree")}

@@ -175,7 +175,9 @@ def test_a_run_without_en_dat_reads_its_energies_from_dyn_out(tmp_path, name):
     source = sorted(shared("newtonx", name).glob("TRAJ*"))[0]
     folder = tmp_path / source.name
     shutil.copytree(source, folder)
-    (folder / "RESULTS" / "en.dat").unlink()
+    (folder / "RESULTS" / "en.dat").write_text("")  # empty (the run died before its first row was flushed) ...
+    assert read_newtonx(folder).flags == ["no_en.dat:energies_from_dyn.out"] + read_newtonx(source).flags
+    (folder / "RESULTS" / "en.dat").unlink()  # ... or absent
     assert detect_format(folder) == "newtonx"
     full, partial = read_newtonx(source), read_newtonx(folder)
     assert partial.flags == ["no_en.dat:energies_from_dyn.out"] + full.flags
