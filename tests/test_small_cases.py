@@ -100,14 +100,21 @@ def test_empty_root_or_pattern_stops_at_dry_run(tmp_path, pattern):
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize("name, words", [("runs.tar.gz", "an archive; unpack it first"), ("no_such_folder", "it does not exist")])
+@pytest.mark.parametrize("name, words", [("runs.tar.gz", "an archive; unpack it first"), ("no_such_folder", "it does not exist"),
+                                         ("archived", "it holds 2 archive(s) (TRAJ1.tar.gz, TRAJ2.tgz): unpack them first")])
 def test_a_root_that_is_an_archive_or_missing_says_so_at_dry_run(tmp_path, name, words):
     root = tmp_path / name
     if name.endswith(".tar.gz"):
         root.write_bytes(b"\x1f\x8b not really")
+    if name == "archived":  # one archive per trajectory
+        root.mkdir()
+        for f in ("TRAJ1.tar.gz", "TRAJ2.tgz"):
+            (root / f).write_bytes(b"\x1f\x8b not really")
     proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\n", "-n")
     assert proc.returncode != 0
-    assert f"input.root: '{root}' is neither a directory" in proc.stdout + proc.stderr and words in proc.stdout + proc.stderr
+    assert words in proc.stdout + proc.stderr
+    if name != "archived":
+        assert f"input.root: '{root}' is neither a directory" in proc.stdout + proc.stderr
 
 
 def test_missing_file_with_explicit_format_is_named_and_fail_stops(tmp_path):

@@ -9,6 +9,7 @@ from analysis.io.xyz import is_xyz_file
 from analysis.stability import PARALLEL_MIN_WORK
 
 DEMO = config["input"]["root"] == "demo"
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")  # what users pack finished runs into
 
 if DEMO:
     FOUND = []
@@ -20,16 +21,19 @@ else:
             "(give a folder holding one folder per trajectory, one trajectory's folder or XYZ file, or 'demo')"
             + ("" if Path(_root).exists() else "; it does not exist")
             + (": an archive; unpack it first (tar xf / unzip) and give the folder"
-               if Path(_root).name.lower().endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")) else "")
+               if Path(_root).name.lower().endswith(ARCHIVE_SUFFIXES) else "")
         )
     # Discovered once per invocation (stat calls only); the manifest digest of each batch is a param of its
     # ingest job, so adding, removing or changing a trajectory re-runs exactly that batch.
     FOUND = discover(_root, _pattern, config["input"]["format"])
     if not FOUND:
+        _archives = sorted(p.name for p in Path(_root).glob("*") if p.name.lower().endswith(ARCHIVE_SUFFIXES))
         raise WorkflowError(
             f"no trajectory folders under {_root} matching input.pattern {_pattern!r} "
             "(input.root holds one folder per trajectory, runs of such folders, one multi-frame *.xyz file per "
             "trajectory, or is one trajectory folder)"
+            + (f"; it holds {len(_archives)} archive(s) ({', '.join(_archives[:3])}{' …' if len(_archives) > 3 else ''}): "
+               "unpack them first" if _archives else "")
         )
 
 
