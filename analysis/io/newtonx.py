@@ -19,7 +19,7 @@ import numpy as np
 from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
-from analysis.io.text import (blank_lines, byte_at, element_symbols, file_bytes, join_ranges, line_heads, line_offsets, lines_starting_with,
+from analysis.io.text import (blank_lines, byte_at, element_symbols, file_bytes, fortran_float, join_ranges, line_heads, line_offsets, lines_starting_with,
                               parse_lines, parse_table, read_bytes, read_text, read_xyz_frames, without_cut_last_line)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
@@ -211,7 +211,7 @@ def _line_kind(line: str) -> str:
 
 def _number(text: str, path: Path, line_no: int, what: str) -> float:
     try:
-        return float(text)
+        return fortran_float(text)
     except ValueError:
         raise TrajectoryFormatError(path, line_no, f"a number in {what}, got {text!r}") from None
 

@@ -192,6 +192,17 @@ def parse_table(data: bytes, n_fields: int, usecols, dtype=float) -> np.ndarray:
     return values
 
 
+def fortran_float(text: str) -> float:
+    """``float(text)``, and NaN for a field of asterisks: Fortran prints those when a number overflows its format
+    (a trajectory that blew up); QC then truncates the run before that frame (``not_finite``)."""
+    try:
+        return float(text)
+    except ValueError:
+        if text and text.strip("*") == "":
+            return float("nan")
+        raise
+
+
 def parse_rows(lines: list[str], first_line: list[int] | np.ndarray, path, n_fields: int | None,
                what: str, usecols=None) -> np.ndarray:
     """Line-by-line parse of numeric rows; the error names the file and line (slow path, for errors).
@@ -213,7 +224,7 @@ def parse_rows(lines: list[str], first_line: list[int] | np.ndarray, path, n_fie
             raise TrajectoryFormatError(path, int(line_no), f"{what} with {expected} fields (found {len(fields)})")
         cols = fields if usecols is None else [fields[c] for c in usecols]
         try:
-            out.append([float(v) for v in cols])
+            out.append([fortran_float(v) for v in cols])
         except ValueError:
             raise TrajectoryFormatError(path, int(line_no), f"numbers in {what}, got {text.strip()[:60]!r}") from None
     return np.array(out, dtype=float).reshape(len(out), -1)

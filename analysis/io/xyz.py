@@ -66,12 +66,14 @@ def check_xyz_layout(path: str | Path) -> int:
     return xyz_comments(path)[0]
 
 
-def xyz_comments(path: str | Path) -> tuple[int, str]:
-    """(number of frames, their comment lines joined by newlines), after validating the frame structure as
-    :func:`check_xyz_layout`."""
+def xyz_comments(path: str | Path) -> tuple[int, str, np.ndarray]:
+    """(number of frames, their comment lines joined by newlines, which frames hold a non-finite coordinate: NaN,
+    or a Fortran overflow ``*****`` that MDAnalysis reads as garbage numbers), after validating the frame
+    structure as :func:`check_xyz_layout`."""
     frames = read_xyz_frames(path, allow_partial_last=False, extra_columns=True)
     lines = frames["comment_lines"]
-    return len(lines), join_ranges(frames["raw"], frames["starts"][lines], frames["ends"][lines]).decode("utf-8", "replace")
+    comments = join_ranges(frames["raw"], frames["starts"][lines], frames["ends"][lines]).decode("utf-8", "replace")
+    return len(lines), comments, ~np.isfinite(frames["coords_angstrom"]).all(axis=(1, 2))
 
 
 def comment_properties(comments: str, n_frames: int) -> dict[str, np.ndarray]:
@@ -108,7 +110,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     if len(xyz_files) != 1:
         raise TrajectoryFormatError(folder, None, f"exactly one *.xyz file (found {len(xyz_files)})")
     path = xyz_files[0]
-    n_frames, comments = xyz_comments(path)
+    n_frames, comments, non_finite = xyz_comments(path)
     flags: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MDAnalysis warns about guessed masses/types
@@ -118,6 +120,7 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
     symbols = element_symbols(list(universe.atoms.names), path, range(3, 3 + len(universe.atoms)))
     if coords.shape[0] != n_frames:
         raise TrajectoryFormatError(path, None, f"{n_frames} frames (MDAnalysis read {coords.shape[0]})")
+    coords[non_finite] = np.nan  # QC truncates the run before the first such frame
 
     csv_files = ([properties_csv(folder)] if is_text_file(properties_csv(folder)) else []) if single else glob_text(folder, "*.csv")
     time_fs, active, energies, total, csv_path = _properties(csv_files, n_frames, flags, comment_properties(comments, n_frames))

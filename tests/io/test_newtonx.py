@@ -187,3 +187,19 @@ def test_a_run_without_en_dat_reads_its_energies_from_dyn_out(tmp_path, name):
     (folder / "RESULTS" / "dyn.out").unlink()  # dyn.xyz alone has no energies: named, not guessed
     with pytest.raises(TrajectoryFormatError, match="en.dat"):
         read_newtonx(folder)
+
+
+def test_an_overflowed_coordinate_in_dyn_out_is_nan_at_its_frame(tmp_path):
+    import shutil
+
+    source = shared("newtonx", "pyrazine_nx2.6", "TRAJ1")
+    folder = tmp_path / "TRAJ1"
+    shutil.copytree(source, folder)
+    path = folder / "RESULTS" / "dyn.out"
+    lines = path.read_text().splitlines()
+    at = [i for i, line in enumerate(lines) if "New geometry" in line][150] + 1
+    fields = lines[at].split()
+    lines[at] = f"  {fields[0]}  {fields[1]}  **************  {fields[3]}  {fields[4]}  {fields[5]}"
+    path.write_text("\n".join(lines) + "\n")
+    t = read_newtonx(folder)
+    assert list(np.flatnonzero(~np.isfinite(t.coords_angstrom).all(axis=(1, 2)))) == [151] and t.n_frames == 201

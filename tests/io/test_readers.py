@@ -282,3 +282,24 @@ def test_element_of_reads_symbols_numbers_labels_and_hydrogen_isotopes():
     tokens = ["c", "CL", "6", "17", "C1", "H12", "Cl_3", "H1A", "HA1", "Br2", "D", "X", "Bq", "0", "99", "1x"]
     assert [element_of(t) for t in tokens] == ["C", "Cl", "C", "Cl", "C", "H", "Cl", "H", "H", "Br", "H", None, None, None,
                                                 None, None]
+
+
+def test_a_fortran_overflow_field_reads_as_nan_where_it_was_written(tmp_path):
+    # '**********': a coordinate overflowed its format (the run blew up). It excluded the whole trajectory; read as
+    # NaN, QC keeps the frames before it. MDAnalysis alone reads such a line as garbage numbers (7.7e31): the
+    # layout check's own parse marks the frame
+    from analysis.io.text import read_xyz_frames
+
+    xyz = demo.equilibrium_geometry()
+    folder = tmp_path / "run1"
+    _write_xyz(folder, np.repeat(xyz[None], 4, axis=0), demo.SYMBOLS, comment="time=0")
+    lines = (folder / "traj.xyz").read_text().splitlines(keepends=True)
+    per = len(xyz) + 2
+    for frame in (2, 3):
+        fields = lines[frame * per + 3].split()
+        lines[frame * per + 3] = f"{fields[0]} ********** {fields[2]} {fields[3]}\n"
+    (folder / "traj.xyz").write_text("".join(lines))
+    for coords in (read_xyz(folder).coords_angstrom, read_xyz_frames(folder / "traj.xyz")["coords_angstrom"]):
+        bad = ~np.isfinite(coords).all(axis=(1, 2))
+        assert list(bad) == [False, False, True, True]
+        np.testing.assert_allclose(coords[:2], np.repeat(xyz[None], 2, axis=0), atol=1e-5)
