@@ -97,23 +97,35 @@ def natural_rank(ids: pd.Series) -> pd.Series:
 
 
 def detect_format(folder: str | Path) -> str | None:
-    """Name of the first program format whose complete file set is in ``folder``; else the first whose signature
-    files are (the reader will then name what is missing); else plain XYZ if an ``*.xyz`` is there; else None.
+    """Name of the first program format whose complete file set is in ``folder``; else plain XYZ when its one
+    ``*.xyz`` is not a program's own file; else the first program whose signature files are there (the reader
+    will then name what is missing); else plain XYZ if an ``*.xyz`` is there; else None.
 
-    Plain XYZ comes last: a program's run with one of its files missing (NEXMD's ``coords.xyz`` without
-    ``pes.out``) would otherwise be read as a bare XYZ file, every frame on state 1, without a word."""
+    A program's own XYZ (NEXMD's ``coords.xyz``, SHARC's ``output.xyz``, PyRAI2MD's ``<title>.md.xyz``, Newton-X's
+    ``dyn.xyz``) beside another of its files is that program's run with a file missing: read as a bare XYZ file it
+    would put every frame on state 1 without a word. A user's own XYZ keeps its folder plain XYZ whatever else
+    lies there."""
     folder = Path(folder)
     programs = [spec for spec in FORMATS if spec.name != "xyz"]
     for spec in programs:
         if spec.detect(folder):
             return spec.name
+    plain = REGISTRY["xyz"]
+    if plain.detect(folder) and not _program_file(glob_text(folder, "*.xyz")[0].name):
+        return plain.name
     for spec in programs:
         if any(glob_text(folder, g) for g in spec.signature):
             return spec.name
-    plain = REGISTRY["xyz"]
     if plain.detect(folder) or any(glob_text(folder, g) for g in plain.signature):
         return plain.name
     return None
+
+
+def _program_file(name: str) -> bool:
+    """Whether a file name is one a program's reader reads (its ``files`` globs, folder part dropped)."""
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(name, g.rsplit("/", 1)[-1]) for spec in FORMATS if spec.name != "xyz" for g in spec.files)
 
 
 # how deep :func:`discover` looks for trajectory folders: root/TRAJ1, root/run1/TRAJ1, root/run1/TRAJECTORIES/TRAJ1

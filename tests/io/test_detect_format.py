@@ -38,6 +38,7 @@ def _folder(tmp_path, name, files):
     (["a.xyz", "b.xyz"], "xyz"),  # two XYZ files: not complete, but meant as XYZ
     # a program's run missing a file is that program's (named missing), not a bare XYZ on state 1
     (["coords.xyz", "coeff-n.out", "hops.out"], "nexmd"),
+    (["run.xyz", "en.dat"], "xyz"),  # a user's own XYZ stays plain XYZ beside a stray program file
 ])
 def test_detect_format_from_the_files_present(tmp_path, files, expected):
     folder = _folder(tmp_path, "traj", files)
