@@ -551,8 +551,8 @@ def mixed_ensemble_lines(table: pd.DataFrame, qc: pd.DataFrame | None = None) ->
     groups = energy_reference_groups(energy.index, energy.to_numpy())
     if len(groups) > 1:
         out.append(f"the first frames' lowest-state energies fall into {len(groups)} groups more than {ENERGY_GROUP_GAP_EV:g} eV "
-                   "apart, as from different electronic-structure methods or energy references; channels and the surrogate "
-                   "mix them:")
+                   "apart, as from different electronic-structure methods or energy references; the channels mix them (the "
+                   "surrogate keeps the largest group):")
         for ids in groups:
             e = energy.loc[ids]
             ids = sorted(ids, key=natural_key)
@@ -591,8 +591,8 @@ def warnings_lines(table: pd.DataFrame, sections: list[TransitionSection], surro
     elif surrogate.get("models"):
         if surrogate.get("left_out"):
             left = surrogate["left_out"]
-            out.append(f"surrogate trained without {_count(len(left), 'trajectory', 'trajectories')} (one surrogate is one molecule "
-                       "and one set of states):")
+            out.append(f"surrogate trained without {_count(len(left), 'trajectory', 'trajectories')} (one surrogate is one molecule, "
+                       "one set of states and one energy reference):")
             out += [f"  {tid}: {why}" for tid, why in list(left.items())[:10]]
         chosen, models = surrogate["chosen"], surrogate["models"]
         if models[chosen]["mean_mae_ev"] > models["mean"]["mean_mae_ev"]:

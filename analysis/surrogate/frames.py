@@ -119,14 +119,34 @@ def _candidate_frames(store_paths, ok_ids, frame_stride: int):
         return parts, None, None, {}
     counts = Counter(p["key"] for p in parts)
     majority = max(counts, key=lambda k: (counts[k], -list(labels_of).index(k)))  # ties: the first seen
+    natural = sorted(parts, key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p["tid"])])
     left_out = {p["tid"]: (f"{p['key'][1]} states where the other {counts[majority]} trajectories have {majority[1]}"
                            if p["key"][0] == majority[0] else f"its atoms differ from the other {counts[majority]} trajectories'")
-                for p in sorted(parts, key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p["tid"])])
-                if p["key"] != majority}  # in natural order of the ids
+                for p in natural if p["key"] != majority}  # in natural order of the ids
+    other = _other_energy_reference([p for p in natural if p["key"] == majority])
+    left_out.update((p["tid"], other[p["tid"]]) for p in natural if p["tid"] in other)  # in natural order too
     if left_out:
-        log.warning("surrogate: %d trajectory(ies) left out (one surrogate is one molecule and one set of states): %s", len(left_out),
+        log.warning("surrogate: %d trajectory(ies) left out (one surrogate is one molecule, one set of states and one energy "
+                    "reference): %s", len(left_out),
                     "; ".join(f"{tid}: {why}" for tid, why in left_out.items()))
-    return [p for p in parts if p["key"] == majority], list(majority[0]), labels_of[majority], left_out
+    return [p for p in parts if p["tid"] not in left_out], list(majority[0]), labels_of[majority], left_out
+
+
+def _other_energy_reference(parts) -> dict[str, str]:
+    """Trajectory id → why, for the trajectories outside the largest group of first-frame lowest-state energies
+    (:func:`analysis.qc.energy_reference_groups`: groups more than 3 eV apart are other methods or references;
+    one surrogate fitted across them learns the offset, not the molecule)."""
+    from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
+
+    groups = energy_reference_groups([p["tid"] for p in parts], [float(np.min(p["energies"][0])) for p in parts])
+    if len(groups) < 2:
+        return {}
+    largest = max(groups, key=len)  # ties: the lowest energies
+    lo, hi = (min(float(np.min(p["energies"][0])) for p in parts if p["tid"] in largest),
+              max(float(np.min(p["energies"][0])) for p in parts if p["tid"] in largest))
+    return {tid: (f"its first frame's lowest energy lies more than {ENERGY_GROUP_GAP_EV:g} eV from the other "
+                  f"{len(largest)} trajectories' ({lo:.2f} to {hi:.2f} eV): another method or energy reference")
+            for group in groups if group is not largest for tid in group}
 
 
 def _chosen_frames(parts, chosen) -> dict:

@@ -680,5 +680,26 @@ def test_trajectories_with_other_states_are_left_out_and_named_not_the_whole_sur
     metrics = {"chosen": "krr", "models": {"krr": {"mean_mae_ev": 0.1}, "mean": {"mean_mae_ev": 0.5}}, "left_out": frames.left_out,
                "uncertainty": {"coverage_2sigma": 0.95}}
     lines = warnings_lines(table, [], metrics, 3, "transitions")
-    assert lines[:2] == ["surrogate trained without 1 trajectory (one surrogate is one molecule and one set of states):",
+    assert lines[:2] == ["surrogate trained without 1 trajectory (one surrogate is one molecule, one set of states and one energy "
+                         "reference):",
                          "  T2: 3 states where the other 2 trajectories have 2"]
+
+
+def test_trajectories_on_another_energy_reference_are_left_out(tmp_path):
+    # two runs of one method and one of another (absolute energies 100 eV apart): a surrogate fitted across both learns
+    # the offset; the minority is left out and named
+    from analysis.io.store import write_store
+    from analysis.io.trajectory import Trajectory
+
+    def traj(tid, offset):
+        t = np.arange(0.0, 5.0, 0.5)
+        e = np.column_stack([np.linspace(0, 1, len(t)) + 3.0 * k + offset for k in range(2)])
+        return Trajectory(trajectory_id=tid, source_path="x", format="xyz", symbols=["H", "H"], state_labels=[], flags=[], extra={},
+                          time_fs=t, coords_angstrom=np.tile([[0, 0, 0], [0, 0, 0.74]], (len(t), 1, 1)).astype(float),
+                          active_state=np.full(len(t), 2), energies_ev=e, total_energy_ev=np.full(len(t), 5.0 + offset),
+                          potential_energy_ev=e[:, 1], masses_amu=np.ones(2), populations=None, multiplicities=None)
+
+    write_store([traj("T1", -2580.0), traj("T2", -2480.0), traj("T3", -2580.5)], tmp_path / "s.npz")
+    frames = collect_frames([tmp_path / "s.npz"], {"T1": 10, "T2": 10, "T3": 10})
+    assert sorted(set(frames.trajectory_id)) == ["T1", "T3"]
+    assert list(frames.left_out) == ["T2"] and "more than 3 eV from the other 2 trajectories' (-2580.50 to -2580.00 eV)" in frames.left_out["T2"]
