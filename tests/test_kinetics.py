@@ -81,3 +81,11 @@ def test_frames_written_with_different_steps_are_put_on_the_coarsest_grid():
     assert gridded.groupby("trajectory_id").size().to_dict() == {"A": 6, "B": 6, "C": 6, "D": 6}
     same = pd.concat(coarse, ignore_index=True)
     assert common_time_grid(same) is same  # one spacing: unchanged
+
+
+@pytest.mark.parametrize("plateau", [True, False])
+def test_a_decay_with_fewer_time_points_than_parameters_is_not_fitted_and_says_why(plateau):
+    # single-frame runs leave one time point: the report job crashed with scipy's TypeError
+    indicator = np.ones((12, 1 if plateau else 2))
+    fit = bootstrap_decay(np.arange(indicator.shape[1], dtype=float), indicator, "S1", plateau, n_resamples=5)
+    assert not fit.fitted and fit.note.startswith("not fitted:") and "parameters" in fit.note
