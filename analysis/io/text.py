@@ -79,10 +79,12 @@ def open_stored(path: str | Path):
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """The file's bytes (decompressed where it is stored compressed, see :func:`analysis.io.paths.resolve`), refusing empty files
-    and anything that is not plain ASCII text."""
+    """The file's bytes (decompressed where it is stored compressed, see :func:`analysis.io.paths.resolve`; a leading UTF-8
+    byte-order mark dropped), refusing empty files and anything that is not plain ASCII text."""
     path = Path(path)
     raw = file_bytes(path)
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (a CSV saved by a spreadsheet): not part of the text
+        raw = raw[3:]
     if not raw or raw.isspace():
         raise TrajectoryFormatError(path, 1, "a non-empty file")
     if raw.translate(None, _ALLOWED):  # something left after deleting the allowed bytes

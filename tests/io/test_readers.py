@@ -303,3 +303,14 @@ def test_a_fortran_overflow_field_reads_as_nan_where_it_was_written(tmp_path):
         bad = ~np.isfinite(coords).all(axis=(1, 2))
         assert list(bad) == [False, False, True, True]
         np.testing.assert_allclose(coords[:2], np.repeat(xyz[None], 2, axis=0), atol=1e-5)
+
+
+def test_a_properties_csv_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # a spreadsheet's "CSV UTF-8" starts with EF BB BF: the trajectory was excluded ("plain ASCII text, found 0xef")
+    xyz = demo.equilibrium_geometry()
+    folder = tmp_path / "run1"
+    _write_xyz(folder, np.repeat(xyz[None], 3, axis=0), demo.SYMBOLS)
+    (folder / "props.csv").write_bytes(b"\xef\xbb\xbftime_fs,active_state\r\n0,2\r\n0.5,2\r\n1.0,1\r\n")
+    t = read_xyz(folder)
+    np.testing.assert_allclose(t.time_fs, [0.0, 0.5, 1.0])
+    assert list(t.active_state) == [2, 2, 1]
