@@ -264,3 +264,25 @@ def test_channels_that_are_rays_from_the_franck_condon_point_are_found_by_direct
         by_position += adjusted_rand_score(truth, HierarchicalClustering().fit(x).labels_) > 0.9
         by_direction += adjusted_rand_score(truth, HierarchicalClustering(origin=origin).fit(x).labels_) > 0.9
     assert by_direction >= 19, (by_direction, by_position)
+
+
+def test_a_lone_far_event_that_hdbscan_keeps_in_a_channel_is_left_unresolved():
+    # a formaldehyde set (two channels of ten) with one run whose H flew 5 Å off: HDBSCAN keeps a point in the cluster
+    # it falls out of, so the lone event joined a channel (and its mean motion read "C1-H3 stretching")
+    import hdbscan
+
+    from analysis.cluster import HierarchicalClustering, directions_from, outlying_members
+
+    rng = np.random.default_rng(0)
+    a = np.array([-0.55, -1.12]) + rng.normal(0, 0.08, (10, 2))
+    b = np.array([-0.30, 1.30]) + rng.normal(0, 0.08, (10, 2))
+    x = np.vstack([a, b, [[8.9, -0.4]]])
+    origin = np.array([-0.45, -0.15])
+    density = hdbscan.HDBSCAN(min_cluster_size=4, min_samples=3).fit_predict(directions_from(x, origin))
+    assert density[-1] >= 0  # the premise: the density step alone keeps it
+    labels = HierarchicalClustering(origin=origin).fit(x).labels_
+    assert labels[-1] == "unresolved" and len(set(labels[:10])) == len(set(labels[10:20])) == 1 and labels[0] != labels[10]
+    # a Gaussian cluster keeps all its members; a point far outside it does not
+    cloud = rng.normal(0, 1, (60, 3))
+    assert not outlying_members(cloud, np.zeros(60, dtype=int)).any()
+    assert list(np.flatnonzero(outlying_members(np.vstack([cloud, [[25, 0, 0]]]), np.zeros(61, dtype=int)))) == [60]
