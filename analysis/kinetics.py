@@ -177,8 +177,8 @@ def common_time_grid(frames: pd.DataFrame) -> pd.DataFrame:
     differently (runs written with 0.25 and 0.5 fs steps: the strided frames fall at 2.5 and 5 fs), else unchanged.
 
     The grid is the coarsest trajectory's median spacing; each trajectory keeps its first frame in each grid
-    step, at the step's start time (never later than the frame). Otherwise every other population point would count only the finely written half of
-    the ensemble."""
+    step, at the step's start time (never later than the frame). Otherwise every other population point would
+    count only the finely written half of the ensemble."""
     if len(frames) < 2:
         return frames
     ordered = frames.sort_values(["trajectory_id", "time_fs"], kind="stable")

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.elements import ATOMIC_NUMBERS, COVALENT_RADII_ANGSTROM, hill_formula
-from analysis.io.discover import natural_key
+from analysis.io.paths import natural_key
 from analysis.io.store import Store
 from analysis.topology import Topology, bond_change_masks, cutoff_matrix, distance_matrix
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.elements import hill_formula
-from analysis.io.discover import natural_rank
+from analysis.io.paths import natural_rank
 from analysis.io.store import Store
 from analysis.io.trajectory import STOPPED_FLAG, hop_frames
 from analysis.settings import defaults

@@ -255,7 +255,7 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
 
 def merge_tables(paths, out) -> pd.DataFrame:
     """Concatenate per-batch parquet tables (natural order of trajectory ids is kept)."""
-    from analysis.io.discover import natural_rank
+    from analysis.io.paths import natural_rank
 
     tables = [pd.read_parquet(p) for p in paths]
     tables = [t for t in tables if len(t)]

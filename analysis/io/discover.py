@@ -10,7 +10,6 @@ manifest and the error messages are all derived from it. Every file may be store
 from __future__ import annotations
 
 import hashlib
-import re
 import zlib
 from fnmatch import fnmatch
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
-from analysis.io.paths import glob_text, resolve, stored_text_files
+from analysis.io.paths import glob_text, natural_key, resolve, stored_text_files
 
 
 @dataclass(frozen=True)
@@ -83,17 +82,6 @@ class Found(NamedTuple):
         if self.format == "unknown":
             return sorted(p for p in self.folder.iterdir() if p.is_file())
         return sorted(set(stored_text_files(self.folder, REGISTRY[self.format].files).values()))
-
-
-def natural_key(name: str):
-    """'TRAJ10' sorts after 'TRAJ2'."""
-    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
-
-
-def natural_rank(ids: pd.Series) -> pd.Series:
-    """Integer rank of each trajectory id in natural order (a sort key for tables)."""
-    order = {tid: k for k, tid in enumerate(sorted(set(ids), key=natural_key))}
-    return ids.map(order)
 
 
 def detect_format(folder: str | Path) -> str | None:

@@ -397,16 +397,15 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
     res = results_dir(folder)
     flags: list[str] = []
     en_path = res / "en.dat"
-    has_dyn_out = is_text_file(res / "dyn.out")
-    if is_text_file(en_path) and not (has_dyn_out and not file_bytes(en_path).strip()):
+    dyn = read_dyn_out(res / "dyn.out") if is_text_file(res / "dyn.out") else None
+    if is_text_file(en_path) and not (dyn is not None and not file_bytes(en_path).strip()):
         en = read_en_dat(en_path)
-    elif has_dyn_out:  # dyn.out's energy lines: time, Etot, Ekin, E_1..E_n (E_active = Etot − Ekin); en.dat absent or empty
+    elif dyn is not None:  # dyn.out's energy lines: time, Etot, Ekin, E_1..E_n (E_active = Etot − Ekin); en.dat absent or empty
         flags.append("no_en.dat:energies_from_dyn.out")
-        en = {k: v for k, v in read_dyn_out(res / "dyn.out").items()
-              if k in ("time_fs", "energies_hartree", "active_energy_hartree", "total_energy_hartree")}
+        en = {k: dyn[k] for k in ("time_fs", "energies_hartree", "active_energy_hartree", "total_energy_hartree")}
     else:
         raise TrajectoryFormatError(en_path, None, "an en.dat file (Newton-X energies; dyn.xyz has none)")
-    frames = _frames(res, en, flags)
+    frames = _frames(res, en, dyn, flags)
     # align with en.dat by time; frames missing from en.dat are dropped (and flagged)
     en_key = np.round(en["time_fs"], _TIME_DECIMALS)
     t_key = np.round(frames["time_fs"], _TIME_DECIMALS)
@@ -437,11 +436,11 @@ def read_newtonx(folder: str | Path, trajectory_id: str | None = None) -> Trajec
 _FRAME_KEYS = ("time_fs", "coords_angstrom", "energies_hartree", "total_energy_hartree", "active_energy_hartree", "populations")
 
 
-def _frames(res: Path, en: dict, flags: list[str]) -> dict:
-    """Per-frame arrays (:data:`_FRAME_KEYS`) plus symbols, masses_amu, truncated: from ``dyn.out``, else from
-    ``dyn.xyz`` with the energies of ``en.dat`` at the same times (masses from the element table)."""
-    if is_text_file(res / "dyn.out"):
-        dyn = read_dyn_out(res / "dyn.out")
+def _frames(res: Path, en: dict, dyn: dict | None, flags: list[str]) -> dict:
+    """Per-frame arrays (:data:`_FRAME_KEYS`) plus symbols, masses_amu, truncated: from ``dyn`` (the parsed
+    ``dyn.out``), else from ``dyn.xyz`` with the energies of ``en.dat`` at the same times (masses from the element
+    table)."""
+    if dyn is not None:
         if dyn["dropped_times"]:
             flags.append(f"incomplete_blocks_dropped={dyn['dropped_times']}")
         if dyn["energies_hartree"].shape[1] != en["energies_hartree"].shape[1]:
@@ -449,13 +448,13 @@ def _frames(res: Path, en: dict, flags: list[str]) -> dict:
         return {k: dyn[k] for k in (*_FRAME_KEYS, "symbols", "masses_amu", "truncated")}
     if not is_text_file(res / "dyn.xyz"):
         raise TrajectoryFormatError(res / "dyn.out", None, "a dyn.out file (or dyn.xyz) with the geometries")
-    dyn = read_dyn_xyz(res / "dyn.xyz")
+    xyz = read_dyn_xyz(res / "dyn.xyz")
     en_key = np.round(en["time_fs"], _TIME_DECIMALS)
-    idx = np.clip(np.searchsorted(en_key, np.round(dyn["time_fs"], _TIME_DECIMALS)), 0, len(en_key) - 1)
-    return {"time_fs": dyn["time_fs"], "coords_angstrom": dyn["coords_angstrom"], "populations": None,
+    idx = np.clip(np.searchsorted(en_key, np.round(xyz["time_fs"], _TIME_DECIMALS)), 0, len(en_key) - 1)
+    return {"time_fs": xyz["time_fs"], "coords_angstrom": xyz["coords_angstrom"], "populations": None,
             **{k: en[k][idx] for k in ("energies_hartree", "total_energy_hartree", "active_energy_hartree")},
-            "symbols": dyn["symbols"], "masses_amu": np.array([MASSES_AMU.get(s, np.nan) for s in dyn["symbols"]]),
-            "truncated": dyn["truncated"]}
+            "symbols": xyz["symbols"], "masses_amu": np.array([MASSES_AMU.get(s, np.nan) for s in xyz["symbols"]]),
+            "truncated": xyz["truncated"]}
 
 
 def _active_state(res: Path, en: dict, pos: np.ndarray, time_fs: np.ndarray, flags: list[str]) -> np.ndarray:

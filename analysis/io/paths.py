@@ -5,6 +5,7 @@ is stored. No analysis imports: the error type uses them to name the file as sto
 from __future__ import annotations
 
 import os
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -65,3 +66,14 @@ def _file_names(directory: Path) -> set[str]:
     except OSError:
         return set()
 
+
+
+def natural_key(name: str):
+    """'TRAJ10' sorts after 'TRAJ2'."""
+    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
+
+
+def natural_rank(ids):
+    """Integer rank of each trajectory id of a pandas Series in natural order (a sort key for tables)."""
+    order = {tid: k for k, tid in enumerate(sorted(set(ids), key=natural_key))}
+    return ids.map(order)

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
-from analysis.io.discover import natural_key
+from analysis.io.paths import natural_key
 from analysis.io.store import Store, usable_frames
 from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
 from analysis.products import WINDOW_FS, channel_products, product_shares, trajectory_products

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -119,7 +118,9 @@ def _candidate_frames(store_paths, ok_ids, frame_stride: int):
         return parts, None, None, {}
     counts = Counter(p["key"] for p in parts)
     majority = max(counts, key=lambda k: (counts[k], -list(labels_of).index(k)))  # ties: the first seen
-    natural = sorted(parts, key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p["tid"])])
+    from analysis.io.paths import natural_key
+
+    natural = sorted(parts, key=lambda p: natural_key(p["tid"]))
     left_out = {p["tid"]: (f"{p['key'][1]} states where the other {counts[majority]} trajectories have {majority[1]}"
                            if p["key"][0] == majority[0] else f"its atoms differ from the other {counts[majority]} trajectories'")
                 for p in natural if p["key"] != majority}  # in natural order of the ids
@@ -138,12 +139,12 @@ def _other_energy_reference(parts) -> dict[str, str]:
     one surrogate fitted across them learns the offset, not the molecule)."""
     from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
 
-    groups = energy_reference_groups([p["tid"] for p in parts], [float(np.min(p["energies"][0])) for p in parts])
+    first = {p["tid"]: float(np.min(p["energies"][0])) for p in parts}
+    groups = energy_reference_groups(list(first), list(first.values()))
     if len(groups) < 2:
         return {}
     largest = max(groups, key=len)  # ties: the lowest energies
-    lo, hi = (min(float(np.min(p["energies"][0])) for p in parts if p["tid"] in largest),
-              max(float(np.min(p["energies"][0])) for p in parts if p["tid"] in largest))
+    lo, hi = min(first[tid] for tid in largest), max(first[tid] for tid in largest)
     return {tid: (f"its first frame's lowest energy lies more than {ENERGY_GROUP_GAP_EV:g} eV from the other "
                   f"{len(largest)} trajectories' ({lo:.2f} to {hi:.2f} eV): another method or energy reference")
             for group in groups if group is not largest for tid in group}
