@@ -25,7 +25,7 @@ import pandas as pd
 from analysis.elements import ATOMIC_NUMBERS, COVALENT_RADII_ANGSTROM, hill_formula
 from analysis.io.paths import natural_key
 from analysis.io.store import Store
-from analysis.topology import Topology, bond_change_masks, cutoff_matrix, distance_matrix
+from analysis.topology import Topology, bond_change_masks, cutoff_matrix, mean_distance_matrix
 
 WINDOW_FS = 20.0
 CHUNK = 256  # trajectories judged at once
@@ -179,7 +179,7 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
         pending.clear()
 
     for path in store_paths:
-        with Store(path) as store:
+        with Store(path, topology.selection()) as store:
             for tid in sorted(set(store.ids) & set(usable)):
                 n = int(usable[tid])
                 if n < 1 or len(store.meta[tid]["symbols"]) != len(topology.symbols):
@@ -187,7 +187,7 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
                 time_fs = store.array(tid, "time_fs")[:n]
                 last = np.flatnonzero(time_fs >= time_fs[-1] - window_fs)
                 xyz = store.rows(tid, "coords_angstrom", last)  # the last window_fs only
-                pending.append((tid, float(time_fs[-1]), distance_matrix(xyz).mean(axis=0),
+                pending.append((tid, float(time_fs[-1]), mean_distance_matrix(xyz),
                                 torsion_cos(xyz, quads).mean(axis=0) if quads else np.zeros(0)))
                 if len(pending) >= CHUNK:
                     judge()
@@ -214,7 +214,7 @@ def _add_formation_times(rows: list[dict], store_paths, usable: dict[str, int], 
     cutoff = cutoff_matrix(topology.symbols)
     todo = {r["trajectory_id"]: r for r in rows if len(r["_pairs"]) or r["_flipped"]}
     for path in store_paths:
-        with Store(path) as store:
+        with Store(path, topology.selection()) as store:
             for tid in sorted(set(store.ids) & set(todo)):
                 row, n = todo[tid], int(usable[tid])
                 pairs, flipped = row["_pairs"], row["_flipped"]

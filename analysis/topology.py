@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.atoms import AtomSelection, fragment_labels
 from analysis.elements import COVALENT_RADII_ANGSTROM
 
 
@@ -38,6 +39,11 @@ class Topology:
     symmetry_reference_angstrom : list
         The geometry symmetries were judged on and events are canonicalized against (the ensemble's mean
         initial geometry).
+    atoms : list of int
+        The analysed atoms' 0-based indices among the simulated system's (``features.atoms``); empty: the
+        system is the molecule. Every other field is about the analysed atoms alone.
+    system_symbols : list of str
+        Every atom of the simulated system (with ``atoms``).
     """
 
     symbols: list
@@ -47,6 +53,12 @@ class Topology:
     reference_angstrom: list = field(default_factory=list)
     symmetries: list = field(default_factory=list)
     symmetry_reference_angstrom: list = field(default_factory=list)
+    atoms: list = field(default_factory=list)
+    system_symbols: list = field(default_factory=list)
+
+    def selection(self) -> AtomSelection | None:
+        """The analysed atoms of the simulated system, for :class:`analysis.io.store.Store`; None: all of them."""
+        return AtomSelection(tuple(self.system_symbols), tuple(self.atoms)) if self.atoms else None
 
     def neighbors(self, atom: int) -> list[int]:
         return sorted({b for a, b in self.bonds if a == atom} | {a for a, b in self.bonds if b == atom})
@@ -131,19 +143,7 @@ class Topology:
     def fragments(self) -> list[int]:
         """Connected component (0, 1, ...; in order of first atom) of every atom: the molecules of a dimer or a
         microsolvated cluster."""
-        label = [-1] * len(self.symbols)
-        count = 0
-        for start in range(len(self.symbols)):
-            if label[start] >= 0:
-                continue
-            label[start], stack = count, [start]
-            while stack:
-                for b in self.neighbors(stack.pop()):
-                    if label[b] < 0:
-                        label[b] = count
-                        stack.append(b)
-            count += 1
-        return label
+        return fragment_labels(len(self.symbols), self.bonds)
 
     def substituents(self) -> list[tuple[int, int, int]]:
         """(ring_index, ring_atom, substituent_atom) for every bond leaving a ring."""
@@ -243,6 +243,19 @@ def distance_matrix(coords_angstrom) -> np.ndarray:
     """Pairwise distances (…, n_atoms, n_atoms) of geometries (…, n_atoms, 3)."""
     xyz = np.asarray(coords_angstrom, dtype=float)
     return np.linalg.norm(xyz[..., :, None, :] - xyz[..., None, :, :], axis=-1)
+
+
+def mean_distance_matrix(coords_angstrom, max_bytes: float = 2e8) -> np.ndarray:
+    """Mean over frames of :func:`distance_matrix` (n_atoms, n_atoms) of geometries (n_frames, n_atoms, 3), computed a
+    block of frames at a time so the temporaries stay near ``max_bytes`` (100 frames of a 913-atom system at once
+    took 2.4 GB)."""
+    xyz = np.asarray(coords_angstrom, dtype=float)
+    n = xyz.shape[-2]
+    step = max(1, int(max_bytes // (32 * n * n)))
+    total = np.zeros((n, n))
+    for lo in range(0, len(xyz), step):
+        total += distance_matrix(xyz[lo:lo + step]).sum(axis=0)
+    return total / max(len(xyz), 1)
 
 
 def bond_change_masks(distances_angstrom: np.ndarray, reference: np.ndarray, symbols, bonds) -> tuple[np.ndarray, np.ndarray]:
@@ -381,7 +394,7 @@ def perceive_rings(n_atoms: int, bonds, min_size: int = 3, max_size: int = 8) ->
 
 
 def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: float = 1.2,
-                      bond_guesser: str = "mdanalysis", bonds=None) -> Topology:
+                      bond_guesser: str = "mdanalysis", bonds=None, atom_numbers=None) -> Topology:
     """Topology from one reference geometry.
 
     Parameters
@@ -396,11 +409,17 @@ def perceive_topology(symbols, coords_angstrom, atom_names=None, bond_scale: flo
         How bonds are perceived (see :func:`perceive_bonds`).
     bonds : list of (i, j), optional
         Bonds already perceived (e.g. :func:`consensus_bonds` over several frames); default: from this geometry.
+    atom_numbers : list of int, optional
+        1-based numbers of these atoms in the simulated system (names ``C17``…, and the keys of a dict
+        ``atom_names``) when they are a part of it; default 1 … n.
     """
-    names = [f"{s}{i + 1}" for i, s in enumerate(symbols)]
+    numbers = [i + 1 for i in range(len(symbols))] if atom_numbers is None else [int(a) for a in atom_numbers]
+    names = [f"{s}{k}" for s, k in zip(symbols, numbers)]
     if isinstance(atom_names, dict):
+        position = {k: i for i, k in enumerate(numbers)}
         for k, v in atom_names.items():
-            names[int(k) - 1] = str(v)
+            if int(k) in position:
+                names[position[int(k)]] = str(v)
     elif atom_names:
         if len(atom_names) != len(symbols):
             raise ValueError(f"atom_names has {len(atom_names)} entries, the molecule has {len(symbols)} atoms")

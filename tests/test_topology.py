@@ -190,3 +190,10 @@ def test_fragments_and_the_contacts_between_them():
     symbols, xyz = hexatriene()
     own = list(featurize(xyz[None], perceive_topology(symbols, xyz)).columns)
     assert "contact[C1-C6]" in own and "contact[C1-C6]" not in clustering_columns(own)
+
+
+def test_mean_distance_matrix_in_blocks_equals_the_mean_of_every_frame():
+    from analysis.topology import distance_matrix, mean_distance_matrix
+
+    xyz = np.random.default_rng(0).normal(size=(37, 11, 3))
+    np.testing.assert_allclose(mean_distance_matrix(xyz, max_bytes=32 * 11 * 11 * 5), distance_matrix(xyz).mean(axis=0), atol=1e-12)

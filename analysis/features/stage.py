@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import symmetry
+from analysis.atoms import analysed_atoms
 from analysis.events import event_rows
 from analysis.features.internal import featurize
 from analysis.io.store import Store, usable_frames
 from analysis.io.trajectory import frame_state_labels
-from analysis.topology import Topology, consensus_bonds, perceive_topology
+from analysis.topology import Topology, consensus_bonds, perceive_bonds, perceive_topology
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ EVENT_WINDOW_FS = 10.0  # an event's geometry is its mean over this many fs cent
 # move, and under thermal noise a short window lets the noise choose (a planted benzene at 1.5-2x noise, 8 runs: ARI
 # 0.01-0.97, mean 0.45, with 10 fs; 0.40-0.97, mean 0.65, with 30 fs, as with no relabelling at all; 50 fs: 0.63)
 SYMMETRY_WINDOW_FS = 30.0
+LARGE_SYSTEM_ATOMS = 60  # more analysed atoms than this: a warning that a QM/MM run wants features.atoms
 BOND_VOTE_FRAMES = 25  # first frames whose majority decides the bonds (one noisy frame can lose a ring bond)
 
 
@@ -73,12 +75,14 @@ def add_symmetries(top: Topology, reference: np.ndarray, tolerance: float) -> To
 
 def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None, bond_scale: float = 1.2,
                    bond_guesser: str = "mdanalysis", reference_xyz: str | None = None, symmetry_merge: bool = True,
-                   symmetry_tolerance_angstrom: float = symmetry.TOLERANCE_ANGSTROM) -> Topology:
+                   symmetry_tolerance_angstrom: float = symmetry.TOLERANCE_ANGSTROM, atoms="all") -> Topology:
     """Perceive the topology from ``reference_xyz`` (a user-given geometry, Å) or else from the first frames of the
     ok trajectories: the bonds found in more than half of up to :data:`BOND_VOTE_FRAMES` of them
     (:func:`analysis.topology.consensus_bonds`), names and reference geometry from the first one (natural order). A
     reference must list the ensemble's atoms in the same order.
-    With ``symmetry_merge`` the symmetry-equivalent relabellings of the atoms are stored with it."""
+    ``atoms`` (``features.atoms``: 'all', 'auto' or a 1-based list, :func:`analysis.atoms.analysed_atoms`) picks
+    the analysed atoms; the topology is theirs, and records them (``Topology.atoms``) for every job that reads
+    coordinates. With ``symmetry_merge`` the symmetry-equivalent relabellings of the atoms are stored with it."""
     ok = usable_frames(trajectories_parquet)
     for path in store_paths:
         with Store(path) as store:
@@ -94,13 +98,29 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
                     first = initial_frames(store_paths, ok)  # read once: the bond vote and the symmetry reference
                     votes = first[:BOND_VOTE_FRAMES]  # frame 0 of this trajectory first; all with its atoms
                     bonds = (consensus_bonds(symbols, votes, bond_scale, method=bond_guesser)
-                             if not reference_xyz and len(votes) > 1 else None)  # not one frame's thermal noise
-                    top = perceive_topology(symbols, xyz, atom_names=atom_names, bond_scale=bond_scale, bond_guesser=bond_guesser,
-                                            bonds=bonds)
+                             if not reference_xyz and len(votes) > 1 else
+                             perceive_bonds(symbols, xyz, bond_scale, method=bond_guesser))  # not one frame's thermal noise
+                    kept, why = analysed_atoms(atoms, list(symbols), bonds)
+                    whole = len(kept) == len(symbols)
+                    if not whole:
+                        index = {a: i for i, a in enumerate(kept)}
+                        bonds = [(index[a], index[b]) for a, b in bonds if a in index and b in index]
+                        first = [np.asarray(f)[kept] for f in first]
+                        if isinstance(atom_names, (list, tuple)) and len(atom_names) == len(symbols):
+                            atom_names = [atom_names[a] for a in kept]
+                    sub_symbols = [symbols[a] for a in kept]
+                    top = perceive_topology(sub_symbols, np.asarray(xyz)[kept], atom_names=atom_names, bond_scale=bond_scale,
+                                            bond_guesser=bond_guesser, bonds=bonds, atom_numbers=[a + 1 for a in kept])
+                    if not whole:
+                        top.atoms, top.system_symbols = [int(a) for a in kept], list(symbols)
                     if symmetry_merge:
                         add_symmetries(top, _aligned_mean(first), symmetry_tolerance_angstrom)
                     top.to_json(out_json)
-                    log.info("topology from %s: %d bonds, rings %s", source, len(top.bonds), top.rings)
+                    log.info("topology from %s: %d bonds, rings %s; analysed: %s", source, len(top.bonds), top.rings, why)
+                    if len(kept) > LARGE_SYSTEM_ATOMS:
+                        log.warning("%d atoms analysed: features, channels and the surrogate grow with them (the surrogate's "
+                                    "descriptor as their square); for a QM/MM run give the QM region as features.atoms "
+                                    "(1-based, e.g. '1-16')", len(kept))
                     return top
     log.warning("no trajectory passed ingest and QC: no topology (see results/qc/qc.csv)")
     empty = Topology(symbols=[], names=[], bonds=[], rings=[])
@@ -164,7 +184,7 @@ def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, ou
     rows, coords = [], []
     if len(top.symmetries) > 1:
         for path in store_paths:
-            with Store(path) as store:
+            with Store(path, top.selection()) as store:
                 for tid in store.ids:
                     if tid not in ok or len(store.meta[tid]["symbols"]) != len(top.symbols):
                         continue
@@ -215,7 +235,7 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
         table = pd.read_csv(symmetry_csv, dtype={"trajectory_id": str})
         chosen = dict(zip(zip(table["trajectory_id"], table["frame"].astype(int)), table["symmetry"].astype(int)))
     coords, heads, event_heads = [], [], []
-    with Store(store_path) as store:
+    with Store(store_path, top.selection()) as store:
         for tid in store.ids:
             if tid not in ok or not top.symbols:
                 continue

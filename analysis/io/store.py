@@ -122,15 +122,35 @@ def _stored_layout(fh, info: zipfile.ZipInfo):
     return fh.tell(), dtype, shape, fortran
 
 
-class Store:
-    """Lazy reader of one batch store. Use as a context manager or call :meth:`close`."""
+_PER_ATOM = {"coords_angstrom": -2, "masses_amu": -1}  # arrays with an atom axis, and which axis it is (from the end)
 
-    def __init__(self, path: str | Path):
+
+class Store:
+    """Lazy reader of one batch store. Use as a context manager or call :meth:`close`.
+
+    With ``atoms`` (an :class:`analysis.atoms.AtomSelection`, e.g. ``Topology.selection()``), the trajectories of
+    that system read as its analysed atoms alone: their symbols, masses and coordinates (a trajectory with
+    other atoms reads whole)."""
+
+    def __init__(self, path: str | Path, atoms=None):
         self.path = Path(path)
         self._npz = np.load(self.path, allow_pickle=False)
         self.meta = {m["trajectory_id"]: m for m in json.loads(str(self._npz["__meta__"]))}
         self._layout: dict = {}
         self._fh = None
+        self._atoms = np.asarray(atoms.atoms, dtype=int) if atoms is not None else None
+        self._selected = set()
+        if atoms is not None:
+            for tid, m in self.meta.items():
+                if atoms.applies(m["symbols"]):
+                    self._selected.add(tid)
+                    m["symbols"] = atoms.symbols()
+
+    def _select(self, trajectory_id: str, name: str, value: np.ndarray) -> np.ndarray:
+        """``value`` restricted to the analysed atoms where this trajectory and array have them."""
+        if trajectory_id not in self._selected or name not in _PER_ATOM:
+            return value
+        return np.take(value, self._atoms, axis=_PER_ATOM[name])
 
     @property
     def ids(self) -> list[str]:
@@ -138,12 +158,17 @@ class Store:
 
     def array(self, trajectory_id: str, name: str) -> np.ndarray:
         """The whole array ``name`` of one trajectory."""
-        return self._npz[f"{trajectory_id}/{name}"]
+        return self._select(trajectory_id, name, self._npz[f"{trajectory_id}/{name}"])
 
     def shape(self, trajectory_id: str, name: str) -> tuple[int, ...]:
         """Shape of one trajectory's array ``name``, from its header alone where it is stored uncompressed."""
         layout = self._stored(trajectory_id, name)
-        return tuple(layout[2]) if layout is not None else self.array(trajectory_id, name).shape
+        if layout is None:
+            return self.array(trajectory_id, name).shape
+        shape = list(layout[2])
+        if trajectory_id in self._selected and name in _PER_ATOM:
+            shape[len(shape) + _PER_ATOM[name]] = len(self._atoms)
+        return tuple(shape)
 
     def _stored(self, trajectory_id: str, name: str):
         key = f"{trajectory_id}/{name}.npy"
@@ -160,6 +185,9 @@ class Store:
         layout = self._stored(trajectory_id, name)
         if layout is None or layout[3] or not len(layout[2]):
             return np.array(self.array(trajectory_id, name)[rows])
+        return self._select(trajectory_id, name, self._read_rows(layout, rows))
+
+    def _read_rows(self, layout, rows) -> np.ndarray:
         offset, dtype, shape, _ = layout
         index = np.arange(shape[0])[rows]
         flat = np.atleast_1d(index)
@@ -175,13 +203,13 @@ class Store:
 
     def trajectory(self, trajectory_id: str) -> Trajectory:
         m = self.meta[trajectory_id]
-        optional = {name: self._npz[f"{trajectory_id}/{name}"] if f"{trajectory_id}/{name}" in self._npz.files else None
+        optional = {name: self.array(trajectory_id, name) if f"{trajectory_id}/{name}" in self._npz.files else None
                     for name in _OPTIONAL}
         return Trajectory(
             trajectory_id=trajectory_id, source_path=m["source_path"], format=m["format"], symbols=m["symbols"],
             state_labels=m.get("state_labels", []), flags=m["flags"],
             extra={name: self._npz[f"{trajectory_id}/extra/{name}"] for name in m.get("extra", [])},
-            **optional, **{name: self._npz[f"{trajectory_id}/{name}"] for name in _ARRAYS},
+            **optional, **{name: self.array(trajectory_id, name) for name in _ARRAYS},
         )
 
     def __iter__(self):

@@ -178,15 +178,17 @@ def channel_table(assignments: pd.DataFrame, events: pd.DataFrame, reference: pd
     return out.sort_values(["resolved", "n_events", "channel"], ascending=[False, False, True]).reset_index(drop=True)
 
 
-def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: Path, comment: str = "") -> dict[str, str]:
-    """XYZ (Å) of each named (trajectory_id, frame) geometry; returns name → file name."""
+def write_geometries(wanted: dict[str, tuple[str, int]], store_paths, out_dir: Path, comment: str = "",
+                     atoms=None) -> dict[str, str]:
+    """XYZ (Å) of each named (trajectory_id, frame) geometry (its analysed ``atoms``, an
+    :class:`analysis.atoms.AtomSelection`; None: all); returns name → file name."""
     out_dir.mkdir(parents=True, exist_ok=True)
     by_tid: dict[str, list[tuple[str, int]]] = {}
     for name, (tid, frame) in wanted.items():
         by_tid.setdefault(tid, []).append((name, frame))
     files = {}
     for path in store_paths:
-        with Store(path) as store:
+        with Store(path, atoms) as store:
             for tid in set(store.ids) & set(by_tid):
                 time_fs, sym = store.array(tid, "time_fs"), store.meta[tid]["symbols"]
                 for name, frame in by_tid[tid]:
@@ -320,7 +322,8 @@ class TransitionSection:
         if "skipped" in summary or not len(resolved):
             wanted = {f"{s}_{r.trajectory_id}_frame{r.frame}": (r.trajectory_id, int(r.frame))
                       for r in assignments.head(MAX_EVENT_GEOMETRIES).itertuples()}
-            self.geometries = write_geometries(wanted, store_paths, out_dir / "geometries", comment=f"{transition} event ")
+            self.geometries = write_geometries(wanted, store_paths, out_dir / "geometries", comment=f"{transition} event ",
+                                               atoms=topology.selection())
             if self.n_events:
                 geoms = event_geometries(events, assignments, store_paths, topology)
                 self.gap_name = geoms.gap_name

@@ -52,6 +52,12 @@ def molecule_lines(topology: Topology) -> list[str]:
     if not len(names):
         return ["No molecule: no trajectory was read."]
     lines = [f"{hill_formula(topology.symbols)}: {len(names)} atoms, {len(topology.bonds)} bonds at the Franck–Condon geometry."]
+    if topology.atoms:
+        kept = set(topology.atoms)
+        left = [s for i, s in enumerate(topology.system_symbols) if i not in kept]
+        lines.append(f"Analysed: atoms {names[0]} … {names[-1]}, {len(names)} of the simulated system's "
+                     f"{len(topology.system_symbols)}; the other {len(left)} ({hill_formula(left)}, a solvent or "
+                     "environment) are left out of features, channels, drawings and the surrogate (features.atoms).")
     for k, ring in enumerate(topology.rings, start=1):
         lines.append(f"ring{k}: {' '.join(names[i] for i in ring)}.")
     torsions = isomerizable_torsions(topology)

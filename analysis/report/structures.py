@@ -59,7 +59,7 @@ def event_geometries(events: pd.DataFrame, assignments: pd.DataFrame, store_path
     upper_of = table["from_label"].to_numpy(object) if has_labels else np.full(len(table), None)
     lower_of = table["to_label"].to_numpy(object) if has_labels else np.full(len(table), None)
     for path in store_paths:
-        with Store(path) as store:
+        with Store(path, topology.selection()) as store:
             for tid in sorted(set(store.ids) & set(rows_of)):
                 rows = rows_of[tid]
                 xyz = store.rows(tid, "coords_angstrom", frame_of[rows])
@@ -165,7 +165,7 @@ def write_channel_files(structures: dict[str, ChannelStructure], store_paths, to
     fc = topology.initial_geometry_angstrom()  # the Franck–Condon geometry
     files: dict[str, dict[str, str]] = {}
     for path in store_paths:
-        with Store(path) as store:
+        with Store(path, topology.selection()) as store:
             for tid in sorted(set(store.ids) & set(wanted)):
                 time_fs = store.array(tid, "time_fs")[:(used_frames or {}).get(tid)]
                 for s in wanted[tid]:

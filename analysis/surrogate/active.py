@@ -98,6 +98,15 @@ def write_xyz(path, symbols, coords_angstrom, comment: str) -> None:
     Path(path).write_text(format_xyz(coords_angstrom, symbols, [comment], decimals=8), encoding="utf-8")
 
 
+def _model_selection(model):
+    """The analysed atoms the model was trained on (its file records them), or None: all."""
+    if not model.info.get("atoms"):
+        return None
+    from analysis.atoms import AtomSelection
+
+    return AtomSelection(tuple(model.info["system_symbols"]), tuple(int(a) for a in model.info["atoms"]))
+
+
 def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n: int = 20,
                           max_frames: int = 50000, random_state: int = 0) -> pd.DataFrame:
     """Write ``out_dir/next_NN_<trajectory>_<time>fs.xyz`` and ``out_dir/index.csv``; a note when there is no model.
@@ -131,7 +140,7 @@ def _write_next_calculations(model_dir, store_paths, trajectories_parquet, assig
     model = load_model(model_dir)
     used = usable_frames(trajectories_parquet)
     stride = max(1, int(np.ceil(sum(used.values()) / max_frames)))
-    frames = collect_frames(store_paths, used, stride, max_frames, random_state)
+    frames = collect_frames(store_paths, used, stride, max_frames, random_state, atoms=_model_selection(model))
     assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str}) if Path(assignments_csv).exists() else None
     table = next_calculations(model, frames, trajectory_channels(assignments), n)
     files = []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +36,7 @@ class FrameSet:
     symbols: list[str]
     state_names: list[str]
     left_out: dict[str, str] = field(default_factory=dict)  # trajectory id → why its frames are not among these
+    selection: object = None  # the analysed atoms of the system (analysis.atoms.AtomSelection) these coordinates are; None: all
 
     def __len__(self):
         return len(self.time_fs)
@@ -41,7 +44,48 @@ class FrameSet:
     def take(self, index) -> FrameSet:
         """The frames at ``index`` (an integer array or boolean mask)."""
         return FrameSet(self.coords_angstrom[index], self.energies_ev[index], self.trajectory_id[index], self.time_fs[index],
-                        self.time_to_hop_fs[index], self.symbols, self.state_names, self.left_out)
+                        self.time_to_hop_fs[index], self.symbols, self.state_names, self.left_out, self.selection)
+
+
+DESCRIPTOR_BUDGET_VALUES = 20_000_000  # frames x inverse distances the surrogate trains on, at most (160 MB of float64)
+MIN_BUDGET_FRAMES = 1000  # fewer frames than this within the budget (above ~200 atoms): no surrogate
+
+
+def within_descriptor_budget(n_atoms: int, max_frames: int) -> int:
+    """``max_frames``, lowered so frames × inverse distances (n_atoms (n_atoms − 1) / 2 per frame) stays within
+    :data:`DESCRIPTOR_BUDGET_VALUES` (a warning says so). The fits' time grows with that product: measured on 2
+    cores, a 103-atom system (5,253 distances) with 9,640 frames took 420 s and 5.4 GB where its 13-atom molecule
+    alone took 72 s; a QM/MM system analysed whole (913 atoms) had not finished in 10 minutes.
+
+    Raises
+    ------
+    SurrogateSkipped
+        when fewer than :data:`MIN_BUDGET_FRAMES` frames fit, naming the remedy (``features.atoms``)."""
+    pairs = max(n_atoms * (n_atoms - 1) // 2, 1)
+    fits = DESCRIPTOR_BUDGET_VALUES // pairs
+    if fits >= max_frames:
+        return max_frames
+    if fits < MIN_BUDGET_FRAMES:
+        raise SurrogateSkipped(f"{n_atoms} atoms give {pairs:,} inverse distances per frame: fewer than {MIN_BUDGET_FRAMES} "
+                               f"frames fit in the surrogate's budget of {DESCRIPTOR_BUDGET_VALUES:,} values. Give the "
+                               "molecule (a QM/MM run's QM region) as features.atoms, e.g. '1-16'")
+    log.warning("surrogate: %d atoms give %s inverse distances per frame: %d frames (not %d) fit in its budget of %s values; "
+                "a QM/MM run wants its QM region as features.atoms", n_atoms, f"{pairs:,}", fits, max_frames,
+                f"{DESCRIPTOR_BUDGET_VALUES:,}")
+    return int(fits)
+
+
+def analysed_selection(topology_json):
+    """The analysed atoms recorded with the features' topology (``Topology.selection()``); None without one or when
+    every atom is analysed. Read from the JSON alone: the surrogate's jobs need not import the features."""
+    if topology_json is None or not Path(topology_json).exists():
+        return None
+    data = json.loads(Path(topology_json).read_text(encoding="utf-8"))
+    if not data.get("atoms"):
+        return None
+    from analysis.atoms import AtomSelection
+
+    return AtomSelection(tuple(data["system_symbols"]), tuple(int(a) for a in data["atoms"]))
 
 
 def state_names(labels, n_states: int) -> list[str]:
@@ -52,7 +96,7 @@ def state_names(labels, n_states: int) -> list[str]:
     return [f"S{k}" for k in range(n_states)]
 
 
-def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int = 20000, seed: int = 0) -> FrameSet:
+def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int = 20000, seed: int = 0, atoms=None) -> FrameSet:
     """Frames of the ok trajectories whose every state energy is finite.
 
     Parameters
@@ -62,6 +106,7 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
     frame_stride : keep every ``frame_stride``-th frame
     max_frames : above this, a seeded uniform subsample of this size (sorted, so reproducible)
     seed : the subsample's seed
+    atoms : the analysed atoms (:class:`analysis.atoms.AtomSelection`, ``Topology.selection()``); None: all
 
     Raises
     ------
@@ -73,26 +118,28 @@ def collect_frames(store_paths, ok_ids, frame_stride: int = 1, max_frames: int =
     """
     # pass 1: energies, times and hops (small) decide which frames are kept; pass 2 reads coordinates only for
     # the frames of the subsample, so memory stays bounded by max_frames however large the ensemble
-    parts, symbols, labels, left_out = _candidate_frames(store_paths, ok_ids, frame_stride)
+    parts, symbols, labels, left_out = _candidate_frames(store_paths, ok_ids, frame_stride, atoms)
     if not parts:
         if not ok_ids:
             raise SurrogateSkipped("no ok trajectory to train on")
         raise SurrogateSkipped(f"none of the {len(ok_ids)} analysed trajectories has per-state energies to train on (SHARC "
                                "writes them to output.dat only; an XYZ ensemble gives them in its CSV, columns e1_ev, e2_ev …)")
     total = sum(len(p["rows"]) for p in parts)
+    max_frames = within_descriptor_budget(len(symbols), max_frames)
     chosen = np.sort(np.random.default_rng(seed).choice(total, max_frames, replace=False)) if total > max_frames else np.arange(total)
-    columns = _chosen_frames(parts, chosen)
+    columns = _chosen_frames(parts, chosen, atoms)
     return FrameSet(*(np.concatenate(columns[c]) for c in ("coords", "energies", "tid", "time_fs", "time_to_hop_fs")),
-                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]), left_out=left_out)
+                    symbols=symbols, state_names=state_names(labels, parts[0]["energies"].shape[1]), left_out=left_out,
+                    selection=atoms if atoms is not None and atoms.symbols() == symbols else None)
 
 
-def _candidate_frames(store_paths, ok_ids, frame_stride: int):
+def _candidate_frames(store_paths, ok_ids, frame_stride: int, atoms=None):
     """Pass 1 of :func:`collect_frames`: per ok trajectory with energies, the rows kept (stride, finite energies)
     with their energies, times and time to the first hop; the molecule's symbols and state labels (those of most
     trajectories); and the trajectories left out (id → reason) because theirs differ."""
     parts, labels_of = [], {}
     for path in sorted(map(str, store_paths)):
-        with Store(path) as store:
+        with Store(path, atoms) as store:
             for tid in store.ids:
                 if tid not in ok_ids:
                     continue
@@ -150,13 +197,13 @@ def _other_energy_reference(parts) -> dict[str, str]:
             for group in groups if group is not largest for tid in group}
 
 
-def _chosen_frames(parts, chosen) -> dict:
+def _chosen_frames(parts, chosen, atoms=None) -> dict:
     """Pass 2 of :func:`collect_frames`: coordinates (read now, store by store) and the rest of the ``chosen``
     frames (indices into the concatenation of ``parts``), as lists of arrays per column."""
     offsets = np.cumsum([0] + [len(p["rows"]) for p in parts])
     columns = {"coords": [], "energies": [], "tid": [], "time_fs": [], "time_to_hop_fs": []}
     for path in sorted({p["path"] for p in parts}):
-        with Store(path) as store:
+        with Store(path, atoms) as store:
             for k, p in enumerate(parts):
                 if p["path"] != path:
                     continue

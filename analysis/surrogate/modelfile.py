@@ -55,12 +55,25 @@ class SurrogateModel:
     def check_symbols(self, symbols, source="the geometry"):
         """Refuse a geometry whose element order differs from the training molecule's."""
         if symbols is not None and list(symbols) != list(self.symbols):
+            system = self.info.get("system_symbols")
             raise ModelMismatchError(f"{source} has atoms {' '.join(symbols)} but the model was trained on "
-                                     f"{' '.join(self.symbols)} (same elements in the same order expected)")
+                                     f"{' '.join(self.symbols)} (same elements in the same order expected"
+                                     + (f"; or the whole simulated system's {len(system)} atoms, of which atoms "
+                                        f"{_numbers(self.info['atoms'])} are analysed" if system else "") + ")")
+
+    def analysed(self, coords_angstrom, symbols=None):
+        """(coordinates, symbols) of the atoms the model was trained on: a geometry of the whole simulated system
+        (``info['system_symbols']``, a QM/MM run with its solvent) is cut to its analysed atoms (``info['atoms']``,
+        ``features.atoms``); any other passes as it is."""
+        coords = np.asarray(coords_angstrom, dtype=float)
+        system, atoms = self.info.get("system_symbols"), self.info.get("atoms")
+        if atoms and coords.ndim == 3 and coords.shape[1] == len(system) and (symbols is None or list(symbols) == list(system)):
+            return coords[:, atoms], (None if symbols is None else [system[a] for a in atoms])
+        return coords, symbols
 
     def raw(self, coords_angstrom):
         """Mean energies (n, n_states) eV and the uncalibrated committee spread, gap column appended to both."""
-        coords = np.asarray(coords_angstrom, dtype=float)
+        coords, _ = self.analysed(coords_angstrom)
         if coords.ndim != 3 or coords.shape[1:] != (len(self.symbols), 3):
             raise ModelMismatchError(f"coordinates of shape {coords.shape} given; the model expects (n_frames, {len(self.symbols)}, 3)")
         x = DESCRIPTORS[self.descriptor](coords, self.reference_angstrom)
@@ -69,6 +82,7 @@ class SurrogateModel:
 
     def predict(self, coords_angstrom, symbols=None):
         """Energies (n, n_states) in eV, absolute, and their calibrated 1σ uncertainty (eV)."""
+        coords_angstrom, symbols = self.analysed(coords_angstrom, symbols)
         self.check_symbols(symbols)
         mean, std = self.raw(coords_angstrom)
         n = len(self.state_names)
@@ -78,6 +92,7 @@ class SurrogateModel:
         """One row per frame: ``<state>_ev``, ``<gap>_ev`` and their ``sigma_ev`` columns; with a training domain also
         ``domain_distance`` and ``outside_training_domain`` (a geometry unlike every training frame: trust the
         prediction less than its σ says)."""
+        coords_angstrom, symbols = self.analysed(coords_angstrom, symbols)
         self.check_symbols(symbols)
         return self.table_from_raw(coords_angstrom, *self.raw(coords_angstrom))
 
@@ -145,6 +160,19 @@ def load_model(directory) -> SurrogateModel:
     info = {k: v for k, v in meta.items() if k not in ("descriptor", "symbols", "state_names", "weights", "components", "domain")}
     return SurrogateModel(components, meta["weights"], arrays["calibration"], meta["descriptor"], arrays["reference_angstrom"],
                           meta["symbols"], meta["state_names"], info, domain)
+
+
+def _numbers(atoms) -> str:
+    """1-based ranges of 0-based atom indices: [0, 1, 2, 5] -> '1-3,6'."""
+    runs, out = [], []
+    for a in sorted(atoms):
+        if runs and a == runs[-1][1] + 1:
+            runs[-1][1] = a
+        else:
+            runs.append([a, a])
+    for lo, hi in runs:
+        out.append(f"{lo + 1}" if lo == hi else f"{lo + 1}-{hi + 1}")
+    return ",".join(out)
 
 
 def _jsonable(params: dict) -> dict:

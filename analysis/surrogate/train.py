@@ -33,7 +33,7 @@ from analysis.surrogate import selection
 from analysis.surrogate.calibration import calibrated_sigma, calibration_factors, coverage, reliability_curve
 from analysis.surrogate.descriptors import DESCRIPTORS
 from analysis.surrogate.domain import TrainingDomain
-from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
+from analysis.surrogate.frames import FrameSet, SurrogateSkipped, analysed_selection, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
 from analysis.surrogate.parallel import run_tasks
 from analysis.surrogate.targets import energies_of_ladder, from_ladder, to_ladder, with_gap
@@ -155,7 +155,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     model = SurrogateModel([(part, c.fitted[part]) for part in selection.CANDIDATES[c.chosen]],
                            selection.candidate_weights(c.chosen, c.per_target).tolist(), c.calibration, p["descriptor"],
                            frames.coords_angstrom[0], frames.symbols, frames.state_names,
-                           {"chosen": c.chosen, "hyperparameters": c.hyperparameters}, domain)
+                           {"chosen": c.chosen, "hyperparameters": c.hyperparameters, **_selection_info(frames)}, domain)
     mean, std = test_candidates[c.chosen]
     sigma = calibrated_sigma(std, c.calibration)
     models = {name: {**_scores(truth[test], m, names, n_states), "cv_mae_ev": round(c.cv_mae[name], 5),
@@ -187,6 +187,14 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
              c.mae[c.chosen], c.basis, models[c.chosen]["mean_mae_ev"], metrics["uncertainty"]["coverage_2sigma"],
              metrics["train_seconds"])
     return SurrogateFit(model, metrics, heldout, curve)
+
+
+def _selection_info(frames: FrameSet) -> dict:
+    """The model file's record of the analysed atoms (``atoms``, 0-based, and ``system_symbols``) when the frames are
+    a part of the simulated system: a geometry of the whole system is then cut to them before a prediction."""
+    if frames.selection is None:
+        return {}
+    return {"atoms": [int(a) for a in frames.selection.atoms], "system_symbols": list(frames.selection.system_symbols)}
 
 
 def _uncertainty(truth, mean, sigma, calibration, names) -> dict:
@@ -274,8 +282,12 @@ def learning_curve(x_train, y_train, g_train, x_test, y_test, factories, random_
 
 
 def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, params: dict | None = None,
-                    frame_stride: int = 1, max_frames: int = 20000, random_state: int = 0, n_jobs: int = 1) -> dict:
+                    frame_stride: int = 1, max_frames: int = 20000, random_state: int = 0, n_jobs: int = 1,
+                    topology_json=None) -> dict:
     """Read the frames of ok trajectories, :func:`fit_surrogate`, write ``model_dir/`` and ``metrics_out``.
+
+    ``topology_json``: the features' topology, whose analysed atoms (``features.atoms``) the surrogate learns from
+    (None: every atom).
 
     ``model_dir`` receives ``model.json`` + ``model.npz`` (see :mod:`analysis.surrogate.modelfile`),
     ``heldout_predictions.csv`` and ``learning_curve.csv``. When there is nothing to train on, or training fails,
@@ -285,7 +297,8 @@ def train_surrogate(store_paths, trajectories_parquet, metrics_out, model_dir, p
     model_dir.mkdir(parents=True, exist_ok=True)
     Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
     try:
-        frames = collect_frames(store_paths, usable_frames(trajectories_parquet), frame_stride, max_frames, random_state)
+        frames = collect_frames(store_paths, usable_frames(trajectories_parquet), frame_stride, max_frames, random_state,
+                                atoms=analysed_selection(topology_json))
         fit = fit_surrogate(frames, params, random_state, n_jobs)
     except Exception as exc:  # noqa: BLE001 - the channels report must not be lost to the surrogate
         if isinstance(exc, SurrogateSkipped):

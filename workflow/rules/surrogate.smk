@@ -2,6 +2,7 @@ rule surrogate:
     input:
         stores=batch_stores(),
         trajectories="results/qc/trajectories.parquet",
+        topology="results/features/topology.json",  # its analysed atoms (features.atoms)
     output:
         metrics="results/surrogate/metrics.json",
         model=directory("results/surrogate/model"),

@@ -7,6 +7,7 @@ rule topology:
         topology="results/features/topology.json",
     params:
         atom_names=config["features"]["atom_names"],
+        atoms=config["features"]["atoms"],
         bond_scale=config["features"]["bond_scale"],
         bond_guesser=config["features"]["bond_guesser"],
         reference_xyz=config["features"]["reference_xyz"],
