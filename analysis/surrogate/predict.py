@@ -4,7 +4,8 @@
     hopscope-predict results/surrogate/model geometries.xyz -o energies.csv
 
 The XYZ file (Å, one or more frames) must list the same elements in the same order as the training
-molecule; otherwise the model refuses it. The CSV holds one row per frame: ``<state>_ev``, the first gap and
+molecule, or, for a model trained on a part of a simulated system (``features.atoms``: a QM/MM run's QM
+region), the whole system's atoms as the trajectories list them; otherwise the model refuses it. The CSV holds one row per frame: ``<state>_ev``, the first gap and
 their calibrated 1σ (``*_sigma_ev``), all in eV.
 """
 
