@@ -80,11 +80,16 @@ def open_stored(path: str | Path):
 
 def read_bytes(path: str | Path) -> bytes:
     """The file's bytes (decompressed where it is stored compressed, see :func:`analysis.io.paths.resolve`; a leading UTF-8
-    byte-order mark dropped), refusing empty files and anything that is not plain ASCII text."""
+    byte-order mark dropped; line ends that are not ``\\n`` or ``\\r\\n`` made ``\\n``), refusing empty files and
+    anything that is not plain ASCII text."""
     path = Path(path)
     raw = file_bytes(path)
     if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (a CSV saved by a spreadsheet): not part of the text
         raw = raw[3:]
+    if b"\r\r" in raw:  # CR CR LF: a Windows file converted to Windows line ends once more (a copy, a git checkout)
+        raw = raw.replace(b"\r", b"")
+    elif b"\r" in raw and b"\n" not in raw:  # classic Mac line ends
+        raw = raw.replace(b"\r", b"\n")
     if not raw or raw.isspace():
         raise TrajectoryFormatError(path, 1, "a non-empty file")
     if raw.translate(None, _ALLOWED):  # something left after deleting the allowed bytes

@@ -314,3 +314,22 @@ def test_a_properties_csv_saved_with_a_byte_order_mark_is_read(tmp_path):
     t = read_xyz(folder)
     np.testing.assert_allclose(t.time_fs, [0.0, 0.5, 1.0])
     assert list(t.active_state) == [2, 2, 1]
+
+
+@pytest.mark.parametrize("line_end", [b"\r\r\n", b"\r"])
+def test_newtonx_files_with_doubled_or_classic_mac_line_ends_read_as_with_plain_ones(tmp_path, line_end):
+    """A CRLF file converted to CRLF once more (CR CR LF: every dyn.out line read as two, the trajectory excluded
+    at line 18) and CR-only line ends read exactly as the LF original."""
+    from tests.conftest import write_nx_ensemble
+    from analysis.io.newtonx import read_newtonx
+
+    write_nx_ensemble(tmp_path / "lf", [True], t_max_fs=10.0)
+    plain = read_newtonx(tmp_path / "lf" / "TRAJ1")
+    converted = tmp_path / "other" / "TRAJ1" / "RESULTS"
+    converted.mkdir(parents=True)
+    for f in (tmp_path / "lf" / "TRAJ1" / "RESULTS").iterdir():
+        (converted / f.name).write_bytes(f.read_bytes().replace(b"\n", line_end))
+    t = read_newtonx(converted.parent)
+    np.testing.assert_array_equal(t.coords_angstrom, plain.coords_angstrom)
+    np.testing.assert_array_equal(t.energies_ev, plain.energies_ev)
+    np.testing.assert_array_equal(t.active_state, plain.active_state)
