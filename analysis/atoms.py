@@ -61,7 +61,8 @@ def parse_atom_list(spec: str, n_atoms: int, key: str = "features.atoms") -> lis
 
 
 def fragment_labels(n_atoms: int, bonds) -> list[int]:
-    """Connected component (0, 1, … in order of first atom) of every atom of the bond graph."""
+    """Connected component (0, 1, … in order of first atom) of every atom of the graph of ``bonds`` (pairs): the
+    molecules of a system, or, given symmetry images as pairs, the sets of equivalent atoms."""
     parent = list(range(n_atoms))
 
     def root(i: int) -> int:

@@ -8,6 +8,8 @@ symmetry merging treats as one.
 from __future__ import annotations
 
 import html
+
+from analysis.atoms import fragment_labels
 from analysis.elements import hill_formula
 from analysis.products import isomerizable_torsions
 from analysis.topology import Topology
@@ -15,23 +17,10 @@ from analysis.topology import Topology
 
 def equivalent_atoms(topology: Topology) -> list[list[int]]:
     """Sets of atoms (each of two or more, in index order) that the topology's symmetries map onto each other."""
-    n = len(topology.symbols)
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for perm, _ in topology.symmetries:
-        for i, j in enumerate(perm):
-            a, b = root(i), root(int(j))
-            if a != b:
-                parent[max(a, b)] = min(a, b)
+    pairs = [(i, int(j)) for perm, _ in topology.symmetries for i, j in enumerate(perm)]
     orbits: dict[int, list[int]] = {}
-    for i in range(n):
-        orbits.setdefault(root(i), []).append(i)
+    for atom, orbit in enumerate(fragment_labels(len(topology.symbols), pairs)):
+        orbits.setdefault(orbit, []).append(atom)
     return [atoms for atoms in orbits.values() if len(atoms) > 1]
 
 
