@@ -197,6 +197,15 @@ def last_per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, len(keys) - 1 - index_reversed
 
 
+def restart_survivors(time_fs: np.ndarray) -> np.ndarray:
+    """Which frames of a series whose time goes back (a run restarted from a checkpoint and written on to the same
+    file) survive: those earlier than every frame written after them. A restart at time T supersedes the frames
+    at T and later written before it; the last one written wins, as :func:`last_per_key`, for any time step."""
+    time_fs = np.asarray(time_fs, dtype=float)
+    later_min = np.minimum.accumulate(time_fs[::-1])[::-1]  # the earliest time from each frame on
+    return time_fs < np.r_[later_min[1:], np.inf]
+
+
 def cut_at_the_end(common: np.ndarray, *keys: np.ndarray) -> bool:
     """Whether every key some series holds beyond the ``common`` ones (:func:`shared_rows`) lies after the last
     common key: the files of a run stopped mid-write end at different steps, and the run is cut, not inconsistent."""

@@ -31,7 +31,7 @@ from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import glob_text, is_text_file, resolve
 from analysis.io.text import element_symbols, join_ranges, read_bytes, read_xyz_frames
-from analysis.io.trajectory import Trajectory
+from analysis.io.trajectory import Trajectory, restart_survivors
 
 _ENERGY_COL = re.compile(r"^e(\d+)_ev$")
 # one match per comment line at most (the first occurrence), over all comment lines joined at once
@@ -78,12 +78,12 @@ def xyz_comments(path: str | Path) -> tuple[int, str, np.ndarray]:
 
 def comment_properties(comments: str, n_frames: int) -> dict[str, np.ndarray]:
     """``time_fs`` and ``active_state`` (1-based) from the frames' comment lines (``comments``: one per line), each
-    only where every frame has it (and times do not decrease): see the module docstring for the forms read."""
+    only where every frame has it: see the module docstring for the forms read."""
     out: dict[str, np.ndarray] = {}
     times = _COMMENT_TIME.findall(comments)
     if n_frames and len(times) == n_frames:
         time_fs = np.array(times, dtype=float)
-        if np.all(np.diff(time_fs) >= 0) and np.isfinite(time_fs).all():
+        if np.isfinite(time_fs).all():
             out["time_fs"] = time_fs
     states = _COMMENT_STATE.findall(comments)
     if n_frames and len(states) == n_frames:
@@ -129,6 +129,11 @@ def read_xyz(folder: str | Path, trajectory_id: str | None = None) -> Trajectory
         raise TrajectoryFormatError(csv_path, None, f"active_state in 1..{energies.shape[1]}")
     if active.max() > energies.shape[1]:  # states without energies: NaN columns
         energies = np.column_stack([energies, np.full((n_frames, active.max() - energies.shape[1]), np.nan)])
+    keep = restart_survivors(time_fs) if (np.diff(time_fs) < 0).any() else np.ones(n_frames, bool)
+    if not keep.all():  # a restarted run written on (its time goes back): the frames its restart superseded go
+        flags.append(f"restarted:{int((~keep).sum())}_frames_superseded")
+        coords, time_fs, active, energies, total = (a[keep] for a in (coords, time_fs, active, energies, total))
+        n_frames = len(time_fs)
     return Trajectory(
         trajectory_id=trajectory_id, source_path=str(folder), format="xyz", symbols=symbols,
         masses_amu=np.array([MASSES_AMU.get(s, np.nan) for s in symbols]), time_fs=time_fs, coords_angstrom=coords,

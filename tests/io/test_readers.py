@@ -333,3 +333,28 @@ def test_newtonx_files_with_doubled_or_classic_mac_line_ends_read_as_with_plain_
     np.testing.assert_array_equal(t.coords_angstrom, plain.coords_angstrom)
     np.testing.assert_array_equal(t.energies_ev, plain.energies_ev)
     np.testing.assert_array_equal(t.active_state, plain.active_state)
+
+
+@pytest.mark.parametrize("times_in", ["comments", "csv"])
+def test_a_restarted_xyz_run_written_on_keeps_the_frames_of_its_restart(tmp_path, times_in):
+    """0-50 fs, then a restart from the 40 fs checkpoint written on to 100 fs in the same file: the frames at 40-50 fs
+    are the restart's (the last written), 201 frames at 0.5 fs. Before, the decreasing times made the reader fall
+    back to the frame index as time (222 'fs'), with a warning only."""
+    xyz = demo.equilibrium_geometry()
+    times = np.r_[np.arange(0, 50.01, 0.5), np.arange(40, 100.01, 0.5)]
+    coords = xyz[None] + 0.001 * np.arange(len(times))[:, None, None]  # frame k is shifted by k mÅ
+    folder = tmp_path / "run1"
+    folder.mkdir()
+    with open(folder / "traj.xyz", "w") as fh:
+        for t, frame in zip(times, coords):
+            fh.write(f"{len(xyz)}\n" + (f"time={t:.2f} state={2 if t < 70 else 1}" if times_in == "comments" else "frame") + "\n")
+            fh.writelines(f"{s} {x:.8f} {y:.8f} {z:.8f}\n" for s, (x, y, z) in zip(demo.SYMBOLS, frame))
+    if times_in == "csv":
+        (folder / "props.csv").write_text("time_fs,active_state\n" + "".join(f"{t},{2 if t < 70 else 1}\n" for t in times))
+    t = read_xyz(folder)
+    np.testing.assert_allclose(t.time_fs, np.arange(0, 100.01, 0.5))
+    at_40 = int(np.flatnonzero(times == 40.0)[1])  # the restart's own 40 fs frame
+    np.testing.assert_allclose(t.coords_angstrom[80], coords[at_40], atol=1e-6)
+    np.testing.assert_allclose(t.coords_angstrom[79], coords[79], atol=1e-6)
+    assert list(t.active_state[[0, 139, 140]]) == [2, 2, 1]
+    assert "restarted:21_frames_superseded" in t.flags and "time_is_frame_index" not in t.flags
