@@ -79,15 +79,26 @@ def fragment_labels(n_atoms: int, bonds) -> list[int]:
 
 def solvent_atoms(symbols, bonds, min_copies: int = SOLVENT_MIN_COPIES, max_atoms: int = SOLVENT_MAX_ATOMS) -> list[int]:
     """Atoms of the solvent: every molecule (bonded fragment) of at most ``max_atoms`` atoms whose formula occurs at
-    least ``min_copies`` times, and, beside such a solvent, lone counter-ions (:data:`COUNTER_IONS`). Empty when
-    nothing else would remain (a cluster of one kind of molecule is the subject, not its solvent)."""
+    least ``min_copies`` times; a fragment whose formula is a whole multiple of such a molecule's (two waters
+    whose hydrogens came within the bond guesser's reach in the reference frame: H4O2); and, beside such a
+    solvent, lone counter-ions (:data:`COUNTER_IONS`). Empty when nothing else would remain (a cluster of one kind
+    of molecule is the subject, not its solvent)."""
     labels = fragment_labels(len(symbols), bonds)
     members: dict[int, list[int]] = {}
     for atom, frag in enumerate(labels):
         members.setdefault(frag, []).append(atom)
-    formula = {frag: tuple(sorted(Counter(symbols[a] for a in atoms).items())) for frag, atoms in members.items()}
-    copies = Counter(formula.values())
-    solvent = {frag for frag, atoms in members.items() if len(atoms) <= max_atoms and copies[formula[frag]] >= min_copies}
+    formula = {frag: Counter(symbols[a] for a in atoms) for frag, atoms in members.items()}
+    copies = Counter(tuple(sorted(f.items())) for f in formula.values())
+    kinds = [dict(k) for k, n in copies.items() if n >= min_copies and sum(c for _, c in k) <= max_atoms]
+
+    def is_solvent(f: Counter) -> bool:
+        for kind in kinds:
+            k = f[next(iter(kind))] // kind[next(iter(kind))]
+            if k >= 1 and set(f) == set(kind) and all(f[e] == k * n for e, n in kind.items()):
+                return True
+        return False
+
+    solvent = {frag for frag, f in formula.items() if is_solvent(f)}
     if solvent:
         solvent |= {frag for frag, atoms in members.items() if len(atoms) == 1 and symbols[atoms[0]] in COUNTER_IONS}
     out = sorted(a for frag in solvent for a in members[frag])

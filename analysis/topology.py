@@ -234,9 +234,9 @@ def bond_cutoff_angstrom(symbol_a: str, symbol_b: str, scale: float = 1.2, metho
 def cutoff_matrix(symbols) -> np.ndarray:
     """(n_atoms, n_atoms) :func:`bond_cutoff_angstrom` of every pair of atoms."""
     kinds = sorted(set(symbols))
-    table = {(a, b): bond_cutoff_angstrom(a, b) for a in kinds for b in kinds}
-    n = len(symbols)
-    return np.array([[table[a, b] for b in symbols] for a in symbols], dtype=float).reshape(n, n)
+    table = np.array([[bond_cutoff_angstrom(a, b) for b in kinds] for a in kinds], dtype=float).reshape(len(kinds), len(kinds))
+    index = np.array([kinds.index(s) for s in symbols], dtype=int) if len(symbols) else np.zeros(0, dtype=int)
+    return table[np.ix_(index, index)]
 
 
 def distance_matrix(coords_angstrom) -> np.ndarray:
@@ -296,10 +296,21 @@ def perceive_bonds(symbols, coords_angstrom, scale: float = 1.2, method: str = "
         return sorted(set(guess_bonds_mdanalysis(symbols, coords_angstrom)) | set(perceive_bonds(symbols, coords_angstrom, scale)))
     if method != "covalent":
         raise ValueError(f"bond perception method {method!r}: expected 'mdanalysis' or 'covalent'")
+    from scipy.spatial import cKDTree
+
     radii = np.array([COVALENT_RADII_ANGSTROM.get(s, 1.5) for s in symbols])
-    d = distance_matrix(coords_angstrom)
-    bonded = np.triu(d < scale * (radii[:, None] + radii[None]), k=1)
-    return [tuple(int(v) for v in p) for p in np.argwhere(bonded)]
+    xyz = np.asarray(coords_angstrom, dtype=float)
+    if len(xyz) < 2:
+        return []
+    # candidate pairs within the longest cutoff from a k-d tree (a 10,000-atom QM/MM system: no 10^8-pair matrix)
+    pairs = cKDTree(xyz).query_pairs(scale * 2 * radii.max(), output_type="ndarray")
+    if not len(pairs):
+        return []
+    pairs = np.sort(pairs, axis=1)
+    d = np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1)
+    pairs = pairs[d < scale * (radii[pairs[:, 0]] + radii[pairs[:, 1]])]
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]  # in index order, as the full matrix's argwhere gave them
+    return [(int(a), int(b)) for a, b in pairs]
 
 
 def consensus_bonds(symbols, frames_angstrom, scale: float = 1.2, method: str = "mdanalysis") -> list[tuple[int, int]]:

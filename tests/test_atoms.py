@@ -53,6 +53,13 @@ def test_solvent_is_many_copies_of_one_small_molecule_and_its_counter_ions():
     labels = fragment_labels(len(symbols), bonds)
     assert len(set(labels)) == 1 + 12 + 1  # the molecule, 12 waters, the ion
     assert solvent_atoms(symbols, bonds) == list(range(n_mol, len(symbols)))
+    # two waters whose hydrogens the guesser bonded in the reference frame (one H4O2 fragment) are solvent too
+    paired = xyz.copy()
+    h_a, h_b = n_mol + 1, n_mol + 4  # an H of the first and of the second water
+    paired[n_mol + 3:n_mol + 6] += paired[h_a] - paired[h_b] + [0.9, 0.0, 0.0]  # H-H 0.9 Å
+    paired_bonds = perceive_bonds(symbols, paired, method="mdanalysis")
+    assert (h_a, h_b) in paired_bonds
+    assert solvent_atoms(symbols, paired_bonds) == list(range(n_mol, len(symbols)))
     kept, why = analysed_atoms("auto", symbols, bonds)
     assert kept == list(range(n_mol)) and "37 solvent atoms left out" in why
     assert analysed_atoms("all", symbols, bonds)[0] == list(range(len(symbols)))
