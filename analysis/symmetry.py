@@ -184,8 +184,8 @@ def restore(coords: np.ndarray, perm, improper: bool) -> np.ndarray:
 
 def _generic_direction(reference: np.ndarray) -> np.ndarray:
     """A fixed direction with no special relation to the molecule: (1, 2, 4)/√21 in the reference's principal
-    axes (largest to smallest spread), so a planar molecule's normal weighs most."""
-    _, _, axes = np.linalg.svd(_centred(np.asarray(reference, dtype=float)), full_matrices=False)
+    axes (largest to smallest spread), so a planar molecule's normal weighs most (all three axes also for two atoms)."""
+    _, _, axes = np.linalg.svd(_centred(np.asarray(reference, dtype=float)), full_matrices=True)
     return np.array([1.0, 2.0, 4.0]) @ axes / np.sqrt(21.0)
 
 

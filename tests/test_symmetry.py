@@ -260,3 +260,17 @@ def test_symmetries_of_a_long_chain_are_found_past_the_automorphism_limit(n_carb
     if n_carbons == 40:
         assert symmetry.kabsch_rmsd(xyz[swap], xyz)[1] < symmetry.TOLERANCE_ANGSTROM
     assert symmetry.geometric_symmetries(xyz, [tuple(swap)]) == [(tuple(range(len(symbols))), False)]
+
+
+def test_a_homonuclear_diatomic_is_relabelled_without_failing():
+    """I2: its one symmetry swaps the atoms. The principal axes of two atoms are three as of any molecule (a 20-run
+    I2 ensemble stopped in event_symmetry: 'matmul ... size 2 is different from 3'); a stretched and a compressed
+    bond are told apart by their length, never by the labels."""
+    reference = np.array([[0.0, 0.0, 0.0], [2.67, 0.0, 0.0]])
+    syms = symmetry.geometric_symmetries(reference, symmetry.candidate_permutations(["I", "I"], [(0, 1)], reference))
+    assert [tuple(p) for p, _ in syms] == [(0, 1), (1, 0)]
+    events = np.array([[[0.0, 0.0, 0.0], [3.5, 0.1, 0.0]], [[0.1, 0.0, 0.0], [2.5, 0.0, 0.0]], [[0.0, 0.0, 0.0], [4.1, 0.0, 0.1]]])
+    choice = symmetry.coherent_choice(events, reference, syms)
+    assert choice.shape == (3,) and set(choice) <= {0, 1}
+    lengths = np.linalg.norm(np.diff(symmetry.relabel(events, syms, choice), axis=1)[:, 0], axis=-1)
+    np.testing.assert_allclose(lengths, np.linalg.norm(np.diff(events, axis=1)[:, 0], axis=-1))
