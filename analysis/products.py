@@ -28,7 +28,8 @@ from analysis.io.store import Store
 from analysis.topology import Topology, bond_change_masks, cutoff_matrix, mean_distance_matrix
 
 WINDOW_FS = 20.0
-CHUNK = 256  # trajectories judged at once
+CHUNK = 256  # trajectories judged at once, at most ...
+CHUNK_BYTES = 5e8  # ... and at most as many as their final distance matrices fit in this
 FC_BONDING = "FC bonding"
 DOUBLE_BOND_FRACTION = 0.92  # a bond shorter than this fraction of its covalent radii sum at FC is a multiple bond
 ISOMERIZED_COS = 0.3  # |cos| of the final torsion past which it is on a side (cis |φ| < 73°, trans |φ| > 107°)
@@ -161,6 +162,8 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
     quads = isomerizable_torsions(topology)
     fc_side = np.sign(torsion_cos(fc, quads)) if quads else np.zeros(0)
     rows, pending = [], []  # pending: (trajectory id, end time, final distances, final torsion cosines) not yet judged
+    # fewer at once for a large system: each holds an n_atoms² distance matrix (3,000 atoms: 72 MB)
+    chunk = max(1, min(CHUNK, int(CHUNK_BYTES // (8 * max(len(topology.symbols), 1) ** 2))))
 
     def judge():
         broken, formed = bond_change_masks(np.stack([p[2] for p in pending]), fc, topology.symbols, topology.bonds)
@@ -189,7 +192,7 @@ def trajectory_products(store_paths, usable: dict[str, int], topology: Topology,
                 xyz = store.rows(tid, "coords_angstrom", last)  # the last window_fs only
                 pending.append((tid, float(time_fs[-1]), mean_distance_matrix(xyz),
                                 torsion_cos(xyz, quads).mean(axis=0) if quads else np.zeros(0)))
-                if len(pending) >= CHUNK:
+                if len(pending) >= chunk:
                     judge()
     if pending:
         judge()
