@@ -180,6 +180,25 @@ def test_solvated_run_is_analysed_on_its_molecule_with_the_files_numbering(solva
     with pytest.raises(ModelMismatchError, match="or the whole simulated system's 49 atoms, of which atoms 37-49"):
         model.predict_table(system[:, ::-1], symbols=system_symbols[::-1])
 
+    # the next calculations are written with their environment: the whole system at the picked frame
+    from analysis.io.text import read_xyz_frames
+    from analysis.surrogate.active import run_next_calculations
+
+    table = run_next_calculations(tmp / "model", [tmp / "s.npz"], tmp / "t.parquet", tmp / "none.csv", tmp / "next", n=3)
+    assert len(table) == 3
+    for row in table.itertuples():
+        written = read_xyz_frames(tmp / "next" / row.file)
+        assert list(written["symbols"]) == list(system_symbols)
+        with Store(tmp / "s.npz") as store:
+            frame = int(np.argmin(np.abs(store.array(row.trajectory_id, "time_fs") - row.time_fs)))
+            np.testing.assert_allclose(written["coords_angstrom"][0], store.rows(row.trajectory_id, "coords_angstrom", frame),
+                                       atol=1e-7)
+    # and they go straight back into predict (their comment lines are plain ASCII: '+/-', not '±')
+    from analysis.surrogate.predict import predict_xyz
+
+    again = predict_xyz(tmp / "model", tmp / "next" / table["file"].iloc[0])
+    assert again[f"{model.state_names[0]}_ev"].iloc[0] == pytest.approx(table[f"{model.state_names[0]}_ev"].iloc[0], abs=1e-4)
+
 
 def test_surrogate_frames_stay_within_the_descriptor_budget():
     """A system analysed whole grows the inverse-distance descriptor as the square of its atoms: the frames are

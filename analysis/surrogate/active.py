@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.io.store import usable_frames
+from analysis.io.store import Store, usable_frames
 from analysis.io.text import format_xyz
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, load_model
@@ -98,6 +98,21 @@ def write_xyz(path, symbols, coords_angstrom, comment: str) -> None:
     Path(path).write_text(format_xyz(coords_angstrom, symbols, [comment], decimals=8), encoding="utf-8")
 
 
+def whole_system_coords(store_paths, table: pd.DataFrame) -> list[np.ndarray]:
+    """Every atom's coordinates (Å) at each row's ``trajectory_id`` and ``time_fs`` (the frame nearest that time)."""
+    wanted: dict[str, list[tuple[int, float]]] = {}
+    for k, (tid, t) in enumerate(zip(table["trajectory_id"], table["time_fs"])):
+        wanted.setdefault(tid, []).append((k, float(t)))
+    out: list = [None] * len(table)
+    for path in store_paths:
+        with Store(path) as store:
+            for tid in sorted(set(store.ids) & set(wanted)):
+                times = store.array(tid, "time_fs")
+                for k, t in wanted[tid]:
+                    out[k] = store.rows(tid, "coords_angstrom", int(np.argmin(np.abs(times - t))))
+    return out
+
+
 def _model_selection(model):
     """The analysed atoms the model was trained on (its file records them), or None: all."""
     if not model.info.get("atoms"):
@@ -145,11 +160,15 @@ def _write_next_calculations(model_dir, store_paths, trajectories_parquet, assig
     table = next_calculations(model, frames, trajectory_channels(assignments), n)
     files = []
     energy_cols = [f"{s}_ev" for s in model.state_names]
-    for row, coords in zip(table.itertuples(index=False), table.attrs["coords_angstrom"]):
+    selection, symbols, coords_of, whole = _model_selection(model), model.symbols, table.attrs["coords_angstrom"], ""
+    if selection is not None:  # a QM/MM run's next calculation needs the environment its QM region sat in
+        symbols, coords_of = list(selection.system_symbols), whole_system_coords(store_paths, table)
+        whole = f" (whole system; the model's atoms are {len(selection.atoms)} of them: features.atoms)"
+    for row, coords in zip(table.itertuples(index=False), coords_of):
         name = f"next_{row.rank:02d}_{row.trajectory_id}_{row.time_fs:g}fs.xyz"
-        predicted = " ".join(f"{c[:-3]}={getattr(row, c):.4f}±{getattr(row, c[:-3] + '_sigma_ev'):.4f}" for c in energy_cols)
-        write_xyz(out_dir / name, model.symbols, coords, f"{row.trajectory_id} t={row.time_fs:g} fs channel={row.channel} "
-                  f"predicted(eV) {predicted}")
+        predicted = " ".join(f"{c[:-3]}={getattr(row, c):.4f}+/-{getattr(row, c[:-3] + '_sigma_ev'):.4f}" for c in energy_cols)
+        write_xyz(out_dir / name, symbols, coords, f"{row.trajectory_id} t={row.time_fs:g} fs channel={row.channel} "
+                  f"predicted(eV) {predicted}{whole}")
         files.append(name)
     table["file"] = files
     table.to_csv(out_dir / "index.csv", index=False, float_format="%.5f")
