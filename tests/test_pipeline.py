@@ -65,6 +65,14 @@ def test_pipeline_on_tiny_demo_writes_consistent_outputs(tmp_path):
     stats = pd.read_csv(r / "clusters/channel_stats.csv")
     assert set(stats.channel) == set(channels.loc[channels.resolved, "channel"]) and (stats.n_bootstrap == 100).all()
     assert (r / "clusters/formation.csv").is_file()
+    # every XYZ the run writes (channel geometries, next calculations) reads back with this project's own reader:
+    # their comments named 'S1→S0' and '±' and were refused as non-ASCII
+    from analysis.io.text import read_xyz_frames
+
+    written = sorted(r.glob("report/geometries/**/*.xyz")) + sorted(r.glob("surrogate/next_calculations/*.xyz"))
+    assert len(written) >= 4
+    for path in written:
+        assert read_xyz_frames(path)["coords_angstrom"].shape[1] == 13
     # reproducible: the same inputs and config give byte-identical channels (seeded resamples and nulls)
     before = {f: (r / f).read_bytes() for f in ("clusters/assignments.csv", "clusters/channel_stats.csv", "report/channels.csv")}
     proc = run_snakemake(tmp_path, TINY, "--forcerun", "cluster")

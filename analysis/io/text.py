@@ -364,13 +364,23 @@ def read_xyz_frames(path, allow_partial_last: bool = True, extra_columns: bool =
             "symbols": symbols, "coords_angstrom": coords.reshape(n_frames, natom, 3), "truncated": truncated}
 
 
+_ASCII_WORDS = str.maketrans({"→": "->", "±": "+/-", "σ": "sigma", "Å": "A", "·": ".", "–": "-", "—": "-", "°": " deg",
+                               "\n": " ", "\r": " "})
+
+
+def ascii_comment(text: str) -> str:
+    """``text`` as one plain-ASCII line ('S1→S0' → 'S1->S0', '±' → '+/-'; anything else not ASCII → '?'): an XYZ
+    comment every reader takes, this project's own included (it refuses non-ASCII bytes)."""
+    return str(text).translate(_ASCII_WORDS).encode("ascii", "replace").decode("ascii")
+
+
 def format_xyz(coords_angstrom: np.ndarray, symbols, comments, decimals: int = 6) -> str:
     """Multi-frame XYZ text (Å) of ``coords_angstrom`` (n_frames, n_atoms, 3) or one frame (n_atoms, 3), one
-    comment line per frame."""
+    comment line per frame (made plain ASCII, :func:`ascii_comment`)."""
     coords_angstrom = np.asarray(coords_angstrom, float).reshape(-1, len(symbols), 3)
     width = decimals + 6
     blocks = []
-    for xyz, comment in zip(coords_angstrom, comments):
+    for xyz, comment in zip(coords_angstrom, map(ascii_comment, comments)):
         body = "\n".join(f"{s:2s} {x:{width}.{decimals}f} {y:{width}.{decimals}f} {z:{width}.{decimals}f}"
                          for s, (x, y, z) in zip(symbols, xyz))
         blocks.append(f"{len(symbols)}\n{comment}\n{body}\n")

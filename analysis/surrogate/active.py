@@ -166,7 +166,7 @@ def _write_next_calculations(model_dir, store_paths, trajectories_parquet, assig
         whole = f" (whole system; the model's atoms are {len(selection.atoms)} of them: features.atoms)"
     for row, coords in zip(table.itertuples(index=False), coords_of):
         name = f"next_{row.rank:02d}_{row.trajectory_id}_{row.time_fs:g}fs.xyz"
-        predicted = " ".join(f"{c[:-3]}={getattr(row, c):.4f}+/-{getattr(row, c[:-3] + '_sigma_ev'):.4f}" for c in energy_cols)
+        predicted = " ".join(f"{c[:-3]}={getattr(row, c):.4f}±{getattr(row, c[:-3] + '_sigma_ev'):.4f}" for c in energy_cols)
         write_xyz(out_dir / name, symbols, coords, f"{row.trajectory_id} t={row.time_fs:g} fs channel={row.channel} "
                   f"predicted(eV) {predicted}{whole}")
         files.append(name)

@@ -358,3 +358,11 @@ def test_a_restarted_xyz_run_written_on_keeps_the_frames_of_its_restart(tmp_path
     np.testing.assert_allclose(t.coords_angstrom[79], coords[79], atol=1e-6)
     assert list(t.active_state[[0, 139, 140]]) == [2, 2, 1]
     assert "restarted:21_frames_superseded" in t.flags and "time_is_frame_index" not in t.flags
+
+
+def test_written_xyz_comments_are_plain_ascii_and_read_back():
+    from analysis.io.text import format_xyz
+
+    text = format_xyz(np.zeros((2, 3)), ["H", "H"], ["S1→S0 channel A1 predicted S0=-1.0±0.1 eV, σ 0.2 Å, 30°"])
+    assert text.splitlines()[1] == "S1->S0 channel A1 predicted S0=-1.0+/-0.1 eV, sigma 0.2 A, 30 deg"
+    text.encode("ascii")  # raises if not
