@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.io.discover import FORMATS, READERS, Found, batch_of, discover, found_from_manifest, read_manifest
+from analysis.io.discover import DUPLICATE_OF, FORMATS, READERS, Found, batch_of, discover, found_from_manifest, read_manifest
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.trajectory import Trajectory
 
@@ -22,6 +23,8 @@ class IngestError(RuntimeError):
 
 
 def _unknown_reason(folder: Path) -> str:
+    if folder.is_symlink() and not folder.exists():
+        return f"{folder}: a link to {os.readlink(folder)}, which does not exist (a purged scratch folder?)"
     known = "; ".join(f"{s.name}: {s.description}" for s in FORMATS)
     return f"{folder}: no reader recognises its files (expected one of — {known})"
 
@@ -34,6 +37,10 @@ def read_one(found: Found) -> Trajectory:
     TrajectoryFormatError
         Whatever the reader finds wrong, naming the file (a missing file reads ``<path>: missing``).
     """
+    if found.format.startswith(DUPLICATE_OF):
+        first = found.format[len(DUPLICATE_OF):]
+        raise TrajectoryFormatError(found.folder, None, "a trajectory of its own",
+                                    f"{found.folder}: the same files as {first} (a link to them): analysed once, as {first}")
     if found.format == "unknown":
         raise TrajectoryFormatError(found.folder, None, "files of a known format", _unknown_reason(found.folder))
     try:

@@ -258,6 +258,9 @@ def apply_policy(table: pd.DataFrame, qc: pd.DataFrame, policy: str) -> pd.DataF
     return merged
 
 
+INGEST_COUNT_COLUMNS = ("n_frames", "n_atoms", "n_states", "n_hops", "final_state")
+
+
 def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, policy: str = "exclude") -> pd.DataFrame:
     """QC every ingested trajectory and write ``qc.csv`` and the final ``trajectories.parquet`` (reads the
     batches, then :func:`qc_table` and :func:`apply_policy`).
@@ -280,6 +283,9 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
     table = pd.concat([pd.read_csv(p, dtype={"trajectory_id": str, "reason": str, "flags": str, "final_label": str},
                                    keep_default_na=False) for p in table_paths], ignore_index=True)
+    for column in INGEST_COUNT_COLUMNS:  # empty for an excluded run: a batch holding one read them as text ('801.0')
+        if column in table:
+            table[column] = pd.to_numeric(table[column].replace("", np.nan), errors="coerce")
     rows, symbols = [], {}
     for path in store_paths:
         with Store(path) as store:

@@ -273,3 +273,27 @@ def test_runs_of_one_length_written_with_different_time_steps_are_not_too_short(
     qc = qc_table(rows, {r["trajectory_id"]: ("C", "O") for r in rows}, DEFAULT_THRESHOLDS).set_index("trajectory_id")
     assert list(qc["qc_pass"]) == [True, True, True, True, False]
     assert "20 fs simulated (41 frames of 0.5 fs) < 1 x nominal 30 fs" in qc.at["T5", "qc_reason"]
+
+
+def test_a_batch_with_an_unreadable_run_and_a_truncated_one_passes_qc(small_demo, tmp_path):
+    """One batch: a folder no reader recognises (excluded, its counts empty in the batch table), a symbolic link to
+    another run (excluded as its duplicate), a dangling link (excluded, named) and runs QC truncates at their planted
+    energy jump. The empty counts made the column text ('801.0') and QC stopped with a ValueError."""
+    import shutil
+
+    out, truth = small_demo
+    ens = tmp_path / "ens"
+    shutil.copytree(out / "ensemble", ens)
+    (ens / "TRAJ900").mkdir()
+    (ens / "TRAJ900" / "notes.txt").write_text("not a trajectory\n")
+    (ens / "TRAJ901").symlink_to(ens / "TRAJ1")
+    (ens / "TRAJ902").symlink_to(tmp_path / "purged" / "TRAJ902")
+    table = ingest_batch(ens, tmp_path / "s.npz", tmp_path / "t.csv").set_index("trajectory_id")
+    assert "the same files as TRAJ1 (a link to them)" in table.loc["TRAJ901", "reason"]
+    assert "which does not exist" in table.loc["TRAJ902", "reason"]
+    run_qc([tmp_path / "s.npz"], [tmp_path / "t.csv"], tmp_path / "qc.csv", tmp_path / "t.parquet", policy="truncate")
+    merged = pd.read_parquet(tmp_path / "t.parquet").merge(truth, on="trajectory_id")
+    jumped = merged[merged.broken == "energy_jump"]
+    assert len(jumped) and (jumped.status == "ok").all()
+    assert (jumped.n_frames_used == np.round(jumped.broken_at_fs / 0.5)).all()
+    assert set(pd.read_parquet(tmp_path / "t.parquet").query("status == 'excluded'").trajectory_id) >= {"TRAJ900", "TRAJ901", "TRAJ902"}

@@ -10,6 +10,7 @@ manifest and the error messages are all derived from it. Every file may be store
 from __future__ import annotations
 
 import hashlib
+import os
 import zlib
 from fnmatch import fnmatch
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ class Found(NamedTuple):
     def files(self) -> list[Path]:
         """The files the reader reads that exist (all regular top-level files for ``unknown``; the XYZ file and
         its ``<stem>.csv`` for a loose XYZ file)."""
+        if self.format.startswith(DUPLICATE_OF) or not (self.folder.is_dir() or self.folder.is_file()):
+            return []  # read as the folder it duplicates; a dangling link has none
         if xyz.is_xyz_file(self.folder):
             return [p for p in (resolve(self.folder), resolve(xyz.properties_csv(self.folder))) if p is not None]
         if self.format == "unknown":
@@ -192,16 +195,36 @@ def discover(root: str | Path, pattern: str = "*", fmt: str = "auto") -> list[Fo
     single = _root_as_trajectory(root, fmt)
     if single:  # its own subfolders (RESULTS, JOB_AD, QM …) are parts of it, not trajectories
         return [Found(root.name, root, single)]
-    top = sorted((p for p in root.glob(pattern) if p.is_dir()), key=lambda p: natural_key(p.name))
+    # a dangling link (its run's scratch purged) is listed, so the ensemble reports it instead of dropping it
+    top = sorted((p for p in root.glob(pattern) if p.is_dir() or (p.is_symlink() and not p.exists())),
+                 key=lambda p: natural_key(p.name))
     pairs: list[tuple[Path, str]] = []
     for folder in top:
         pairs += _trajectory_folders(folder, fmt, MAX_DEPTH - 1) or [(folder, "unknown" if fmt == "auto" else fmt)]
     if all(f == "unknown" for _, f in pairs) and fmt in ("auto", "xyz") and (files := loose_xyz_files(root, pattern)):
         # no trajectory folder, but XYZ files: one trajectory per file (folders beside them are not trajectories)
-        return sorted((Found(p.stem, p, "xyz") for p in files), key=lambda f: natural_key(f.trajectory_id))
+        return _mark_duplicates(sorted((Found(p.stem, p, "xyz") for p in files), key=lambda f: natural_key(f.trajectory_id)))
     ids = trajectory_ids(root, [p for p, _ in pairs])
     found = [Found(tid, p, f) for tid, (p, f) in zip(ids, pairs)]
-    return sorted(found, key=lambda f: natural_key(f.trajectory_id))
+    return _mark_duplicates(sorted(found, key=lambda f: natural_key(f.trajectory_id)))
+
+
+DUPLICATE_OF = "duplicate_of:"  # format of a found trajectory that is another one's folder or file again (a link)
+
+
+def _mark_duplicates(found: list[Found]) -> list[Found]:
+    """``found`` with every entry whose folder or file resolves to an earlier one's (a symbolic link to it, a run
+    listed under two names) marked ``duplicate_of:<first id>``: it is reported and excluded, not counted twice."""
+    first: dict[str, str] = {}
+    out = []
+    for f in found:
+        real = os.path.realpath(f.folder)
+        if f.format != "unknown" and real in first:
+            out.append(f._replace(format=f"{DUPLICATE_OF}{first[real]}"))
+            continue
+        first.setdefault(real, f.trajectory_id)
+        out.append(f)
+    return out
 
 
 def auto_batches(n_trajectories: int, batch_trajectories: int = 250, minimum: int = 4) -> int:
