@@ -78,7 +78,7 @@ class Found(NamedTuple):
     def files(self) -> list[Path]:
         """The files the reader reads that exist (all regular top-level files for ``unknown``; the XYZ file and
         its ``<stem>.csv`` for a loose XYZ file)."""
-        if self.format.startswith(DUPLICATE_OF) or not (self.folder.is_dir() or self.folder.is_file()):
+        if self.format.startswith(DUPLICATE_OF) or (self.folder.is_symlink() and not self.folder.exists()):
             return []  # read as the folder it duplicates; a dangling link has none
         if xyz.is_xyz_file(self.folder):
             return [p for p in (resolve(self.folder), resolve(xyz.properties_csv(self.folder))) if p is not None]
