@@ -212,8 +212,9 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "etot_drift": lambda r: f"total-energy drift {r.etot_drift_ev:.3f} eV > {th['max_etot_drift_ev']} eV",
         "etot_step": lambda r: f"total-energy jump {r.etot_step_ev:.3f} eV in one step > {th['max_etot_step_ev']} eV",
         "hop_epot_jump": lambda r: f"potential-energy jump at a hop {r.hop_epot_jump_ev:.3f} eV > {th['max_hop_epot_jump_ev']} eV",
-        "too_short": lambda r: (f"{r.duration_fs:g} fs simulated ({r.n_frames} frames of {r.time_step_fs:g} fs) < "
-                                f"{th['min_length_fraction']:g} x nominal {nominal:g} fs"),
+        "too_short": lambda r: (f"{r.duration_fs:g} fs simulated ("
+                                + (f"{r.n_frames} frames of {r.time_step_fs:g} fs" if r.n_frames != 1 else "1 frame")
+                                + f") < {th['min_length_fraction']:g} x nominal {nominal:g} fs"),
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
         "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority),
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",

@@ -297,3 +297,11 @@ def test_a_batch_with_an_unreadable_run_and_a_truncated_one_passes_qc(small_demo
     assert len(jumped) and (jumped.status == "ok").all()
     assert (jumped.n_frames_used == np.round(jumped.broken_at_fs / 0.5)).all()
     assert set(pd.read_parquet(tmp_path / "t.parquet").query("status == 'excluded'").trajectory_id) >= {"TRAJ900", "TRAJ901", "TRAJ902"}
+
+
+def test_a_run_of_one_frame_is_too_short_in_words():
+    from analysis.qc import DEFAULT_THRESHOLDS, qc_table
+
+    rows = _rows(T4={"n_frames": 1, "duration_fs": 0.0, "time_step_fs": 0.0, "usable_frames": 1})
+    qc = qc_table(rows, {f"T{k}": ("C", "H") for k in range(1, 5)}, DEFAULT_THRESHOLDS).set_index("trajectory_id")
+    assert "0 fs simulated (1 frame) < 1 x nominal 49.5 fs" in qc.at["T4", "qc_reason"]
