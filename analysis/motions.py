@@ -140,10 +140,29 @@ def _torsion_change_deg(column: str, g: pd.Series, r: pd.Series) -> float:
     return float((delta + 180.0) % 360.0 - 180.0)
 
 
+NO_MOTION = "no motion beyond the Franck–Condon spread"
+FC_SPREAD_SE = 3.0  # a channel's mean change must exceed this many standard errors of (events mean − FC mean) to be named
+
+
+def beyond_fc_spread(group: pd.DataFrame, reference: pd.DataFrame, columns) -> pd.Series:
+    """Per column, whether the events' mean differs from the Franck–Condon frames' mean by more than
+    :data:`FC_SPREAD_SE` standard errors (Welch; one event takes the FC frames' spread as its own)."""
+    g, r = group[columns].astype(float), reference[columns].astype(float)
+    var_r = r.var(ddof=1) if len(r) > 1 else pd.Series(0.0, index=columns)
+    var_g = g.var(ddof=1) if len(g) > 1 else var_r
+    se = np.sqrt(var_g / max(len(g), 1) + var_r / max(len(r), 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ((g.mean() - r.mean()).abs() / se > FC_SPREAD_SE).fillna(False)
+
+
 def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topology, n: int = 2) -> list[Motion]:
     """The ``n`` largest distinct motions of ``group`` (event rows) relative to ``reference`` (FC frames), ranked by
-    their change in each family's natural unit, with the change in its reporting unit (:data:`FAMILY_UNIT`)."""
-    feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE]
+    their change in each family's natural unit, with the change in its reporting unit (:data:`FAMILY_UNIT`). When
+    no feature's change goes beyond the Franck–Condon spread (:func:`beyond_fc_spread`), the one motion is
+    :data:`NO_MOTION` (events at the Franck–Condon geometry: a C-O 'compression' of 0.01 Å named such a channel)."""
+    feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE and c in reference.columns]
+    if len(reference) > 1 and feats and not beyond_fc_spread(group, reference, feats).any():
+        return [Motion(NO_MOTION, "", float("nan"), "")]
     g, r = group[feats].mean(), reference[feats].mean()
     scores = motion_scores(g, r)
     scores = scores[~not_forming(list(scores.index), g[scores.index].to_numpy(), topology)]

@@ -278,3 +278,20 @@ def test_a_contact_read_either_way_is_one_symmetry_form():
     swap = [(0, 1, 2, 3), (2, 3, 0, 1)]
     assert equivalent_phrases("C1···C7 bond formation", names, swap) == ["C1···C7 bond formation"]
     assert merged_phrase("C1···C8 bond formation", names, swap) == "C1···C8 / C7···C2 bond formation"
+
+
+def test_a_channel_at_the_franck_condon_geometry_has_no_motion():
+    """Ten events drawn from the same thermal spread as the Franck–Condon frames (a hop at the first step): their
+    largest mean change, a C1-O2 'compression' of a few mÅ, is within 3 standard errors, and the channel's motion
+    says so; the same events with O2 pulled 0.1 Å out name 'C1-O2 stretching'."""
+    from analysis.motions import NO_MOTION
+
+    rng = np.random.default_rng(1)
+    columns = ["bond[C1-O2]", "bond[C1-N3]", "angle[O2-C1-N3]"]
+    centre, spread = np.array([1.21, 1.36, 124.0]), np.array([0.02, 0.02, 2.0])
+    ref = pd.DataFrame(centre + spread * rng.normal(size=(30, 3)), columns=columns)
+    group = pd.DataFrame(centre + spread * rng.normal(size=(10, 3)), columns=columns)
+    details = motion_details(group, ref, TOPO, n=2)
+    assert [m.phrase for m in details] == [NO_MOTION] and not np.isfinite(details[0].change)
+    moved = group.assign(**{"bond[C1-O2]": group["bond[C1-O2]"] + 0.1})
+    assert motion_details(moved, ref, TOPO, n=1)[0].phrase == "C1-O2 stretching"
