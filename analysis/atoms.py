@@ -35,6 +35,18 @@ class AtomSelection:
     def symbols(self) -> list[str]:
         return [self.system_symbols[i] for i in self.atoms]
 
+    def to_record(self) -> dict:
+        """``{"atoms": [...], "system_symbols": [...]}``: how topology.json and model.json store it."""
+        return {"atoms": [int(a) for a in self.atoms], "system_symbols": list(self.system_symbols)}
+
+    @classmethod
+    def from_record(cls, record) -> "AtomSelection | None":
+        """The selection a :meth:`to_record` dict (or any mapping with those keys) holds; None when it has no atoms
+        (every atom is analysed)."""
+        if not record or not record.get("atoms"):
+            return None
+        return cls(tuple(record["system_symbols"]), tuple(int(a) for a in record["atoms"]))
+
 
 def parse_atom_list(spec: str, n_atoms: int, key: str = "features.atoms") -> list[int]:
     """0-based indices from a 1-based list of atoms and ranges as chemistry programs number them ('1-16,20').

@@ -58,7 +58,7 @@ class Topology:
 
     def selection(self) -> AtomSelection | None:
         """The analysed atoms of the simulated system, for :class:`analysis.io.store.Store`; None: all of them."""
-        return AtomSelection(tuple(self.system_symbols), tuple(self.atoms)) if self.atoms else None
+        return AtomSelection.from_record({"atoms": self.atoms, "system_symbols": self.system_symbols})
 
     def neighbors(self, atom: int) -> list[int]:
         return sorted({b for a, b in self.bonds if a == atom} | {a for a, b in self.bonds if b == atom})

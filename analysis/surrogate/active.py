@@ -113,15 +113,6 @@ def whole_system_coords(store_paths, table: pd.DataFrame) -> list[np.ndarray]:
     return out
 
 
-def _model_selection(model):
-    """The analysed atoms the model was trained on (its file records them), or None: all."""
-    if not model.info.get("atoms"):
-        return None
-    from analysis.atoms import AtomSelection
-
-    return AtomSelection(tuple(model.info["system_symbols"]), tuple(int(a) for a in model.info["atoms"]))
-
-
 def run_next_calculations(model_dir, store_paths, trajectories_parquet, assignments_csv, out_dir, n: int = 20,
                           max_frames: int = 50000, random_state: int = 0) -> pd.DataFrame:
     """Write ``out_dir/next_NN_<trajectory>_<time>fs.xyz`` and ``out_dir/index.csv``; a note when there is no model.
@@ -155,12 +146,13 @@ def _write_next_calculations(model_dir, store_paths, trajectories_parquet, assig
     model = load_model(model_dir)
     used = usable_frames(trajectories_parquet)
     stride = max(1, int(np.ceil(sum(used.values()) / max_frames)))
-    frames = collect_frames(store_paths, used, stride, max_frames, random_state, atoms=_model_selection(model))
+    selection = model.selection()  # the analysed atoms the model was trained on (None: all)
+    frames = collect_frames(store_paths, used, stride, max_frames, random_state, atoms=selection)
     assignments = pd.read_csv(assignments_csv, dtype={"trajectory_id": str}) if Path(assignments_csv).exists() else None
     table = next_calculations(model, frames, trajectory_channels(assignments), n)
     files = []
     energy_cols = [f"{s}_ev" for s in model.state_names]
-    selection, symbols, coords_of, whole = _model_selection(model), model.symbols, table.attrs["coords_angstrom"], ""
+    symbols, coords_of, whole = model.symbols, table.attrs["coords_angstrom"], ""
     if selection is not None:  # a QM/MM run's next calculation needs the environment its QM region sat in
         symbols, coords_of = list(selection.system_symbols), whole_system_coords(store_paths, table)
         whole = f" (whole system; the model's atoms are {len(selection.atoms)} of them: features.atoms)"

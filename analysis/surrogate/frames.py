@@ -80,12 +80,9 @@ def analysed_selection(topology_json):
     every atom is analysed. Read from the JSON alone: the surrogate's jobs need not import the features."""
     if topology_json is None or not Path(topology_json).exists():
         return None
-    data = json.loads(Path(topology_json).read_text(encoding="utf-8"))
-    if not data.get("atoms"):
-        return None
     from analysis.atoms import AtomSelection
 
-    return AtomSelection(tuple(data["system_symbols"]), tuple(int(a) for a in data["atoms"]))
+    return AtomSelection.from_record(json.loads(Path(topology_json).read_text(encoding="utf-8")))
 
 
 def state_names(labels, n_states: int) -> list[str]:

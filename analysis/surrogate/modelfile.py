@@ -61,14 +61,21 @@ class SurrogateModel:
                                      + (f"; or the whole simulated system's {len(system)} atoms, of which atoms "
                                         f"{_numbers(self.info['atoms'])} are analysed" if system else "") + ")")
 
+    def selection(self):
+        """The analysed atoms of the simulated system the model was trained on (``info``: ``atoms``,
+        ``system_symbols``; :class:`analysis.atoms.AtomSelection`), or None: the whole system."""
+        from analysis.atoms import AtomSelection
+
+        return AtomSelection.from_record(self.info)
+
     def analysed(self, coords_angstrom, symbols=None):
         """(coordinates, symbols) of the atoms the model was trained on: a geometry of the whole simulated system
         (``info['system_symbols']``, a QM/MM run with its solvent) is cut to its analysed atoms (``info['atoms']``,
         ``features.atoms``); any other passes as it is."""
-        coords = np.asarray(coords_angstrom, dtype=float)
-        system, atoms = self.info.get("system_symbols"), self.info.get("atoms")
-        if atoms and coords.ndim == 3 and coords.shape[1] == len(system) and (symbols is None or list(symbols) == list(system)):
-            return coords[:, atoms], (None if symbols is None else [system[a] for a in atoms])
+        coords, selection = np.asarray(coords_angstrom, dtype=float), self.selection()
+        if (selection is not None and coords.ndim == 3 and coords.shape[1] == len(selection.system_symbols)
+                and (symbols is None or selection.applies(symbols))):
+            return coords[:, list(selection.atoms)], (None if symbols is None else selection.symbols())
         return coords, symbols
 
     def raw(self, coords_angstrom):

@@ -192,9 +192,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
 def _selection_info(frames: FrameSet) -> dict:
     """The model file's record of the analysed atoms (``atoms``, 0-based, and ``system_symbols``) when the frames are
     a part of the simulated system: a geometry of the whole system is then cut to them before a prediction."""
-    if frames.selection is None:
-        return {}
-    return {"atoms": [int(a) for a in frames.selection.atoms], "system_symbols": list(frames.selection.system_symbols)}
+    return {} if frames.selection is None else frames.selection.to_record()
 
 
 def _uncertainty(truth, mean, sigma, calibration, names) -> dict:
