@@ -169,6 +169,35 @@ def test_two_channels_apart_on_one_axis_are_split_although_a_silhouette_on_two_a
     assert recovered >= 17, recovered
 
 
+def _two_groups_on_axis_0(seed, n_each, apart, sd_along, sd_across, dims=6):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2 * n_each, dims)) * np.r_[sd_along, np.full(dims - 1, sd_across)]
+    x[:n_each, 0] -= apart / 2
+    x[n_each:, 0] += apart / 2
+    return x, np.repeat([0, 1], n_each)
+
+
+def test_a_sub_level_cut_of_directions_splits_two_round_groups_but_not_a_slab():
+    """A sub-level split of a channel's directions (issue 9, a planted benzene C1 envelope beside a C1/C4 boat:
+    15 + 15 events 4.5 sd apart along the group's first axis, the silhouette on two axes diluted to 0.58 against
+    a Gaussian null of 0.61) goes to the cut along the first axis. A channel's own directions can be a slab: spread
+    evenly along one axis and as wide across it (measured: a planted 40-event NH2 out-of-plane channel, W/T 0.19
+    along an axis barely longer than the next, cut 21/19). Two thermal sub-channels are round: their halves are about
+    as wide along the cut as across it (:data:`analysis.cluster.SLAB_WIDTH`), a slab's halves are thin."""
+    model = HierarchicalClustering(n_null=100)
+    round_found = slab_cut = slab_cut_without_test = 0
+    for seed in range(10):
+        x, truth = _two_groups_on_axis_0(seed, 15, apart=6.0, sd_along=1.0, sd_across=1.0)
+        round_found += adjusted_rand_score(truth, model._axis_split(x, 5, slab_test=True)) > 0.9
+        # two flat halves side by side: each 0.4 wide along the cut, 1.0 across it
+        x, _ = _two_groups_on_axis_0(seed, 20, apart=3.0, sd_along=0.4, sd_across=1.0)
+        slab_cut += model._axis_split(x, 5, slab_test=True).any()
+        slab_cut_without_test += model._axis_split(x, 5, slab_test=False).any()
+    assert round_found >= 9, round_found
+    assert slab_cut == 0
+    assert slab_cut_without_test >= 9, slab_cut_without_test  # the axis test alone cuts such a slab
+
+
 def test_one_cloud_is_one_channel_and_its_far_outlier_unresolved():
     """A single channel in a small run (12 events, thermal scatter) plus one event far away: HDBSCAN returns no
     cluster at all for one cloud, which used to leave every event unresolved; the cloud is one channel."""
