@@ -85,3 +85,25 @@ def test_products_figure_shows_when_trajectories_stop_being_analysed():
     png = figures.product_formation(products)
     assert mpimg.imread(io.BytesIO(png)).shape[2] in (3, 4)
     assert figures.product_formation(products.assign(formed_at_fs=np.nan)) is None
+
+
+def test_a_channel_kinetics_title_fits_inside_a_one_channel_figure(monkeypatch):
+    """The per-channel populations figure of a run with one channel is 3.6 in wide; its title (a real pyrazine
+    report's "S2→S1: populations of each channel's trajectories (dashed: fit)") was cut off at both edges."""
+    frames = pd.DataFrame({"trajectory_id": np.repeat(["T1", "T2"], 5), "time_fs": np.tile(np.arange(5) * 10.0, 2),
+                           "state_label": ["S2", "S2", "S1", "S1", "S1"] * 2})
+    assign = pd.DataFrame({"trajectory_id": ["T1", "T2"], "channel": ["A1B1", "A1B1"]})
+    seen = {}
+    real_png = figures._png
+
+    def spy(fig):
+        fig.tight_layout()
+        renderer = fig.canvas.get_renderer()
+        seen["title"] = fig._suptitle.get_window_extent(renderer)
+        seen["figure"] = fig.bbox
+        return real_png(fig)
+
+    monkeypatch.setattr(figures, "_png", spy)
+    figures.channel_kinetics(frames, assign, pd.DataFrame(), "S2→S1: populations of each channel's trajectories (dashed: fit)")
+    assert seen["figure"].x0 <= seen["title"].x0 and seen["title"].x1 <= seen["figure"].x1, (seen["title"], seen["figure"])
+    assert seen["title"].y1 <= seen["figure"].y1

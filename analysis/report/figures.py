@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -20,6 +21,13 @@ def _png(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
+
+
+def wrap_to_width(text: str, width_inch: float, fontsize_pt: float) -> str:
+    """``text`` broken into lines that fit ``width_inch`` at ``fontsize_pt`` (an average glyph is ~0.55 em wide):
+    a title wider than its figure is cut off at both edges, since the figure does not grow to hold it."""
+    chars = max(int(width_inch * 72.0 / (0.55 * fontsize_pt)), 10)
+    return "\n".join(textwrap.wrap(text, chars)) if len(text) > chars else text
 
 
 def _colors(labels):
@@ -78,9 +86,10 @@ def event_times(assignments: pd.DataFrame, time_label: str, title: str) -> bytes
     bins = np.linspace(lo, hi + 0.01 * (hi - lo), 25)
     for ax, c in zip(axes[:, 0], chans):
         t = df.loc[df["channel"] == c, "event_time_fs"]
-        ax.hist(t, bins=bins, color=col[c])
+        counts, _, _ = ax.hist(t, bins=bins, color=col[c])
+        ax.set_ylim(0, 1.45 * max(float(np.max(counts)), 1.0))  # headroom: the label never sits on a bar
         ax.set_ylabel("events")
-        ax.text(0.99, 0.85, f"{c} (n={len(t)})", transform=ax.transAxes, ha="right", va="top", fontsize=8)
+        ax.text(0.99, 0.95, f"{c} (n={len(t)})", transform=ax.transAxes, ha="right", va="top", fontsize=8)
     axes[-1, 0].set_xlabel(f"{time_label} (fs)")
     axes[0, 0].set_title(title)
     return _png(fig)
@@ -89,15 +98,21 @@ def event_times(assignments: pd.DataFrame, time_label: str, title: str) -> bytes
 def parity(heldout: pd.DataFrame, model_name: str) -> bytes:
     """Predicted vs reference energy on held-out trajectories, one colour per state, error bars = 1σ."""
     states = [c[: -len("_true_ev")] for c in heldout.columns if c.endswith("_true_ev") and not c.startswith("gap_")]
+    # relative to the lowest reference energy: absolute energies (-10 690 eV) crowd the ticks and hide the eV scale
+    origin_ev = float(np.nanmin(heldout[[f"{s}_true_ev" for s in states]].to_numpy())) if states and len(heldout) else 0.0
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     for s in states:
-        ax.errorbar(heldout[f"{s}_true_ev"], heldout[f"{s}_pred_ev"], yerr=heldout[f"{s}_sigma_ev"], fmt="o", ms=2, alpha=0.35,
-                    elinewidth=0.5, label=s)
-    values = heldout[[f"{s}_{k}_ev" for s in states for k in ("true", "pred")]].to_numpy()
+        ax.errorbar(heldout[f"{s}_true_ev"] - origin_ev, heldout[f"{s}_pred_ev"] - origin_ev, yerr=heldout[f"{s}_sigma_ev"],
+                    fmt="o", ms=2, alpha=0.35, elinewidth=0.5, label=s)
+    values = heldout[[f"{s}_{k}_ev" for s in states for k in ("true", "pred")]].to_numpy() - origin_ev
     lo, hi = np.nanmin(values), np.nanmax(values)
     ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    ax.set_xlabel("reference energy (eV)")
-    ax.set_ylabel(f"{model_name} prediction (eV)")
+    shift = " − E₀" if origin_ev else ""
+    ax.set_xlabel(f"reference energy{shift} (eV)")
+    ax.set_ylabel(wrap_to_width(f"{model_name} prediction{shift} (eV)", 0.85 * fig.get_figheight(), 10))
+    if origin_ev:
+        ax.text(0.98, 0.02, f"E₀ = {origin_ev:.3f} eV (lowest reference)", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7)
     ax.legend(fontsize=8, markerscale=3)
     ax.set_title("Held-out trajectories")
     return _png(fig)
@@ -207,8 +222,7 @@ def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.D
             t = np.linspace(0, frames["time_fs"].max() if len(frames) else 1.0, 300)
             ax.plot(t, decay(t, f["tau_fs"], f["t0_fs"]), "k--", lw=1)
             text += f"\n{tau_words(f['tau_fs'], spaced=False)}, t0={f['t0_fs']:.0f} fs"
-        ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=7,
-                bbox={"fc": "white", "alpha": 0.7, "lw": 0})
+        ax.set_title(text, fontsize=7, loc="right")  # above the panel: inside it the box hid the curves at 1
     for ax in axes.flat[n:]:
         ax.axis("off")
     for ax in axes[-1]:
@@ -217,7 +231,7 @@ def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.D
         ax.set_ylabel("fraction")
     if states:
         axes.flat[0].legend(fontsize=6, loc="center left")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(wrap_to_width(title, fig.get_figwidth(), 10), fontsize=10)
     return _png(fig)
 
 
