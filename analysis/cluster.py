@@ -497,10 +497,9 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         the cut as across it; an evenly spread cap is not two channels)."""
         scores, variances = _top_axis(x)
         labels, ratio = axis_split(scores, min_size)
-        if not labels.any() or not beats_null_axis_ratio(ratio, len(x), min_size, variances,
-                                                         AXIS_NULL_FACTOR * self.n_null):
-            return np.zeros(len(x), dtype=int)
-        if slab_test and len(variances) > 1 and ratio * variances[0] < SLAB_WIDTH * variances[1]:
+        slab = slab_test and len(variances) > 1 and ratio * variances[0] < SLAB_WIDTH * variances[1]
+        if not labels.any() or slab or not beats_null_axis_ratio(ratio, len(x), min_size, variances,
+                                                                 AXIS_NULL_FACTOR * self.n_null):
             return np.zeros(len(x), dtype=int)
         return labels
 
