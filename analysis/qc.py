@@ -190,11 +190,14 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
                     "first_failing_time_fs": float, "fc_ground_energy_ev": float, "stopped_after_relaxation": bool,
                     "time_step_fs": float, "duration_fs": float, "last_usable_time_fs": float})
-    nominal = float(np.median(qc["duration_fs"])) if len(qc) else 0.0  # simulated time (fs)
     majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
+    qc["atoms_consistent"] = pd.Series([symbols[t] == majority for t in qc["trajectory_id"]], index=qc.index, dtype=bool)
+    # simulated time (fs) of the ensemble's molecule: runs of another molecule in the same root (excluded for their
+    # atoms) do not set it (two 250 fs runs of another molecule made the 100 fs runs of the majority 'too short')
+    same = qc.loc[qc["atoms_consistent"], "duration_fs"]
+    nominal = float(np.median(same if len(same) else qc["duration_fs"])) if len(qc) else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         qc["length_fraction"] = (qc["duration_fs"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
-    qc["atoms_consistent"] = pd.Series([symbols[t] == majority for t in qc["trajectory_id"]], index=qc.index, dtype=bool)
     fails = {
         "etot_drift": qc["etot_drift_ev"] > th["max_etot_drift_ev"],
         "etot_step": qc["etot_step_ev"] > th["max_etot_step_ev"],

@@ -112,6 +112,21 @@ def test_qc_table_names_each_failed_check_against_the_thresholds():
     assert list(qc["truncatable"]) == [False, True, False, False]
 
 
+def test_runs_of_another_molecule_in_the_root_do_not_set_the_nominal_length():
+    """Two 100 fs runs of pyrazine and two 250 fs runs of cyclohexadiene copied into one root (measured: every run
+    excluded, the pyrazine runs as '100 fs simulated < 1 x nominal 175 fs'): the other molecule's runs are excluded
+    for their atoms and do not set the nominal length of the ensemble's molecule."""
+    from analysis.qc import DEFAULT_THRESHOLDS, qc_table
+
+    long, short = {"duration_fs": 250.0, "n_frames": 501, "usable_frames": 501}, {"duration_fs": 100.0, "n_frames": 201, "usable_frames": 201}
+    rows = _rows(T1=short, T2=short, T3=long, T4=long)
+    symbols = {"T1": ("C", "N"), "T2": ("C", "N"), "T3": ("C", "H"), "T4": ("C", "H")}
+    qc = qc_table(rows, symbols, DEFAULT_THRESHOLDS).set_index("trajectory_id")
+    assert list(qc["qc_pass"]) == [True, True, False, False], qc["qc_reason"].to_dict()
+    assert "nominal" not in " ".join(qc["qc_reason"])
+    assert "where the ensemble has 2 (CN)" in qc.at["T3", "qc_reason"]
+
+
 @pytest.mark.parametrize("policy, status, used", [("exclude", ["ok", "excluded", "excluded"], [100, None, None]),
                                                   ("truncate", ["ok", "ok", "excluded"], [100, 40, None]),
                                                   ("keep", ["ok", "ok", "ok"], [100, 100, 60])])
