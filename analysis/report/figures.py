@@ -96,10 +96,11 @@ def event_times(assignments: pd.DataFrame, time_label: str, title: str) -> bytes
 
 
 def parity(heldout: pd.DataFrame, model_name: str) -> bytes:
-    """Predicted vs reference energy on held-out trajectories, one colour per state, error bars = 1σ."""
+    """Predicted vs reference energy on held-out trajectories, one colour per state, error bars = 1σ; energies
+    relative to the lowest reference E₀ (stated in the plot): absolute energies (−10 690 eV) crowd the ticks."""
     states = [c[: -len("_true_ev")] for c in heldout.columns if c.endswith("_true_ev") and not c.startswith("gap_")]
-    # relative to the lowest reference energy: absolute energies (-10 690 eV) crowd the ticks and hide the eV scale
-    origin_ev = float(np.nanmin(heldout[[f"{s}_true_ev" for s in states]].to_numpy())) if states and len(heldout) else 0.0
+    reference = heldout[[f"{s}_true_ev" for s in states]].to_numpy(dtype=float)
+    origin_ev = float(reference[np.isfinite(reference)].min()) if np.isfinite(reference).any() else 0.0
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     for s in states:
         ax.errorbar(heldout[f"{s}_true_ev"] - origin_ev, heldout[f"{s}_pred_ev"] - origin_ev, yerr=heldout[f"{s}_sigma_ev"],
