@@ -190,7 +190,11 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
                     "hop_epot_jump_ev": float, "finite": bool, "excluding_flags": object, "usable_frames": "int64",
                     "first_failing_time_fs": float, "fc_ground_energy_ev": float, "stopped_after_relaxation": bool,
                     "time_step_fs": float, "duration_fs": float, "last_usable_time_fs": float})
-    majority = Counter(symbols.values()).most_common(1)[0][0] if symbols else ()
+    counts = Counter(symbols.values()).most_common(2) if symbols else []
+    majority = counts[0][0] if counts else ()
+    # two molecules in equal numbers: the one read first is the ensemble's, and the exclusions say it was a tie
+    tie = (f" (as many runs of each, {counts[0][1]}: the ensemble's molecule is the one read first)"
+           if len(counts) == 2 and counts[0][1] == counts[1][1] else "")
     qc["atoms_consistent"] = pd.Series([symbols[t] == majority for t in qc["trajectory_id"]], index=qc.index, dtype=bool)
     # simulated time (fs) of the ensemble's molecule: runs of another molecule in the same root (excluded for their
     # atoms) do not set it (two 250 fs runs of another molecule made the 100 fs runs of the majority 'too short')
@@ -219,7 +223,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
                                 + (f"{r.n_frames} frames of {r.time_step_fs:g} fs" if r.n_frames != 1 else "1 frame")
                                 + f") < {th['min_length_fraction']:g} x nominal {nominal:g} fs"),
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
-        "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority),
+        "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority) + tie,
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",
     }
     qc["qc_reason"] = pd.Series([

@@ -124,7 +124,7 @@ def test_runs_of_another_molecule_in_the_root_do_not_set_the_nominal_length():
     qc = qc_table(rows, symbols, DEFAULT_THRESHOLDS).set_index("trajectory_id")
     assert list(qc["qc_pass"]) == [True, True, False, False], qc["qc_reason"].to_dict()
     assert "nominal" not in " ".join(qc["qc_reason"])
-    assert "where the ensemble has 2 (CN)" in qc.at["T3", "qc_reason"]
+    assert "where the ensemble has 2 (CN) (as many runs of each, 2: the ensemble's molecule is the one read first)" in qc.at["T3", "qc_reason"]
 
 
 @pytest.mark.parametrize("policy, status, used", [("exclude", ["ok", "excluded", "excluded"], [100, None, None]),
