@@ -454,12 +454,11 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
             return DBSCAN(eps=self.eps_, min_samples=min_size).fit_predict(x)
         raise ValueError(f"cluster.method: unknown method {self.method!r}; expected hdbscan or dbscan")
 
-    def _split(self, x: np.ndarray, rng: np.random.Generator, min_size: int, axis_test: bool = True,
-               slab_test: bool = False) -> np.ndarray:
-        """Labels of the accepted split of one group, or zeros (see the class docstring); without ``axis_test`` only
-        the silhouette test decides.
+    def _split(self, x: np.ndarray, rng: np.random.Generator, min_size: int, slab_test: bool = False) -> np.ndarray:
+        """Labels of the accepted split of one group, or zeros (see the class docstring): the Ward split when its
+        silhouette beats the Gaussian null, else the cut along the first axis (:meth:`_axis_split`).
 
-        The sub-levels of a fit on directions (``origin``) take the axis cut only with ``slab_test``: one channel's
+        The sub-levels of a fit on directions (``origin``) take the axis cut with ``slab_test``: one channel's
         directions can lie on a bounded slab (a cap of a sphere), and the cut along its long axis beats the Gaussian
         null that a cloud's cut would not (measured: a planted 40-event NH2 out-of-plane channel cut 21/19, W/T 0.19
         on an axis barely longer than the next); such halves are thin along the cut, two thermal sub-channels are
@@ -475,7 +474,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         labels, score = best_ward_split(z[sub], self.max_subclusters, min_sub)
         if score < self.min_silhouette or not beats_null_silhouette(score, len(sub), min_sub, np.var(z[sub], axis=0),
                                                                       self.max_subclusters, self.n_null):
-            labels = self._axis_split(x[sub], min_sub, slab_test=slab_test) if axis_test else np.zeros(len(sub), dtype=int)
+            labels = self._axis_split(x[sub], min_sub, slab_test=slab_test)
             if not labels.any():
                 return np.zeros(n, dtype=int)
         if len(sub) < n:  # every member joins the nearest group centre of the subset's split
@@ -490,7 +489,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         (:func:`axis_split`) is below that of every one of ``AXIS_NULL_FACTOR`` × ``n_null`` Gaussian samples of
         the group's own covariance. Two channels apart along one axis, with noise of the same size on the next,
         dilute a silhouette on two axes; the cut along the one axis still shows them. Without the silhouette's
-        floor this test alone decides, so it asks for the stricter chance level (1 in 301 at ``n_null`` 30).
+        floor this test alone decides, so it asks for the stricter chance level (1 in 1,001 at ``n_null`` 100).
 
         ``slab_test``: the cut is refused when its halves are thin, their within-group variance along the cut below
         :data:`SLAB_WIDTH` times the group's variance along its second axis (thermal noise is about as wide along
