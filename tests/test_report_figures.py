@@ -107,3 +107,34 @@ def test_a_channel_kinetics_title_fits_inside_a_one_channel_figure(monkeypatch):
     figures.channel_kinetics(frames, assign, pd.DataFrame(), "S2→S1: populations of each channel's trajectories (dashed: fit)")
     assert seen["figure"].x0 <= seen["title"].x0 and seen["title"].x1 <= seen["figure"].x1, (seen["title"], seen["figure"])
     assert seen["title"].y1 <= seen["figure"].y1
+
+
+def _spy_png(monkeypatch, seen: dict):
+    real_png = figures._png
+
+    def spy(fig):
+        fig.tight_layout()
+        renderer = fig.canvas.get_renderer()
+        seen["axes"] = [ax.get_window_extent(renderer) for ax in fig.axes if ax.axison]
+        seen["legends"] = [lg.get_window_extent(renderer) for lg in fig.legends + [ax.get_legend() for ax in fig.axes] if lg]
+        return real_png(fig)
+
+    monkeypatch.setattr(figures, "_png", spy)
+
+
+@pytest.mark.parametrize("channels", [["A1B1"] * 3, ["A1B1", "A1B1", "A2B1"]])
+def test_population_legends_lie_beside_the_curves_not_on_them(monkeypatch, channels):
+    """A real pyrazine run (six states, populations between 0.2 and 0.6 all along) had the legend box over its
+    curves, in the ensemble's populations and in the first panel of the per-channel ones."""
+    frames = pd.DataFrame({"trajectory_id": np.repeat(["T1", "T2", "T3"], 6), "time_fs": np.tile(np.arange(6) * 10.0, 3),
+                           "state_label": [f"S{k}" for k in range(1, 7)] * 3})
+    assign = pd.DataFrame({"trajectory_id": ["T1", "T2", "T3"], "channel": channels})
+    for draw in (lambda: figures.populations_with_fit(frames, DecayFit("S1 population", 3, tau_fs=20.0, t0_fs=5.0, plateau=0.1)),
+                 lambda: figures.channel_kinetics(frames, assign, pd.DataFrame(), "populations")):
+        seen = {}
+        _spy_png(monkeypatch, seen)
+        pixels = _drawn(draw())
+        assert len(seen["legends"]) == 1
+        legend = seen["legends"][0]
+        assert not any(legend.overlaps(ax) for ax in seen["axes"]), (legend, seen["axes"])
+        assert pixels.shape[1] >= legend.x1 * 0.99  # the saved image holds the legend (it lies outside the axes)
