@@ -44,6 +44,12 @@ def tau_words(tau_fs: float, spaced: bool = True) -> str:
     return f"τ{' < ' if spaced else '<'}1 fs" + (" (a step at t0)" if spaced else "")
 
 
+def _fs(value: float) -> str:
+    """A time to the fs, '0' for −0.4 (a fitted t0 a fraction of a step before 0 printed as '-0')."""
+    text = f"{value:.0f}"
+    return "0" if text == "-0" else text
+
+
 @dataclass
 class DecayFit:
     """A fitted decay and its 95 % bootstrap intervals (NaN when not fitted; ``note`` says why)."""
@@ -73,8 +79,8 @@ class DecayFit:
         """'τ = 42 fs (95 %: 35–50), t0 = 12 fs (8–15)'; a fit at τ < 1 fs is a step at t0 and says so."""
         if not self.fitted:
             return self.note or "not fitted"
-        out = (f"{tau_words(self.tau_fs)} (95 %: {self.tau_fs_lo:.0f}–{self.tau_fs_hi:.0f}), "
-               f"t0 = {self.t0_fs:.0f} fs ({self.t0_fs_lo:.0f}–{self.t0_fs_hi:.0f})")
+        out = (f"{tau_words(self.tau_fs)} (95 %: {_fs(self.tau_fs_lo)}–{_fs(self.tau_fs_hi)}), "
+               f"t0 = {_fs(self.t0_fs)} fs ({_fs(self.t0_fs_lo)}–{_fs(self.t0_fs_hi)})")
         if np.isfinite(self.plateau) and self.plateau_hi > 0.005:
             out += f", plateau c = {self.plateau:.2f} ({self.plateau_lo:.2f}–{self.plateau_hi:.2f})"
         return out
@@ -126,6 +132,10 @@ def bootstrap_decay(time_fs: np.ndarray, indicator: np.ndarray, what: str, plate
     out = DecayFit(what, n)
     if n < MIN_TRAJECTORIES:
         out.note = f"not fitted: {n} trajectories (needs {MIN_TRAJECTORIES})"
+        return out
+    n_leaving = int((indicator == 0).any(axis=1).sum())
+    if n_leaving < MIN_TRAJECTORIES:  # 3 SHARC CH2S runs, one leaving MCH2 at 365 fs: 'τ < 1 fs (95 %: 0–10025)'
+        out.note = f"not fitted: {n_leaving} of {n} trajectories leave{'s' if n_leaving == 1 else ''} it (needs {MIN_TRAJECTORIES})"
         return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns past the longest trajectory

@@ -87,5 +87,23 @@ def test_frames_written_with_different_steps_are_put_on_the_coarsest_grid():
 def test_a_decay_with_fewer_time_points_than_parameters_is_not_fitted_and_says_why(plateau):
     # single-frame runs leave one time point: the report job crashed with scipy's TypeError
     indicator = np.ones((12, 1 if plateau else 2))
+    indicator[:6] = 0.0  # half of them have left (at a single time: already at the first)
     fit = bootstrap_decay(np.arange(indicator.shape[1], dtype=float), indicator, "S1", plateau, n_resamples=5)
     assert not fit.fitted and fit.note.startswith("not fitted:") and "parameters" in fit.note
+
+
+def test_a_decay_that_fewer_than_three_trajectories_leave_is_not_fitted():
+    """Three real SHARC CH2S runs, one leaving MCH2 at 365 fs, were reported as 'τ < 1 fs (a step at t0) (95 %:
+    0–10025), t0 = 365 fs (-0–365)': a lifetime from one departure."""
+    from analysis.kinetics import DecayFit
+
+    time_fs = np.arange(0.0, 1000.0, 5.0)
+    indicator = np.ones((3, len(time_fs)))
+    indicator[2, time_fs >= 365.0] = 0.0
+    fit = bootstrap_decay(time_fs, indicator, "MCH2 population (ensemble)", plateau=True, n_resamples=20)
+    assert not fit.fitted and fit.note == "not fitted: 1 of 3 trajectories leaves it (needs 3)"
+    indicator[1, time_fs >= 200.0] = 0.0
+    indicator[0, time_fs >= 500.0] = 0.0
+    assert bootstrap_decay(time_fs, indicator, "MCH2", plateau=True, n_resamples=20).fitted  # three leave: fitted
+    text = DecayFit("S1", 10, tau_fs=40.0, tau_fs_lo=20.0, tau_fs_hi=60.0, t0_fs=3.0, t0_fs_lo=-0.4, t0_fs_hi=9.0).text()
+    assert "(0–9)" in text and "-0" not in text

@@ -818,8 +818,10 @@ def html_report(inputs: ReportInputs, sections: list[TransitionSection], summary
               if products is not None and len(products) else []),
             *([img(formation_png, "products over time")] if formation_png else []),
             img(pop_png, "populations"),
-            f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
-            "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>"]
+            (f"<p>Decay of the initially populated state: {html.escape(ensemble_fit.text())}; model {html.escape(MODEL_TEXT)}, "
+             "least squares, 95 % intervals from 100 bootstrap resamples of the trajectories.</p>" if ensemble_fit.fitted else
+             f"<p>Decay of the initially populated state ({html.escape(ensemble_fit.what.split(' ')[0])}): "
+             f"{html.escape(ensemble_fit.text())}.</p>")]
     body += [s.html(d.pca[s.transition]) for s in sections]
     its = _count(len(truncated), "its", "their", bare=True)
     truncated_text = f", {len(truncated)} analysed up to {its} first failed energy or finiteness check" if len(truncated) else ""
