@@ -14,6 +14,9 @@ Checks per trajectory (values in eV / frames):
 * ``atoms_consistent``  same atom count and order as the ensemble's majority
 * ``reader_flags``      none of the reader's flags named in ``exclude_flags`` (data lost or inconsistent
                         between a program's own files; SHARC's ``DONT_ANALYZE`` crash marker)
+* ``duplicate``         not a copy of a trajectory earlier in natural order (the same times, active states,
+                        energies and coordinates, :func:`fingerprint`): a run folder copied, or a run started twice from the same
+                        initial condition and random seed, would count its channel twice
 
 Recorded, not a check: ``fc_ground_energy_ev``, the lowest state energy of the first frame. Initial conditions
 drawn from one distribution differ there by about a zero-point energy's share (well under 3 eV for the
@@ -23,6 +26,7 @@ apart, which :func:`energy_reference_groups` finds and the report warns about.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from pathlib import Path
@@ -132,8 +136,22 @@ def first_failing_frame(active_state, energies_ev, total_energy_ev, potential_en
 
 QC_COLUMNS = ["trajectory_id", "n_frames", "etot_drift_ev", "etot_step_ev", "hop_epot_jump_ev", "finite", "excluding_flags",
               "usable_frames", "first_failing_time_fs", "fc_ground_energy_ev", "stopped_after_relaxation", "time_step_fs", "duration_fs",
-              "last_usable_time_fs"]
+              "last_usable_time_fs", "fingerprint"]
 ENERGY_GROUP_GAP_EV = 3.0  # first-frame lowest-state energies further apart than this with none between: different references
+
+
+def fingerprint(time_fs, active_state, energies_ev, coords) -> str:
+    """A digest of a trajectory's frame count, times, active states, state energies and the coordinates of its
+    first, middle and last frame: equal only for copies (two runs that differ anywhere differ in their energies
+    or in where their atoms are half-way and at the end, to the last printed digit)."""
+    coords = np.asarray(coords, float)
+    n = len(coords)
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(np.int64(n).tobytes())
+    for part in (np.asarray(time_fs, float), np.asarray(active_state, np.int64), np.asarray(energies_ev, float),
+                 coords[[0, n // 2, n - 1]] if n else coords):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
 
 
 def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> tuple[list[dict], dict[str, tuple]]:
@@ -153,7 +171,8 @@ def store_checks(store: Store, thresholds: dict, exclude_flags: tuple = ()) -> t
                      "first_failing_time_fs": float(time_fs[usable]) if usable < len(time_fs) else np.nan,
                      "fc_ground_energy_ev": float(np.min(first)) if len(first) and np.isfinite(first).any() else np.nan,
                      "stopped_after_relaxation": any(f.startswith(STOPPED_FLAG) for f in store.meta[tid]["flags"]),
-                     "last_usable_time_fs": float(time_fs[usable - 1]) if usable else np.nan})
+                     "last_usable_time_fs": float(time_fs[usable - 1]) if usable else np.nan,
+                     "fingerprint": fingerprint(time_fs, active_state, energies, coords)})
     return rows, symbols
 
 
@@ -180,9 +199,10 @@ def atoms_difference(mine, ensemble) -> str:
             f"{mine[k]}, the ensemble's is {ensemble[k]})")
 
 
-def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> pd.DataFrame:
+def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict, exclude_copies: bool = True) -> pd.DataFrame:
     """Every check value, ``pass_<check>`` for each check, ``qc_reason`` in words and ``qc_pass``, from the rows of
-    :func:`store_checks` of every batch (the nominal length and the majority's atoms are the ensemble's)."""
+    :func:`store_checks` of every batch (the nominal length and the majority's atoms are the ensemble's). Without
+    ``exclude_copies`` a copy's ``duplicate_of`` is recorded but passes."""
     th = thresholds
     qc = pd.DataFrame(rows, columns=QC_COLUMNS)
     qc["stopped_after_relaxation"] = qc["stopped_after_relaxation"].astype(object).eq(True)  # absent: not known to have stopped
@@ -200,6 +220,10 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
     # atoms) do not set it (two 250 fs runs of another molecule made the 100 fs runs of the majority 'too short')
     same = qc.loc[qc["atoms_consistent"], "duration_fs"]
     nominal = float(np.median(same if len(same) else qc["duration_fs"])) if len(qc) else 0.0
+    # the first of each set of copies, in natural order, is the one analysed
+    in_order = qc.sort_values("trajectory_id", key=natural_rank, kind="stable")
+    original = in_order.groupby("fingerprint", sort=False)["trajectory_id"].transform("first").reindex(qc.index)
+    qc["duplicate_of"] = original.where(original != qc["trajectory_id"], "").fillna("").astype(object)
     with np.errstate(invalid="ignore", divide="ignore"):
         qc["length_fraction"] = (qc["duration_fs"] / nominal).astype(float) if len(qc) else pd.Series(dtype=float)
     fails = {
@@ -212,6 +236,7 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "not_finite": ~qc["finite"].astype(bool),
         "atoms_changed": ~qc["atoms_consistent"].astype(bool),
         "reader_flags": qc["excluding_flags"].fillna("") != "",
+        "duplicate": (qc["duplicate_of"] != "") & exclude_copies,
     }
     for name, mask in fails.items():
         qc[f"pass_{name}"] = ~mask
@@ -225,6 +250,8 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict) -> p
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
         "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority) + tie,
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",
+        "duplicate": lambda r: (f"a copy of {r.duplicate_of} (the same times, states, energies and coordinates): analysed once, "
+                                f"as {r.duplicate_of}"),
     }
     qc["qc_reason"] = pd.Series([
         "; ".join(explain[name](r) for name in fails if not getattr(r, f"pass_{name}"))
@@ -280,7 +307,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     trajectories_out : path  the ingest table with final ``status`` (ok/excluded) and ``reason``
     thresholds : dict        overrides of :data:`DEFAULT_THRESHOLDS`
         (``exclude_flags``: list of reader-flag prefixes that fail a trajectory, default
-        :data:`DEFAULT_EXCLUDE_FLAGS`)
+        :data:`DEFAULT_EXCLUDE_FLAGS`; ``exclude_copies``: whether a copy of an earlier run fails, default true)
     policy : {'exclude', 'truncate', 'keep', 'fail'}
         A failed check excludes the trajectory, is only reported, or stops the run. ``truncate`` keeps the
         frames before the first failure of a frame-local check (:data:`LOCAL_CHECKS`,
@@ -289,6 +316,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
     """
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     exclude_flags = tuple(th.pop("exclude_flags", DEFAULT_EXCLUDE_FLAGS))
+    exclude_copies = bool(th.pop("exclude_copies", _QC_DEFAULTS["exclude_copies"]))
     table = pd.concat([pd.read_csv(p, dtype={"trajectory_id": str, "reason": str, "flags": str, "final_label": str},
                                    keep_default_na=False) for p in table_paths], ignore_index=True)
     for column in INGEST_COUNT_COLUMNS:  # empty for an excluded run: a batch holding one read them as text ('801.0')
@@ -300,7 +328,7 @@ def run_qc(store_paths, table_paths, qc_csv, trajectories_out, thresholds=None, 
             batch_rows, batch_symbols = store_checks(store, th, exclude_flags)
         rows += batch_rows
         symbols.update(batch_symbols)
-    qc = qc_table(rows, symbols, th).sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
+    qc = qc_table(rows, symbols, th, exclude_copies).sort_values("trajectory_id", key=natural_rank, kind="stable").reset_index(drop=True)
     merged = apply_policy(table, qc, policy)
     Path(qc_csv).parent.mkdir(parents=True, exist_ok=True)
     qc.to_csv(qc_csv, index=False, float_format="%.6g")

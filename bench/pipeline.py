@@ -31,6 +31,7 @@ DISTINCT = 50
 # pipeline (the surrogate has its own benchmark, bench/surrogate.py)
 CONFIG = """
 ingest: {{n_batches: {batches}}}
+qc: {{exclude_copies: false}}  # the ensemble is 50 distinct runs hard-linked many times: every one is analysed
 surrogate: {{n_members: 2, mlp_grid: [{{hidden_layer_sizes: [32]}}], krr_grid: {{kernel: [gaussian], length_scale_factor: [2.0],
             alpha: [1.0e-5]}}, cv_max_frames: 1000, krr_max_frames: 2000, max_frames: 5000, learning_curve: false}}
 cluster: {{bootstrap: 20}}

@@ -320,3 +320,37 @@ def test_a_run_of_one_frame_is_too_short_in_words():
     rows = _rows(T4={"n_frames": 1, "duration_fs": 0.0, "time_step_fs": 0.0, "usable_frames": 1})
     qc = qc_table(rows, {f"T{k}": ("C", "H") for k in range(1, 5)}, DEFAULT_THRESHOLDS).set_index("trajectory_id")
     assert "0 fs simulated (1 frame) < 1 x nominal 49.5 fs" in qc.at["T4", "qc_reason"]
+
+
+def test_copies_of_a_run_are_excluded_and_a_run_that_differs_in_one_digit_is_not(small_demo, tmp_path):
+    """Eight copies of one cyclohexadiene run in one root gave 'no feature varies between the events' and a channel
+    table of 8 identical events: a copied folder (or a run restarted from the same initial condition and seed) counts
+    its channel twice."""
+    import shutil
+
+    out, truth = small_demo
+    root = tmp_path / "ens"
+    shutil.copytree(out / "ensemble", root)
+    shutil.copytree(root / "TRAJ3", root / "TRAJ30")
+    shutil.copytree(root / "TRAJ3", root / "TRAJ31")
+    shutil.copytree(root / "TRAJ4", root / "TRAJ32")  # the last geometry's first coordinate changed in its last digit
+    dyn = root / "TRAJ32" / "RESULTS" / "dyn.out"
+    lines = dyn.read_text().splitlines(keepends=True)
+    k = max(i for i, line in enumerate(lines) if "geometry:" in line) + 1
+    fields = lines[k].split()
+    digit = "1" if fields[2][-1] != "1" else "2"
+    lines[k] = lines[k].replace(fields[2], fields[2][:-1] + digit, 1)
+    dyn.write_text("".join(lines))
+    stores, tables = [], []
+    for b in range(2):  # copies in different batches are found too
+        stores.append(tmp_path / f"{b}.npz")
+        tables.append(tmp_path / f"{b}.csv")
+        ingest_batch(root, stores[-1], tables[-1], batch=b, n_batches=2)
+    run_qc(stores, tables, tmp_path / "qc.csv", tmp_path / "traj.parquet", policy="truncate")
+    table = pd.read_parquet(tmp_path / "traj.parquet").set_index("trajectory_id")
+    for copy in ("TRAJ30", "TRAJ31"):
+        assert table.at[copy, "status"] == "excluded"
+        assert table.at[copy, "reason"] == ("QC: a copy of TRAJ3 (the same times, states, energies and coordinates): "
+                                            "analysed once, as TRAJ3")
+    assert table.at["TRAJ32", "status"] == table.at["TRAJ4", "status"] == "ok"
+    assert {t for t, reason in table["reason"].items() if "copy" in str(reason)} == {"TRAJ30", "TRAJ31"}
