@@ -42,7 +42,7 @@ def test_real_ensemble_ends_in_a_report(tmp_path, name):
     assert len(list((r / "ingest/batches").glob("*.npz"))) == 4
     html = (r / "report/report.html").read_text()
     table = pd.read_parquet(r / "qc/trajectories.parquet")
-    assert len(table) >= 1 and f"of {len(table)} trajectories analysed" in html
+    assert len(table) >= 1 and f"of {len(table)} {'trajectory' if len(table) == 1 else 'trajectories'} analysed" in html
     for row in table[table.status != "ok"].itertuples():  # every exclusion is explained in the report
         assert row.reason and row.trajectory_id in html
     events = pd.read_parquet(r / "features/events.parquet")

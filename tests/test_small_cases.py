@@ -83,7 +83,7 @@ def test_one_trajectory(tmp_path):
     proc = run_snakemake(tmp_path, f"input: {{root: {root}, pattern: TRAJ2}}\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
     html, md, channels = _report(tmp_path)
-    assert "1 of 1 trajectories analysed" in html
+    assert "1 of 1 trajectory analysed" in html
     assert f"S1→S0: 1 event (TRAJ2 at {t[1]:.1f} fs)" in html
     assert "held-out final time block of the only trajectory" in html  # the surrogate says how it validated
 
@@ -237,7 +237,7 @@ def test_a_root_that_is_one_trajectory_folder_gets_a_report(tmp_path):
     proc = run_snakemake(tmp_path, f"input: {{root: {tmp_path / 'ens' / 'TRAJ1'}}}\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
     html, md, channels = _report(tmp_path)
-    assert "1 of 1 trajectories analysed" in html and f"S1→S0: 1 event (TRAJ1 at {t[0]:.1f} fs)" in html
+    assert "1 of 1 trajectory analysed" in html and f"S1→S0: 1 event (TRAJ1 at {t[0]:.1f} fs)" in html
 
 
 def _formaldehyde_xyz(folder, stretch_angstrom, blow_up_at=None, n_frames=40, hop_at=20, seed=0):

@@ -631,8 +631,8 @@ SIGN_CONVENTION = ("A ring motion's [+] / [-] (puckering, out-of-plane) is the s
 
 def _summary_html(table, summary, n_events, event) -> str:
     ok = int((table["status"] == "ok").sum())
-    parts = [f"<p>{ok} of {len(table)} trajectories analysed ({len(table) - ok} excluded); analysis event: "
-             f"<code>{html.escape(event)}</code>, {n_events} events. Units: time fs, energies eV, distances Å, angles "
+    parts = [f"<p>{ok} of {_count(len(table), 'trajectory', 'trajectories')} analysed ({len(table) - ok} excluded); analysis event: "
+             f"<code>{html.escape(event)}</code>, {_count(n_events, 'event', 'events')}. Units: time fs, energies eV, distances Å, angles "
              "degrees. States are named spectroscopically (S0 = ground state; Newton-X/PyRAI2MD/NEXMD state k is "
              f"S(k−1); SHARC states by their MCH label). {html.escape(SIGN_CONVENTION)}</p>"]
     if len(summary["transitions"]):
@@ -645,7 +645,8 @@ def _summary_html(table, summary, n_events, event) -> str:
     never = summary["never_hop"]
     if ok:
         ids = ", ".join(never["trajectory_id"].head(20)) + (" …" if len(never) > 20 else "")
-        parts.append(f"<p>{len(never)} of {ok} trajectories never hop" + (f": {html.escape(ids)}" if len(never) else "") + ".</p>")
+        verb = "never hops" if ok == 1 else "never hop"
+        parts.append(f"<p>{len(never)} of {_count(ok, 'trajectory', 'trajectories')} {verb}" + (f": {html.escape(ids)}" if len(never) else "") + ".</p>")
     return "\n".join(parts)
 
 
@@ -789,7 +790,7 @@ def markdown_report(sections: list[TransitionSection], table: pd.DataFrame, even
     """``channels.md``: the molecule (with ``topology``: :func:`~analysis.report.molecule.molecule_lines`), the
     products (:func:`analysis.products.product_shares`), every transition's channels and the excluded trajectories."""
     n_ok, excluded = int((table["status"] == "ok").sum()), excluded_rows(table)
-    md = ["# hopscope channel report", "", f"{n_ok} of {len(table)} trajectories analysed; event: `{event}`. "
+    md = ["# hopscope channel report", "", f"{n_ok} of {_count(len(table), 'trajectory', 'trajectories')} analysed; event: `{event}`. "
           "Times in fs, energies in eV. " + SIGN_CONVENTION, ""]
     if topology is not None:
         md += ["## Molecule", "", *(f"- {line}" for line in molecule_lines(topology)), ""]
