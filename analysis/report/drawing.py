@@ -77,16 +77,15 @@ def superpose(coords: np.ndarray, reference: np.ndarray, n_iter: int = 30, scale
             w = np.full(n, 1e-3)
             w[np.argsort(dist[i])[:6]] = 1.0
             starts.append(w)
-    best, best_loss = None, None
-    for w0 in starts:
-        moved, loss = _irls(coords, reference, np.broadcast_to(w0, coords.shape[:-1]).copy(), n_iter, scale_angstrom)
-        if best is None:
-            best, best_loss = moved, loss
-        else:
-            better = loss < best_loss
-            best = np.where(better[..., None, None], moved, best)
-            best_loss = np.minimum(loss, best_loss)
-    return best
+    # every start in one batch (its own leading axis): one Kabsch step per iteration instead of one per start
+    # (a 2,000-trajectory report made 4,966 calls of ~0.5 ms, mostly NumPy's per-call overhead on 3 x 3 matrices)
+    lead = coords.shape[:-2]
+    batch = np.broadcast_to(coords, (len(starts),) + coords.shape)
+    weights = np.broadcast_to(np.asarray(starts)[(slice(None),) + (None,) * len(lead)], batch.shape[:-1]).copy()
+    moved, loss = _irls(batch, reference, weights, n_iter, scale_angstrom)
+    best = np.argmin(loss.reshape(len(starts), -1), axis=0)  # the first of equal losses, as start by start
+    flat = moved.reshape((len(starts), -1) + coords.shape[-2:])
+    return flat[best, np.arange(flat.shape[1])].reshape(coords.shape)
 
 
 def moving_atoms(mean_displacement_angstrom: np.ndarray) -> list[int]:
