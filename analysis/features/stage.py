@@ -12,6 +12,7 @@ from analysis import symmetry
 from analysis.atoms import analysed_atoms
 from analysis.events import event_rows
 from analysis.features.internal import featurize
+from analysis.io.paths import natural_key
 from analysis.io.store import Store, usable_frames
 from analysis.io.trajectory import frame_state_labels
 from analysis.topology import Topology, consensus_bonds, perceive_bonds, perceive_topology
@@ -35,14 +36,27 @@ def read_reference_xyz(path) -> tuple[list[str], np.ndarray]:
     return list(frames["symbols"]), np.asarray(frames["coords_angstrom"][0], dtype=float)
 
 
-def initial_frames(store_paths, ok, max_trajectories: int = 200) -> list[np.ndarray]:
-    """The first frames (Å) of up to ``max_trajectories`` ok trajectories, in store order, all with the first one's
-    atoms (a member with other atoms is QC's to report)."""
-    first = []
+def ok_in_natural_order(store_paths, ok) -> list[tuple[str, str]]:
+    """(trajectory id, store path) of every ``ok`` trajectory, in natural order of the ids. Batches are hash-assigned:
+    'the first trajectory' in store order changed with the number of batches, and with it the reference geometry
+    and the motion names (a pyrazine run named a channel 'C4-N2-C6 opening' in 1 batch, 'C4-C3-H7 / C6-C5-H9
+    opening' in 3)."""
+    found = []
     for path in store_paths:
         with Store(path) as store:
-            wanted = [tid for tid in store.ids if tid in ok][: max_trajectories - len(first)]
-            first += [store.rows(tid, "coords_angstrom", 0) for tid in wanted]
+            found += [(tid, str(path)) for tid in store.ids if tid in ok]
+    return sorted(found, key=lambda item: natural_key(item[0]))
+
+
+def initial_frames(store_paths, ok, max_trajectories: int = 200) -> list[np.ndarray]:
+    """The first frames (Å) of the first ``max_trajectories`` ok trajectories in natural order, all with the first
+    one's atoms (a member with other atoms is QC's to report)."""
+    wanted = ok_in_natural_order(store_paths, ok)[:max_trajectories]
+    frame0 = {}
+    for path in sorted({path for _, path in wanted}):  # each store opened once
+        with Store(path) as store:
+            frame0.update((tid, store.rows(tid, "coords_angstrom", 0)) for tid, p in wanted if p == path)
+    first = [frame0[tid] for tid, _ in wanted]
     return [x for x in first if x.shape == first[0].shape] if first else first
 
 
@@ -84,44 +98,42 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
     the analysed atoms; the topology is theirs, and records them (``Topology.atoms``) for every job that reads
     coordinates. With ``symmetry_merge`` the symmetry-equivalent relabellings of the atoms are stored with it."""
     ok = usable_frames(trajectories_parquet)
-    for path in store_paths:
+    for tid, path in ok_in_natural_order(store_paths, ok)[:1]:  # the first in natural order, however batched
         with Store(path) as store:
-            for tid in store.ids:
-                if tid in ok:
-                    symbols, xyz, source = store.meta[tid]["symbols"], store.rows(tid, "coords_angstrom", 0), f"{tid} frame 0"
-                    if reference_xyz:
-                        ref_symbols, xyz = read_reference_xyz(reference_xyz)
-                        if ref_symbols != list(symbols):
-                            raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
-                                             f"ensemble's {list(symbols)} (same atoms in the same order expected)")
-                        source = str(reference_xyz)
-                    first = initial_frames(store_paths, ok)  # read once: the bond vote and the symmetry reference
-                    votes = first[:BOND_VOTE_FRAMES]  # frame 0 of this trajectory first; all with its atoms
-                    bonds = (consensus_bonds(symbols, votes, bond_scale, method=bond_guesser)
-                             if not reference_xyz and len(votes) > 1 else
-                             perceive_bonds(symbols, xyz, bond_scale, method=bond_guesser))  # not one frame's thermal noise
-                    kept, why = analysed_atoms(atoms, list(symbols), bonds)
-                    whole = len(kept) == len(symbols)
-                    if not whole:
-                        index = {a: i for i, a in enumerate(kept)}
-                        bonds = [(index[a], index[b]) for a, b in bonds if a in index and b in index]
-                        first = [np.asarray(f)[kept] for f in first]
-                        if isinstance(atom_names, (list, tuple)) and len(atom_names) == len(symbols):
-                            atom_names = [atom_names[a] for a in kept]
-                    sub_symbols = [symbols[a] for a in kept]
-                    top = perceive_topology(sub_symbols, np.asarray(xyz)[kept], atom_names=atom_names, bond_scale=bond_scale,
-                                            bond_guesser=bond_guesser, bonds=bonds, atom_numbers=[a + 1 for a in kept])
-                    if not whole:
-                        top.atoms, top.system_symbols = [int(a) for a in kept], list(symbols)
-                    if symmetry_merge:
-                        add_symmetries(top, _aligned_mean(first), symmetry_tolerance_angstrom)
-                    top.to_json(out_json)
-                    log.info("topology from %s: %d bonds, rings %s; analysed: %s", source, len(top.bonds), top.rings, why)
-                    if len(kept) > LARGE_SYSTEM_ATOMS:
-                        log.warning("%d atoms analysed: features, channels and the surrogate grow with them (the surrogate's "
-                                    "descriptor as their square); for a QM/MM run give the QM region as features.atoms "
-                                    "(1-based, e.g. '1-16')", len(kept))
-                    return top
+            symbols, xyz, source = store.meta[tid]["symbols"], store.rows(tid, "coords_angstrom", 0), f"{tid} frame 0"
+            if reference_xyz:
+                ref_symbols, xyz = read_reference_xyz(reference_xyz)
+                if ref_symbols != list(symbols):
+                    raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
+                                     f"ensemble's {list(symbols)} (same atoms in the same order expected)")
+                source = str(reference_xyz)
+            first = initial_frames(store_paths, ok)  # read once: the bond vote and the symmetry reference
+            votes = first[:BOND_VOTE_FRAMES]  # frame 0 of this trajectory first; all with its atoms
+            bonds = (consensus_bonds(symbols, votes, bond_scale, method=bond_guesser)
+                     if not reference_xyz and len(votes) > 1 else
+                     perceive_bonds(symbols, xyz, bond_scale, method=bond_guesser))  # not one frame's thermal noise
+            kept, why = analysed_atoms(atoms, list(symbols), bonds)
+            whole = len(kept) == len(symbols)
+            if not whole:
+                index = {a: i for i, a in enumerate(kept)}
+                bonds = [(index[a], index[b]) for a, b in bonds if a in index and b in index]
+                first = [np.asarray(f)[kept] for f in first]
+                if isinstance(atom_names, (list, tuple)) and len(atom_names) == len(symbols):
+                    atom_names = [atom_names[a] for a in kept]
+            sub_symbols = [symbols[a] for a in kept]
+            top = perceive_topology(sub_symbols, np.asarray(xyz)[kept], atom_names=atom_names, bond_scale=bond_scale,
+                                    bond_guesser=bond_guesser, bonds=bonds, atom_numbers=[a + 1 for a in kept])
+            if not whole:
+                top.atoms, top.system_symbols = [int(a) for a in kept], list(symbols)
+            if symmetry_merge:
+                add_symmetries(top, _aligned_mean(first), symmetry_tolerance_angstrom)
+            top.to_json(out_json)
+            log.info("topology from %s: %d bonds, rings %s; analysed: %s", source, len(top.bonds), top.rings, why)
+            if len(kept) > LARGE_SYSTEM_ATOMS:
+                log.warning("%d atoms analysed: features, channels and the surrogate grow with them (the surrogate's "
+                            "descriptor as their square); for a QM/MM run give the QM region as features.atoms "
+                            "(1-based, e.g. '1-16')", len(kept))
+            return top
     log.warning("no trajectory passed ingest and QC: no topology (see results/qc/qc.csv)")
     empty = Topology(symbols=[], names=[], bonds=[], rings=[])
     empty.to_json(out_json)
@@ -200,6 +212,9 @@ def choose_event_symmetries(store_paths, trajectories_parquet, topology_json, ou
                                                          time_fs, ev["frame"], max(event_window_fs, SYMMETRY_WINDOW_FS) / 2.0))
                         rows.append(pd.DataFrame({"trajectory_id": tid, "frame": np.asarray(ev["frame"], dtype=int),
                                                   "transition": ev["transition"]}))
+    # in natural order of the ids, whatever the batches: the choice is made over all events at once
+    order = sorted(range(len(rows)), key=lambda k: natural_key(rows[k]["trajectory_id"].iloc[0]))
+    rows, coords = [rows[k] for k in order], [coords[k] for k in order]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["trajectory_id", "frame", "transition"])
     if len(table):
         syms, ref = _symmetries(top)

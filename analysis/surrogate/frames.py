@@ -174,7 +174,9 @@ def _candidate_frames(store_paths, ok_ids, frame_stride: int, atoms=None):
         log.warning("surrogate: %d trajectory(ies) left out (one surrogate is one molecule, one set of states and one energy "
                     "reference): %s", len(left_out),
                     "; ".join(f"{tid}: {why}" for tid, why in left_out.items()))
-    return [p for p in parts if p["tid"] not in left_out], list(majority[0]), labels_of[majority], left_out
+    # natural order of the ids (parts came in store order; batches are hash-assigned): the frames, the reference
+    # geometry (the first frame) and the MLP's minibatches are then the same however the ensemble was batched
+    return [p for p in natural if p["tid"] not in left_out], list(majority[0]), labels_of[majority], left_out
 
 
 def _other_energy_reference(parts) -> dict[str, str]:
@@ -198,18 +200,21 @@ def _chosen_frames(parts, chosen, atoms=None) -> dict:
     """Pass 2 of :func:`collect_frames`: coordinates (read now, store by store) and the rest of the ``chosen``
     frames (indices into the concatenation of ``parts``), as lists of arrays per column."""
     offsets = np.cumsum([0] + [len(p["rows"]) for p in parts])
-    columns = {"coords": [], "energies": [], "tid": [], "time_fs": [], "time_to_hop_fs": []}
-    for path in sorted({p["path"] for p in parts}):
+    coords = {}
+    for path in sorted({p["path"] for p in parts}):  # each store opened once
         with Store(path, atoms) as store:
             for k, p in enumerate(parts):
-                if p["path"] != path:
-                    continue
                 local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
-                if not len(local):
-                    continue
-                columns["coords"].append(store.rows(p["tid"], "coords_angstrom", p["rows"][local]))
-                columns["energies"].append(p["energies"][local])
-                columns["tid"].append(np.full(len(local), p["tid"], dtype=object))
-                columns["time_fs"].append(p["time_fs"][local])
-                columns["time_to_hop_fs"].append(p["time_to_hop_fs"][local])
+                if p["path"] == path and len(local):
+                    coords[k] = store.rows(p["tid"], "coords_angstrom", p["rows"][local])
+    columns = {"coords": [], "energies": [], "tid": [], "time_fs": [], "time_to_hop_fs": []}
+    for k, p in enumerate(parts):  # in the parts' (natural) order
+        if k not in coords:
+            continue
+        local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
+        columns["coords"].append(coords[k])
+        columns["energies"].append(p["energies"][local])
+        columns["tid"].append(np.full(len(local), p["tid"], dtype=object))
+        columns["time_fs"].append(p["time_fs"][local])
+        columns["time_to_hop_fs"].append(p["time_to_hop_fs"][local])
     return columns
