@@ -98,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trajectories", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batches", default="auto", help="ingest.n_batches (auto: max(4, trajectories / 250))")
+    parser.add_argument("--batches", default="auto", help="ingest.n_batches (auto: max(2, trajectories / 250))")
     parser.add_argument("--scaling", type=int, nargs="*", help="trajectory counts for end-to-end scaling lines")
     args = parser.parse_args()
     frames = args.trajectories * (args.steps + 1)

@@ -35,11 +35,11 @@ def test_the_list_covers_every_trajectory_set():
 @pytest.mark.parametrize("name", REAL_SETS)
 def test_real_ensemble_ends_in_a_report(tmp_path, name):
     root = shared(*name.split("/"))
-    # the default batching, as users run it: with 2-5 trajectories in 4 batches some batches are empty
+    # the default batching, as users run it: a single run (NEXMD benzene) leaves one of the 2 batches empty
     proc = run_snakemake(tmp_path, f"input: {{root: {root}}}\ningest: {{n_batches: auto}}\n")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     r = tmp_path / "results"
-    assert len(list((r / "ingest/batches").glob("*.npz"))) == 4
+    assert len(list((r / "ingest/batches").glob("*.npz"))) == 2  # n_batches: auto, at least 2
     html = (r / "report/report.html").read_text()
     table = pd.read_parquet(r / "qc/trajectories.parquet")
     assert len(table) >= 1 and f"of {len(table)} {'trajectory' if len(table) == 1 else 'trajectories'} analysed" in html

@@ -110,8 +110,8 @@ def test_batches_are_stable_balanced_and_independent_of_the_hash_seed():
     assert out.strip() == str([int(b) for b in batches[:50]])
 
 
-def test_auto_batches_keep_a_batch_near_its_size_and_never_fewer_than_four():
-    assert [auto_batches(n) for n in (1, 60, 1000, 1001, 2000, 5000)] == [4, 4, 4, 5, 8, 20]
+def test_auto_batches_keep_a_batch_near_its_size_and_never_fewer_than_two():
+    assert [auto_batches(n) for n in (1, 60, 500, 501, 1000, 1001, 2000, 5000)] == [2, 2, 2, 3, 4, 5, 8, 20]
     assert auto_batches(5000, batch_trajectories=1000) == 5
     # the largest batch stays near batch_trajectories as the ensemble grows (the hash spreads them evenly)
     for n in (2000, 8000):
