@@ -15,8 +15,9 @@ Checks per trajectory (values in eV / frames):
 * ``reader_flags``      none of the reader's flags named in ``exclude_flags`` (data lost or inconsistent
                         between a program's own files; SHARC's ``DONT_ANALYZE`` crash marker)
 * ``duplicate``         not a copy of a trajectory earlier in natural order (the same times, active states,
-                        energies and coordinates, :func:`fingerprint`): a run folder copied, or a run started twice from the same
-                        initial condition and random seed, would count its channel twice
+                        energies and coordinates, :func:`fingerprint`): a run folder copied, or a run started
+                        twice from the same initial condition and random seed, would count its channel twice
+                        (``exclude_copies``: false records ``duplicate_of`` and keeps the copy)
 
 Recorded, not a check: ``fc_ground_energy_ev``, the lowest state energy of the first frame. Initial conditions
 drawn from one distribution differ there by about a zero-point energy's share (well under 3 eV for the
@@ -250,8 +251,8 @@ def qc_table(rows: list[dict], symbols: dict[str, tuple], thresholds: dict, excl
         "not_finite": lambda r: "NaN or inf in coordinates or energies",
         "atoms_changed": lambda r: atoms_difference(symbols[r.trajectory_id], majority) + tie,
         "reader_flags": lambda r: f"reader flagged {r.excluding_flags}",
-        "duplicate": lambda r: (f"a copy of {r.duplicate_of} (the same times, states, energies and coordinates): analysed once, "
-                                f"as {r.duplicate_of}"),
+        "duplicate": lambda r: (f"a copy of {r.duplicate_of} (the same times, states, energies and coordinates): "
+                                f"analysed once, as {r.duplicate_of}"),
     }
     qc["qc_reason"] = pd.Series([
         "; ".join(explain[name](r) for name in fails if not getattr(r, f"pass_{name}"))

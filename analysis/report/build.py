@@ -419,7 +419,8 @@ class TransitionSection:
         out = [f"## {self.transition}", "", self.status + ".", ""]
         if len(self.resolved):
             # the HTML's compact table (motions with their size, hop time as mean ± sd, τ); every column is in channels.csv
-            out += [markdown_table(self.display_table(compact=True)), "", "The full table (lifetime intervals, gap quartiles, medoid, moving atoms): channels.csv.", ""]
+            out += [markdown_table(self.display_table(compact=True)), "",
+                    "The full table (lifetime intervals, gap quartiles, medoid, moving atoms): channels.csv.", ""]
             if len(self.event_list):
                 out += [f"{self.list_caption}:", "", markdown_table(self.event_list), ""]
         elif len(self.event_list):
