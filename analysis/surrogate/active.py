@@ -5,8 +5,9 @@ where a new quantum-chemistry point teaches the model most. Disagreement is each
 over its median across the candidate frames (the largest over states): a state whose calibrated σ is a constant
 floor (calibration found its spread uninformative) cannot rank frames, and one state's larger energy scale does
 not take every slot. The frames are picked round-robin over the reaction channels (so one channel does not take
-every slot) and at least ``min_separation_fs`` apart within a trajectory (so five slots do not go to five
-consecutive frames), and written as XYZ files with the predicted energies and σ.
+every slot), at least ``min_separation_fs`` apart within a trajectory (so five slots do not go to five
+consecutive frames) and never the same geometry twice (runs from one initial condition), and written as XYZ files
+with the predicted energies and σ.
 """
 
 from __future__ import annotations
@@ -46,10 +47,28 @@ def relative_disagreement(spread: np.ndarray) -> np.ndarray:
     return np.nan_to_num(scaled.max(axis=1), posinf=np.finfo(float).max)
 
 
+# two picks closer than this (RMSD after superposition) are one calculation: as close as frames ~1 fs apart in one
+# trajectory (PyRAI2MD CH2NH2+: 0.014-0.03 Å at 0.5 fs, 0.03-0.06 Å at 1 fs, 0.14-0.34 Å at the 20 fs that one
+# trajectory's picks keep apart); runs from one initial condition stay closer than this for their first ~40 fs, while
+# distinct initial conditions of the real sets here lie 0.09-0.22 Å apart (first frames, pairwise minimum)
+SAME_GEOMETRY_RMSD_ANGSTROM = 0.05
+
+
 def pick_next(sigma_score: np.ndarray, trajectory_id: np.ndarray, time_fs: np.ndarray, channel: np.ndarray, n: int,
-              min_separation_fs: float = 20.0) -> np.ndarray:
+              min_separation_fs: float = 20.0, coords_angstrom: np.ndarray | None = None) -> np.ndarray:
     """Indices of up to ``n`` frames: highest ``sigma_score`` first, channels taken in turn, frames of one
-    trajectory at least ``min_separation_fs`` apart."""
+    trajectory at least ``min_separation_fs`` apart and, given ``coords_angstrom`` (n_frames, n_atoms, 3), no frame
+    within :data:`SAME_GEOMETRY_RMSD_ANGSTROM` of one already picked: trajectories started from one initial
+    condition are the same geometry for a while (PyRAI2MD CH2NH2+: three of ten picks were the three runs' identical
+    first frames, two more 1e-5 Å apart at 30.5 fs, and with a 0.01 Å limit the next picks were the same
+    geometries 0.5 fs on)."""
+    from analysis.symmetry import kabsch_rmsd
+
+    def new_geometry(idx, chosen) -> bool:
+        if coords_angstrom is None or not chosen:
+            return True
+        return bool(kabsch_rmsd(coords_angstrom[chosen], coords_angstrom[idx])[1].min() >= SAME_GEOMETRY_RMSD_ANGSTROM)
+
     order = np.argsort(-sigma_score, kind="stable")
     queues = {}
     for idx in order:
@@ -62,7 +81,7 @@ def pick_next(sigma_score: np.ndarray, trajectory_id: np.ndarray, time_fs: np.nd
             while queue:
                 idx = queue.pop(0)
                 times = taken.setdefault(trajectory_id[idx], [])
-                if all(abs(time_fs[idx] - t) >= min_separation_fs for t in times):
+                if all(abs(time_fs[idx] - t) >= min_separation_fs for t in times) and new_geometry(idx, chosen):
                     times.append(time_fs[idx])
                     chosen.append(idx)
                     break
@@ -81,7 +100,8 @@ def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[st
     sigma_cols = [f"{name}_sigma_ev" for name in model.state_names]
     score = relative_disagreement(spread[:, : len(model.state_names)])
     channel = np.array([channels.get(t, "no event") for t in frames.trajectory_id], dtype=object)
-    picked = pick_next(score, np.asarray(frames.trajectory_id), frames.time_fs, channel, n, min_separation_fs)
+    picked = pick_next(score, np.asarray(frames.trajectory_id), frames.time_fs, channel, n, min_separation_fs,
+                       frames.coords_angstrom)
     out = table.iloc[picked].drop(columns="frame").reset_index(drop=True)
     out.insert(0, "channel", channel[picked])
     out.insert(0, "time_fs", frames.time_fs[picked])

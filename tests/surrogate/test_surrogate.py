@@ -263,7 +263,8 @@ def test_held_out_split_takes_the_given_trajectories_and_refuses_unknown_or_all(
 
 
 def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
-    from analysis.surrogate.active import pick_next
+    from analysis.surrogate.active import SAME_GEOMETRY_RMSD_ANGSTROM, pick_next
+    from analysis.symmetry import kabsch_rmsd
 
     sigma = np.array([0.9, 0.85, 0.8, 0.1, 0.2, 0.7, 0.05])
     traj = np.array(["t1", "t1", "t2", "t3", "t3", "t1", "t4"])
@@ -271,6 +272,17 @@ def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
     channel = np.array(["A1", "A1", "A1", "A2", "A2", "A1", "none"])
     picked = pick_next(sigma, traj, time_fs, channel, n=4, min_separation_fs=20.0)
     assert list(picked) == [0, 4, 6, 2]  # A1's best, then A2's best, then 'none', then A1's next not 2 fs from frame 0
+    # runs from one initial condition: frame 2 (t2) is frame 0's geometry rotated and shifted, 1e-4 Å off: one
+    # calculation, so A1's next pick is frame 5; a geometry ~0.1 Å away (RMSD) is another calculation
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(7, 6, 3))
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    coords[2] = coords[0] @ (q * np.sign(np.linalg.det(q))).T + 3.0 + rng.normal(scale=1e-4, size=(6, 3))
+    picked = pick_next(sigma, traj, time_fs, channel, n=4, min_separation_fs=20.0, coords_angstrom=coords)
+    assert list(picked) == [0, 4, 6, 5]
+    coords[2] = coords[0] + rng.normal(scale=0.1, size=(6, 3))
+    assert kabsch_rmsd(coords[2], coords[0])[1] > SAME_GEOMETRY_RMSD_ANGSTROM
+    assert list(pick_next(sigma, traj, time_fs, channel, n=4, min_separation_fs=20.0, coords_angstrom=coords)) == [0, 4, 6, 2]
 
 
 def test_disagreement_is_each_states_spread_over_its_median():
@@ -299,7 +311,14 @@ def test_next_calculations_rank_by_spread_when_a_states_sigma_is_a_constant_floo
     sub = frames.take(np.arange(0, len(frames), 7))
     table = next_calculations(model, sub, {}, n=5, min_separation_fs=0.0)
     spread = model.raw(sub.coords_angstrom)[1][:, : len(model.state_names)]
-    expected = np.argsort(-relative_disagreement(spread), kind="stable")[:5]
+    from analysis.surrogate.active import SAME_GEOMETRY_RMSD_ANGSTROM
+    from analysis.symmetry import kabsch_rmsd
+
+    expected = []  # by the committee's disagreement, a geometry already picked (frames ~1 fs apart) skipped
+    for k in np.argsort(-relative_disagreement(spread), kind="stable"):
+        if len(expected) < 5 and all(kabsch_rmsd(sub.coords_angstrom[k], sub.coords_angstrom[j])[1] >= SAME_GEOMETRY_RMSD_ANGSTROM
+                                     for j in expected):
+            expected.append(k)
     assert list(table["time_fs"]) == list(sub.time_fs[expected])
     assert list(table["trajectory_id"]) == list(np.asarray(sub.trajectory_id)[expected])
     assert np.allclose(table["max_state_sigma_ev"], 10.0, rtol=1e-3)  # σ alone could not have chosen
