@@ -12,7 +12,7 @@ from analysis import symmetry
 from analysis.atoms import analysed_atoms
 from analysis.events import event_rows
 from analysis.features.internal import featurize
-from analysis.io.paths import natural_key
+from analysis.io.paths import natural_key, natural_rank
 from analysis.io.store import Store, usable_frames
 from analysis.io.trajectory import frame_state_labels
 from analysis.topology import Topology, consensus_bonds, perceive_bonds, perceive_topology
@@ -98,46 +98,49 @@ def build_topology(store_paths, trajectories_parquet, out_json, atom_names=None,
     the analysed atoms; the topology is theirs, and records them (``Topology.atoms``) for every job that reads
     coordinates. With ``symmetry_merge`` the symmetry-equivalent relabellings of the atoms are stored with it."""
     ok = usable_frames(trajectories_parquet)
-    for tid, path in ok_in_natural_order(store_paths, ok)[:1]:  # the first in natural order, however batched
-        with Store(path) as store:
-            symbols, xyz, source = store.meta[tid]["symbols"], store.rows(tid, "coords_angstrom", 0), f"{tid} frame 0"
-            if reference_xyz:
-                ref_symbols, xyz = read_reference_xyz(reference_xyz)
-                if ref_symbols != list(symbols):
-                    raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
-                                     f"ensemble's {list(symbols)} (same atoms in the same order expected)")
-                source = str(reference_xyz)
-            first = initial_frames(store_paths, ok)  # read once: the bond vote and the symmetry reference
-            votes = first[:BOND_VOTE_FRAMES]  # frame 0 of this trajectory first; all with its atoms
-            bonds = (consensus_bonds(symbols, votes, bond_scale, method=bond_guesser)
-                     if not reference_xyz and len(votes) > 1 else
-                     perceive_bonds(symbols, xyz, bond_scale, method=bond_guesser))  # not one frame's thermal noise
-            kept, why = analysed_atoms(atoms, list(symbols), bonds)
-            whole = len(kept) == len(symbols)
-            if not whole:
-                index = {a: i for i, a in enumerate(kept)}
-                bonds = [(index[a], index[b]) for a, b in bonds if a in index and b in index]
-                first = [np.asarray(f)[kept] for f in first]
-                if isinstance(atom_names, (list, tuple)) and len(atom_names) == len(symbols):
-                    atom_names = [atom_names[a] for a in kept]
-            sub_symbols = [symbols[a] for a in kept]
-            top = perceive_topology(sub_symbols, np.asarray(xyz)[kept], atom_names=atom_names, bond_scale=bond_scale,
-                                    bond_guesser=bond_guesser, bonds=bonds, atom_numbers=[a + 1 for a in kept])
-            if not whole:
-                top.atoms, top.system_symbols = [int(a) for a in kept], list(symbols)
-            if symmetry_merge:
-                add_symmetries(top, _aligned_mean(first), symmetry_tolerance_angstrom)
-            top.to_json(out_json)
-            log.info("topology from %s: %d bonds, rings %s; analysed: %s", source, len(top.bonds), top.rings, why)
-            if len(kept) > LARGE_SYSTEM_ATOMS:
-                log.warning("%d atoms analysed: features, channels and the surrogate grow with them (the surrogate's "
-                            "descriptor as their square); for a QM/MM run give the QM region as features.atoms "
-                            "(1-based, e.g. '1-16')", len(kept))
-            return top
-    log.warning("no trajectory passed ingest and QC: no topology (see results/qc/qc.csv)")
-    empty = Topology(symbols=[], names=[], bonds=[], rings=[])
-    empty.to_json(out_json)
-    return empty
+    ordered = ok_in_natural_order(store_paths, ok)
+    if not ordered:
+        log.warning("no trajectory passed ingest and QC: no topology (see results/qc/qc.csv)")
+        empty = Topology(symbols=[], names=[], bonds=[], rings=[])
+        empty.to_json(out_json)
+        return empty
+    tid, path = ordered[0]  # the first in natural order, however the ensemble was batched
+    with Store(path) as store:
+        symbols, xyz = store.meta[tid]["symbols"], store.rows(tid, "coords_angstrom", 0)
+    source = f"{tid} frame 0"
+    if reference_xyz:
+        ref_symbols, xyz = read_reference_xyz(reference_xyz)
+        if ref_symbols != list(symbols):
+            raise ValueError(f"features.reference_xyz {reference_xyz}: atoms {ref_symbols} differ from the "
+                             f"ensemble's {list(symbols)} (same atoms in the same order expected)")
+        source = str(reference_xyz)
+    first = initial_frames(store_paths, ok)  # read once: the bond vote and the symmetry reference
+    votes = first[:BOND_VOTE_FRAMES]  # frame 0 of this trajectory first; all with its atoms
+    bonds = (consensus_bonds(symbols, votes, bond_scale, method=bond_guesser)
+             if not reference_xyz and len(votes) > 1 else
+             perceive_bonds(symbols, xyz, bond_scale, method=bond_guesser))  # not one frame's thermal noise
+    kept, why = analysed_atoms(atoms, list(symbols), bonds)
+    whole = len(kept) == len(symbols)
+    if not whole:
+        index = {a: i for i, a in enumerate(kept)}
+        bonds = [(index[a], index[b]) for a, b in bonds if a in index and b in index]
+        first = [np.asarray(f)[kept] for f in first]
+        if isinstance(atom_names, (list, tuple)) and len(atom_names) == len(symbols):
+            atom_names = [atom_names[a] for a in kept]
+    sub_symbols = [symbols[a] for a in kept]
+    top = perceive_topology(sub_symbols, np.asarray(xyz)[kept], atom_names=atom_names, bond_scale=bond_scale,
+                            bond_guesser=bond_guesser, bonds=bonds, atom_numbers=[a + 1 for a in kept])
+    if not whole:
+        top.atoms, top.system_symbols = [int(a) for a in kept], list(symbols)
+    if symmetry_merge:
+        add_symmetries(top, _aligned_mean(first), symmetry_tolerance_angstrom)
+    top.to_json(out_json)
+    log.info("topology from %s: %d bonds, rings %s; analysed: %s", source, len(top.bonds), top.rings, why)
+    if len(kept) > LARGE_SYSTEM_ATOMS:
+        log.warning("%d atoms analysed: features, channels and the surrogate grow with them (the surrogate's "
+                    "descriptor as their square); for a QM/MM run give the QM region as features.atoms "
+                    "(1-based, e.g. '1-16')", len(kept))
+    return top
 
 
 HEAD_COLUMNS = ["trajectory_id", "time_fs", "frame", "active_state", "state_label"]
@@ -290,8 +293,6 @@ def featurize_batch(store_path, trajectories_parquet, topology_json, events_out,
 
 def merge_tables(paths, out) -> pd.DataFrame:
     """Concatenate per-batch parquet tables (natural order of trajectory ids is kept)."""
-    from analysis.io.paths import natural_rank
-
     tables = [pd.read_parquet(p) for p in paths]
     tables = [t for t in tables if len(t)]
     df = pd.concat(tables, ignore_index=True) if tables else pd.read_parquet(paths[0])

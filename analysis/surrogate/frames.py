@@ -200,21 +200,20 @@ def _chosen_frames(parts, chosen, atoms=None) -> dict:
     """Pass 2 of :func:`collect_frames`: coordinates (read now, store by store) and the rest of the ``chosen``
     frames (indices into the concatenation of ``parts``), as lists of arrays per column."""
     offsets = np.cumsum([0] + [len(p["rows"]) for p in parts])
+    local = [chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k] for k in range(len(parts))]
     coords = {}
     for path in sorted({p["path"] for p in parts}):  # each store opened once
         with Store(path, atoms) as store:
             for k, p in enumerate(parts):
-                local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
-                if p["path"] == path and len(local):
-                    coords[k] = store.rows(p["tid"], "coords_angstrom", p["rows"][local])
+                if p["path"] == path and len(local[k]):
+                    coords[k] = store.rows(p["tid"], "coords_angstrom", p["rows"][local[k]])
     columns = {"coords": [], "energies": [], "tid": [], "time_fs": [], "time_to_hop_fs": []}
     for k, p in enumerate(parts):  # in the parts' (natural) order
         if k not in coords:
             continue
-        local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
         columns["coords"].append(coords[k])
-        columns["energies"].append(p["energies"][local])
-        columns["tid"].append(np.full(len(local), p["tid"], dtype=object))
-        columns["time_fs"].append(p["time_fs"][local])
-        columns["time_to_hop_fs"].append(p["time_to_hop_fs"][local])
+        columns["energies"].append(p["energies"][local[k]])
+        columns["tid"].append(np.full(len(local[k]), p["tid"], dtype=object))
+        columns["time_fs"].append(p["time_fs"][local[k]])
+        columns["time_to_hop_fs"].append(p["time_to_hop_fs"][local[k]])
     return columns
