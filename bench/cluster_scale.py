@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/cluster_scale.py [n_events ...] [--jobs N]   (defaul
 
 The events are synthetic PCA scores (10 components): eight Gaussian channels of 4–25 % with unit thermal
 spread, centres 6–9 units apart on the leading components (as the family scaling puts a full channel motion
-of ~0.5 Å at ~5 units) — the clustering stage alone, as ``cluster_events`` runs it.
+of ~0.5 Å at ~5 units) — the clustering stage alone, as ``cluster_events`` runs it in the pipeline: by the events'
+directions from the Franck–Condon point, here the origin of the scores (``fc_scores``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def main(sizes, n_jobs):
         scores, truth = synthetic_scores(n)
         events = scores[["transition", "trajectory_id", "frame"]].assign(time_fs=50.0, kind="hop")
         start = time.perf_counter()
-        assign, stats = cluster_events(scores, events, {"bootstrap": 100, "n_jobs": n_jobs}, {"S1→S0": {"n_components": 4}})
+        assign, stats = cluster_events(scores, events, {"bootstrap": 100, "n_jobs": n_jobs}, {"S1→S0": {"n_components": 4, "fc_scores": [0.0] * 10}})
         wall = time.perf_counter() - start
         ari = adjusted_rand_score(truth, assign["channel"])
         jobs = n_jobs if len(truth) * 100 >= PARALLEL_MIN_WORK else 1  # what channel_stability uses
