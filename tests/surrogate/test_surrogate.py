@@ -233,6 +233,22 @@ def test_calibration_factor_recovers_a_known_error_scale():
     assert abs(coverage(0.0, fresh, calibrated_sigma(raw_sigma, [scale, floor]), 2.0) - TWO_SIGMA_SHARE) < 0.01
 
 
+def test_inverse_distances_are_those_of_scipy_pdist_for_every_frame_and_dtype():
+    """1/r_ij in scipy's pair order (i < j, row by row), per frame, for float64 and float32 coordinates and a lone
+    geometry (an independent computation: scipy.spatial.distance.pdist)."""
+    from scipy.spatial.distance import pdist
+
+    from analysis.surrogate.descriptors import inverse_distances
+
+    coords = np.random.default_rng(4).normal(scale=1.5, size=(2, 7, 5, 3))  # (batch, frames, atoms, xyz)
+    expected = np.array([[1.0 / pdist(frame) for frame in frames] for frames in coords])
+    np.testing.assert_allclose(inverse_distances(coords), expected, rtol=1e-13)
+    single = inverse_distances(coords[0, 0].astype(np.float32))
+    assert single.dtype == np.float32 and single.shape == (10,)
+    np.testing.assert_allclose(single, expected[0, 0], rtol=1e-5)
+    np.testing.assert_allclose(inverse_distances(np.round(coords[0, 0] * 10).astype(int)), 1.0 / pdist(np.round(coords[0, 0] * 10)))
+
+
 def test_ladder_targets_round_trip_and_gap_spread():
     e = np.array([[1.0, 3.5, 4.0], [0.5, 2.0, 6.0]])
     assert np.allclose(energies_of_ladder(to_ladder(e)), e)
