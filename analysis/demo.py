@@ -443,7 +443,8 @@ def simulate_trajectory(rng, xyz_eq, omega, modes, pes, channel_index, time_fs, 
     """Coordinates (Å), energies (eV), hop time for one trajectory planted in ``channels[channel_index]``."""
     channel = channels[channel_index]
     dt = time_fs[1] - time_fs[0]
-    hop = float(np.clip(rng.normal(channel.hop_mean_fs, channel.hop_sd_fs), 10.0, time_fs[-1] - 30.0))
+    # from 10 fs to 30 fs before the end; a run shorter than 40 fs hops at 10 fs (or after its end), never before t = 0
+    hop = float(np.clip(rng.normal(channel.hop_mean_fs, channel.hop_sd_fs), 10.0, max(10.0, time_fs[-1] - 30.0)))
     hop = float(np.round(hop / dt) * dt)
     thermal = thermal_motion(rng, omega, modes, time_fs, thermal_rms)
     progress = np.where(time_fs <= hop, (time_fs / hop) ** 1.5, 0.35 + 0.65 * np.exp(-(time_fs - hop) / 50.0))
