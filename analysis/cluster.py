@@ -330,11 +330,14 @@ def gaussian_polish(x: np.ndarray, top: np.ndarray, n_iter: int = 3, leave_one_o
     """Clustered points move to the cluster of highest Gaussian likelihood (Ledoit–Wolf covariance, size prior).
 
     Density clustering cuts between touching clouds along the density valley of *its* tree, which puts a few
-    edge points of one cloud in its neighbour; a few hard-EM steps on the clustered points fix that. A member is
-    scored under its own cluster without itself (:func:`analysis.shrunk_gaussian.leave_one_out_costs`): in the
-    fit it helped make, an edge event of a 21-event cluster looked nearer to it than to the 19-event channel it
-    was planted in (cost 20.9 against 26.0; 28.0 without itself). Noise stays noise; clusters never vanish (a
-    step that would empty one is not taken).
+    edge points of one cloud in its neighbour; a few hard-EM steps on the clustered points fix that. With
+    ``leave_one_out`` a member is scored under its own cluster without itself
+    (:func:`analysis.shrunk_gaussian.leave_one_out_costs`) where the others number at least
+    :data:`LOO_MIN_PER_DIMENSION` per dimension: in the fit it helped make, an edge event of a 21-event cluster looked
+    nearer to it than to the 19-event channel it was planted in (cost 20.9 against 26.0; 28.0 without itself).
+    Level A uses it once the density noise has joined (full clusters); on the density cores alone (5-8 events) it
+    emptied a channel's core into its neighbour. Noise stays noise; clusters never vanish (a step that would
+    empty one is not taken).
     """
     top = top.copy()
     clustered = np.flatnonzero(top >= 0)
