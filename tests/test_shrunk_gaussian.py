@@ -62,3 +62,14 @@ def test_clusters_too_small_for_a_fit_without_a_member_are_scored_in_sample():
     labels = truth.copy()
     labels[-1] = 0
     np.testing.assert_array_equal(gaussian_polish(x, labels, leave_one_out=True), gaussian_polish(x, labels))
+
+
+def test_a_cluster_of_identical_events_neither_fails_nor_swallows_its_neighbour():
+    """Copies of one run (qc.exclude_copies off) make a cluster with no spread: its log determinant is −inf, so
+    every point would score best there; the step that would empty the other cluster is not taken."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([np.tile(rng.normal(size=(1, 3)), (25, 1)), rng.normal(size=(25, 3)) + [6.0, 0.0, 0.0]])
+    labels = np.r_[np.zeros(25, int), np.ones(25, int)]
+    assert np.isneginf(leave_one_out_costs(x[:25])).all()
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(gaussian_polish(x, labels, leave_one_out=True), labels)
