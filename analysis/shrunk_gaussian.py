@@ -66,7 +66,7 @@ def leave_one_out_costs(members: np.ndarray) -> np.ndarray:
     if n < 3:
         return np.full(n, np.nan)
     if n < EXACT_BELOW:
-        others = np.array([np.delete(x, i, axis=0) for i in range(n)])  # (n, n - 1, p)
+        others = np.broadcast_to(x, (n, n, p))[~np.eye(n, dtype=bool)].reshape(n, n - 1, p)  # row i: all but x[i]
         mean, cov, _ = ledoit_wolf(others)
         maha, logdet = _mahalanobis_logdet(x - mean, cov)
         return maha + logdet
