@@ -95,8 +95,9 @@ def next_calculations(model: SurrogateModel, frames: FrameSet, channels: dict[st
     """The ``n`` frames to compute next (:func:`relative_disagreement`, :func:`pick_next`): trajectory, time, channel,
     predicted energies, σ, the disagreement that ranked them and (``attrs["coords_angstrom"]``) the coordinates."""
     model.check_symbols(list(frames.symbols), "the ensemble's frames")
-    mean, spread = model.raw(frames.coords_angstrom)
-    table = model.table_from_raw(frames.coords_angstrom, mean, spread)
+    x = model.features(frames.coords_angstrom)  # once: the predictions and the training-domain distance
+    mean, spread = model.raw(frames.coords_angstrom, features=x)
+    table = model.table_from_raw(x, mean, spread)
     sigma_cols = [f"{name}_sigma_ev" for name in model.state_names]
     score = relative_disagreement(spread[:, : len(model.state_names)])
     channel = np.array([channels.get(t, "no event") for t in frames.trajectory_id], dtype=object)

@@ -78,12 +78,17 @@ class SurrogateModel:
             return coords[:, list(selection.atoms)], (None if symbols is None else selection.symbols())
         return coords, symbols
 
-    def raw(self, coords_angstrom):
-        """Mean energies (n, n_states) eV and the uncalibrated committee spread, gap column appended to both."""
+    def features(self, coords_angstrom) -> np.ndarray:
+        """The descriptor (:data:`DESCRIPTORS`, ``self.descriptor``) of the analysed atoms of each geometry."""
         coords, _ = self.analysed(coords_angstrom)
         if coords.ndim != 3 or coords.shape[1:] != (len(self.symbols), 3):
             raise ModelMismatchError(f"coordinates of shape {coords.shape} given; the model expects (n_frames, {len(self.symbols)}, 3)")
-        x = DESCRIPTORS[self.descriptor](coords, self.reference_angstrom)
+        return DESCRIPTORS[self.descriptor](coords, self.reference_angstrom)
+
+    def raw(self, coords_angstrom, features=None):
+        """Mean energies (n, n_states) eV and the uncalibrated committee spread, gap column appended to both
+        (``features``: :meth:`features` of these coordinates, when the caller has them already)."""
+        x = self.features(coords_angstrom) if features is None else features
         preds = [model.predict(x, return_std=True) for _, model in self.components]
         return from_ladder(*blend([p[0] for p in preds], [p[1] for p in preds], self.weights))
 
@@ -101,11 +106,12 @@ class SurrogateModel:
         prediction less than its σ says)."""
         coords_angstrom, symbols = self.analysed(coords_angstrom, symbols)
         self.check_symbols(symbols)
-        return self.table_from_raw(coords_angstrom, *self.raw(coords_angstrom))
+        x = self.features(coords_angstrom)
+        return self.table_from_raw(x, *self.raw(coords_angstrom, features=x))
 
-    def table_from_raw(self, coords_angstrom, mean, std) -> pd.DataFrame:
-        """:meth:`predict_table` from the :meth:`raw` output ``mean``, ``std`` of these coordinates (computed once
-        by a caller that also needs the raw committee spread)."""
+    def table_from_raw(self, features, mean, std) -> pd.DataFrame:
+        """:meth:`predict_table` from the :meth:`raw` output ``mean``, ``std`` of geometries whose :meth:`features`
+        are ``features`` (computed once by a caller that also needs the raw committee spread)."""
         sigma = calibrated_sigma(std, self.calibration)
         names = list(self.state_names) + ([self.gap_name] if self.gap_name else [])
         table = pd.DataFrame({"frame": np.arange(len(mean))})
@@ -114,8 +120,7 @@ class SurrogateModel:
         for k, name in enumerate(names):
             table[f"{name}_sigma_ev"] = sigma[:, k]
         if self.domain is not None:
-            coords = np.asarray(coords_angstrom, dtype=float)
-            distance = self.domain.distance(DESCRIPTORS[self.descriptor](coords, self.reference_angstrom))
+            distance = self.domain.distance(features)
             table["domain_distance"] = distance
             table["outside_training_domain"] = distance > self.domain.threshold_
         return table
