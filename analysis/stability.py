@@ -25,15 +25,12 @@ from joblib.externals.loky import get_reusable_executor
 from sklearn.base import clone
 
 from analysis.cluster import UNRESOLVED
+from analysis.workload import PARALLEL_MIN_WORK
 
 log = logging.getLogger(__name__)
 
 STABLE_JACCARD = 0.75
 SUBSAMPLE_FRACTION = 0.8
-# events × resamples from which the subsets are clustered in worker processes. Measured on 2 cores: 1,000 × 100
-# 19.1 s in one process, 18.2 s in two; 2,000 × 20 13.8 s vs 18.2 s; 2,000 × 100 36.2 s vs 26.6 s; 5,000 × 100
-# 45.1 s vs 34.7 s (each worker starts cold: imports, and the Gaussian nulls its subsets need computed again)
-PARALLEL_MIN_WORK = 200_000
 STABILITY_COLUMNS = ["channel", "stability", "share_percent_lo", "share_percent_hi", "tentative", "n_bootstrap"]
 
 

@@ -13,6 +13,7 @@ rule cluster:
     params:
         cluster=config["cluster"],
         seed=config["seed"],
+    priority: CHANNEL_PRIORITY  # ahead of the surrogate when both are ready (see common.smk)
     log:
         "logs/cluster.log",
     benchmark:

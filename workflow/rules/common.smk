@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 from analysis.io.discover import auto_batches, batch_of, discover, manifest, manifest_digest
 from analysis.io.xyz import is_xyz_file
-from analysis.stability import PARALLEL_MIN_WORK
+from analysis.workload import PARALLEL_MIN_WORK
 
 DEMO = config["input"]["root"] == "demo"
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")  # what users pack finished runs into
@@ -42,10 +42,16 @@ if N_BATCHES == "auto":
     N_BATCHES = auto_batches(len(FOUND), config["ingest"]["batch_trajectories"])
 BATCHES = [f"{i:03d}" for i in range(N_BATCHES)]
 
-# The surrogate's worker processes pay off on a large ensemble; on a small one its second core serves the channel
-# jobs that run beside it better (a two-trajectory Newton-X set on 2 cores: 28.3 s end to end with 2, 21.3 s with 1;
-# the surrogate job itself 8.4 s and 8.1 s).
-SURROGATE_THREADS = 2 if DEMO or len(FOUND) >= 100 else 1
+# The surrogate's worker processes pay off on a large ensemble with many MLP fits to make (every candidate in every
+# CV fold, then the ensemble members); otherwise its second core serves the channel jobs that run beside it better
+# (a two-trajectory Newton-X set on 2 cores: 28.3 s end to end with 2, 21.3 s with 1; the surrogate job itself
+# 8.4 s and 8.1 s. bench/pipeline.py's 2,000 trajectories with a one-candidate, two-member surrogate: the job 6.8 s
+# alone with 2, 8.3 s beside the features with 1, peak RSS 742 vs 374 MB). The channel jobs go first (priority):
+# the one-thread surrogate then runs beside the single-threaded cluster job instead of ahead of the features.
+SURROGATE_MLP_FITS = (config["surrogate"]["cv_folds"] * len(config["surrogate"]["mlp_grid"])
+                      + config["surrogate"]["n_members"])
+SURROGATE_THREADS = 2 if (DEMO or len(FOUND) >= 100) and SURROGATE_MLP_FITS >= 8 else 1
+CHANNEL_PRIORITY = 10
 # The bootstrap of channel stability runs in worker processes only from PARALLEL_MIN_WORK events x resamples on
 # (analysis/stability.py); below, the cluster job uses one core and leaves the other to the jobs beside it.
 N_EVENTS_AT_MOST = config["demo"]["n_trajectories"] if DEMO else len(FOUND)  # one event per trajectory and transition

@@ -13,6 +13,7 @@ rule features:
         hop_select=config["features"]["hop_select"],
         event_window_fs=config["features"]["event_window_fs"],
         frame_stride=config["features"]["frame_stride"],
+    priority: CHANNEL_PRIORITY  # ahead of the surrogate when both are ready (see common.smk)
     log:
         "logs/features/{batch}.log",
     benchmark:
@@ -28,6 +29,7 @@ rule merge_events:
         events=expand("results/features/events/{batch}.parquet", batch=BATCHES),
     output:
         events="results/features/events.parquet",
+    priority: CHANNEL_PRIORITY  # ahead of the surrogate when both are ready (see common.smk)
     log:
         "logs/features/merge_events.log",
     benchmark:

@@ -11,6 +11,7 @@ rule reduce:
         max_components=config["reduce"]["max_components"],
         min_events=config["reduce"]["min_events"],
         scaling=config["reduce"]["scaling"],
+    priority: CHANNEL_PRIORITY  # ahead of the surrogate when both are ready (see common.smk)
     log:
         "logs/reduce.log",
     benchmark:
