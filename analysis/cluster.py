@@ -12,7 +12,6 @@ when the split beats a Gaussian null of the cluster's own covariance. Labels rea
 from __future__ import annotations
 
 import logging
-import math
 import string
 from functools import lru_cache
 
@@ -26,11 +25,11 @@ from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from analysis.channel_size import MIN_CLUSTER_SIZE, MIN_SHARE, SMALL_RUN_SHARE, UNRESOLVED, smallest_channel  # noqa: F401 (re-exported)
 from analysis.shrunk_gaussian import gaussian_costs, leave_one_out_costs
 
 log = logging.getLogger(__name__)
 
-UNRESOLVED = "unresolved"
 NOISE_REACH_QUANTILE = 0.999
 # a member farther out than this quantile of its cluster without it is noise (outlying_members); far stricter than the
 # reach of noise: channels are not Gaussian (a planted 24-event channel lost 1 member in 2 of 6 seeds at 0.999)
@@ -377,18 +376,6 @@ def directions_from(x: np.ndarray, origin: np.ndarray) -> np.ndarray:
     return np.where(norm > 0, v / np.where(norm > 0, norm, 1.0), 0.0) * scale
 
 
-def smallest_channel(n_events: int, min_cluster_size: int = 5, min_share: float = 0.03, small_run_share: float = 0.2) -> int:
-    """Fewest events a channel of ``n_events`` may have: ``min_cluster_size``, lowered in a small run to
-    ``small_run_share`` of its events (not below 3; 0 keeps ``min_cluster_size``), raised in a large one to
-    ``min_share`` of them, and at least 2. A group of fewer is density noise to :class:`HierarchicalClustering`.
-
-    In a run of 12 events, three channels of 4 are 33 % each; a fixed 5 left them all unresolved."""
-    size = int(min_cluster_size)
-    if small_run_share > 0:
-        size = min(size, max(3, math.ceil(float(small_run_share) * int(n_events))))
-    return max(2, size, math.ceil(float(min_share) * int(n_events)))
-
-
 class HierarchicalClustering(ClusterMixin, BaseEstimator):
     """Density-based top level, agglomerative sub-levels, knobs from the data.
 
@@ -436,9 +423,9 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     eps_ : float                 DBSCAN radius used (dbscan only)
     """
 
-    def __init__(self, method="hdbscan", min_cluster_size=5, min_share=0.03, min_samples=3, eps="auto", levels=3,
+    def __init__(self, method="hdbscan", min_cluster_size=MIN_CLUSTER_SIZE, min_share=MIN_SHARE, min_samples=3, eps="auto", levels=3,
                  max_subclusters=4, min_silhouette=0.5, split_components=2, n_null=100, noise="reach",
-                 density_components=None, max_split_points=400, small_run_share=0.2, origin=None, random_state=0):
+                 density_components=None, max_split_points=400, small_run_share=SMALL_RUN_SHARE, origin=None, random_state=0):
         self.method = method
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples

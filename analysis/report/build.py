@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analysis.cluster import UNRESOLVED, HierarchicalClustering, smallest_channel
+from analysis.channel_size import MIN_CLUSTER_SIZE, MIN_SHARE, SMALL_RUN_SHARE, UNRESOLVED, smallest_channel
 from analysis.io.paths import natural_key
 from analysis.io.store import Store, usable_frames
 from analysis.qc import ENERGY_GROUP_GAP_EV, energy_reference_groups
@@ -732,7 +732,7 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
     ``cluster_params`` (the config's ``cluster`` block; default the estimator's) say the smallest channel;
     ``products`` (:func:`analysis.products.trajectory_products`) add each channel's products."""
     d = inputs
-    defaults = HierarchicalClustering().get_params()
+    defaults = {"min_cluster_size": MIN_CLUSTER_SIZE, "min_share": MIN_SHARE, "small_run_share": SMALL_RUN_SHARE}
     size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share", "small_run_share")}
     reference = d.reference
     used = usable_frames(d.table)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import symmetry
-from analysis.cluster import UNRESOLVED
+from analysis.channel_size import UNRESOLVED
 from analysis.features.internal import featurize
 from analysis.io.store import Store
 from analysis.io.text import format_xyz
