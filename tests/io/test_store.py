@@ -111,12 +111,13 @@ def test_batches_are_stable_balanced_and_independent_of_the_hash_seed():
 
 
 def test_auto_batches_keep_a_batch_near_its_size_and_never_fewer_than_two():
-    assert [auto_batches(n) for n in (1, 60, 500, 501, 1000, 1001, 2000, 5000)] == [2, 2, 2, 3, 4, 5, 8, 20]
+    assert [auto_batches(n) for n in (1, 60, 500, 1000, 1001, 2000, 2001, 5000)] == [2, 2, 2, 2, 3, 4, 5, 10]
+    assert [auto_batches(n, batch_trajectories=250) for n in (500, 501, 1000, 1001, 2000, 5000)] == [2, 3, 4, 5, 8, 20]
     assert auto_batches(5000, batch_trajectories=1000) == 5
     # the largest batch stays near batch_trajectories as the ensemble grows (the hash spreads them evenly)
     for n in (2000, 8000):
         counts = np.bincount([batch_of(f"TRAJ{k}", auto_batches(n)) for k in range(n)])
-        assert counts.max() < 1.25 * 250
+        assert counts.max() < 1.25 * 500
 
 
 def test_rows_read_only_the_asked_frames_and_equal_indexing_the_whole_array(tmp_path):
