@@ -20,6 +20,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
+from analysis.io.digest import manifest_digest  # noqa: F401 (re-exported)
 from analysis.io.paths import glob_text, natural_key, resolve, stored_text_files
 
 
@@ -270,11 +271,6 @@ def batch_manifest(root, pattern: str = "*", fmt: str = "auto", n_batches: int =
     """The manifest rows of batch ``batch`` (see :func:`batch_of`)."""
     found = [f for f in discover(root, pattern, fmt) if batch_of(f.trajectory_id, n_batches) == batch]
     return manifest(found)
-
-
-def manifest_digest(table: pd.DataFrame) -> str:
-    """Short digest of a manifest: changes when a trajectory or one of its files is added, removed or modified."""
-    return hashlib.blake2b(table.to_csv(index=False).encode(), digest_size=12).hexdigest()
 
 
 def found_from_manifest(table: pd.DataFrame) -> list[Found]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.io.discover import manifest_digest
+from analysis.io.digest import manifest_digest
 from analysis.report.html import table_html
 from analysis.settings import SCHEMA, flat_defaults, load_schema
 
@@ -57,7 +57,7 @@ def config_table(config: dict, defaults: dict) -> pd.DataFrame:
 
 
 def ensemble_digest(manifest_paths) -> str:
-    """:func:`~analysis.io.discover.manifest_digest` of all batches' manifests together (empty: 'none')."""
+    """:func:`~analysis.io.digest.manifest_digest` of all batches' manifests together (empty: 'none')."""
     tables = [pd.read_csv(p, sep="\t", dtype=str) for p in sorted(map(str, manifest_paths)) if Path(p).exists()]
     tables = [t for t in tables if len(t)]
     return manifest_digest(pd.concat(tables, ignore_index=True)) if tables else "none"
