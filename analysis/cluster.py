@@ -25,7 +25,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
-from analysis.channel_size import MIN_CLUSTER_SIZE, MIN_SHARE, SMALL_RUN_SHARE, UNRESOLVED, smallest_channel  # noqa: F401 (re-exported)
+from analysis.channel_size import MIN_CLUSTER_SIZE, MIN_SHARE, SMALL_RUN_SHARE, UNRESOLVED, smallest_channel
 from analysis.shrunk_gaussian import gaussian_costs, leave_one_out_costs
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.channels import cluster_events  # noqa: E402
-from analysis.stability import PARALLEL_MIN_WORK  # noqa: E402
+from analysis.workload import PARALLEL_MIN_WORK  # noqa: E402
 
 SHARES = np.array([0.25, 0.18, 0.15, 0.12, 0.1, 0.08, 0.08, 0.04])
 

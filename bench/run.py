@@ -72,7 +72,8 @@ def manifest_rows(tmp: Path, n: int = 1000):
     """Discovery + manifest digest of ``n`` trajectory folders: size+mtime (chosen) vs content hash."""
     import os
 
-    from analysis.io.discover import discover, manifest, manifest_digest
+    from analysis.io.digest import manifest_digest
+    from analysis.io.discover import discover, manifest
 
     demo.generate_demo(tmp / "one", n_trajectories=1, seed=1, t_max_fs=200.0, broken_fraction=0)
     src = tmp / "one" / "ensemble" / "TRAJ1" / "RESULTS"

@@ -20,7 +20,6 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from analysis.io import newtonx, nexmd, pyrai2md, sharc, xyz
-from analysis.io.digest import manifest_digest  # noqa: F401 (re-exported)
 from analysis.io.paths import glob_text, natural_key, resolve, stored_text_files
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.io.discover import discover, found_from_manifest, manifest, manifest_digest, read_manifest, write_manifest
+from analysis.io.digest import manifest_digest
+from analysis.io.discover import discover, found_from_manifest, manifest, read_manifest, write_manifest
 from analysis.io.paths import natural_key, natural_rank
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.text import (blank_lines, byte_at, format_xyz, head_is, integer_column, join_ranges, line_heads, line_offsets,

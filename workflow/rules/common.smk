@@ -4,7 +4,8 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from analysis.io.discover import auto_batches, batch_of, discover, manifest, manifest_digest
+from analysis.io.digest import manifest_digest
+from analysis.io.discover import auto_batches, batch_of, discover, manifest
 from analysis.io.xyz import is_xyz_file
 from analysis.workload import PARALLEL_MIN_WORK
 
