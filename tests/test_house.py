@@ -93,7 +93,7 @@ def test_the_report_and_the_workflow_start_without_the_clustering_stack():
     import subprocess
     import sys
 
-    code = ("import json, sys; import analysis.report.build, analysis.workload, analysis.channel_size; "
+    code = ("import json, sys; import analysis.report.build, analysis.workload, analysis.channel_size, analysis.surrogate.active; "
             "print(json.dumps(sorted(m for m in ('sklearn', 'hdbscan', 'numba') if m in sys.modules)))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(loaded.stdout) == []

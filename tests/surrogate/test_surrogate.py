@@ -549,6 +549,28 @@ def test_train_surrogate_and_next_calculations_write_their_files(demo_fit, tmp_p
     assert int(lines[0]) == len(frames.symbols) and len(lines) == len(frames.symbols) + 2
 
 
+def test_candidates_made_before_the_channels_pick_what_one_step_picks(demo_fit, tmp_path):
+    """The workflow scores the candidates in the surrogate's job and picks once the channels are known: the file
+    between the two steps loads without pickle and gives the picks (and predicted energies) of one call of
+    :func:`next_calculations` on the same frames; with no model, the reason travels through the file."""
+    from analysis.surrogate.active import Candidates, committee_candidates, next_calculations, pick_candidates, write_candidates
+
+    fit, frames, _, _ = demo_fit
+    sub = frames.take(np.arange(0, len(frames), 5))
+    ids = sorted(set(sub.trajectory_id))
+    channels = {t: ("S1→S0 A1" if k % 3 else "S1→S0 A2") for k, t in enumerate(ids)}
+    direct = next_calculations(fit.model, sub, channels, n=6)
+    committee_candidates(fit.model, sub).save(tmp_path / "c.npz")
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as z:  # raises if any member needed pickle
+        assert len(z["col/trajectory_id"]) == len(sub)
+    picked = pick_candidates(Candidates.load(tmp_path / "c.npz"), channels, n=6)
+    pd.testing.assert_frame_equal(picked, direct)
+    assert set(picked["channel"]) == {"S1→S0 A1", "S1→S0 A2"}  # round-robin over both channels
+    np.testing.assert_array_equal(picked.attrs["coords_angstrom"], direct.attrs["coords_angstrom"])
+    none = write_candidates(tmp_path / "no_model", [], tmp_path / "none.parquet", tmp_path / "none.npz")
+    assert none.reason == Candidates.load(tmp_path / "none.npz").reason == "no surrogate model (see metrics.json)"
+
+
 def test_train_surrogate_without_energies_writes_why(tmp_path):
     from analysis.surrogate.train import train_surrogate
 

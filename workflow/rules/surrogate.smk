@@ -6,6 +6,9 @@ rule surrogate:
     output:
         metrics="results/surrogate/metrics.json",
         model=directory("results/surrogate/model"),
+        # the committee's verdict on the ensemble's frames, from which rule next_calculations picks once the channels
+        # are known: made here, beside the clustering, rather than on the path from the channels to the report
+        candidates="results/surrogate/next_candidates.npz",
     threads: SURROGATE_THREADS  # independent fits (CV folds, candidates) in processes of one BLAS thread each: see analysis/surrogate/parallel.py
     params:
         surrogate=config["surrogate"],
@@ -22,15 +25,13 @@ rule surrogate:
 
 rule next_calculations:
     input:
-        model="results/surrogate/model",
-        stores=batch_stores(),
-        trajectories="results/qc/trajectories.parquet",
+        candidates="results/surrogate/next_candidates.npz",
+        stores=batch_stores(),  # the whole system's coordinates where the model has a part of it (features.atoms)
         assignments="results/clusters/assignments.csv",
     output:
         index="results/surrogate/next_calculations/index.csv",
     params:
         n=config["surrogate"]["next_calculations"],
-        seed=config["seed"],
     log:
         "logs/next_calculations.log",
     benchmark:
