@@ -160,3 +160,27 @@ def test_member_layout_agrees_with_numpys_header_parser_for_every_kind_of_array(
             fh.seek(offset)
             raw = np.frombuffer(fh.read(value.nbytes), dtype=dtype)
             np.testing.assert_array_equal(raw.reshape(shape, order="F" if fortran else "C"), value, err_msg=name)
+
+
+def test_whole_arrays_read_directly_equal_numpys_for_every_kind_and_a_cut_store_says_so(tmp_path):
+    """``Store.array`` reads an uncompressed member with one seek and read: the same values, dtype and shape as
+    ``np.load`` for every kind of array (a Fortran-ordered one goes through ``np.load``), writable like
+    ``np.load``'s; a store cut short names the file and the member rather than returning short data."""
+    arrays = {"f8": np.arange(12.0).reshape(3, 4), "i8": np.arange(5, dtype=np.int64), "f4": np.ones((0, 3), np.float32),
+              "scalar": np.array(3.0), "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+              "text": np.array(["ab", "c"]), "big_endian": np.arange(4, dtype=">f8"), "bool": np.array([True, False])}
+    meta = np.array('[{"trajectory_id": "T1"}]')
+    np.savez(tmp_path / "t.npz", **{f"T1/{k}": v for k, v in arrays.items()}, __meta__=meta)
+    with Store(tmp_path / "t.npz") as store, np.load(tmp_path / "t.npz") as reference:
+        for name, value in arrays.items():
+            got = store.array("T1", name)
+            assert got.dtype == reference[f"T1/{name}"].dtype and got.shape == value.shape, name
+            np.testing.assert_array_equal(got, value, err_msg=name)
+            assert got.flags.writeable, name
+    # a store cut short while it is read (a job's file truncated under it: the directory was read at open)
+    np.savez(tmp_path / "c.npz", **{"T1/coords_angstrom": np.arange(1000.0)}, __meta__=meta)
+    with Store(tmp_path / "c.npz") as store:
+        offset = store._stored("T1", "coords_angstrom")[0]
+        os.truncate(tmp_path / "c.npz", offset + 800)  # 100 of the 1,000 floats left
+        with pytest.raises(ValueError, match=r"c\.npz: T1/coords_angstrom is cut short"):
+            store.array("T1", "coords_angstrom")
