@@ -165,11 +165,16 @@ class Store:
             return self._select(trajectory_id, name, self._npz[f"{trajectory_id}/{name}"])
         offset, dtype, shape, _ = layout
         out = np.empty(shape, dtype)
-        if out.nbytes:
-            self._fh.seek(offset)
-            if self._fh.readinto(memoryview(out.reshape(-1)).cast("B")) != out.nbytes:
-                raise ValueError(f"{self.path}: {trajectory_id}/{name} is cut short (truncated store file)")
+        self._read_into(offset, out.reshape(-1), f"{trajectory_id}/{name}")
         return self._select(trajectory_id, name, out)
+
+    def _read_into(self, offset: int, out: np.ndarray, member: str) -> None:
+        """Fill the contiguous array ``out`` with the bytes of the store from ``offset`` on (one seek and read)."""
+        if not out.nbytes:
+            return
+        self._fh.seek(offset)
+        if self._fh.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise ValueError(f"{self.path}: {member} is cut short (truncated store file)")
 
     def shape(self, trajectory_id: str, name: str) -> tuple[int, ...]:
         """Shape of one trajectory's array ``name``, from its header alone where it is stored uncompressed."""
@@ -196,9 +201,9 @@ class Store:
         layout = self._stored(trajectory_id, name)
         if layout is None or layout[3] or not len(layout[2]):
             return np.array(self.array(trajectory_id, name)[rows])
-        return self._select(trajectory_id, name, self._read_rows(layout, rows))
+        return self._select(trajectory_id, name, self._read_rows(layout, rows, f"{trajectory_id}/{name}"))
 
-    def _read_rows(self, layout, rows) -> np.ndarray:
+    def _read_rows(self, layout, rows, member: str) -> np.ndarray:
         offset, dtype, shape, _ = layout
         index = np.arange(shape[0])[rows]
         flat = np.atleast_1d(index)
@@ -208,8 +213,7 @@ class Store:
             return out
         breaks = np.flatnonzero(np.diff(flat) != 1) + 1
         for start, stop in zip(np.r_[0, breaks], np.r_[breaks, len(flat)]):
-            self._fh.seek(offset + int(flat[start]) * row_bytes)
-            out[start:stop] = np.frombuffer(self._fh.read((stop - start) * row_bytes), dtype).reshape((stop - start,) + tuple(shape[1:]))
+            self._read_into(offset + int(flat[start]) * row_bytes, out[start:stop].reshape(-1), member)
         return out[0] if np.ndim(index) == 0 else out
 
     def trajectory(self, trajectory_id: str) -> Trajectory:

@@ -163,7 +163,7 @@ def test_member_layout_agrees_with_numpys_header_parser_for_every_kind_of_array(
 
 
 def test_whole_arrays_read_directly_equal_numpys_for_every_kind_and_a_cut_store_says_so(tmp_path):
-    """``Store.array`` reads an uncompressed member with one seek and read: the same values, dtype and shape as
+    """``Store.array`` (and ``Store.rows``) reads an uncompressed member with one seek and read: the same values, dtype and shape as
     ``np.load`` for every kind of array (a Fortran-ordered one goes through ``np.load``), writable like
     ``np.load``'s; a store cut short names the file and the member rather than returning short data."""
     arrays = {"f8": np.arange(12.0).reshape(3, 4), "i8": np.arange(5, dtype=np.int64), "f4": np.ones((0, 3), np.float32),
@@ -184,3 +184,5 @@ def test_whole_arrays_read_directly_equal_numpys_for_every_kind_and_a_cut_store_
         os.truncate(tmp_path / "c.npz", offset + 800)  # 100 of the 1,000 floats left
         with pytest.raises(ValueError, match=r"c\.npz: T1/coords_angstrom is cut short"):
             store.array("T1", "coords_angstrom")
+        with pytest.raises(ValueError, match=r"c\.npz: T1/coords_angstrom is cut short"):
+            store.rows("T1", "coords_angstrom", [5, 500])
