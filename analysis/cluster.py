@@ -95,11 +95,11 @@ def ward_cuts(tree: np.ndarray, ks) -> dict[int, np.ndarray]:
     return out
 
 
-def best_ward_split(z: np.ndarray, max_k: int, min_size: int, exact_cuts: bool = True) -> tuple[np.ndarray, float]:
+def best_ward_split(z: np.ndarray, max_k: int, min_size: int) -> tuple[np.ndarray, float]:
     """(labels, silhouette) of the best Ward cut of z into 2..max_k groups of at least ``min_size`` points.
 
-    One Ward tree (scipy), cut at every k (by ``fcluster``, or by :func:`ward_cuts` when not ``exact_cuts``:
-    for continuous samples, whose merge heights do not tie); (zeros, −1) when no cut qualifies.
+    One Ward tree (scipy), cut at every k by ``fcluster`` (the data's merge heights can tie: copies of one event;
+    the Gaussian nulls' cannot, and :func:`ward_cut_scores` cuts them faster); (zeros, −1) when no cut qualifies.
     """
     n = len(z)
     best, best_score = np.zeros(n, dtype=int), -1.0
@@ -108,10 +108,8 @@ def best_ward_split(z: np.ndarray, max_k: int, min_size: int, exact_cuts: bool =
     condensed = pdist(z)  # Euclidean: the distances scipy's Ward would compute from z itself
     tree = linkage(condensed, method="ward")
     dist = squareform(condensed)
-    ks = range(2, min(max_k, n - 1) + 1)
-    cuts = ward_cuts(tree, ks) if not exact_cuts else None
-    for k in ks:
-        labels = cuts[k] if cuts is not None else fcluster(tree, k, criterion="maxclust") - 1
+    for k in range(2, min(max_k, n - 1) + 1):
+        labels = fcluster(tree, k, criterion="maxclust") - 1
         counts = np.bincount(labels)
         if len(counts) < 2 or counts.min() < min_size:
             continue
@@ -127,51 +125,84 @@ N_GRID = np.unique(np.round(np.geomspace(6, 2000, 40)).astype(int))
 class _NullDraws:
     """The Gaussian null samples of one key, drawn lazily in a fixed order (one seeded generator) and kept.
 
+    A sample's statistic depends on the smallest group a cut may leave, ``m``: the cuts allowed for a larger ``m``
+    are a subset of those for a smaller one. So one set of samples serves every ``m`` (common random numbers: a
+    null never reads more extreme for a larger smallest group), and a key holds, for every ``m`` from 0 to n // 2,
+    the extreme of the samples drawn so far. ``draw(size)`` returns that profile over the next ``size`` samples
+    (``largest``: max, else min); ``none`` is the statistic of a sample no cut of which qualifies (larger ``m``).
+
     A split test only asks whether any of the ``total`` samples is as extreme as the data: it draws until one
     is (the test fails, usually after a few samples) or all are drawn; the decision and every sample are those
-    of drawing all of them at once. ``draw`` returns the extreme (``largest``: max, else min) of the next
-    ``size`` samples; the batches grow from ``first_batch`` to ``batch`` (a test that fails is usually decided by
-    its first few samples: on the 2,000-trajectory benchmark the axis nulls' draws took 3.0 s instead of 3.6 s)."""
+    of drawing all of them at once. The batches grow from ``first_batch`` to ``batch`` (a test that fails is
+    usually decided by its first few samples: on the 2,000-trajectory benchmark the axis nulls' draws took 3.0 s
+    instead of 3.6 s)."""
 
-    def __init__(self, draw, total: int, batch: int, largest: bool, first_batch: int = 16):
-        self._draw, self.total, self.batch, self.largest = draw, int(total), int(batch), largest
+    def __init__(self, draw, total: int, batch: int, largest: bool, none: float, first_batch: int = 16):
+        self._draw, self.total, self.batch, self.largest, self.none = draw, int(total), int(batch), largest, none
         self._next = max(1, min(int(first_batch), self.batch))
-        self.drawn, self.extreme = 0, -np.inf if largest else np.inf
+        self.drawn, self._profile = 0, None
 
-    def _reached(self, value: float) -> bool:
-        return self.extreme >= value if self.largest else self.extreme <= value
+    def extreme(self, m: int) -> float:
+        """The extreme over the samples drawn so far of cuts leaving groups of at least ``m`` points (±inf: none
+        drawn)."""
+        if self._profile is None:
+            return -np.inf if self.largest else np.inf
+        return float(self._profile[m]) if m < len(self._profile) else self.none
 
-    def reaches(self, value: float) -> bool:
-        """True when a sample is at least as extreme as ``value`` (max ≥ value, or min ≤ value)."""
-        while not self._reached(value) and self.drawn < self.total:
+    def _reached(self, value: float, m: int) -> bool:
+        return self.extreme(m) >= value if self.largest else self.extreme(m) <= value
+
+    def reaches(self, value: float, m: int) -> bool:
+        """True when a sample is at least as extreme as ``value`` (max ≥ value, or min ≤ value) with groups ≥ ``m``."""
+        while not self._reached(value, m) and self.drawn < self.total:
             size = min(self._next, self.total - self.drawn)
             self._next = min(2 * self._next, self.batch)
-            got = float(self._draw(size))
-            self.extreme = max(self.extreme, got) if self.largest else min(self.extreme, got)
+            got = self._draw(size)
+            self._profile = got if self._profile is None else (np.maximum if self.largest else np.minimum)(self._profile, got)
             self.drawn += size
-        return self._reached(value)
+        return self._reached(value, m)
 
-    def value(self) -> float:
-        """The extreme over all samples (all drawn)."""
-        self.reaches(np.inf if self.largest else -np.inf)
-        return float(self.extreme)
+    def value(self, m: int) -> float:
+        """The extreme over all samples (all drawn) of cuts leaving groups of at least ``m`` points."""
+        self.reaches(np.inf if self.largest else -np.inf, m)
+        return self.extreme(m)
+
+
+def ward_cut_scores(z: np.ndarray, max_k: int) -> list[tuple[int, float]]:
+    """(smallest group, silhouette) of the Ward cut of continuous ``z`` into k groups for every k of 2..max_k
+    whose groups all hold ≥ 2 points (:func:`ward_cuts`: the merge heights of a Gaussian sample do not tie)."""
+    n = len(z)
+    if n < 4:
+        return []
+    condensed = pdist(z)
+    dist = squareform(condensed)
+    cuts = ward_cuts(linkage(condensed, method="ward"), range(2, min(max_k, n - 1) + 1))
+    out = []
+    for labels in cuts.values():
+        smallest = int(np.bincount(labels).min())
+        if smallest >= 2:
+            out.append((smallest, silhouette(dist, labels)))
+    return out
 
 
 @lru_cache(maxsize=4096)
-def _silhouette_draws(n: int, min_frac: float, ratios: tuple[float, ...], max_k: int, n_null: int) -> _NullDraws:
-    rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), max_k, n_null])
+def _silhouette_draws(n: int, ratios: tuple[float, ...], max_k: int, n_null: int) -> _NullDraws:
+    rng = np.random.default_rng([n, *(int(round(r * 100)) for r in ratios), max_k, n_null])
     sd = np.sqrt(np.array((1.0, *ratios)))
-    min_size = max(2, int(round(min_frac * n)))  # round, not ceil: min_frac is rounded (3/7 -> 0.43, x 7 = 3.01 is 3)
 
-    def draw(size: int) -> float:
-        return max(best_ward_split(rng.normal(size=(n, len(sd))) * sd, max_k, min_size, exact_cuts=False)[1]
-                   for _ in range(size))
+    def draw(size: int) -> np.ndarray:  # best silhouette of a cut leaving groups >= m, for m = 0 .. n // 2
+        best = np.full(n // 2 + 1, -1.0)
+        for _ in range(size):
+            for smallest, score in ward_cut_scores(rng.normal(size=(n, len(sd))) * sd, max_k):
+                best[: smallest + 1] = np.maximum(best[: smallest + 1], score)
+        return best
 
-    return _NullDraws(draw, n_null, 1, largest=True)
+    return _NullDraws(draw, n_null, 1, largest=True, none=-1.0)
 
 
-def _silhouette_null(n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> _NullDraws:
-    return _silhouette_draws(*_null_key(n, min_size, variances), int(max_k), int(n_null))
+def _silhouette_null(n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> tuple[_NullDraws, int]:
+    n_grid, m_grid, ratios = _null_key(n, min_size, variances)
+    return _silhouette_draws(n_grid, ratios, int(max_k), int(n_null)), m_grid
 
 
 def null_silhouette(n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> float:
@@ -179,25 +210,34 @@ def null_silhouette(n: int, min_size: int, variances: np.ndarray, max_k: int, n_
 
     The samples have n points on a grid (40 sizes from 6 to 2 000) and the variance ratios rounded to 0.05
     (silhouettes do not depend on scale); each null is drawn from a seed made of its key and cached, so resampled
-    fits share their nulls. :func:`beats_null_silhouette` draws only as many as its decision needs.
+    fits share their nulls, and one set of samples serves every smallest group size (:class:`_NullDraws`).
+    :func:`beats_null_silhouette` draws only as many as its decision needs.
     """
     if n_null <= 0:
         return -1.0
-    return _silhouette_null(n, min_size, variances, max_k, n_null).value()
+    draws, m = _silhouette_null(n, min_size, variances, max_k, n_null)
+    return draws.value(m)
 
 
 def beats_null_silhouette(score: float, n: int, min_size: int, variances: np.ndarray, max_k: int, n_null: int) -> bool:
     """``score > null_silhouette(...)``, drawing the Gaussian samples only until one reaches ``score``: a split that
     fails costs the few Ward trees up to the first such sample, not ``n_null``."""
-    return n_null <= 0 or not _silhouette_null(n, min_size, variances, max_k, n_null).reaches(score)
+    if n_null <= 0:
+        return True
+    draws, m = _silhouette_null(n, min_size, variances, max_k, n_null)
+    return not draws.reaches(score, m)
 
 
-def _null_key(n: int, min_size: int, variances: np.ndarray, exact_up_to: int = 0) -> tuple[int, float, tuple[float, ...]]:
-    """(sample size, smallest group as a fraction of it, variance ratios) that key a cached null: ``n`` on
-    :data:`N_GRID` (exact up to ``exact_up_to``), the variances (largest first) over the first, rounded to 0.05."""
+def _null_key(n: int, min_size: int, variances: np.ndarray, exact_up_to: int = 0) -> tuple[int, int, tuple[float, ...]]:
+    """(sample size, smallest group, variance ratios) of the cached null that stands for ``n`` points: ``n`` on
+    :data:`N_GRID` (exact up to ``exact_up_to``), the smallest group scaled with it (at least 2), the variances
+    (largest first) over the first, rounded to 0.05."""
     n_grid = int(n) if n <= exact_up_to else int(N_GRID[np.argmin(np.abs(np.log(N_GRID / n)))])
+    m_grid = max(2, int(round(min_size * n_grid / n)))
+    if 2 * min_size <= n:  # a cut the data may have stays possible in the null's samples (rounding up made none)
+        m_grid = min(m_grid, n_grid // 2)
     ratios = tuple(float(r) for r in np.round(np.clip(variances[1:] / max(variances[0], 1e-300), 0, 1) / 0.05) * 0.05)
-    return n_grid, round(min_size / n, 2), ratios
+    return n_grid, m_grid, ratios
 
 
 def axis_split(values: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
@@ -239,17 +279,23 @@ def _top_axis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centred @ vt[0], singular ** 2
 
 
-def axis_split_ratios(values: np.ndarray, min_size: int) -> np.ndarray:
-    """W/T of :func:`axis_split` for every row of ``values`` (n_rows, n) at once; 1.0 where no cut qualifies or a
-    row does not vary."""
+def axis_ratio_profiles(values: np.ndarray) -> np.ndarray:
+    """For every row of ``values`` (n_rows, n): W/T of :func:`axis_split` when the groups must hold at least ``m``
+    points, for m = 0 .. n // 2 (m = 0 as m = 1), shape (n_rows, n // 2 + 1); 1.0 where a row does not vary.
+
+    The least W over the cuts k in [m, n − m] is a running minimum from the middle cut outwards."""
     values = np.asarray(values, dtype=float)
-    n, min_size = values.shape[1], max(int(min_size), 1)
-    if n < 2 * min_size:
-        return np.ones(len(values))
-    _, within, total = _cut_sums(np.sort(values, axis=1) - values.mean(axis=1, keepdims=True), min_size)
-    out = np.ones(len(values))
+    n = values.shape[1]
+    out = np.ones((len(values), n // 2 + 1))
+    if n < 2:
+        return out
+    _, within, total = _cut_sums(np.sort(values, axis=1) - values.mean(axis=1, keepdims=True), 1)
+    half = np.arange(1, n // 2 + 1)
+    pair = np.minimum(within[:, half - 1], within[:, n - half - 1])  # cut k and its mirror n − k
+    least = np.minimum.accumulate(pair[:, ::-1], axis=1)[:, ::-1]  # over k = m .. n // 2
     varies = total > 0
-    out[varies] = within[varies].min(axis=1) / total[varies]
+    out[varies, 1:] = least[varies] / total[varies, None]
+    out[:, 0] = out[:, 1]
     return out
 
 
@@ -257,24 +303,24 @@ NULL_BATCH = 256  # Gaussian samples drawn and reduced at once (memory: NULL_BAT
 
 
 @lru_cache(maxsize=4096)
-def _axis_draws(n: int, min_frac: float, ratios: tuple[float, ...], n_null: int) -> _NullDraws:
-    rng = np.random.default_rng([n, int(min_frac * 100), *(int(r * 100) for r in ratios), n_null, 1])
+def _axis_draws(n: int, ratios: tuple[float, ...], n_null: int) -> _NullDraws:
+    rng = np.random.default_rng([n, *(int(round(r * 100)) for r in ratios), n_null, 1])
     sd = np.sqrt(np.array((1.0, *ratios)))
-    min_size = max(2, int(round(min_frac * n)))
 
-    def draw(size: int) -> float:  # the same draws, in the same order, as one sample at a time
+    def draw(size: int) -> np.ndarray:  # the same draws, in the same order, as one sample at a time
         samples = rng.normal(size=(size, n, len(sd))) * sd
         centred = samples - samples.mean(axis=1, keepdims=True)
         top = np.linalg.eigh(np.matmul(centred.transpose(0, 2, 1), centred))[1][:, :, -1]  # each sample's first axis
-        return float(axis_split_ratios(np.matmul(centred, top[:, :, None])[:, :, 0], min_size).min())
+        return axis_ratio_profiles(np.matmul(centred, top[:, :, None])[:, :, 0]).min(axis=0)
 
-    return _NullDraws(draw, n_null, NULL_BATCH, largest=False)
+    return _NullDraws(draw, n_null, NULL_BATCH, largest=False, none=1.0)
 
 
-def _axis_null(n: int, min_size: int, variances: np.ndarray, n_null: int) -> _NullDraws:
+def _axis_null(n: int, min_size: int, variances: np.ndarray, n_null: int) -> tuple[_NullDraws, int]:
     # exact up to 100 points: there a grid size changes which cuts a minimum group size allows
     variances = np.sort(np.asarray(variances, dtype=float))[::-1]
-    return _axis_draws(*_null_key(n, min_size, variances, exact_up_to=100), int(n_null))
+    n_grid, m_grid, ratios = _null_key(n, min_size, variances, exact_up_to=100)
+    return _axis_draws(n_grid, ratios, int(n_null)), m_grid
 
 
 def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -> float:
@@ -284,7 +330,8 @@ def null_axis_ratio(n: int, min_size: int, variances: np.ndarray, n_null: int) -
     to 0.05, seeded from its key and cached, as :func:`null_silhouette`."""
     if n_null <= 0:
         return 0.0
-    least = _axis_null(n, min_size, variances, n_null).value()
+    draws, m = _axis_null(n, min_size, variances, n_null)
+    least = draws.value(m)
     return least if np.isfinite(least) else 0.0
 
 
@@ -293,8 +340,8 @@ def beats_null_axis_ratio(ratio: float, n: int, min_size: int, variances: np.nda
     reaches ``ratio``."""
     if n_null <= 0:
         return False
-    draws = _axis_null(n, min_size, variances, n_null)
-    return not draws.reaches(ratio) and np.isfinite(draws.extreme)
+    draws, m = _axis_null(n, min_size, variances, n_null)
+    return not draws.reaches(ratio, m) and np.isfinite(draws.extreme(m))
 
 
 def outlying_members(x: np.ndarray, top: np.ndarray, quantile: float = OUTLYING_QUANTILE) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial.distance import pdist, squareform
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from analysis.cluster import (HierarchicalClustering, _axis_draws, _axis_null, _silhouette_draws, _silhouette_null, axis_split, axis_split_ratios,
+from analysis.cluster import (HierarchicalClustering, _axis_draws, _axis_null, _silhouette_draws, _silhouette_null, axis_ratio_profiles, axis_split,
                               beats_null_axis_ratio, beats_null_silhouette, best_ward_split, gaussian_polish, knee_eps,
                               null_axis_ratio, null_silhouette, silhouette)
 
@@ -51,19 +51,25 @@ def test_null_silhouette_of_one_gaussian_is_below_a_real_split():
 
 def test_split_tests_that_stop_drawing_decide_as_the_whole_null_does():
     """The lazy tests draw the Gaussian samples only until one is as extreme as the data; their decision must be
-    that of the complete null, computed independently here sample by sample from the same seeded generator."""
-    n, min_size, variances, max_k, n_null = 56, 7, np.array([1.0, 0.35]), 4, 30  # 56: a size on the grid of nulls
-    rng = np.random.default_rng([56, 12, 35, max_k, n_null])  # the key: n, min fraction (%), ratio (%), max_k, n_null
-    samples = [best_ward_split(rng.normal(size=(n, 2)) * np.sqrt([1.0, 0.35]), max_k, min_size, exact_cuts=False)[1]
-               for _ in range(n_null)]
-    complete = max(samples)
-    for score in (min(samples) - 0.01, np.median(samples), complete, complete + 1e-9, 0.99):
-        _silhouette_draws.cache_clear()
-        assert beats_null_silhouette(score, n, min_size, variances, max_k, n_null) == (score > complete)
-        drawn = _silhouette_null(n, min_size, variances, max_k, n_null).drawn
-        assert drawn == (n_null if score > complete else 1 + next(i for i, v in enumerate(samples) if v >= score))
-    assert null_silhouette(n, min_size, variances, max_k, n_null) == pytest.approx(complete, abs=1e-12)
-    assert beats_null_silhouette(0.1, n, min_size, variances, max_k, n_null=0)
+    that of the complete null, computed independently here sample by sample from the same seeded generator, for
+    every smallest group the samples serve."""
+    n, variances, max_k, n_null = 56, np.array([1.0, 0.35]), 4, 30  # 56: a size on the grid of nulls
+    rng = np.random.default_rng([56, 35, max_k, n_null])  # the key: n, ratio (%), max_k, n_null
+    samples = [rng.normal(size=(n, 2)) * np.sqrt([1.0, 0.35]) for _ in range(n_null)]
+    complete = {}
+    for min_size in (3, 7, 20):
+        scores = [best_ward_split(z, max_k, min_size)[1] for z in samples]
+        complete[min_size] = max(scores)
+        for score in (min(scores) - 0.01, np.median(scores), max(scores), max(scores) + 1e-9, 0.99):
+            _silhouette_draws.cache_clear()
+            assert beats_null_silhouette(score, n, min_size, variances, max_k, n_null) == (score > max(scores))
+            drawn = _silhouette_null(n, min_size, variances, max_k, n_null)[0].drawn
+            assert drawn == (n_null if score > max(scores) else 1 + next(i for i, v in enumerate(scores) if v >= score))
+    _silhouette_draws.cache_clear()  # one set of samples, drawn once, answers every smallest group
+    for min_size in (20, 3, 7):
+        assert null_silhouette(n, min_size, variances, max_k, n_null) == pytest.approx(complete[min_size], abs=1e-12)
+    assert _silhouette_draws.cache_info().misses == 1
+    assert beats_null_silhouette(0.1, n, 7, variances, max_k, n_null=0)
     # the axis null, drawn in batches: the same decision as its complete minimum
     axis_variances = np.array([1.0, 0.5, 0.2])
     least = null_axis_ratio(40, 5, axis_variances, n_null=600)
@@ -72,7 +78,17 @@ def test_split_tests_that_stop_drawing_decide_as_the_whole_null_does():
     assert not beats_null_axis_ratio(0.0, 40, 5, axis_variances, n_null=0)
     _axis_draws.cache_clear()
     assert not beats_null_axis_ratio(0.99, 40, 5, axis_variances, n_null=600)
-    assert _axis_null(40, 5, axis_variances, 600).drawn < 600  # a ratio every sample reaches: the first batch decides
+    assert _axis_null(40, 5, axis_variances, 600)[0].drawn < 600  # a ratio every sample reaches: the first batch decides
+
+
+def test_a_larger_smallest_group_never_makes_a_null_more_extreme():
+    """Cuts allowed for a larger smallest group are a subset of those for a smaller one, and the samples are
+    shared: the silhouette null cannot rise and the axis null cannot fall as the smallest group grows."""
+    variances = np.array([1.0, 0.6])
+    sil = [null_silhouette(118, m, variances, max_k=4, n_null=20) for m in (2, 10, 25, 40, 59)]
+    axis = [null_axis_ratio(90, m, variances, n_null=200) for m in (2, 10, 25, 40, 45)]
+    assert all(a >= b for a, b in zip(sil, sil[1:])) and sil[0] > sil[-1]
+    assert all(a <= b for a, b in zip(axis, axis[1:])) and axis[0] < axis[-1] < 1.0
 
 
 def test_gaussian_polish_returns_edge_points_to_their_cloud_and_keeps_noise():
@@ -102,10 +118,12 @@ def test_ward_cuts_are_fclusters_partitions_and_the_nulls_do_not_change():
         for k in ks:
             assert len(np.unique(cuts[k])) == k
             assert adjusted_rand_score(fcluster(tree, k, "maxclust"), cuts[k]) == 1.0, (n, d, k)
-    for n in (12, 60, 250):
+    for n in (12, 60, 250):  # the nulls' scored cuts: the best allowed one is best_ward_split's (fcluster's cuts)
         z = rng.normal(size=(n, 2)) * [1.0, 0.4]
-        fast, exact = cluster.best_ward_split(z, 4, 3, exact_cuts=False), cluster.best_ward_split(z, 4, 3)
-        assert fast[1] == exact[1] and adjusted_rand_score(fast[0], exact[0]) == 1.0
+        scored = cluster.ward_cut_scores(z, 4)
+        for min_size in (2, 3, n // 4):
+            allowed = [score for smallest, score in scored if smallest >= min_size]
+            assert max(allowed, default=-1.0) == cluster.best_ward_split(z, 4, min_size)[1]
 
 
 def test_axis_split_is_the_exact_two_means_cut_of_a_line():
@@ -122,16 +140,19 @@ def test_axis_split_is_the_exact_two_means_cut_of_a_line():
     assert axis_split(np.ones(10), min_size=2)[1] == 1.0  # no spread: no cut
 
 
-def test_axis_split_ratios_of_many_rows_equal_the_one_row_cut():
-    """The batched W/T the axis null uses is the exact 2-means W/T of each row (axis_split), including rows that
-    do not vary and sizes that allow no cut."""
+def test_axis_ratio_profiles_of_many_rows_equal_the_one_row_cut_for_every_smallest_group():
+    """The batched W/T the axis null uses is the exact 2-means W/T of each row (axis_split) at every smallest
+    group m, including rows that do not vary, m = 0 (as 1) and m = n // 2 (odd and even n)."""
     rng = np.random.default_rng(4)
-    rows = np.vstack([rng.normal(size=(6, 23)), rng.exponential(size=(3, 23)), np.full((1, 23), 2.0)])
-    rows[0, :9] += 6.0
-    expected = [axis_split(r, 5)[1] for r in rows]
-    assert np.allclose(axis_split_ratios(rows, 5), expected, rtol=1e-12, atol=1e-12)
-    assert expected[-1] == 1.0 and expected[0] < 0.2  # a constant row; a row with a planted cut
-    assert (axis_split_ratios(rows[:, :9], 5) == 1.0).all()  # 9 values cannot make two groups of 5
+    for n in (23, 24):
+        rows = np.vstack([rng.normal(size=(6, n)), rng.exponential(size=(3, n)), np.full((1, n), 2.0)])
+        rows[0, :9] += 6.0
+        profiles = axis_ratio_profiles(rows)
+        assert profiles.shape == (10, n // 2 + 1)
+        for m in range(0, n // 2 + 1):
+            expected = [axis_split(r, max(m, 1))[1] for r in rows]
+            assert np.allclose(profiles[:, m], expected, rtol=1e-12, atol=1e-12), (n, m)
+        assert (profiles[-1] == 1.0).all() and profiles[0, 5] < 0.2  # a constant row; a row with a planted cut
 
 
 def test_null_axis_ratio_separates_two_groups_on_one_axis_from_one_gaussian():
