@@ -231,10 +231,11 @@ def test_one_cloud_is_one_channel_and_its_far_outlier_unresolved():
     assert labels[12] == "unresolved"
 
 
-@pytest.mark.parametrize("n, min_size", [(7, 3), (15, 7), (21, 10)])
+@pytest.mark.parametrize("n, min_size", [(7, 3), (15, 7), (21, 10), (22, 11)])
 def test_a_null_allows_the_smallest_group_the_data_may_have(n, min_size):
-    """The nulls are keyed by min_size / n rounded to 0.01; rounding the group size back *up* (0.43 x 7 = 3.01 -> 4)
-    left a Gaussian sample no cut at all, so the null read 1.0 (axis) or -1 (silhouette) and any split of the data
+    """A null's samples have n on a grid and the smallest group scaled with it; rounding that group *up* (once the
+    fraction to 0.01: 0.43 x 7 = 3.01 -> 4; now 22 points in groups of 11 on a grid size of 23: 11.5 -> 12) left a
+    Gaussian sample no cut at all, so the null read 1.0 (axis) or -1 (silhouette) and any split of the data
     passed. The null's samples must allow the data's smallest group."""
     variances = np.array([1.0, 0.3])
     assert null_axis_ratio(n, min_size, variances, n_null=50) < 1.0
