@@ -67,6 +67,13 @@ def cv_folds(groups, n_splits: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(KFold(n_splits=min(n_splits, len(groups))).split(groups))
 
 
+def cv_words(groups, folds) -> str:
+    """How :func:`cv_folds` split ``groups``, in words: "3-fold by trajectory", or by time blocks of the one."""
+    if len(np.unique(groups)) >= 2:
+        return f"{len(folds)}-fold by trajectory"
+    return f"{len(folds)}-fold by contiguous time blocks of the only training trajectory"
+
+
 def mean_abs_error(y_true, y_pred) -> float:
     """Mean absolute error over frames and states (the selection score)."""
     return float(np.abs(np.asarray(y_pred) - np.asarray(y_true)).mean())
