@@ -67,11 +67,9 @@ def cv_folds(groups, n_splits: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(KFold(n_splits=min(n_splits, len(groups))).split(groups))
 
 
-def cv_words(groups, folds) -> str:
-    """How :func:`cv_folds` split ``groups``, in words: "3-fold by trajectory", or by time blocks of the one."""
-    if len(np.unique(groups)) >= 2:
-        return f"{len(folds)}-fold by trajectory"
-    return f"{len(folds)}-fold by contiguous time blocks of the only training trajectory"
+def cv_words(groups) -> str:
+    """How :func:`cv_folds` splits ``groups``, in words: "by trajectory", or by time blocks of the only one."""
+    return "by trajectory" if len(np.unique(groups)) >= 2 else "by contiguous time blocks of the only training trajectory"
 
 
 def mean_abs_error(y_true, y_pred) -> float:

@@ -115,7 +115,7 @@ def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: i
         full_oof, fitted, fit_seconds = selection.cross_validate_and_fit(heaviest_first, x, y, groups, choice_folds, n_jobs=n_jobs)
         choice_truth, choice_candidates = truth, _candidates(full_oof, y, choice_folds)
         per_target = selection.per_target_weights(full_oof, y)
-        basis = f"{selection.cv_words(groups, choice_folds).replace('-fold', '-fold cross-validation', 1)} on all {len(x):,} training frames"
+        basis = f"{len(choice_folds)}-fold cross-validation {selection.cv_words(groups)} on all {len(x):,} training frames"
     else:
         _, fitted, fit_seconds = selection.cross_validate_and_fit(heaviest_first, x, y, groups, [], n_jobs=n_jobs)
         choice_truth, choice_folds, choice_candidates = truth[cv], folds, cv_candidates
@@ -124,7 +124,7 @@ def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: i
     chosen, standard_error = selection.one_standard_error_choice(fold_maes)
     return Choice(chosen, basis, {name: float(np.mean(v)) for name, v in fold_maes.items()}, standard_error, cv_mae, per_target,
                   calibration_factors(choice_truth, *choice_candidates[chosen]), {"krr": krr_params, "mlp": mlp_params},
-                  factories, f"{selection.cv_words(gc, folds)} on {len(cv)} training frames", fitted, fit_seconds)
+                  factories, f"{len(folds)}-fold {selection.cv_words(gc)} on {len(cv)} training frames", fitted, fit_seconds)
 
 
 def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0, n_jobs: int = 1,

@@ -267,8 +267,8 @@ def test_held_out_split_is_by_trajectory_and_by_time_for_a_single_one():
     folds = selection.cv_folds(np.repeat(["a"], 30), 3)
     assert [list(v) for _, v in folds] == [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
     # the report says what the folds were: by trajectory, or time blocks of the only one (not "by trajectory")
-    assert selection.cv_words(np.repeat(["a"], 30), folds) == "3-fold by contiguous time blocks of the only training trajectory"
-    assert selection.cv_words(groups, selection.cv_folds(groups, 3)) == "3-fold by trajectory"
+    assert selection.cv_words(np.repeat(["a"], 30)) == "by contiguous time blocks of the only training trajectory"
+    assert selection.cv_words(groups) == "by trajectory"
 
 
 def test_held_out_split_takes_the_given_trajectories_and_refuses_unknown_or_all():
