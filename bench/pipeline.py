@@ -7,7 +7,9 @@
 The ensemble is cached under ``bench/.cache/`` (git-ignored): 50 distinct demo trajectories (13 atoms, Newton-X
 text files, ~2 kB per step) hard-linked as many times as asked, so a large ensemble costs disk blocks once and
 seconds to lay out. Every rule of the workflow writes a Snakemake ``benchmark:`` file (wall time, peak RSS);
-the table sums them per stage. Frames/s = trajectories × (steps + 1) / the stage's summed wall time.
+the table sums them per stage. Frames/s = trajectories × (steps + 1) / the stage's summed wall time. Memory per job is
+Snakemake's sum over the job's processes: RSS counts pages shared by forked processes (the report's drawing
+processes) once per process, PSS (proportional set size) divides them among the processes sharing them.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def run(n_trajectories: int, steps: int, batches: int) -> tuple[float, pd.DataFr
     for tsv in sorted((work / "logs" / "benchmarks").rglob("*.tsv")):
         b = pd.read_csv(tsv, sep="\t")
         stage = tsv.relative_to(work / "logs" / "benchmarks").parts[0].removesuffix(".tsv")
-        rows.append({"stage": stage, "s": float(b["s"].iloc[0]), "max_rss_mb": float(pd.to_numeric(b["max_rss"], errors="coerce").iloc[0])})
+        rows.append({"stage": stage, "s": float(b["s"].iloc[0]), **{f"max_{m}_mb": float(pd.to_numeric(b[f"max_{m}"], errors="coerce").iloc[0])
+                                                                     for m in ("rss", "pss")}})
     return wall, pd.DataFrame(rows)
 
 
@@ -89,7 +92,8 @@ ORDER = ["ingest", "qc", "features", "reduce", "cluster", "surrogate", "next_cal
 
 
 def stage_table(jobs: pd.DataFrame, frames: int) -> pd.DataFrame:
-    g = jobs.groupby("stage").agg(jobs=("s", "size"), wall_s=("s", "sum"), slowest_job_s=("s", "max"), peak_rss_mb=("max_rss_mb", "max"))
+    g = jobs.groupby("stage").agg(jobs=("s", "size"), wall_s=("s", "sum"), slowest_job_s=("s", "max"), peak_rss_mb=("max_rss_mb", "max"),
+                                  peak_pss_mb=("max_pss_mb", "max"))
     g["frames_per_s"] = frames / g["wall_s"]
     return g.reindex([s for s in ORDER if s in g.index] + [s for s in g.index if s not in ORDER])
 
@@ -107,12 +111,14 @@ def main() -> None:
     print(f"\nhopscope end to end: {args.trajectories} trajectories x {args.steps} steps ({frames:,} frames), "
           f"{args.batches} batches, 2 cores")
     print(table.to_string(float_format=lambda v: f"{v:,.1f}"))
-    print(f"{'end to end':18s} wall {wall:7.1f} s   {frames / wall:12,.0f} frames/s   peak RSS of any job "
-          f"{jobs['max_rss_mb'].max():,.0f} MB")
+    print(f"{'end to end':18s} wall {wall:7.1f} s   {frames / wall:12,.0f} frames/s   peak memory of any job "
+          f"{jobs['max_pss_mb'].max():,.0f} MB PSS ({jobs['max_rss_mb'].max():,.0f} MB RSS)")
+    print("  (Snakemake sums a job's processes: RSS counts the pages a forked child shares with its parent once per "
+          "process, PSS divides them among the sharers, so PSS is the memory the job takes)")
     for n in args.scaling or []:
         w, j = run(n, args.steps, args.batches)
         print(f"scaling {n:5d} x {args.steps}: wall {w:7.1f} s, {n * (args.steps + 1) / w:12,.0f} frames/s, "
-              f"peak RSS {j['max_rss_mb'].max():,.0f} MB", flush=True)
+              f"peak PSS {j['max_pss_mb'].max():,.0f} MB (RSS {j['max_rss_mb'].max():,.0f} MB)", flush=True)
 
 
 if __name__ == "__main__":

@@ -391,6 +391,10 @@ def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path
                             next_csv=r / "surrogate/next_calculations/index.csv", **extra)
     assert (tmp_path / "report/channels.csv").read_bytes() == (r / "report/channels.csv").read_bytes()
     assert len(channels) == len(pd.read_csv(r / "report/channels.csv"))
+    # the rule drew its figures in two forked processes (threads: 2), this call here: the same pictures
+    rule_figures = {p.name: p.read_bytes() for p in (r / "report/figures").glob("*.png")}
+    assert {p.name: p.read_bytes() for p in (tmp_path / "report/figures").glob("*.png")} == rule_figures
+    assert any(name.endswith("_medoid.png") for name in rule_figures) and any("surrogate" in name for name in rule_figures)
     write_figures(sections, {"extra": b"\x89PNG fake"}, tmp_path / "figs")
     assert (tmp_path / "figs/extra.png").is_file() and any(p.name.endswith("_pca.png") for p in (tmp_path / "figs").iterdir())
     html = html_report(inputs, sections, ensemble_summary(inputs.table, inputs.events), ["a warning"],
@@ -488,7 +492,8 @@ def test_each_event_on_its_own_is_named_by_its_planted_motion(demo_report, tmp_p
 
 
 @pytest.mark.slow
-def test_a_failing_surrogate_section_does_not_cost_the_report(demo_report, tmp_path, monkeypatch):
+@pytest.mark.parametrize("n_jobs", [1, 2])  # 2: the section is drawn in a forked process
+def test_a_failing_surrogate_section_does_not_cost_the_report(demo_report, tmp_path, monkeypatch, n_jobs):
     from analysis.report import build
 
     def broken(*args, **kwargs):
@@ -501,7 +506,7 @@ def test_a_failing_surrogate_section_does_not_cost_the_report(demo_report, tmp_p
                        r / "reduce/pca.json", r / "features/topology.json", r / "surrogate/metrics.json", r / "surrogate/model",
                        sorted(str(p) for p in (r / "ingest/batches").glob("*.npz")), tmp_path,
                        config_summary=yaml.safe_load((ROOT / "config/config.yaml").read_text()),
-                       stats_csv=r / "clusters/channel_stats.csv", formation_csv=r / "clusters/formation.csv")
+                       stats_csv=r / "clusters/channel_stats.csv", formation_csv=r / "clusters/formation.csv", n_jobs=n_jobs)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "The surrogate section could not be drawn (ValueError: planted failure)" in html
     assert (tmp_path / "channels.csv").read_bytes() == (r / "report/channels.csv").read_bytes()

@@ -30,6 +30,7 @@ from analysis.motions import Motion, loading_words, motion_details, phrase_bond_
 from analysis.kinetics import MODEL_TEXT, carry_final_states, channel_lifetimes, common_time_grid, ensemble_decay
 from analysis.report import drawing, figures
 from analysis.report.cards import cards_html, card_html
+from analysis.report.forked import Background, Deferred, resolve
 from analysis.report.html import img, page, table_html
 from analysis.report.molecule import molecule_html, molecule_lines, numbering_drawing
 from analysis.report.provenance import provenance_html
@@ -293,7 +294,7 @@ class TransitionSection:
 
     def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
                  stats=None, formation=None, frames=None, seed: int = 0, min_channel_events: int | None = None,
-                 products: pd.DataFrame | None = None, used_frames: dict[str, int] | None = None):
+                 products: pd.DataFrame | None = None, used_frames: dict[str, int] | None = None, draw: bool = True):
         self.transition = transition
         self.min_channel_events = min_channel_events
         self.summary = summary
@@ -311,6 +312,7 @@ class TransitionSection:
         self.structures: dict = {}
         self.files: dict[str, dict[str, str]] = {}
         self.drawings: dict[str, bytes] = {}
+        self.pending: dict[tuple[str, str], Deferred] = {}  # ("figures" | "drawings", key) → the call that draws it
         self.gap_name = "gap"
         s = slug(transition)
         resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
@@ -347,22 +349,35 @@ class TransitionSection:
                 phrases = list(words.loc[c]) if words is not None and c in words.index else []
                 named = phrase_atoms(phrases[0], topology.names) if phrases else []
                 changes = [phrase_bond_changes(p, topology.names) for p in phrases]
-                self.drawings[c] = drawing.draw_molecule(st.coords_angstrom, topology.symbols, topology.bonds, geoms.fc_angstrom,
-                                                         st.moving + named, topology.names,
-                                                         named_changes=([b for ch in changes for b in ch[0]], [f for ch in changes for f in ch[1]]))
+                self.pending["drawings", c] = Deferred(
+                    drawing.draw_molecule, st.coords_angstrom, topology.symbols, topology.bonds, geoms.fc_angstrom,
+                    st.moving + named, topology.names,
+                    named_changes=([b for ch in changes for b in ch[0]], [f for ch in changes for f in ch[1]]))
         self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
-        if "skipped" not in summary and self.n_events:
-            if len(self.resolved):  # a bar and a tree of "unresolved 100 %" would say nothing the sentence does not
-                self.figures["shares"] = figures.channel_shares(self.channels, f"{transition}: channels")
-                self.figures["tree"] = figures.hierarchy_tree(self.channels, f"{transition}: channel hierarchy (share of events)")
-            explained = summary.get("explained_variance_ratio_stored", summary["explained_variance_ratio"])
-            self.figures["pca"] = figures.pca_scatter(scores, assignments, explained, f"{transition}: events in PCA space")
-            self.figures["variance"] = figures.explained_variance(summary["explained_variance_ratio"], f"{transition}: PCA")
-        if self.n_events:
-            self.figures["times"] = figures.event_times(assignments, self.time_label, f"{transition}: {self.time_label} per channel")
+        # the figures, slowest first (drawn in that order by several processes: see draw_sections)
+        figure = {}
         if len(self.resolved) and frames is not None and len(frames):
-            self.figures["kinetics"] = figures.channel_kinetics(
-                frames, assignments, self.lifetimes, f"{transition}: populations of each channel's trajectories (dashed: fit)")
+            figure["kinetics"] = Deferred(figures.channel_kinetics, frames, assignments, self.lifetimes,
+                                          f"{transition}: populations of each channel's trajectories (dashed: fit)")
+        if self.n_events:
+            figure["times"] = Deferred(figures.event_times, assignments, self.time_label, f"{transition}: {self.time_label} per channel")
+        if "skipped" not in summary and self.n_events:
+            explained = summary.get("explained_variance_ratio_stored", summary["explained_variance_ratio"])
+            figure["pca"] = Deferred(figures.pca_scatter, scores, assignments, explained, f"{transition}: events in PCA space")
+            if len(self.resolved):  # a bar and a tree of "unresolved 100 %" would say nothing the sentence does not
+                figure["shares"] = Deferred(figures.channel_shares, self.channels, f"{transition}: channels")
+                figure["tree"] = Deferred(figures.hierarchy_tree, self.channels, f"{transition}: channel hierarchy (share of events)")
+            figure["variance"] = Deferred(figures.explained_variance, summary["explained_variance_ratio"], f"{transition}: PCA")
+        self.pending = {**{("figures", k): call for k, call in figure.items()}, **self.pending}
+        if draw:
+            self.take_drawn(resolve(self.pending))
+
+    def take_drawn(self, drawn: dict) -> None:
+        """File the results of :attr:`pending` (same keys, e.g. from :func:`analysis.report.forked.resolve`) under
+        :attr:`figures` and :attr:`drawings`, in their order."""
+        for kind, key in self.pending:
+            getattr(self, kind)[key] = drawn[kind, key]
+        self.pending = {}
 
     @property
     def status(self) -> str:
@@ -727,10 +742,13 @@ def read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_par
 
 
 def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: int = 0,
-                        cluster_params: dict | None = None, products: pd.DataFrame | None = None) -> list[TransitionSection]:
+                        cluster_params: dict | None = None, products: pd.DataFrame | None = None,
+                        n_jobs: int = 1) -> list[TransitionSection]:
     """One :class:`TransitionSection` per reduced transition (each writes its geometry files under ``out_dir``);
     ``cluster_params`` (the config's ``cluster`` block; default the estimator's) say the smallest channel;
-    ``products`` (:func:`analysis.products.trajectory_products`) add each channel's products."""
+    ``products`` (:func:`analysis.products.trajectory_products`) add each channel's products. The figures and
+    drawings of all sections are drawn together at the end, in ``n_jobs`` forked processes
+    (:func:`analysis.report.forked.resolve`)."""
     d = inputs
     defaults = {"min_cluster_size": MIN_CLUSTER_SIZE, "min_share": MIN_SHARE, "small_run_share": SMALL_RUN_SHARE}
     size = {k: (cluster_params or {}).get(k, defaults[k]) for k in ("min_cluster_size", "min_share", "small_run_share")}
@@ -745,7 +763,12 @@ def transition_sections(inputs: ReportInputs, out_dir: Path, store_paths, seed: 
                                           d.stats[d.stats["transition"] == transition] if d.stats is not None else None,
                                           d.formation[d.formation["transition"] == transition] if d.formation is not None else None,
                                           frames=d.frames, seed=seed, products=products, used_frames=used,
-                                          min_channel_events=smallest_channel(int(sel.sum()), **size)))
+                                          min_channel_events=smallest_channel(int(sel.sum()), **size), draw=False))
+    pending = {(k, *key): call for k, section in enumerate(sections) for key, call in section.pending.items()}
+    slowest_first = dict(sorted(pending.items(), key=lambda kv: kv[0][1] != "figures"))  # then the small drawings
+    drawn = resolve(slowest_first, n_jobs)
+    for k, section in enumerate(sections):
+        section.take_drawn({key: drawn[(k, *key)] for key in section.pending})
     return sections
 
 
@@ -862,25 +885,29 @@ def write_figures(sections: list[TransitionSection], other: dict[str, bytes], fi
 def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                  pca_json, topology_json, surrogate_metrics_json, surrogate_model_dir, store_paths, out_dir,
                  config_summary: dict | None = None, stats_csv=None, formation_csv=None, next_csv=None,
-                 manifest_paths=()) -> pd.DataFrame:
+                 manifest_paths=(), n_jobs: int = 1) -> pd.DataFrame:
     """Write channels.csv, events.csv, products.csv, channels.md, report.html (self-contained), figures/ (every figure as PNG),
     geometries/ and warnings.txt under ``out_dir``: :func:`read_report_inputs`, then :func:`transition_sections`,
     :func:`markdown_report`, :func:`html_report` and :func:`write_figures`.
 
-    ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. Returns the
-    channel table of every transition (``transition`` column).
+    ``frames_parquet`` may be one path or a list of per-batch time-resolved feature tables. With ``n_jobs`` > 1
+    the surrogate's section is drawn in a forked process beside the channels, and the channels' figures in
+    ``n_jobs`` (:mod:`analysis.report.forked`); the files are the same. Returns the channel table of every
+    transition (``transition`` column).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     d = read_report_inputs(trajectories_parquet, qc_csv, assignments_csv, events_parquet, frames_parquet, scores_parquet,
                            pca_json, topology_json, surrogate_metrics_json, stats_csv, formation_csv)
     seed = int((config_summary or {}).get("seed", 0))
+    surrogate = Background(Deferred(surrogate_section, d.surrogate, surrogate_model_dir, d.scores, d.assignments, store_paths,
+                                    next_csv), enabled=n_jobs > 1)
     event = _event_name(d, config_summary)
     analysed = over_analysed_frames(d.table, store_paths)  # final states over the frames analysed
     products = trajectory_products(store_paths, usable_frames(d.table), d.topology, truncated_rows(d.table)["trajectory_id"])
     products.insert(3, "final_label", products["trajectory_id"].map(dict(zip(analysed["trajectory_id"], analysed["final_label"]))))
     products.to_csv(out_dir / "products.csv", index=False, float_format="%.2f")
-    sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"), products)
+    sections = transition_sections(d, out_dir, store_paths, seed, (config_summary or {}).get("cluster"), products, n_jobs)
     channels = channels_csv_table(sections)
     channels.to_csv(out_dir / "channels.csv", index=False, float_format="%.2f")
     events_csv_table(sections).to_csv(out_dir / "events.csv", index=False, float_format="%.4f")
@@ -891,8 +918,7 @@ def build_report(trajectories_parquet, qc_csv, assignments_csv, events_parquet, 
     ensemble_fit = ensemble_decay(d.frames, random_state=seed)
     pop = figures.populations_with_fit(d.frames, ensemble_fit)
     try:
-        surrogate_html, surrogate_figs = surrogate_section(d.surrogate, surrogate_model_dir, d.scores, d.assignments, store_paths,
-                                                           next_csv)
+        surrogate_html, surrogate_figs = surrogate.result()
     except Exception as exc:  # noqa: BLE001 - the channels report must not be lost to the surrogate's section
         log.exception("surrogate section failed")
         surrogate_html = (f"<p>The surrogate section could not be drawn ({html.escape(type(exc).__name__)}: "

@@ -24,6 +24,7 @@ rule report:
         warnings="results/report/warnings.txt",
         figures=report(directory("results/report/figures"), patterns=["{name}.png"], caption="../report/figure.rst",
                        category="Figures"),
+    threads: 2  # the last job, alone: figures and drawings in forked processes (analysis/report/forked.py)
     params:
         config_summary=config,
     log:
