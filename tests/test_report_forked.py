@@ -9,7 +9,7 @@ import pytest
 
 from analysis.report.forked import Background, Deferred, fork_available, resolve
 
-needs_fork = pytest.mark.skipif(not fork_available(), reason="this platform cannot fork (Windows, or macOS's default)")
+needs_fork = pytest.mark.skipif(not fork_available(), reason="the report forks only on Linux (see fork_available)")
 
 
 def _pid_and(value, scale=1):
@@ -72,3 +72,13 @@ def test_a_child_that_dies_without_an_answer_leaves_the_work_to_this_process(cap
     job = Background(Deferred(_exit_in_a_child, os.getpid(), "done"))
     assert job.result() == "done"
     assert "ended without a result (exit code 3)" in caplog.text
+
+
+def test_without_fork_everything_runs_here(monkeypatch):
+    from analysis.report import forked
+
+    monkeypatch.setattr(forked, "fork_available", lambda: False)
+    calls = {k: Deferred(_pid_and, k) for k in range(3)}
+    assert resolve(calls, n_jobs=2) == {k: (os.getpid(), k) for k in range(3)}
+    job = Background(Deferred(_pid_and, 5))
+    assert job.process is None and job.result() == (os.getpid(), 5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import traceback
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ class Deferred:
 
 
 def fork_available() -> bool:
-    """Whether this platform starts processes by ``fork`` (Linux; not Windows, and not macOS's default)."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether the drawing work may fork: on Linux only (Windows cannot; on macOS a forked child of a process that
+    loaded system frameworks may crash, which is why Python's default there is ``spawn``)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 _PENDING: list[Deferred] = []  # what the forked pool workers run (inherited, never pickled)
