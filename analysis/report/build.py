@@ -354,7 +354,7 @@ class TransitionSection:
                     st.moving + named, topology.names,
                     named_changes=([b for ch in changes for b in ch[0]], [f for ch in changes for f in ch[1]]))
         self.resolved = self.channels[self.channels["resolved"]] if len(self.channels) else self.channels
-        # the figures, slowest first (drawn in that order by several processes: see draw_sections)
+        # the figures, slowest first (handed out in this order to the drawing processes: see transition_sections)
         figure = {}
         if len(self.resolved) and frames is not None and len(frames):
             figure["kinetics"] = Deferred(figures.channel_kinetics, frames, assignments, self.lifetimes,
