@@ -21,7 +21,8 @@ pytestmark = pytest.mark.cluster
 
 SCRIPT = ROOT / "tests" / "slurm" / "local_slurm.sh"
 CONFIG = "input: {root: demo}\ndemo: {n_trajectories: 24, broken_fraction: 0.05}\n"
-# the profile asks for 4 CPUs for cluster and surrogate (a real cluster node); the test node has what nproc says
+# the profile asks for 4 CPUs for cluster and surrogate and 2 for the report (a real cluster node); the test node has
+# what nproc says
 NODE = os.cpu_count() or 1
 
 
@@ -40,13 +41,14 @@ def _run_on_slurm(workdir: Path, slurm_conf: Path) -> subprocess.CompletedProces
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "fast.yaml").write_text(SNAKEMAKE_FAST)
     (workdir / "test.yaml").write_text(CONFIG)
-    cpus = min(NODE, 4)
+    cpus, report_cpus = min(NODE, 4), min(NODE, 2)
     cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
            "--workflow-profile", str(ROOT / "workflow" / "profiles" / "slurm"),
            "--slurm-no-account", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
            "--slurm-keep-successful-logs",
-           "--set-threads", f"cluster={cpus}", f"surrogate={cpus}",
+           "--set-threads", f"cluster={cpus}", f"surrogate={cpus}", f"report={report_cpus}",
            "--set-resources", f"cluster:cpus_per_task={cpus}", f"surrogate:cpus_per_task={cpus}", "surrogate:mem_mb=4000",
+           f"report:cpus_per_task={report_cpus}",
            "--configfile", str(workdir / "fast.yaml"), str(workdir / "test.yaml")]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLURM_CONF": str(slurm_conf)}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
