@@ -47,6 +47,13 @@ def test_resolve_of_one_call_or_none_runs_here():
 
 
 @needs_fork
+def test_a_drawing_process_that_dies_leaves_the_calls_to_this_process(caplog):
+    calls = {k: Deferred(_exit_in_a_child, os.getpid(), k) for k in range(4)}
+    assert resolve(calls, n_jobs=2) == {k: k for k in range(4)}
+    assert "forked drawing processes failed (BrokenProcessPool" in caplog.text
+
+
+@needs_fork
 def test_resolve_raises_the_error_of_a_call():
     with pytest.raises(ValueError, match="planted"):
         resolve({"a": Deferred(_pid_and, 1), "b": Deferred(_fail, "planted")}, n_jobs=2)

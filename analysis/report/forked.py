@@ -13,6 +13,8 @@ import logging
 import multiprocessing
 import sys
 import traceback
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +48,16 @@ def _run_pending(index: int):
 def resolve(calls: dict, n_jobs: int = 1) -> dict:
     """Key → result of every :class:`Deferred` of ``calls``, in ``n_jobs`` forked processes when there are more
     than one and more than one call (give the slowest first: they are handed out in order), else here. A pool that
-    cannot start or loses a worker leaves the calls to this process (warning); a call's own error is raised."""
+    cannot start or loses a worker (killed, out of memory) leaves all the calls to this process (warning); a call's
+    own error is raised."""
     keys, pending = list(calls), list(calls.values())
     if n_jobs > 1 and len(pending) > 1 and fork_available():
         global _PENDING
         _PENDING = pending
         try:
-            with multiprocessing.get_context("fork").Pool(min(n_jobs, len(pending))) as pool:
-                return dict(zip(keys, pool.map(_run_pending, range(len(pending)), chunksize=1)))
-        except (OSError, multiprocessing.ProcessError) as exc:
+            with ProcessPoolExecutor(min(n_jobs, len(pending)), mp_context=multiprocessing.get_context("fork")) as pool:
+                return dict(zip(keys, pool.map(_run_pending, range(len(pending)))))
+        except (OSError, BrokenProcessPool) as exc:
             log.warning("forked drawing processes failed (%s: %s); drawing the %d figures here", type(exc).__name__, exc,
                         len(pending))
         finally:
