@@ -74,6 +74,30 @@ def test_drawing_finds_the_bond_that_broke_and_the_bond_that_formed():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_atom_labels_sit_where_no_bond_is_drawn():
+    """Known answers: a terminal atom's label opposite its one bond; the middle of a bent A-B-C chain on the outside of
+    the angle; every atom of a planar hexagon with outward C-H bonds labelled at least 60 degrees from each of its
+    bonds; an atom without bonds away from the centre."""
+    chain = np.array([[-1.0, 0.0], [0.0, 0.0], [0.6, 0.8]])  # A-B along -x from B, B-C up and right
+    side = drawing.label_directions(chain, [(0, 1), (1, 2)])
+    assert np.allclose(side[0], [-1.0, 0.0])
+    assert np.allclose(side[2], [0.6, 0.8])
+    assert side[1] @ [-1.0, 0.0] < 0.5 and side[1] @ [0.6, 0.8] < 0.5 and side[1][1] < 0  # the wide (outer) side: below
+    angles = np.radians(np.arange(6) * 60.0)
+    ring = np.column_stack([np.cos(angles), np.sin(angles)]) * 1.4
+    xy = np.vstack([ring, ring * 1.78])  # C1-C6, then H7-H12 outward
+    bonds = [(k, (k + 1) % 6) for k in range(6)] + [(k, k + 6) for k in range(6)]
+    side = drawing.label_directions(xy, bonds)
+    for i, j in bonds:
+        for a, b in ((i, j), (j, i)):
+            bond = (xy[b] - xy[a]) / np.linalg.norm(xy[b] - xy[a])
+            assert side[a] @ bond <= np.cos(np.radians(60)) + 1e-9, (a, b)
+    lone = drawing.label_directions(np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 1.0]]), [(0, 1)])
+    assert lone[2] @ [1.0, 0.0] > 0.9  # the unbonded atom on the right: its label further right
+    assert drawing.picture_aspect(np.array([[0.0, 0.0], [10.0, 0.0]])) == 0.5  # a rod: no square of white space
+    assert drawing.picture_aspect(ring) == pytest.approx(1.0, abs=0.15)
+
+
 @pytest.mark.parametrize("symbols, hill", [(["C", "H", "H", "H", "I"], "CH3I"), (["N", "C", "C", "N", "C", "C", "H", "H", "H", "H"], "C4H4N2"),
                                            (["O", "H", "H"], "H2O"), (["S", "C", "S"], "CS2"), (["Fe", "C", "O"], "CFeO")])
 def test_formula_in_hill_order(symbols, hill):

@@ -141,6 +141,46 @@ def view_axes(reference: np.ndarray, displacement: np.ndarray | None = None, sep
     return np.vstack([ax_x, ax_y, dirs[best]])
 
 
+LABEL_OFFSET_POINTS = 6.0  # an atom's label sits this far from its centre, on the side its bonds leave free
+
+
+def label_directions(xy: np.ndarray, bonds) -> np.ndarray:
+    """(n_atoms, 2) unit vectors: where each atom's label goes in the picture ``xy`` (n_atoms, 2). Along the
+    bisector of the widest angle between the atom's bonds as drawn (opposite the bond of a terminal atom), so no
+    label lies on a bond; away from the molecule's centre for an atom without bonds."""
+    xy = np.asarray(xy, float)
+    out = xy - xy.mean(axis=0)
+    neighbours: dict[int, list[int]] = {}
+    for i, j in bonds:
+        neighbours.setdefault(int(i), []).append(int(j))
+        neighbours.setdefault(int(j), []).append(int(i))
+    for i, nbrs in neighbours.items():
+        d = xy[nbrs] - xy[i]
+        d = d[np.hypot(d[:, 0], d[:, 1]) > 1e-9]
+        if not len(d):
+            continue
+        angles = np.sort(np.arctan2(d[:, 1], d[:, 0]))
+        gaps = np.diff(np.append(angles, angles[0] + 2 * np.pi))
+        k = int(np.argmax(gaps))
+        middle = angles[k] + gaps[k] / 2
+        out[i] = np.cos(middle), np.sin(middle)
+    norm = np.hypot(out[:, 0], out[:, 1])
+    out[norm < 1e-9] = np.sqrt(0.5)  # the only atom, or one at the centre with no bond: up and right
+    return out / np.hypot(out[:, 0], out[:, 1])[:, None]
+
+
+def _alignment(component: float, positive: str, negative: str) -> str:
+    """Text alignment for a label placed along a direction with this x (or y) component."""
+    return positive if component > 0.38 else negative if component < -0.38 else "center"
+
+
+def picture_aspect(xy: np.ndarray, pad_angstrom: float = 0.8) -> float:
+    """Height / width of a figure that holds the picture ``xy`` (n_atoms, 2, Å, its long axis along x) at equal
+    scale with room for labels: a flat molecule is not drawn in a square of white space (between 0.5 and 1)."""
+    extent = np.ptp(np.asarray(xy, float), axis=0) if len(xy) else np.zeros(2)
+    return float(np.clip((extent[1] + pad_angstrom) / (extent[0] + pad_angstrom), 0.5, 1.0))
+
+
 def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | None = None, highlight=(), names=None,
                   title: str = "", size_inches: float = 3.4, named_changes=((), ()), label_all: bool = False) -> bytes:
     """PNG of ``coords`` (n_atoms, 3, Å) superposed on ``reference`` (drawn faint behind, when given).
@@ -173,7 +213,7 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
     axes = view_axes(ref if ref is not None else coords, disp, separate=label_all)
     centre = (ref if ref is not None else coords).mean(0)
     p = (coords - centre) @ axes.T
-    fig, ax = plt.subplots(figsize=(size_inches, size_inches))
+    fig, ax = plt.subplots(figsize=(size_inches, size_inches * picture_aspect(p[:, :2])))
     if ref is not None:
         q = (ref - centre) @ axes.T
         for i, j in bonds:
@@ -188,6 +228,7 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
     for (i, j), (color, line, width) in sorted(style.items(), key=lambda kv: depth[list(kv[0])].mean()):
         z = 3 + 2 * (depth[[i, j]].mean() - z0) / (z1 - z0)
         ax.plot(p[[i, j], 0], p[[i, j], 1], color=color, lw=width, ls=line, zorder=z, solid_capstyle="round")
+    side = label_directions(p[:, :2], bonds)
     for i in np.argsort(depth):
         z = 3.01 + 2 * (depth[i] - z0) / (z1 - z0)
         big = 0 if symbols[i] == "H" else 1
@@ -196,7 +237,8 @@ def draw_molecule(coords: np.ndarray, symbols, bonds, reference: np.ndarray | No
         ax.scatter(p[i, 0], p[i, 1], s=(90 if big else 40), color=ELEMENT_COLORS.get(symbols[i], "#ff69b4"),
                    edgecolors="k", linewidths=0.6, zorder=z + 0.001)
         if big or i in highlight or label_all:
-            ax.annotate(names[i], p[i, :2], xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=10,
+            ax.annotate(names[i], p[i, :2], xytext=LABEL_OFFSET_POINTS * side[i], textcoords="offset points", fontsize=7,
+                        zorder=10, ha=_alignment(side[i, 0], "left", "right"), va=_alignment(side[i, 1], "bottom", "top"),
                         weight="bold" if i in highlight else "normal", color="#b35900" if i in highlight else "#222222")
     ax.set_aspect("equal")
     ax.margins(0.12)
