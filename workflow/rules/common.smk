@@ -1,4 +1,5 @@
 # Input functions, batching and config checks that need the file system. No rules here.
+import os
 import sys
 from pathlib import Path
 
@@ -7,7 +8,9 @@ from snakemake.exceptions import WorkflowError
 from analysis.io.digest import manifest_digest
 from analysis.io.discover import auto_batches, batch_of, discover, manifest
 from analysis.io.xyz import is_xyz_file
-from analysis.workload import PARALLEL_MIN_WORK
+from analysis.workload import PARALLEL_MIN_WORK, one_thread_per_process
+
+one_thread_per_process(os.environ)  # one BLAS / OpenMP thread in every job's process (see analysis/workload.py)
 
 DEMO = config["input"]["root"] == "demo"
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")  # what users pack finished runs into
