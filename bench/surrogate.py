@@ -114,7 +114,11 @@ def accuracy(sets, each_heldout: int = 0):
                 if not root.exists():
                     print(f"{name[:44]:44s} (absent: {root})")
                     continue
-            frames = frames_of(root, tmp)
+            try:
+                frames = frames_of(root, tmp)
+            except SurrogateSkipped as exc:  # e.g. SHARC runs without output.dat: no per-state energies
+                print(f"{name[:44]:44s} skipped: {exc}")
+                continue
             ids = sorted(set(frames.trajectory_id))
             splits = [[t] for t in ids] if 2 <= len(ids) <= each_heldout else [None]
             rows = []
