@@ -10,7 +10,7 @@ distances, gamma and alpha by ``GridSearchCV`` over 3-fold ``GroupKFold`` of the
 the same held-out split as hopscope's, so it is an independent check of the claim "never worse than KRR".
 
 ``--planted`` adds ensembles neither the library nor its demo wrote: the Newton-X and PyRAI2MD configurations of
-``bench/independent_planted.py`` (14-50 trajectories of 8-18 atoms), whose energies are smooth functions of a
+``bench/independent_planted.py`` (14-50 trajectories of 5-18 atoms), whose energies are smooth functions of a
 channel's progress that the geometry carries only through thermal noise and a spread of amplitudes: a surrogate
 there cannot reach zero error, and the comparison is with a KRR tuned on the same, noisy data.
 """
