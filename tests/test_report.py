@@ -389,6 +389,32 @@ def test_warnings_say_when_the_trajectories_may_not_belong_together():
 
 
 @pytest.mark.slow
+def test_figures_started_early_in_a_forked_process_are_the_ones_drawn_here(demo_report, tmp_path, monkeypatch):
+    """With n_jobs 2 a large section's assignment-only figures start in a forked process while the section reads its
+    event geometries (from EARLY_MIN_EVENTS events on; lowered here so the demo's 196 take that path): the same
+    pictures, in the same order, as a section drawn here."""
+    from analysis.report import build
+    from analysis.report.forked import fork_available
+
+    r = demo_report / "results"
+    stores = sorted(str(p) for p in (r / "ingest/batches").glob("*.npz"))
+    frames = sorted(str(p) for p in (r / "features/frames").glob("*.parquet"))
+    inputs = build.read_report_inputs(r / "qc/trajectories.parquet", r / "qc/qc.csv", r / "clusters/assignments.csv",
+                                      r / "features/events.parquet", frames, r / "reduce/scores.parquet", r / "reduce/pca.json",
+                                      r / "features/topology.json", r / "surrogate/metrics.json",
+                                      stats_csv=r / "clusters/channel_stats.csv", formation_csv=r / "clusters/formation.csv")
+    here = build.transition_sections(inputs, tmp_path / "here", stores, seed=0, n_jobs=1)
+    assert all(s.early_figures is None for s in here)
+    monkeypatch.setattr(build, "EARLY_MIN_EVENTS", 1)
+    early = build.transition_sections(inputs, tmp_path / "early", stores, seed=0, n_jobs=2)
+    started = [s for s in early if s.early_figures is not None]
+    assert started and all(s.early_figures.process is not None for s in started) == fork_available()
+    for a, b in zip(here, early):
+        assert list(a.figures) == list(b.figures) and a.figures == b.figures
+        assert a.drawings == b.drawings
+
+
+@pytest.mark.slow
 def test_report_library_chain_rebuilds_the_pipeline_report(demo_report, tmp_path):
     """build_report and its parts called directly on the pipeline's files give the rule's report."""
     from analysis.report.build import (ReportInputs, TransitionSection, add_structure_columns, build_report, ensemble_summary, html_report,
