@@ -302,7 +302,12 @@ def _draw_all(calls: dict) -> dict:
 
 
 class TransitionSection:
-    """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV)."""
+    """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV).
+
+    ``draw``: draw the figures and molecule drawings now; else they are left in :attr:`pending` (and, with ``early``
+    and at least :data:`EARLY_MIN_EVENTS` events, the figures that need only the assignments are started at once in
+    a forked process, :attr:`early_figures`) for :func:`transition_sections` to draw and collect.
+    """
 
     def __init__(self, transition, summary, events, assignments, scores, reference, topology, n_ok, out_dir, store_paths,
                  stats=None, formation=None, frames=None, seed: int = 0, min_channel_events: int | None = None,
@@ -341,7 +346,7 @@ class TransitionSection:
                 figure["shares"] = Deferred(figures.channel_shares, self.channels, f"{transition}: channels")
                 figure["tree"] = Deferred(figures.hierarchy_tree, self.channels, f"{transition}: channel hierarchy (share of events)")
             figure["variance"] = Deferred(figures.explained_variance, summary["explained_variance_ratio"], f"{transition}: PCA")
-        early = early and bool(figure) and self.n_events >= EARLY_MIN_EVENTS
+        early = early and not draw and bool(figure) and self.n_events >= EARLY_MIN_EVENTS
         self.early_figures = Background(Deferred(_draw_all, figure)) if early else None  # collected by transition_sections
         # the events listed one by one: all of them when there is no channel, else the unresolved ones; and every
         # event's details (events.csv)
