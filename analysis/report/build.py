@@ -296,11 +296,6 @@ def markdown_table(table: pd.DataFrame) -> str:
 EARLY_MIN_EVENTS = 200
 
 
-def _draw_all(calls: dict) -> dict:
-    """Key → result of every :class:`~analysis.report.forked.Deferred` of ``calls``, one after another."""
-    return {key: call() for key, call in calls.items()}
-
-
 class TransitionSection:
     """Everything the report says about one transition (computed once, rendered to HTML, Markdown and CSV).
 
@@ -347,7 +342,7 @@ class TransitionSection:
                 figure["tree"] = Deferred(figures.hierarchy_tree, self.channels, f"{transition}: channel hierarchy (share of events)")
             figure["variance"] = Deferred(figures.explained_variance, summary["explained_variance_ratio"], f"{transition}: PCA")
         early = early and not draw and bool(figure) and self.n_events >= EARLY_MIN_EVENTS
-        self.early_figures = Background(Deferred(_draw_all, figure)) if early else None  # collected by transition_sections
+        self.early_figures = Background(Deferred(resolve, figure)) if early else None  # collected by transition_sections
         # the events listed one by one: all of them when there is no channel, else the unresolved ones; and every
         # event's details (events.csv)
         self.event_list = pd.DataFrame()
