@@ -7,7 +7,8 @@ the model files, metrics and tables. The procedure:
 2. On the training trajectories only (GroupKFold), kernel ridge regression (kernel, length scale, ridge)
    and the MLP (width/depth, L2) are tuned, and every candidate — training mean, ridge, tuned KRR, an
    ensemble of ``n_members`` MLPs, and the KRR/MLP average — is scored out of fold.
-3. The simplest candidate within one standard error of the lowest MAE becomes the predictor (the MLP only if
+3. The candidate with the lowest MAE becomes the predictor — with fewer than 20 training trajectories, the simplest
+   within one standard error of the lowest (:func:`analysis.surrogate.selection.one_standard_error_choice`; the MLP only if
    it earns it); its committee spread is calibrated on the same predictions. When the tuning ran on a
    subsample (more training frames than ``cv_max_frames``), the tuned models are cross-validated once more on
    all training frames and this choice is made there: an MLP gains more from 16k frames than from 3k, and a
@@ -87,6 +88,7 @@ class Choice:
     cross_validation: str            # the CV in words
     fitted: dict                     # name → that model fitted on all the training frames
     fit_seconds: dict                # name → its fit time (s)
+    fold_mae: dict                   # candidate → its MAE (eV) on each fold where the choice was made
 
 
 def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: int = 0, n_jobs: int = 1) -> Choice:
@@ -121,10 +123,11 @@ def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: i
         choice_truth, choice_folds, choice_candidates = truth[cv], folds, cv_candidates
         per_target, basis = selection.per_target_weights(oof, yc), "cross-validation"
     fold_maes = selection.fold_errors(choice_candidates, choice_truth, choice_folds, n_states)
-    chosen, standard_error = selection.one_standard_error_choice(fold_maes)
+    chosen, standard_error = selection.one_standard_error_choice(fold_maes, len(np.unique(groups)))
     return Choice(chosen, basis, {name: float(np.mean(v)) for name, v in fold_maes.items()}, standard_error, cv_mae, per_target,
                   calibration_factors(choice_truth, *choice_candidates[chosen]), {"krr": krr_params, "mlp": mlp_params},
-                  factories, f"{len(folds)}-fold {selection.cv_words(gc)} on {len(cv)} training frames", fitted, fit_seconds)
+                  factories, f"{len(folds)}-fold {selection.cv_words(gc)} on {len(cv)} training frames", fitted, fit_seconds,
+                  {name: [float(v) for v in maes] for name, maes in fold_maes.items()})
 
 
 def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: int = 0, n_jobs: int = 1,
@@ -170,6 +173,7 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
         "n_train_frames": int(len(train)), "n_test_frames": int(len(test)), "descriptor": p["descriptor"],
         "targets": names, "random_state": random_state, "n_members": p["n_members"], "hyperparameters": c.hyperparameters,
         "chosen": c.chosen, "choice_basis": c.basis, "choice_standard_error_ev": round(c.standard_error, 5),
+        "choice_fold_mae_ev": {name: [round(v, 5) for v in maes] for name, maes in c.fold_mae.items()},
         "choice": choice_words(c.chosen, c.mae, c.standard_error, c.basis),
         "per_target": {"targets": ["S0" if k == 0 else f"rung {k}" for k in range(c.per_target.shape[1])],
                        "krr_weight": c.per_target[0].tolist(), "mlp_weight": c.per_target[1].tolist()},
