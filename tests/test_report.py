@@ -581,3 +581,13 @@ def test_a_run_stopped_once_relaxed_is_followed_to_the_end_in_the_products_figur
     assert list(shown["end_time_fs"]) == [150.0, 150.0, 60.0] and list(products["end_time_fs"]) == [150.0, 116.0, 60.0]
     assert np.allclose(running_percent(shown["end_time_fs"], [120.0]), [200 / 3])  # T3 (a crash) stopped, T2 did not
     assert followed_to_the_end(products.iloc[:0], ["T2"]).empty
+
+
+def test_tuned_hyperparameters_are_written_in_words_not_as_a_python_dict():
+    from analysis.report.surrogate import hyperparameter_words
+
+    words = hyperparameter_words({"krr": {"kernel": "laplacian", "length_scale_factor": 8.0, "alpha": 1e-8},
+                                  "mlp": {"hidden_layer_sizes": [64, 64], "alpha": 1e-4, "batch_size": 100}}, 5)
+    assert words == ("KRR: Laplacian kernel, length scale 8 × the median descriptor distance, ridge α 1e-08; MLP ensemble: "
+                     "5 networks, hidden layers 64–64, L2 α 1e-04, batch_size 100.")
+    assert "{" not in words and hyperparameter_words({"krr": {}, "mlp": None}, 5) == ""

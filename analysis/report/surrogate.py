@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.io.store import Store
 from analysis.report import figures
 from analysis.report.html import img, table_html
+from analysis.surrogate.active import AGREED_DISAGREEMENT
 
 MIN_MAP_EVENTS = 10
 MODEL_NAMES = {"mean": "training mean", "ridge": "ridge", "krr": "kernel ridge (KRR)", "mlp": "MLP ensemble",
@@ -81,6 +82,29 @@ def domain_words(domain: dict) -> str:
                    + (f", {inside:.3f} eV inside." if inside is not None else "."))
 
 
+_KRR_WORDS = {"kernel": lambda v: f"{str(v).capitalize()} kernel",
+              "length_scale_factor": lambda v: f"length scale {v:g} × the median descriptor distance",
+              "alpha": lambda v: f"ridge α {v:.0e}"}
+_MLP_WORDS = {"hidden_layer_sizes": lambda v: "hidden layers " + "–".join(str(n) for n in v),
+              "alpha": lambda v: f"L2 α {v:.0e}", "activation": lambda v: f"{v} activation",
+              "learning_rate_init": lambda v: f"learning rate {v:g}"}
+
+
+def hyperparameter_words(hyperparameters: dict, n_members: int) -> str:
+    """The tuned hyperparameters in words: ``{"krr": {...}, "mlp": {...}}`` (metrics.json) → "KRR: Gaussian kernel,
+    length scale 2 × the median descriptor distance, ridge α 1e-06; MLP ensemble: 5 networks, hidden layers 64–64,
+    L2 α 1e-04." A parameter without words here is written as ``name value``."""
+    def words(params: dict, known: dict) -> str:
+        return ", ".join(known[k](v) if k in known else f"{k} {v}" for k, v in params.items())
+
+    parts = []
+    if hyperparameters.get("krr"):
+        parts.append(f"KRR: {words(hyperparameters['krr'], _KRR_WORDS)}")
+    if hyperparameters.get("mlp") is not None:
+        parts.append(f"MLP ensemble: {n_members} networks" + (f", {words(hyperparameters['mlp'], _MLP_WORDS)}" if hyperparameters["mlp"] else ""))
+    return "; ".join(parts) + ("." if parts else "")
+
+
 def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, store_paths=(), next_csv=None):
     """(HTML of the section, {figure name: PNG})."""
     if "skipped" in metrics:
@@ -106,7 +130,7 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
         f"{metrics['n_test_trajectories']} test trajectories ({metrics['n_train_frames']} / {metrics['n_test_frames']} frames). "
         f"Choices by {html.escape(metrics['cross_validation'])}; the test trajectories were used for nothing else. "
         f"Descriptor: {html.escape(metrics['descriptor'])} (standardized); targets S0 and the adjacent gaps. "
-        f"KRR: {html.escape(str(hp['krr']))}; MLP ({metrics['n_members']} networks): {html.escape(str(hp['mlp']))}. "
+        f"{html.escape(hyperparameter_words(hp, metrics['n_members']))} "
         f"Training took {metrics['train_seconds']} s.</p>",
         table_html(metrics_table(metrics), digits=3),
         img(figs["surrogate_parity"], "parity plot"),
@@ -134,6 +158,7 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
             parts.append("<h3>Next calculations</h3><p>The geometries where the committee disagrees most, taken in turn "
                          "from each channel (XYZ files in <code>results/surrogate/next_calculations/</code>): compute them "
                          "and add them to the training data. Disagreement: a state's committee spread over its median "
-                         "across the ensemble's frames (1 = a typical frame), the largest over the states.</p>"
+                         "across the ensemble's frames (1 = a typical frame), the largest over the states; frames the "
+                         f"committee reproduces exactly (below {AGREED_DISAGREEMENT:g}: every member trained on them) are never picked.</p>"
                          + table_html(nxt[cols].head(10), digits=3))
     return "\n".join(parts), figs

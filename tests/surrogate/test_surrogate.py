@@ -304,6 +304,20 @@ def test_next_calculations_take_channels_in_turn_and_keep_frames_apart():
     assert list(pick_next(sigma, traj, time_fs, channel, n=4, min_separation_fs=20.0, coords_angstrom=coords)) == [0, 4, 6, 2]
 
 
+def test_frames_the_committee_reproduces_exactly_are_never_next_calculations():
+    from analysis.surrogate.active import AGREED_DISAGREEMENT, pick_next
+
+    # channel A2's frames were in every member's training set (an interpolating kernel: spread ~1e-8 of the typical):
+    # its turn in the round-robin goes to nobody, and A1's frames fill the slots
+    sigma = np.array([3.0, 2.0, 1.5, 4e-8, 1e-7])
+    traj = np.array(["t1", "t1", "t1", "t2", "t2"])
+    time_fs = np.array([0.0, 30.0, 60.0, 0.0, 40.0])
+    channel = np.array(["A1", "A1", "A1", "A2", "A2"])
+    assert list(pick_next(sigma, traj, time_fs, channel, n=4)) == [0, 1, 2]
+    sigma[4] = AGREED_DISAGREEMENT  # at the threshold: a frame with something to teach
+    assert list(pick_next(sigma, traj, time_fs, channel, n=4)) == [0, 4, 1, 2]
+
+
 def test_disagreement_is_each_states_spread_over_its_median():
     from analysis.surrogate.active import relative_disagreement
 
