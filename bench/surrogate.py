@@ -99,6 +99,7 @@ def accuracy(sets, each_heldout: int = 0):
     from analysis.surrogate.frames import SurrogateSkipped
     from analysis.surrogate.train import fit_surrogate
 
+    ratios = []  # chosen / reference KRR of every row (each split), for the summary line
     print(f"{'set':44s} {'held out':>10s} {'frames':>7s} {'chosen':>8s} {'chosen':>7s} {'KRR':>6s} {'refKRR':>6s} {'MLP':>6s} "
           f"{'ridge':>6s} {'mean':>6s} {'gap':>6s} {'2σ cov':>6s} {'out %':>6s} {'in':>6s} {'out':>6s} {'s':>5s}")
     for name in sets:
@@ -136,10 +137,15 @@ def accuracy(sets, each_heldout: int = 0):
                        gap, m["uncertainty"]["coverage_2sigma"], 100 * dom["heldout_fraction_outside"],
                        _nan(dom["heldout_mae_inside_ev"]), _nan(dom["heldout_mae_outside_ev"]), m["train_seconds"]]
                 rows.append(row)
+                ratios.append(row[0] / row[2])
                 label = ",".join(sorted(set(fit.heldout.trajectory_id)))[-10:]
                 print(f"{name[:44]:44s} {label:>10s} {len(frames):7d} {m['chosen']:>8s} " + _cells(row), flush=True)
             if len(rows) > 1:
                 print(f"{name[:44]:44s} {'mean':>10s} {len(frames):7d} {'':>8s} " + _cells(np.nanmean(rows, axis=0)), flush=True)
+    if ratios:
+        ratios = np.asarray(ratios)
+        print(f"chosen / refKRR over {len(ratios)} rows: geometric mean {np.exp(np.log(ratios).mean()):.3f}, worse on "
+              f"{int((ratios > 1.0005).sum())} (largest {ratios.max():.3f})")
 
 
 def _cells(row) -> str:
