@@ -789,3 +789,29 @@ def test_trajectories_on_another_energy_reference_are_left_out(tmp_path):
     frames = collect_frames([tmp_path / "s.npz"], {"T1": 10, "T2": 10, "T3": 10})
     assert sorted(set(frames.trajectory_id)) == ["T1", "T3"]
     assert list(frames.left_out) == ["T2"] and "more than 3 eV from the other 2 trajectories' (-2580.50 to -2580.00 eV)" in frames.left_out["T2"]
+
+
+def test_an_mlp_grid_candidate_may_set_its_own_activation():
+    """The schema accepts ``activation`` (and ``learning_rate_init``) in an ``mlp_grid`` entry, and tuning hands it to
+    the candidate's networks; a key the MLP does not have is refused by the schema."""
+    import jsonschema
+    import yaml
+
+    from analysis.settings import load_schema
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config["surrogate"]["mlp_grid"] = [{"hidden_layer_sizes": [8], "alpha": 1e-3, "activation": "relu", "learning_rate_init": 0.01}]
+    jsonschema.validate(config, load_schema())
+    config["surrogate"]["mlp_grid"][0]["activation"] = "sigmoid"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(config, load_schema())
+
+    rng = np.random.default_rng(0)
+    x, groups = rng.normal(size=(90, 4)), np.repeat(np.arange(3), 30)
+    y = np.column_stack([np.abs(x[:, 0]), x[:, 1]])  # a kink: what a ReLU network is made of
+    grid = [{"hidden_layer_sizes": [8], "activation": "relu", "learning_rate_init": 0.01}]
+    params, _, mean, _ = selection.tune_mlp(x, y, groups, selection.cv_folds(groups), grid, {"n_members": 2, "max_iter": 5})
+    assert params == grid[0] and mean.shape == y.shape
+    # the candidate's out-of-fold predictions are a ReLU network's: those of the same grid with tanh differ
+    tanh = selection.tune_mlp(x, y, groups, selection.cv_folds(groups), [{**grid[0], "activation": "tanh"}], {"n_members": 2, "max_iter": 5})
+    assert not np.allclose(tanh[2], mean)
