@@ -102,6 +102,30 @@ def test_an_event_is_named_in_its_own_labels_after_canonical_relabelling():
     assert motions[0].change == pytest.approx(stretch, abs=1e-9)
 
 
+def test_a_relabelled_event_of_a_thermally_distorted_run_is_compared_with_its_own_first_frame():
+    """One pyrrole run, its first frame thermally distorted (0.05 Å), its event 0.03 Å further along the N1-H6 bond
+    and relabelled by the C2 rotation; the pipeline's FC reference is that first frame's features relabelled the same
+    way. Known answer: the event's largest motion is the N1-H6 stretch of +0.03 Å, not the difference between two
+    atoms' thermal distortions."""
+    import pandas as pd
+
+    from analysis.features.internal import featurize
+    from analysis.report.structures import MOTION_FAMILIES, EventGeometries, event_motion_list
+
+    mol, top, syms = _symmetries("pyrrole")
+    top.symmetries = [[list(perm), improper] for perm, improper in syms]
+    first = mol.xyz + np.random.default_rng(3).normal(scale=0.05, size=mol.xyz.shape)
+    bond = (first[5] - first[0]) / np.linalg.norm(first[5] - first[0])  # N1 (index 0) -> H6 (index 5)
+    event = first.copy()
+    event[5] += 0.03 * bond
+    relabelled = symmetry.relabel(event[None], syms, [1])
+    reference = featurize(symmetry.apply(first[None], *syms[1]), top, families=MOTION_FAMILIES)  # as the frames store it
+    geoms = EventGeometries(pd.DataFrame({"trajectory_id": ["T1"], "frame": [1], "symmetry": [1]}), relabelled, first, "S1–S0")
+    (motions,) = event_motion_list(geoms, reference, top, n=2)
+    assert motions[0].phrase == f"{top.names[0]}-{top.names[5]} stretching"
+    assert motions[0].change == pytest.approx(0.03, abs=2e-3)
+
+
 def _n1_puckers(n_up, n_down, amplitude, noise, seed):
     """Pyrrole geometries with N1 (on the C2 axis) and its H puckered up or down by ``amplitude`` Å, plus noise."""
     from analysis.demo import Channel, channel_displacement
