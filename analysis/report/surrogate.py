@@ -128,7 +128,7 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
         f"<p><b>{html.escape(metrics['choice'])}</b></p>",
         f"<p>Validation: {html.escape(metrics['split'])} — {metrics['n_train_trajectories']} training / "
         f"{metrics['n_test_trajectories']} test trajectories ({metrics['n_train_frames']} / {metrics['n_test_frames']} frames). "
-        f"Choices by {html.escape(metrics['cross_validation'])}; the test trajectories were used for nothing else. "
+        f"Hyperparameters tuned by {html.escape(metrics['cross_validation'])}; the test trajectories were used for nothing else. "
         f"Descriptor: {html.escape(metrics['descriptor'])} (standardized); targets S0 and the adjacent gaps. "
         f"{html.escape(hyperparameter_words(hp, metrics['n_members']))} "
         f"Training took {metrics['train_seconds']} s.</p>",

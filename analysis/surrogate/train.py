@@ -126,7 +126,7 @@ def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: i
     chosen, standard_error = selection.one_standard_error_choice(fold_maes, len(np.unique(groups)))
     return Choice(chosen, basis, {name: float(np.mean(v)) for name, v in fold_maes.items()}, standard_error, cv_mae, per_target,
                   calibration_factors(choice_truth, *choice_candidates[chosen]), {"krr": krr_params, "mlp": mlp_params},
-                  factories, f"{len(folds)}-fold {selection.cv_words(gc)} on {len(cv)} training frames", fitted, fit_seconds,
+                  factories, f"{len(folds)}-fold cross-validation {selection.cv_words(gc)} on {len(cv)} training frames", fitted, fit_seconds,
                   {name: [float(v) for v in maes] for name, maes in fold_maes.items()})
 
 

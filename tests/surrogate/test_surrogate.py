@@ -495,6 +495,7 @@ def test_choice_is_made_at_the_deployed_size_only_when_the_cv_ran_on_a_subsample
     assert m["n_train_frames"] > FAST["cv_max_frames"]  # the fixture's CV runs on a subsample
     assert m["choice_basis"] == f"3-fold cross-validation by trajectory on all {m['n_train_frames']:,} training frames"
     assert m["choice_basis"] in m["choice"]
+    assert m["cross_validation"] == f"3-fold cross-validation by trajectory on {FAST['cv_max_frames']} training frames"
     assert all("full_cv_mae_ev" in v for v in m["models"].values())
     chosen = m["chosen"]
     # the chosen one is the lowest there, or with fewer than 20 training trajectories the simplest within one standard
