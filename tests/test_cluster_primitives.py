@@ -204,19 +204,32 @@ def test_a_sub_level_cut_of_directions_splits_two_round_groups_but_not_a_slab():
     a Gaussian null of 0.61) goes to the cut along the first axis. A channel's own directions can be a slab: spread
     evenly along one axis and as wide across it (measured: a planted 40-event NH2 out-of-plane channel, W/T 0.19
     along an axis barely longer than the next, cut 21/19). Two thermal sub-channels are round: their halves are about
-    as wide along the cut as across it (:data:`analysis.cluster.SLAB_WIDTH`), a slab's halves are thin."""
+    as wide along the cut as across it (:data:`analysis.cluster.SLAB_WIDTH`), a slab's halves are thin, and no gap
+    lies between them (:func:`analysis.cluster.beats_uniform_cap`): thin groups with a gap are two channels."""
+    from analysis.cluster import beats_uniform_cap
+
     model = HierarchicalClustering(n_null=100)
-    round_found = slab_cut = slab_cut_without_test = 0
+    round_found = slab_cut = slab_cut_without_test = gap_cut = 0
     for seed in range(10):
         x, truth = _two_groups_on_axis_0(seed, 15, apart=6.0, sd_along=1.0, sd_across=1.0)
         round_found += adjusted_rand_score(truth, model._axis_split(x, 5, slab_test=True)) > 0.9
-        # two flat halves side by side: each 0.4 wide along the cut, 1.0 across it
-        x, _ = _two_groups_on_axis_0(seed, 20, apart=3.0, sd_along=0.4, sd_across=1.0)
+        # a slab: 40 directions spread evenly along one axis (3.6 wide), 1.0 across it; cut in two, its halves are thin
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(40, 6))
+        x[:, 0] = rng.uniform(-1.8, 1.8, size=40)
         slab_cut += model._axis_split(x, 5, slab_test=True).any()
+        # two thin groups with a gap between them (each 0.4 wide along the cut, 3.0 apart, 1.0 across): the axis test
+        # alone cuts them, and they are no slab (W/T ~0.07, where evenly spread points reach 0.15 at 1 %)
+        x, truth = _two_groups_on_axis_0(seed, 20, apart=3.0, sd_along=0.4, sd_across=1.0)
         slab_cut_without_test += model._axis_split(x, 5, slab_test=False).any()
+        gap_cut += adjusted_rand_score(truth, model._axis_split(x, 5, slab_test=True)) > 0.9
     assert round_found >= 9, round_found
     assert slab_cut == 0
-    assert slab_cut_without_test >= 9, slab_cut_without_test  # the axis test alone cuts such a slab
+    assert slab_cut_without_test >= 9, slab_cut_without_test
+    assert gap_cut >= 8, gap_cut  # measured 8: at W/T 0.153 (seed 8) the gap is within what even points reach
+    # the two measured cases: the planted 40-event NH2 out-of-plane channel (one channel, cut at W/T 0.19) is a slab;
+    # planted CH2NH2+ torsion (14) beside torsion + C pyramidalization (6), cut at W/T 0.098, is not
+    assert not beats_uniform_cap(0.19, 40, 5) and beats_uniform_cap(0.098, 20, 5)
 
 
 def test_one_cloud_is_one_channel_and_its_far_outlier_unresolved():
