@@ -567,7 +567,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
 
         ``slab_test``: the cut is refused when its halves are thin, their within-group variance along the cut below
         :data:`SLAB_WIDTH` times the group's variance along its second axis (thermal noise is about as wide along
-        the cut as across it; an evenly spread cap is not two channels)."""
+        the cut as across it; an evenly spread cap is not two channels), unless the cut is sharper than evenly spread
+        points allow (:func:`beats_uniform_cap`: thin halves with a gap between them)."""
         scores, variances = _top_axis(x)
         labels, ratio = axis_split(scores, min_size)
         slab = (slab_test and len(variances) > 1 and ratio * variances[0] < SLAB_WIDTH * variances[1]
