@@ -591,3 +591,6 @@ def test_tuned_hyperparameters_are_written_in_words_not_as_a_python_dict():
     assert words == ("KRR: Laplacian kernel, length scale 8 × the median descriptor distance, ridge α 1e-08; MLP ensemble: "
                      "5 networks, hidden layers 64–64, L2 α 1e-04, batch_size 100.")
     assert "{" not in words and hyperparameter_words({"krr": {}, "mlp": None}, 5) == ""
+    aligned = hyperparameter_words({"mlp": {"hidden_layer_sizes": [64, 64], "activation": "relu", "descriptor": "aligned_cartesian"}}, 5)
+    assert aligned == ("MLP ensemble: 5 networks, hidden layers 64–64, relu activation, on the Cartesian displacement from the "
+                       "reference geometry after alignment.")

@@ -87,7 +87,9 @@ _KRR_WORDS = {"kernel": lambda v: f"{str(v).capitalize()} kernel",
               "alpha": lambda v: f"ridge α {v:.0e}"}
 _MLP_WORDS = {"hidden_layer_sizes": lambda v: "hidden layers " + "–".join(str(n) for n in v),
               "alpha": lambda v: f"L2 α {v:.0e}", "activation": lambda v: f"{v} activation",
-              "learning_rate_init": lambda v: f"learning rate {v:g}"}
+              "learning_rate_init": lambda v: f"learning rate {v:g}", "descriptor": lambda v: DESCRIPTOR_WORDS.get(v, v)}
+DESCRIPTOR_WORDS = {"inverse_distances": "on inverse distances", "re": "on R_eq/R",
+                    "aligned_cartesian": "on the Cartesian displacement from the reference geometry after alignment"}
 
 
 def hyperparameter_words(hyperparameters: dict, n_members: int) -> str:

@@ -42,15 +42,20 @@ class TrainingDomain(BaseEstimator):
     threshold_ : float              the distance beyond which a geometry is outside (inf without folds)
     """
 
-    def __init__(self, quantile: float = 0.95, max_frames: int = 2000, random_state: int = 0):
+    def __init__(self, quantile: float = 0.95, max_frames: int = 2000, random_state: int = 0, columns=None):
         self.quantile = quantile
         self.max_frames = max_frames
         self.random_state = random_state
+        self.columns = columns  # [start, stop) of the descriptor's columns it measures in (None: all)
+
+    def _columns(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return x if self.columns is None else x[:, self.columns[0]:self.columns[1]]
 
     def fit(self, x, folds) -> "TrainingDomain":
         """``x`` (n_frames, n_features) training descriptors; ``folds``: (fit, validation) index pairs over them,
         as the cross-validation used (:func:`analysis.surrogate.selection.cv_folds`)."""
-        x = np.asarray(x, dtype=float)
+        x = self._columns(x)
         self.x_mean_, self.x_scale_ = x.mean(axis=0), safe_scale(x.std(axis=0))
         xs = (x - self.x_mean_) / self.x_scale_
         rng = np.random.default_rng(self.random_state)
@@ -65,7 +70,7 @@ class TrainingDomain(BaseEstimator):
 
     def distance(self, x) -> np.ndarray:
         """Distance (standardized descriptor units) of each row of ``x`` to its nearest reference frame."""
-        return nearest_distances((np.asarray(x, dtype=float) - self.x_mean_) / self.x_scale_, self.reference_)
+        return nearest_distances((self._columns(x) - self.x_mean_) / self.x_scale_, self.reference_)
 
     def inside(self, x) -> np.ndarray:
         """True where a geometry's descriptor is within the threshold of a training frame."""

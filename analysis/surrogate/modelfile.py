@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.surrogate.calibration import calibrated_sigma
-from analysis.surrogate.descriptors import DESCRIPTORS
+from analysis.surrogate.descriptors import descriptor
 from analysis.surrogate.domain import TrainingDomain
 from analysis.surrogate.models import MODEL_CLASSES
 from analysis.surrogate.selection import blend
@@ -79,11 +79,12 @@ class SurrogateModel:
         return coords, symbols
 
     def features(self, coords_angstrom) -> np.ndarray:
-        """The descriptor (:data:`DESCRIPTORS`, ``self.descriptor``) of the analysed atoms of each geometry."""
+        """The descriptor (``self.descriptor``, :func:`analysis.surrogate.descriptors.descriptor`) of the analysed atoms of each
+        geometry."""
         coords, _ = self.analysed(coords_angstrom)
         if coords.ndim != 3 or coords.shape[1:] != (len(self.symbols), 3):
             raise ModelMismatchError(f"coordinates of shape {coords.shape} given; the model expects (n_frames, {len(self.symbols)}, 3)")
-        return DESCRIPTORS[self.descriptor](coords, self.reference_angstrom)
+        return descriptor(self.descriptor, coords, self.reference_angstrom)
 
     def raw(self, coords_angstrom, features=None):
         """Mean energies (n, n_states) eV and the uncalibrated committee spread, gap column appended to both

@@ -19,15 +19,23 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from analysis.surrogate.mlp import forward, train_ensemble
 
 class _Scaled(RegressorMixin, BaseEstimator):
-    """Standardizes descriptors and targets with the training mean and spread (learned ``x_mean_`` ...)."""
+    """Standardizes descriptors and targets with the training mean and spread (learned ``x_mean_`` ...).
+
+    A model with a ``columns`` parameter [start, stop) reads only those columns of the descriptor it is given (one
+    part of a ``+``-joined descriptor, :func:`analysis.surrogate.descriptors.block_columns`); None: all of them."""
+
+    def _columns(self, x):
+        columns = getattr(self, "columns", None)
+        return x if columns is None else x[:, columns[0]:columns[1]]
 
     def _fit_scalers(self, x, y):
+        x = self._columns(x)
         self.x_mean_, self.x_scale_ = x.mean(0), safe_scale(x.std(0))
         self.y_mean_, self.y_scale_ = y.mean(0), safe_scale(y.std(0))
         return (x - self.x_mean_) / self.x_scale_, (y - self.y_mean_) / self.y_scale_
 
     def _x(self, x):
-        return (np.asarray(x, dtype=float) - self.x_mean_) / self.x_scale_
+        return (self._columns(np.asarray(x, dtype=float)) - self.x_mean_) / self.x_scale_
 
     def _unscale(self, mean_scaled, std_scaled):
         return mean_scaled * self.y_scale_ + self.y_mean_, std_scaled * self.y_scale_
@@ -69,8 +77,9 @@ class MeanRegressor(_Scaled):
 class RidgeRegressor(_Scaled):
     """Linear ridge regression on the standardized descriptor (a baseline); spread = training residual sd."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, columns=None):
         self.alpha = alpha
+        self.columns = columns
 
     def fit(self, x, y, groups=None):
         xs, ys = self._fit_scalers(np.asarray(x, float), np.asarray(y, float))
@@ -100,7 +109,8 @@ class MLPEnsemble(_Scaled):
     """
 
     def __init__(self, hidden_layer_sizes=(64, 64), activation: str = "tanh", alpha: float = 1e-4, learning_rate_init: float = 1e-3,
-                 max_iter: int = 500, batch_size: int = 200, patience: int = 10, n_members: int = 5, random_state: int = 0):
+                 max_iter: int = 500, batch_size: int = 200, patience: int = 10, n_members: int = 5, random_state: int = 0,
+                 columns=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -110,6 +120,7 @@ class MLPEnsemble(_Scaled):
         self.patience = patience
         self.n_members = n_members
         self.random_state = random_state
+        self.columns = columns
 
     def fit(self, x, y, groups=None):
         xs, ys = self._fit_scalers(np.asarray(x, float), np.asarray(y, float))
@@ -203,7 +214,7 @@ class KernelRidge(_Scaled):
     """
 
     def __init__(self, kernel: str = "gaussian", length_scale_factor: float = 1.0, alpha: float = 1e-6, max_frames: int = 4000,
-                 n_members: int = 5, member_fraction: float = 0.8, random_state: int = 0):
+                 n_members: int = 5, member_fraction: float = 0.8, random_state: int = 0, columns=None):
         self.kernel = kernel
         self.length_scale_factor = length_scale_factor
         self.alpha = alpha
@@ -211,6 +222,7 @@ class KernelRidge(_Scaled):
         self.n_members = n_members
         self.member_fraction = member_fraction
         self.random_state = random_state
+        self.columns = columns
 
     def fit(self, x, y, groups=None):
         x, y = np.asarray(x, float), np.asarray(y, float)

@@ -5,7 +5,7 @@ the model files, metrics and tables. The procedure:
 
 1. Whole trajectories are held out for testing (:func:`analysis.surrogate.selection.heldout_split`).
 2. On the training trajectories only (GroupKFold), kernel ridge regression (kernel, length scale, ridge)
-   and the MLP (width/depth, L2) are tuned, and every candidate — training mean, ridge, tuned KRR, an
+   and the MLP (width/depth, L2, activation, descriptor) are tuned, and every candidate — training mean, ridge, tuned KRR, an
    ensemble of ``n_members`` MLPs, and the KRR/MLP average — is scored out of fold.
 3. The candidate with the lowest MAE becomes the predictor — with fewer than 20 training trajectories, the simplest
    within one standard error of the lowest (:func:`analysis.surrogate.selection.one_standard_error_choice`; the MLP only if
@@ -32,7 +32,7 @@ from analysis.io.store import usable_frames
 from analysis.settings import defaults
 from analysis.surrogate import selection
 from analysis.surrogate.calibration import calibrated_sigma, calibration_factors, coverage, reliability_curve
-from analysis.surrogate.descriptors import DESCRIPTORS
+from analysis.surrogate.descriptors import block_columns, descriptor
 from analysis.surrogate.domain import TrainingDomain
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, analysed_selection, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
@@ -91,22 +91,26 @@ class Choice:
     fold_mae: dict                   # candidate → its MAE (eV) on each fold where the choice was made
 
 
-def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: int = 0, n_jobs: int = 1) -> Choice:
+def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: int = 0, n_jobs: int = 1, layout=None) -> Choice:
     """Tune KRR and MLP by GroupKFold on (a subsample of) the training frames ``x``/``y`` (ladder targets),
     score every candidate out of fold, and choose the predictor by the one-standard-error rule — by a second
     GroupKFold over all the training frames when the tuning ran on a subsample (see the module docstring) —
     and fit every candidate on all of ``x`` (beside that second CV's fits).
     ``truth``: energies with the gap (:func:`with_gap`) of the same frames; the independent fits run in ``n_jobs``
-    processes (:mod:`analysis.surrogate.parallel`)."""
+    processes (:mod:`analysis.surrogate.parallel`). ``layout``: the parts of a joined descriptor ``x``
+    (:func:`joined_descriptor`); KRR and ridge read the first, each MLP candidate the one it names."""
     rng = np.random.default_rng(random_state)
+    main = selection.on_columns({}, layout).get("columns")
     cv = np.arange(len(x)) if len(x) <= p["cv_max_frames"] else np.sort(rng.choice(len(x), p["cv_max_frames"], replace=False))
     folds = selection.cv_folds(groups[cv], p["cv_folds"])
     xc, yc, gc = x[cv], y[cv], groups[cv]
-    krr_params, _ = selection.tune_krr(xc, yc, gc, folds, p["krr_grid"], random_state, energies_of_ladder, n_jobs)
+    krr_params, _ = selection.tune_krr(xc if main is None else xc[:, main[0]:main[1]], yc, gc, folds, p["krr_grid"], random_state,
+                                       energies_of_ladder, n_jobs)
     mlp_params, _, *mlp_oof = selection.tune_mlp(xc, yc, gc, folds, p["mlp_grid"],
-                                                 {**p["mlp"], "n_members": p["n_members"], "random_state": random_state}, n_jobs)
+                                                 {**p["mlp"], "n_members": p["n_members"], "random_state": random_state}, n_jobs,
+                                                 layout)
     factories = selection.make_factories(krr_params, mlp_params, p["n_members"], random_state, p["mlp"],
-                                         {"max_frames": p["krr_max_frames"]})
+                                         {"max_frames": p["krr_max_frames"]}, layout)
     oof = selection.out_of_fold_models({name: make for name, make in factories.items() if name != "mlp"}, xc, yc, gc, folds, n_jobs)
     oof["mlp"] = tuple(mlp_oof)
     cv_candidates = _candidates(oof, yc, folds)
@@ -144,19 +148,22 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
     p = {**DEFAULTS, **(params or {})}
     p["mlp"] = {**DEFAULTS["mlp"], **(p["mlp"] or {})}
     t_start = time.perf_counter()
-    x = DESCRIPTORS[p["descriptor"]](frames.coords_angstrom, frames.coords_angstrom[0])
+    joined = joined_descriptor(p["descriptor"], p["mlp_grid"])
+    layout = block_columns(joined, len(frames.symbols))
+    x = descriptor(joined, frames.coords_angstrom, frames.coords_angstrom[0])
     y, groups = to_ladder(frames.energies_ev), np.asarray(frames.trajectory_id)
     truth, n_states = with_gap(frames.energies_ev), frames.energies_ev.shape[1]
     train, test, split = selection.heldout_split(groups, p["test_fraction"], random_state, test_trajectories)
     if len(train) < p["min_train_frames"] or len(test) < 1:
         raise SurrogateSkipped(f"only {len(train)} training / {len(test)} test frames with energies (need ≥ {p['min_train_frames']})")
     names = list(frames.state_names) + ([f"gap_{frames.state_names[1]}_{frames.state_names[0]}"] if y.shape[1] > 1 else [])
-    c = tune_and_choose(x[train], y[train], groups[train], truth[train], n_states, p, random_state, n_jobs)
-    domain = TrainingDomain(random_state=random_state).fit(x[train], selection.cv_folds(groups[train], p["cv_folds"]))
+    c = tune_and_choose(x[train], y[train], groups[train], truth[train], n_states, p, random_state, n_jobs, layout)
+    domain = TrainingDomain(random_state=random_state, columns=layout[p["descriptor"]])
+    domain.fit(x[train], selection.cv_folds(groups[train], p["cv_folds"]))
     test_pred = {name: model.predict(x[test], return_std=True) for name, model in c.fitted.items()}
     test_candidates = _energies(selection.candidate_predictions(test_pred, per_target=c.per_target))
     model = SurrogateModel([(part, c.fitted[part]) for part in selection.CANDIDATES[c.chosen]],
-                           selection.candidate_weights(c.chosen, c.per_target).tolist(), c.calibration, p["descriptor"],
+                           selection.candidate_weights(c.chosen, c.per_target).tolist(), c.calibration, joined,
                            frames.coords_angstrom[0], frames.symbols, frames.state_names,
                            {"chosen": c.chosen, "hyperparameters": c.hyperparameters, **_selection_info(frames)}, domain)
     mean, std = test_candidates[c.chosen]
@@ -191,6 +198,12 @@ def fit_surrogate(frames: FrameSet, params: dict | None = None, random_state: in
              c.mae[c.chosen], c.basis, models[c.chosen]["mean_mae_ev"], metrics["uncertainty"]["coverage_2sigma"],
              metrics["train_seconds"])
     return SurrogateFit(model, metrics, heldout, curve)
+
+
+def joined_descriptor(main: str, mlp_grid=None) -> str:
+    """The descriptor the surrogate computes: ``main`` (KRR's, ridge's and the MLP's default) joined by ``+`` with
+    every other descriptor an MLP candidate of ``mlp_grid`` names (:func:`analysis.surrogate.descriptors.descriptor`)."""
+    return "+".join(dict.fromkeys([main, *selection.grid_descriptors(mlp_grid)]))
 
 
 def _selection_info(frames: FrameSet) -> dict:
