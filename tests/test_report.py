@@ -594,3 +594,7 @@ def test_tuned_hyperparameters_are_written_in_words_not_as_a_python_dict():
     aligned = hyperparameter_words({"mlp": {"hidden_layer_sizes": [64, 64], "activation": "relu", "descriptor": "aligned_cartesian"}}, 5)
     assert aligned == ("MLP ensemble: 5 networks, hidden layers 64–64, relu activation, on the Cartesian displacement from the "
                        "reference geometry after alignment.")
+    from analysis.report.surrogate import descriptor_words
+
+    assert descriptor_words("inverse_distances", {"mlp": {"descriptor": "aligned_cartesian"}}).endswith("the MLP's is named below")
+    assert descriptor_words("inverse_distances", {"mlp": {"alpha": 1e-4}, "krr": {}}) == "inverse_distances (standardized)"

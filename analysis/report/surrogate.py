@@ -92,6 +92,14 @@ DESCRIPTOR_WORDS = {"inverse_distances": "on inverse distances", "re": "on R_eq/
                     "aligned_cartesian": "on the Cartesian displacement from the reference geometry after alignment"}
 
 
+def descriptor_words(main: str, hyperparameters: dict) -> str:
+    """The descriptor sentence: ``main`` (standardized), and for which models when the tuned MLP reads another."""
+    own = (hyperparameters.get("mlp") or {}).get("descriptor")
+    if own and own != main:
+        return f"{main} (standardized) for kernel ridge and ridge regression; the MLP's is named below"
+    return f"{main} (standardized)"
+
+
 def hyperparameter_words(hyperparameters: dict, n_members: int) -> str:
     """The tuned hyperparameters in words: ``{"krr": {...}, "mlp": {...}}`` (metrics.json) → "KRR: Gaussian kernel,
     length scale 2 × the median descriptor distance, ridge α 1e-06; MLP ensemble: 5 networks, hidden layers 64–64,
@@ -131,7 +139,7 @@ def surrogate_html(metrics: dict, model_dir, scores=None, assignments=None, stor
         f"<p>Validation: {html.escape(metrics['split'])} — {metrics['n_train_trajectories']} training / "
         f"{metrics['n_test_trajectories']} test trajectories ({metrics['n_train_frames']} / {metrics['n_test_frames']} frames). "
         f"Hyperparameters tuned by {html.escape(metrics['cross_validation'])}; the test trajectories were used for nothing else. "
-        f"Descriptor: {html.escape(metrics['descriptor'])} (standardized); targets S0 and the adjacent gaps. "
+        f"Descriptor: {html.escape(descriptor_words(metrics['descriptor'], hp))}; targets S0 and the adjacent gaps. "
         f"{html.escape(hyperparameter_words(hp, metrics['n_members']))} "
         f"Training took {metrics['train_seconds']} s.</p>",
         table_html(metrics_table(metrics), digits=3),
