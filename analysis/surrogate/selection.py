@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 KRR_GRID = {"kernel": ["gaussian", "laplacian"], "length_scale_factor": [0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0],
             "alpha": [1e-8, 1e-6, 1e-4, 1e-2, 1e-1]}
 # the last candidate reads the aligned Cartesian displacement (descriptors.aligned_cartesian), whose piecewise-linear
-# energies a ReLU network follows: on the demo (3,000 CV frames) its held-out MAE was 0.046 eV against 0.104 for the
-# tanh networks on 1/r (S1-S0 gap 0.051 against 0.136); the CV decides where it serves
+# energies a ReLU network follows: on the demo (3,000 training frames, learning rate 0.001) its held-out MAE was
+# 0.046 eV against 0.104 for the tanh networks on 1/r (S1-S0 gap 0.051 against 0.136); learning rate 0.003 trained it
+# in 88 instead of 207 epochs at 16,000 frames (gap 0.034 against 0.031 eV); the CV decides where it serves
 MLP_GRID = [{"hidden_layer_sizes": [64, 64], "alpha": 1e-4}, {"hidden_layer_sizes": [128, 128], "alpha": 1e-4},
             {"hidden_layer_sizes": [64, 64], "alpha": 1e-2},
             {"hidden_layer_sizes": [64, 64], "alpha": 1e-1, "activation": "relu", "learning_rate_init": 3e-3,
