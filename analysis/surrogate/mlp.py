@@ -26,10 +26,6 @@ def _tanh(z):
     return e
 
 
-# early stopping waits at least this many minibatch steps without improvement (``patience`` epochs, or more when an
-# epoch is a few steps): with 1,000 frames an epoch is 5 steps, and 10 epochs stopped networks at their second epoch
-MIN_PATIENCE_STEPS = 300
-
 ACTIVATIONS = {
     "tanh": (_tanh, lambda a: 1.0 - a**2),
     "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(a.dtype)),
@@ -124,7 +120,6 @@ def train_ensemble(x, y, groups=None, hidden_layer_sizes=(64, 64), activation: s
     best_loss = np.full(n_members, np.inf)
     x_fit, y_fit, x_val, y_val = x[fit_idx], y[fit_idx], x[val_idx], y[val_idx]
     batch = min(batch_size, len(x_fit))
-    patience = max(patience, -(-MIN_PATIENCE_STEPS // -(-len(x_fit) // batch)))
     step, stale, epoch = 0, 0, 0
     for epoch in range(1, max_epochs + 1):
         order = rng.permuted(np.tile(np.arange(len(x_fit)), (n_members, 1)), axis=1)
