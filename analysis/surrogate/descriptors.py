@@ -72,6 +72,11 @@ def descriptor(name: str, coords_angstrom: np.ndarray, reference_angstrom: np.nd
     return blocks[0] if len(blocks) == 1 else np.hstack([np.asarray(b, dtype=float) for b in blocks])
 
 
+def take_columns(x: np.ndarray, columns) -> np.ndarray:
+    """The [start, stop) ``columns`` of a descriptor array (one part of a joined descriptor); None: all of them."""
+    return x if columns is None else x[:, columns[0]:columns[1]]
+
+
 def block_columns(name: str, n_atoms: int) -> dict[str, list[int]]:
     """Part → its [start, stop) columns in :func:`descriptor` ``name`` for a molecule of ``n_atoms``."""
     out, start = {}, 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from analysis.surrogate.descriptors import take_columns
 from analysis.surrogate.models import pairwise_distances, safe_scale
 
 
@@ -49,8 +50,7 @@ class TrainingDomain(BaseEstimator):
         self.columns = columns  # [start, stop) of the descriptor's columns it measures in (None: all)
 
     def _columns(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        return x if self.columns is None else x[:, self.columns[0]:self.columns[1]]
+        return take_columns(np.asarray(x, dtype=float), self.columns)
 
     def fit(self, x, folds) -> "TrainingDomain":
         """``x`` (n_frames, n_features) training descriptors; ``folds``: (fit, validation) index pairs over them,

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from analysis.surrogate.descriptors import take_columns
 from analysis.surrogate.mlp import forward, train_ensemble
 
 class _Scaled(RegressorMixin, BaseEstimator):
@@ -25,8 +26,7 @@ class _Scaled(RegressorMixin, BaseEstimator):
     part of a ``+``-joined descriptor, :func:`analysis.surrogate.descriptors.block_columns`); None: all of them."""
 
     def _columns(self, x):
-        columns = getattr(self, "columns", None)
-        return x if columns is None else x[:, columns[0]:columns[1]]
+        return take_columns(x, getattr(self, "columns", None))
 
     def _fit_scalers(self, x, y):
         x = self._columns(x)

@@ -32,7 +32,7 @@ from analysis.io.store import usable_frames
 from analysis.settings import defaults
 from analysis.surrogate import selection
 from analysis.surrogate.calibration import calibrated_sigma, calibration_factors, coverage, reliability_curve
-from analysis.surrogate.descriptors import block_columns, descriptor
+from analysis.surrogate.descriptors import block_columns, descriptor, take_columns
 from analysis.surrogate.domain import TrainingDomain
 from analysis.surrogate.frames import FrameSet, SurrogateSkipped, analysed_selection, collect_frames
 from analysis.surrogate.modelfile import SurrogateModel, save_model
@@ -104,8 +104,7 @@ def tune_and_choose(x, y, groups, truth, n_states: int, p: dict, random_state: i
     cv = np.arange(len(x)) if len(x) <= p["cv_max_frames"] else np.sort(rng.choice(len(x), p["cv_max_frames"], replace=False))
     folds = selection.cv_folds(groups[cv], p["cv_folds"])
     xc, yc, gc = x[cv], y[cv], groups[cv]
-    krr_params, _ = selection.tune_krr(xc if main is None else xc[:, main[0]:main[1]], yc, gc, folds, p["krr_grid"], random_state,
-                                       energies_of_ladder, n_jobs)
+    krr_params, _ = selection.tune_krr(take_columns(xc, main), yc, gc, folds, p["krr_grid"], random_state, energies_of_ladder, n_jobs)
     mlp_params, _, *mlp_oof = selection.tune_mlp(xc, yc, gc, folds, p["mlp_grid"],
                                                  {**p["mlp"], "n_members": p["n_members"], "random_state": random_state}, n_jobs,
                                                  layout)
