@@ -50,6 +50,9 @@ def describe_feature(column: str, delta: float, topology: Topology, value: float
     if fam == "pyr":
         idx = topology.names.index(atoms[0])
         return f"{topology.group_name(idx)} pyramidalization [{'+' if delta > 0 else '-'}]"
+    if fam == "umbrella":  # the X-C-H angles closing towards 90° flatten the group, opening fold it
+        idx = topology.names.index(atoms[0])
+        return f"{topology.group_name(idx)} umbrella {'folding' if delta > 0 else 'flattening'}"
     if fam == "bond":
         if value is not None and bonding_changes([column], np.array([value]), np.array([value - delta]), topology)[0]:
             return f"{atoms[0]}-{atoms[1]} stretching ({'ring opening' if _in_one_ring(column, topology) else 'bond breaking'})"
@@ -75,7 +78,7 @@ def motion_scores(group_mean: pd.Series, reference_mean: pd.Series) -> pd.Series
 
 # Unit in which each family's change is reported (dihedrals: the change of the torsion angle from sin/cos)
 FAMILY_UNIT = {"bond": "Å", "angle": "°", "dihedral_sin": "°", "dihedral_cos": "°", "pucker_z": "Å", "oop": "°",
-               "pyr": "°", "pucker_Q": "Å", "contact": "Å", "fragment_contact": "Å"}
+               "pyr": "°", "umbrella": "°", "pucker_Q": "Å", "contact": "Å", "fragment_contact": "Å"}
 
 # a contact (two atoms that may bond) is a motion only once they come this close: × the sum of covalent radii
 BOND_FORMING_FACTOR = 1.6

@@ -521,9 +521,9 @@ def configs():
     return out
 
 
-def main(n_seeds: int = 1, scaling: str = "thermal"):
-    """ARI and the largest share error per configuration, clustered with the config's cluster block and the
-    given ``reduce.scaling``."""
+def main(n_seeds: int = 1, scaling: str = "thermal", only: str = ""):
+    """ARI and the largest share error per configuration (those whose name contains ``only``), clustered with the
+    config's cluster block and the given ``reduce.scaling``."""
     import yaml
 
     root = Path(__file__).resolve().parents[1]
@@ -535,6 +535,8 @@ def main(n_seeds: int = 1, scaling: str = "thermal"):
     print(f"{'configuration':48s} {'seed':>4s} {'n':>4s} {'ARI':>6s} {'max share err (pts)':>20s} {'s':>6s}")
     aris = []
     for name, ens in configs().items():
+        if only not in name:
+            continue
         for seed in range(1, n_seeds + 1):
             ens.seed = seed
             start = time.perf_counter()
@@ -550,4 +552,5 @@ def main(n_seeds: int = 1, scaling: str = "thermal"):
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 1, scaling=next((a[10:] for a in sys.argv if a.startswith("--scaling=")), "thermal"))
+    main(int(args[0]) if args else 1, scaling=next((a[10:] for a in sys.argv if a.startswith("--scaling=")), "thermal"),
+         only=next((a[7:] for a in sys.argv if a.startswith("--only=")), ""))

@@ -295,3 +295,48 @@ def test_a_channel_at_the_franck_condon_geometry_has_no_motion():
     assert [m.phrase for m in details] == [NO_MOTION] and not np.isfinite(details[0].change)
     moved = group.assign(**{"bond[C1-O2]": group["bond[C1-O2]"] + 0.1})
     assert motion_details(moved, ref, TOPO, n=1)[0].phrase == "C1-O2 stretching"
+
+
+def _methyl_iodide(x_c_h_deg, single=None):
+    """CH3I with the C-I bond on +z and each I-C-H angle ``x_c_h_deg`` (H5's ``single`` instead, when given)."""
+    coords = [[0.0, 0.0, 0.0], [0.0, 0.0, 2.14]]
+    for k in range(3):
+        angle = np.radians(single if (single is not None and k == 2) else x_c_h_deg)
+        phi = np.radians(120.0 * k)
+        coords.append([1.09 * np.sin(angle) * np.cos(phi), 1.09 * np.sin(angle) * np.sin(phi), 1.09 * np.cos(angle)])
+    return np.array(coords)
+
+
+CH3I = Topology(symbols=["C", "I", "H", "H", "H"], names=["C1", "I2", "H3", "H4", "H5"], bonds=[(0, 1), (0, 2), (0, 3), (0, 4)], rings=[])
+
+
+def test_a_methyl_umbrella_is_the_mean_x_c_h_angle_and_is_for_naming_only():
+    """Known answers: 109.47° for a tetrahedral CH3, 90° when flat; a CH2 or a CH4 has no umbrella axis."""
+    from analysis.features.internal import clustering_columns, featurize, umbrella_groups
+
+    tetrahedral = np.degrees(np.arccos(-1.0 / 3.0))
+    features = featurize(np.stack([_methyl_iodide(tetrahedral), _methyl_iodide(90.0), _methyl_iodide(100.0, single=130.0)]), CH3I)
+    np.testing.assert_allclose(features["umbrella[C1]"], [tetrahedral, 90.0, 110.0], atol=1e-9)
+    assert umbrella_groups(CH3I) == [(0, 1, [2, 3, 4])]
+    assert umbrella_groups(TOPO) == []  # formamide: an NH2 has no umbrella
+    methane = Topology(symbols=["C", "H", "H", "H", "H"], names=["C1", "H2", "H3", "H4", "H5"], bonds=[(0, 1), (0, 2), (0, 3), (0, 4)], rings=[])
+    assert umbrella_groups(methane) == []  # four hydrogens: no axis atom
+    assert clustering_columns(["umbrella[C1]", "angle[I2-C1-H3]"]) == ["angle[I2-C1-H3]"]
+
+
+@pytest.mark.parametrize("delta, words", [(-15.0, "CH3 umbrella flattening"), (8.0, "CH3 umbrella folding")])
+def test_umbrella_words(delta, words):
+    assert describe_feature("umbrella[C1]", delta, CH3I) == words
+
+
+def test_an_umbrella_is_named_when_the_three_angles_move_together_and_an_angle_when_one_moves_alone():
+    """From the FC CH3I (I-C-H 107.5°): the three I-C-H angles closing 12° together are 'CH3 umbrella flattening';
+    one closing 20° alone (mean 6.7°) is that angle's closing."""
+    from analysis.features.internal import featurize
+    from analysis.motions import event_motions
+
+    ref = featurize(_methyl_iodide(107.5)[None], CH3I)
+    events = featurize(np.stack([_methyl_iodide(95.5), _methyl_iodide(107.5, single=87.5)]), CH3I)
+    motions = event_motions(events, ref, CH3I, n=1)
+    assert motions[0][0].phrase == "CH3 umbrella flattening" and motions[0][0].change == pytest.approx(-12.0)
+    assert motions[1][0].phrase == "I2-C1-H5 closing" and motions[1][0].change == pytest.approx(-20.0)

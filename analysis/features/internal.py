@@ -14,14 +14,17 @@ DEFAULT_FAMILIES = ("bonds", "angles", "dihedrals", "pucker", "oop", "pyramidali
 FAMILIES = DEFAULT_FAMILIES + ("bond_change",)
 
 # Natural size of a "clearly visible" change per family, used to rank motions (see analysis.motions).
+# An umbrella (the mean of a methyl's three X-C-H angles) ranks at 10°/√3: when the three angles close together it
+# outranks each of them (10° each: 1.73 against 1.0), when one closes alone (mean 3.3°) that angle outranks it (0.58).
 FAMILY_SCALE = {"bond": 0.1, "angle": 10.0, "dihedral_sin": 1.0, "dihedral_cos": 1.0, "pucker_z": 0.1, "oop": 10.0,
-                "pyr": 10.0, "contact": 0.1, "fragment_contact": 0.1}
+                "pyr": 10.0, "umbrella": 10.0 / np.sqrt(3.0), "contact": 0.1, "fragment_contact": 0.1}
 # Families whose columns are not numbers (kept in the tables, never given to PCA or the motion ranking)
 LABEL_FAMILIES = ("conformer",)
 # Families that name motions but are not clustered on: a contact distance (two atoms of one molecule that may bond)
 # repeats what the angles and torsions between them already carry. A contact between two molecules
 # (fragment_contact) is clustered on: nothing else says where the molecules of a dimer lie.
-NAMING_FAMILIES = ("contact",)
+# An umbrella repeats its three angles.
+NAMING_FAMILIES = ("contact", "umbrella")
 CONTACT_FAMILIES = ("contact", "fragment_contact")
 
 
@@ -41,7 +44,8 @@ def featurize(coords_angstrom: np.ndarray, topology: Topology, families=DEFAULT_
     topology's reference geometry), ``angle[C1-N6-C5]`` (deg), ``dihedral_sin[...]``/``dihedral_cos[...]``,
     ``pucker_Q[ring1]`` (Å), ``pucker_theta[ring1]``, ``pucker_phi[ring1]`` (deg), ``pucker_z[C6:ring1]`` (Å),
     ``conformer[ring1]`` (str, e.g. ``chair ¹C₄``), ``oop[N8:ring1]`` (deg, signed), ``pyr[N8]`` (deg, signed
-    pyramidalization of every three-coordinated atom), ``contact[C1-C6]`` (Å, distance of two heavy atoms of one
+    pyramidalization of every three-coordinated atom), ``umbrella[C1]`` (deg, the mean of the three X-C1-H angles of a
+    CH3-like group, :func:`umbrella_groups`: 109.5° tetrahedral, 90° flat; naming only), ``contact[C1-C6]`` (Å, distance of two heavy atoms of one
     molecule that may bond, :meth:`Topology.contacts`, or of a hydrogen and a heavy atom near it,
     :meth:`Topology.hydrogen_contacts`; for naming only, see :func:`clustering_columns`) and
     ``fragment_contact[C1-C7]`` (two heavy atoms of two molecules, clustered on).
@@ -148,7 +152,24 @@ def _feature_block(coords: np.ndarray, topology: Topology, families: set) -> dic
             vals = pyramidalization_am(xam, centers, [topology.neighbors(a) for a in centers])
             for k, atom in enumerate(centers):
                 cols[f"pyr[{names[atom]}]"] = vals[k]
+        groups = umbrella_groups(topology)
+        if groups:
+            vals = angles_am(xam, np.array([(axis, centre, h) for centre, axis, hs in groups for h in hs]))
+            for k, (centre, _, _) in enumerate(groups):
+                cols[f"umbrella[{names[centre]}]"] = vals[3 * k:3 * k + 3].mean(axis=0)
     return cols
+
+
+def umbrella_groups(topology: Topology) -> list[tuple[int, int, list[int]]]:
+    """(centre, axis atom, its three hydrogens) of every four-coordinated atom bonded to exactly three terminal
+    hydrogens (CH3, NH3+, SiH3) and one other atom, the axis of its umbrella."""
+    out = []
+    for atom, symbol in enumerate(topology.symbols):
+        neighbours = topology.neighbors(atom)
+        hydrogens = [n for n in neighbours if topology.symbols[n] == "H" and len(topology.neighbors(n)) == 1]
+        if symbol != "H" and len(neighbours) == 4 and len(hydrogens) == 3:
+            out.append((atom, next(n for n in neighbours if n not in hydrogens), hydrogens))
+    return out
 
 
 def feature_family(column: str) -> str:
