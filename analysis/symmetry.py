@@ -374,7 +374,7 @@ def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
     index = {n: i for i, n in enumerate(names)}
     out, seen = [], set()
     for k, p in enumerate(perms):
-        mapped = pattern.sub(lambda m: names[p[index[m.group(0)]]], phrase)
+        mapped = _oriented(pattern.sub(lambda m: names[p[index[m.group(0)]]], phrase), index)
         if flips is not None and flips[k]:
             head, _, sign = mapped.rpartition(" ")
             mapped = f"{head} {_flip_sign(sign)}"
@@ -383,6 +383,19 @@ def equivalent_phrases(phrase: str, names, perms, flips=None) -> list[str]:
             seen.add(key)
             out.append(mapped)
     return out
+
+
+def _oriented(phrase: str, index: dict) -> str:
+    """A bond, angle, torsion or contact phrase read from its lower-numbered end ('C2-C1 stretching' → 'C1-C2
+    stretching', 'H8-C3-C2-H7 torsion' → 'H7-C2-C3-H8 torsion': one motion either way); any other as it is."""
+    head, space, tail = phrase.partition(" ")
+    parts = re.split("(-|···)", head)
+    atoms = parts[::2]
+    if len(atoms) < 2 or any(a not in index for a in atoms):
+        return phrase
+    if [index[a] for a in reversed(atoms)] < [index[a] for a in atoms]:
+        head = "".join(parts[::-1])
+    return head + space + tail
 
 
 def _name_pattern(names) -> re.Pattern:

@@ -271,13 +271,24 @@ def test_contacts_are_for_naming_only():
 
 def test_a_contact_read_either_way_is_one_symmetry_form():
     """Swapping the two molecules of a dimer maps 'C1···C7' onto 'C7···C1': the same pair, one form, not 'C1···C7 /
-    C7···C1'."""
+    C7···C1'; every form is read from its lower-numbered atom ('C2···C7', not 'C7···C2')."""
     from analysis.symmetry import merged_phrase
 
     names = ["C1", "C2", "C7", "C8"]
     swap = [(0, 1, 2, 3), (2, 3, 0, 1)]
     assert equivalent_phrases("C1···C7 bond formation", names, swap) == ["C1···C7 bond formation"]
-    assert merged_phrase("C1···C8 bond formation", names, swap) == "C1···C8 / C7···C2 bond formation"
+    assert merged_phrase("C1···C8 bond formation", names, swap) == "C1···C8 / C2···C7 bond formation"
+
+
+def test_equivalent_forms_are_read_from_their_lower_numbered_atom():
+    """A C1<->C2 swap maps 'C1-C6 stretching' onto 'C2-C3' and 'C1-C2' onto itself, never 'C2-C1'; an angle and a torsion
+    read either way are one motion, written from the lower-numbered end; a transfer keeps its direction."""
+    names = ["C1", "C2", "C3", "H4", "H5", "C6"]
+    swap = [(0, 1, 2, 3, 4, 5), (1, 0, 5, 4, 3, 2)]  # C1<->C2, C3<->C6, H4<->H5
+    assert equivalent_phrases("C1-C2 stretching", names, swap) == ["C1-C2 stretching"]
+    assert equivalent_phrases("C1-C3 stretching", names, swap) == ["C1-C3 stretching", "C2-C6 stretching"]
+    assert equivalent_phrases("C3-C1-H4 opening", names, swap) == ["C3-C1-H4 opening", "H5-C2-C6 opening"]
+    assert equivalent_phrases("H4 transfer C1→C2", names, swap) == ["H4 transfer C1→C2", "H5 transfer C2→C1"]
 
 
 def test_a_channel_at_the_franck_condon_geometry_has_no_motion():
