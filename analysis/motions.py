@@ -200,6 +200,25 @@ def hydrogen_transfers(columns, values: pd.Series, reference: pd.Series, topolog
     return out
 
 
+def _umbrella_keys(topology: Topology) -> dict[str, set]:
+    """Centre name → the names of its umbrella's axis atom and hydrogens (:func:`umbrella_groups`)."""
+    from analysis.features.internal import umbrella_groups
+
+    return {topology.names[c]: {topology.names[a] for a in (axis, *hs)} for c, axis, hs in umbrella_groups(topology)}
+
+
+def _umbrella_key(column: str, umbrella_of: dict) -> str | None:
+    """The methyl centre an ``umbrella[...]`` column, or an angle at that centre between its axis atom and hydrogens,
+    belongs to; None for any other column."""
+    fam = feature_family(column)
+    if fam == "umbrella":
+        return _atoms(column)[0]
+    if fam == "angle" and umbrella_of:
+        a, b, c = _atoms(column)
+        return b if b in umbrella_of and {a, c} <= umbrella_of[b] else None
+    return None
+
+
 def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int,
                       transfers: dict | None = None) -> list[Motion]:
     """The first ``n`` distinct phrases of ``ranked_columns`` (largest change first) with their changes from
@@ -208,8 +227,12 @@ def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, t
     without a size."""
     out: list[Motion] = []
     transfers = hydrogen_transfers(ranked_columns, values, reference, topology) if transfers is None else transfers
+    umbrella_of = _umbrella_keys(topology) if any(feature_family(c) == "umbrella" for c in ranked_columns) else {}
     for col in ranked_columns:
         fam = feature_family(col)
+        group = _umbrella_key(col, umbrella_of)
+        if group and any(_umbrella_key(m.column, umbrella_of) == group and feature_family(m.column) != fam for m in out):
+            continue  # an angle of a methyl whose umbrella is named already (or the umbrella of one whose angle is)
         if col in transfers:
             words, change, unit = transfers[col], float("nan"), ""
         else:

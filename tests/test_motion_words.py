@@ -351,3 +351,9 @@ def test_an_umbrella_is_named_when_the_three_angles_move_together_and_an_angle_w
     motions = event_motions(events, ref, CH3I, n=1)
     assert motions[0][0].phrase == "CH3 umbrella flattening" and motions[0][0].change == pytest.approx(-12.0)
     assert motions[1][0].phrase == "I2-C1-H5 closing" and motions[1][0].change == pytest.approx(-20.0)
+    # C-I stretched 0.3 Å while flattening: the umbrella's own angles (I-C-H closing 12°, H-C-H opening) are not
+    # named again after it; the rest changes nothing
+    stretched = featurize((_methyl_iodide(95.5) + [[0, 0, 0], [0, 0, 0.3], [0, 0, 0], [0, 0, 0], [0, 0, 0]])[None], CH3I)
+    named = event_motions(stretched, ref, CH3I, n=3)[0]
+    assert [m.phrase for m in named[:2]] == ["C1-I2 stretching", "CH3 umbrella flattening"]
+    assert not named[2].column.startswith("angle[") and abs(named[2].change) < 1e-9
