@@ -108,9 +108,16 @@ def expected_words(planted: str) -> tuple:
         return NAMED_AS[planted]
     if re.fullmatch(r"[A-Z][a-z]?\d+ puckering \[[+-]\]", planted):
         return (planted[:-2],)
+    opening = re.fullmatch(r"([A-Z][a-z]?\d+)-([A-Z][a-z]?\d+) opening", planted)  # a ring bond's opening
+    if opening:
+        return (f"{opening[1]}-{opening[2]} stretching (ring opening)",)
+    generic = {"C=N stretching": ("C1-N2 stretching",), "C=N torsion": ("C1-N2 torsion",), "N pyramidalization": ("NH2 pyramidalization",),
+               "C=N torsion + C pyramidalization": ("C1-N2 torsion", "CH2 pyramidalization")}  # methaniminium: C1, N2
+    if planted in generic:
+        return generic[planted]
     bond = re.fullmatch(r"([A-Z][a-z]?\d+)[-=]([A-Z][a-z]?\d+) (twist|twisting|torsion|stretching)", planted)
     if bond:
-        return f"{bond[1]}-{bond[2]}", "stretching" if bond[3] == "stretching" else "torsion"
+        return (f"{bond[1]}-{bond[2]} {'stretching' if bond[3] == 'stretching' else 'torsion'}",)
     return (planted,)
 
 
@@ -122,7 +129,7 @@ def named_motion_misses(best: pd.Series, words: dict) -> list[str]:
     for planted, channel in best.items():
         first, second = words.get(channel, ("", ""))
         tokens = expected_words(planted)
-        text = first if len(NAMED_AS.get(planted, (planted,))) == 1 else f"{first} + {second}"  # one planted motion: the first
+        text = first if len(tokens) == 1 else f"{first} + {second}"  # one planted motion: the important one
         text = re.sub(r"(\S+) / \S+(?: / \S+)*", r"\1", text)  # the first of equivalent alternatives
         if not all(token in text for token in tokens):
             misses.append(f"{planted} -> {first} + {second}")
