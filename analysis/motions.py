@@ -220,14 +220,15 @@ def _umbrella_key(column: str, umbrella_of: dict) -> str | None:
 
 
 def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int,
-                      transfers: dict | None = None) -> list[Motion]:
+                      transfers: dict | None = None, umbrella_of: dict | None = None) -> list[Motion]:
     """The first ``n`` distinct phrases of ``ranked_columns`` (largest change first) with their changes from
     ``reference`` to ``values`` (torsions as the change of the angle); a hydrogen that left one atom for another is
     one motion, 'H6 transfer O1→N5' (:func:`hydrogen_transfers`, unless the caller knows them: ``transfers``),
-    without a size."""
+    without a size. ``umbrella_of``: :func:`_umbrella_keys` of ``topology``, when the caller has it."""
     out: list[Motion] = []
     transfers = hydrogen_transfers(ranked_columns, values, reference, topology) if transfers is None else transfers
-    umbrella_of = _umbrella_keys(topology) if any(feature_family(c) == "umbrella" for c in ranked_columns) else {}
+    if umbrella_of is None:
+        umbrella_of = _umbrella_keys(topology) if any(feature_family(c) == "umbrella" for c in ranked_columns) else {}
     for col in ranked_columns:
         fam = feature_family(col)
         group = _umbrella_key(col, umbrella_of)
@@ -267,8 +268,9 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
              & (changed & with_h & np.isin(family, CONTACT_FAMILIES)).any(axis=1))
     # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
     order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
+    umbrella_of = _umbrella_keys(topology) if "umbrella" in family else {}  # once for every event
     return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n,
-                              transfers=None if maybe[i] else {})
+                              transfers=None if maybe[i] else {}, umbrella_of=umbrella_of)
             for i, row_order in enumerate(order)]
 
 
