@@ -68,12 +68,68 @@ def describe_feature(column: str, delta: float, topology: Topology, value: float
     return column
 
 
-def motion_scores(group_mean: pd.Series, reference_mean: pd.Series) -> pd.Series:
-    """|change| of each feature in its family's natural unit (FAMILY_SCALE), sorted descending."""
+# A twist about a bond is ranked by its angle in this unit (°): a 90° twist about a double bond ranks with a 30°
+# pyramidalization, not with a 10° angle change as its sin/cos columns' change in their clustering unit (1.0) would
+TORSION_NAMING_SCALE_DEG = 30.0
+
+
+def _twist_bonds(columns, topology: Topology | None) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """Central bond (its two atom names, sorted) → the (sin, cos) column positions of every torsion about it, for the
+    bonds that can twist: not in a ring (a ring's torsions change with its puckering and with the wag of a
+    substituent, which have their own words) and not a methyl rotor (a torsion whose outer atom is a hydrogen of a
+    CH3-like group at that group's end, :func:`analysis.features.internal.umbrella_groups`: its turn is no chemistry)."""
+    from analysis.features.internal import umbrella_groups
+
+    if topology is None:
+        return {}
+    hydrogens_of = {topology.names[c]: {topology.names[h] for h in hs} for c, _, hs in umbrella_groups(topology)}
+    position = {c: k for k, c in enumerate(columns)}
+    out: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for k, column in enumerate(columns):
+        atoms = _atoms(column) if feature_family(column) == "dihedral_sin" else []
+        j = position.get("dihedral_cos[" + column.split("[", 1)[1]) if len(atoms) == 4 else None
+        if j is None or atoms[0] in hydrogens_of.get(atoms[1], ()) or atoms[3] in hydrogens_of.get(atoms[2], ()):
+            continue
+        if all(n in topology.names for n in atoms[1:3]) and _in_one_ring(f"bond[{atoms[1]}-{atoms[2]}]", topology):
+            continue
+        out.setdefault(tuple(sorted(atoms[1:3])), []).append((k, j))
+    return out
+
+
+def _twist_deg(values: np.ndarray, reference: np.ndarray, pairs) -> np.ndarray:
+    """(…,) signed twist (°) about one bond: the mean over its torsions (``pairs`` of sin/cos positions) of each
+    one's turn (wrapped to ±180°) from ``reference`` to ``values``, each weighted by the length of its (sin, cos)
+    point, 1 for a single geometry and less for a mean over geometries that spread round the circle. A rigid twist
+    turns every torsion about the bond alike; one substituent wagging turns only its own, and a pyramidalization
+    turns those of its two substituents opposite ways: the mean keeps the twist alone."""
+    s, c = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    turn = np.arctan2(values[..., s], values[..., c]) - np.arctan2(reference[s], reference[c])
+    turn = (turn + np.pi) % (2.0 * np.pi) - np.pi
+    length = np.minimum(np.hypot(values[..., s], values[..., c]), 1.0)
+    return np.degrees((turn * length).mean(axis=-1))
+
+
+def naming_scores(columns, values: np.ndarray, reference: np.ndarray, topology: Topology | None = None) -> np.ndarray:
+    """(…, n_columns) size of each feature's change from ``reference`` to ``values`` in its family's natural unit
+    (:data:`FAMILY_SCALE`); every torsion about a bond that can twist (:func:`_twist_bonds`) scores at least the
+    bond's twist (:func:`_twist_deg`) in units of :data:`TORSION_NAMING_SCALE_DEG`."""
+    columns = list(columns)
+    values = np.asarray(values, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    scale = np.array([FAMILY_SCALE[feature_family(c)] for c in columns])
+    score = np.abs(values - reference) / scale
+    for pairs in _twist_bonds(columns, topology).values():
+        twist = np.abs(_twist_deg(values, reference, pairs))[..., None] / TORSION_NAMING_SCALE_DEG
+        where = np.array(pairs).ravel()
+        score[..., where] = np.fmax(score[..., where], twist)
+    return score
+
+
+def motion_scores(group_mean: pd.Series, reference_mean: pd.Series, topology: Topology | None = None) -> pd.Series:
+    """|change| of each feature in its family's natural unit (:func:`naming_scores`), sorted descending."""
     cols = [c for c in group_mean.index if feature_family(c) in FAMILY_SCALE and c in reference_mean.index]
-    delta = group_mean[cols] - reference_mean[cols]
-    scale = np.array([FAMILY_SCALE[feature_family(c)] for c in cols])
-    return (delta.abs() / scale).sort_values(ascending=False)
+    score = naming_scores(cols, group_mean[cols].to_numpy(float), reference_mean[cols].to_numpy(float), topology)
+    return pd.Series(score, index=cols).sort_values(ascending=False, kind="stable")
 
 
 # Unit in which each family's change is reported (dihedrals: the change of the torsion angle from sin/cos)
@@ -133,8 +189,17 @@ class Motion:
         return f"{self.phrase} {value} {self.unit}"
 
 
-def _torsion_change_deg(column: str, g: pd.Series, r: pd.Series) -> float:
-    """Change of a torsion angle (°, wrapped to ±180) from the means of its sin and cos columns."""
+def _torsion_change_deg(column: str, g: pd.Series, r: pd.Series, topology: Topology | None = None) -> float:
+    """Change of a torsion angle (°, wrapped to ±180) from the means of its sin and cos columns; for a bond that can
+    twist (:func:`_twist_bonds` of ``topology``), the bond's twist (:func:`_twist_deg`), which the phrase names."""
+    atoms = _atoms(column)
+    if len(atoms) == 4:
+        key = tuple(sorted(atoms[1:3]))
+        cols = [c for c in g.index if feature_family(c).startswith("dihedral") and tuple(sorted(_atoms(c)[1:3])) == key
+                and c in r.index]
+        pairs = _twist_bonds(cols, topology).get(key)
+        if pairs:
+            return float(_twist_deg(g[cols].to_numpy(float), r[cols].to_numpy(float), pairs))
     inner = column.split("[", 1)[1]
     s, c = f"dihedral_sin[{inner}", f"dihedral_cos[{inner}"
     if s not in g.index or c not in g.index:
@@ -167,7 +232,7 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     if len(reference) > 1 and feats and not beyond_fc_spread(group, reference, feats).any():
         return [Motion(NO_MOTION, "", float("nan"), "")]
     g, r = group[feats].mean(), reference[feats].mean()
-    scores = motion_scores(g, r)
+    scores = motion_scores(g, r, topology)
     scores = scores[~not_forming(list(scores.index), g[scores.index].to_numpy(), topology)]
     changes = bonding_changes(list(scores.index), g[scores.index].to_numpy(), r[scores.index].to_numpy(), topology)
     return _distinct_motions(list(scores.index[changes]) + list(scores.index[~changes]), g, r, topology, n)
@@ -238,7 +303,8 @@ def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, t
             words, change, unit = transfers[col], float("nan"), ""
         else:
             words = describe_feature(col, float(values[col] - reference[col]), topology, float(values[col]))
-            change = _torsion_change_deg(col, values, reference) if fam.startswith("dihedral") else float(values[col] - reference[col])
+            change = (_torsion_change_deg(col, values, reference, topology) if fam.startswith("dihedral")
+                      else float(values[col] - reference[col]))
             unit = FAMILY_UNIT.get(fam, "")
         if any(m.phrase == words for m in out):
             continue
@@ -256,8 +322,7 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
         return [[] for _ in range(len(features))]
     ref = reference[cols].astype(float).mean()
     values = features[cols].to_numpy(float)
-    scale = np.array([FAMILY_SCALE[feature_family(c)] for c in cols])
-    score = np.nan_to_num(np.abs(values - ref.to_numpy()) / scale, nan=-1.0)
+    score = np.nan_to_num(naming_scores(cols, values, ref.to_numpy(), topology), nan=-1.0)
     score[not_forming(cols, values, topology)] = -1.0
     changed = bonding_changes(cols, values, ref.to_numpy(), topology)
     score[changed & (score >= 0)] += BONDING_CHANGE_RANK
@@ -266,8 +331,10 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     family = np.array([feature_family(c) for c in cols], dtype=object)
     maybe = ((changed & with_h & (family == "bond")).any(axis=1)
              & (changed & with_h & np.isin(family, CONTACT_FAMILIES)).any(axis=1))
-    # one phrase can come from several columns (a torsion's sin and cos, an atom in two fused rings)
-    order = np.argsort(-score, axis=1, kind="stable")[:, :4 * n]
+    # one phrase can come from several columns (a torsion's sin and cos through every outer pair of its bond, all
+    # of one score; an atom in two fused rings): the window holds n phrases of the most columns one bond has
+    per_bond = pd.Series([tuple(sorted(_atoms(c)[1:3])) for c in cols if feature_family(c).startswith("dihedral")]).value_counts()
+    order = np.argsort(-score, axis=1, kind="stable")[:, :n * max(4, int(per_bond.max()) if len(per_bond) else 0) + 4]
     umbrella_of = _umbrella_keys(topology) if "umbrella" in family else {}  # once for every event
     return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n,
                               transfers=None if maybe[i] else {}, umbrella_of=umbrella_of)

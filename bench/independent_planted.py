@@ -1,6 +1,6 @@
 """Channel recovery on planted ensembles written independently of analysis.demo (issue 9).
 
-Run: .venv/bin/python bench/independent_planted.py [n_seeds]. Prints ARI, the largest share error and the channels
+Run: .venv/bin/python bench/independent_planted.py [n_seeds] [--only=NAME] [--words]. Prints ARI, the largest share error and the channels
 found per configuration (thiophene, pyridine, acrolein, methaniminium, benzene, butadiene, naphthalene, CH3I, Fe(CO)5,
 n-decane, hexatriene, an ethylene dimer, an O-H···N proton transfer; SHARC, Newton-X and
 PyRAI2MD files), through the same library chain as bench/planted_family.py with the default settings, k never given.

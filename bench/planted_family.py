@@ -121,6 +121,9 @@ def expected_words(planted: str) -> tuple:
     return (planted,)
 
 
+PRINT_WORDS = "--words" in sys.argv  # every planted channel with the words of the channel that recovers it
+
+
 def named_motion_misses(best: pd.Series, words: dict) -> list[str]:
     """Planted channels whose recovered channel's motion words (important + second motion) lack the planted
     atoms and sign (:func:`expected_words`); a single planted motion must be the *important* one. Symmetry-equivalent
@@ -181,7 +184,11 @@ def recover_ensemble(root: Path, truth: pd.DataFrame, tmp: Path, bootstrap: int 
     share_err = max(abs(100 * (a["channel"] == best[c]).mean() - 100 * (a["channel_true"] == c).mean()) for c in table.columns)
     stats = pd.read_csv(tmp / "stats.csv")
     stability = float(stats.set_index("channel").reindex(best.unique())["stability"].min()) if len(stats) else float("nan")
-    misses = named_motion_misses(best, motion_words(tmp))
+    words = motion_words(tmp)
+    misses = named_motion_misses(best, words)
+    if PRINT_WORDS:
+        for planted, channel in best.items():
+            print(f"    {planted} -> {channel}: {' + '.join(words.get(channel, ('', '')))}", flush=True)
     if misses:
         print("    named motion misses: " + "; ".join(misses), flush=True)
     return Recovery(ari, share_err, stability, misses, len(table.columns))

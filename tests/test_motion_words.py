@@ -76,25 +76,25 @@ def test_motion_scores_rank_in_natural_units_and_motion_details_wrap_torsions():
     assert scores.index[0] == "angle[O2-C1-N3]" and scores.iloc[0] == pytest.approx(2.0)
     assert scores["bond[C1-N3]"] == pytest.approx(0.5)
     details = motion_details(group, ref, TOPO, n=3)
-    # the torsion ranks by its sin change, |sin(−165°) − sin(175°)| = 0.35, below the bond's 0.5
-    assert [m.phrase for m in details] == ["O2-C1-N3 closing", "C1-N3 stretching", "C1-N3 torsion"]
+    # the torsion ranks by its turn, 20° in units of 30° = 0.67: between the angle's 2.0 and the bond's 0.5
+    assert [m.phrase for m in details] == ["O2-C1-N3 closing", "C1-N3 torsion", "C1-N3 stretching"]
     assert details[0].change == pytest.approx(-20.0) and details[0].unit == "°"
-    assert details[1].change == pytest.approx(0.05) and details[1].unit == "Å"
-    assert details[2].change == pytest.approx(20.0) and details[2].unit == "°"  # a 20° turn, not −340°
+    assert details[1].change == pytest.approx(20.0) and details[1].unit == "°"  # a 20° turn, not −340°
+    assert details[2].change == pytest.approx(0.05) and details[2].unit == "Å"
 
 
 def test_torsions_about_one_bond_are_one_twist():
     """An NH2 group twisting about C1-N3 turns O2-C1-N3-H4 and H6-C1-N3-H4 alike: one motion, 'C1-N3 torsion' (the
-    larger turn), and the second slot goes to the next motion, not to the same twist read through other atoms."""
+    mean turn of the two, 50° and 46°), and the second slot goes to the next motion, not to the same twist read through other atoms."""
     ref = pd.DataFrame({f"dihedral_{f}[{q}]": [fn(np.radians(a))] * 2 for q, a in (("O2-C1-N3-H4", 0.0), ("H6-C1-N3-H4", 180.0))
                         for f, fn in (("sin", np.sin), ("cos", np.cos))} | {"angle[O2-C1-N3]": [124.0, 124.0]})
     group = ref.copy()
     for q, a in (("O2-C1-N3-H4", 50.0), ("H6-C1-N3-H4", 226.0)):
         group[f"dihedral_sin[{q}]"], group[f"dihedral_cos[{q}]"] = np.sin(np.radians(a)), np.cos(np.radians(a))
-    group["angle[O2-C1-N3]"] -= 5.0  # 0.5 in units of 10°, below the torsion's sin change 0.77
+    group["angle[O2-C1-N3]"] -= 5.0  # 0.5 in units of 10°, below the torsion's twist 48° / 30° = 1.6
     details = motion_details(group, ref, TOPO, n=2)
     assert [m.phrase for m in details] == ["C1-N3 torsion", "O2-C1-N3 closing"]
-    assert details[0].change == pytest.approx(50.0)
+    assert details[0].change == pytest.approx(48.0)
 
 
 def test_equivalent_phrases_map_names_and_merge_a_reversed_torsion():
@@ -357,3 +357,102 @@ def test_an_umbrella_is_named_when_the_three_angles_move_together_and_an_angle_w
     named = event_motions(stretched, ref, CH3I, n=3)[0]
     assert [m.phrase for m in named[:2]] == ["C1-I2 stretching", "CH3 umbrella flattening"]
     assert not named[2].column.startswith("angle[") and abs(named[2].change) < 1e-9
+
+
+@pytest.mark.parametrize("start_deg, end_deg, turn_deg", [(0.0, 90.0, 90.0), (0.0, 180.0, 180.0), (170.0, -170.0, 20.0),
+                                                         (-30.0, 60.0, 90.0), (45.0, 45.0, 0.0)])
+def test_a_torsion_is_ranked_by_the_turn_of_its_angle(start_deg, end_deg, turn_deg):
+    from analysis.motions import TORSION_NAMING_SCALE_DEG, naming_scores
+
+    cols = ["dihedral_sin[O2-C1-N3-H4]", "dihedral_cos[O2-C1-N3-H4]", "angle[O2-C1-N3]"]
+    ref = np.array([np.sin(np.radians(start_deg)), np.cos(np.radians(start_deg)), 120.0])
+    event = np.array([np.sin(np.radians(end_deg)), np.cos(np.radians(end_deg)), 125.0])
+    score = naming_scores(cols, event, ref, TOPO)
+    assert score[:2] == pytest.approx([turn_deg / TORSION_NAMING_SCALE_DEG] * 2)
+    assert score[2] == pytest.approx(0.5)
+
+
+def test_a_mean_over_opposite_twists_keeps_its_sin_cos_score():
+    """Events twisting +90° and −90° from 0°: their mean (sin, cos) is (0, 0), a point without an angle; the torsion
+    then ranks by its sin/cos change (cos 1 → 0: 1.0), not by a twist read from atan2(0, 0)."""
+    from analysis.motions import naming_scores
+
+    cols = ["dihedral_sin[O2-C1-N3-H4]", "dihedral_cos[O2-C1-N3-H4]"]
+    assert naming_scores(cols, np.array([0.0, 0.0]), np.array([0.0, 1.0]), TOPO) == pytest.approx([0.0, 1.0])
+
+
+def _methaniminium(twist_deg: float = 0.0, pyramid_deg: float = 0.0, hnc_deg: float = 121.0) -> np.ndarray:
+    """H2C=NH2+ (C1 N2 H3 H4 on C1, H5 H6 on N2): C=N on x, the NH2 turned by ``twist_deg`` about it, the CH2
+    hydrogens bent ``pyramid_deg`` out of their plane (towards +z), each H-N-C angle ``hnc_deg``."""
+    xyz = [[0.0, 0.0, 0.0], [1.29, 0.0, 0.0]]
+    for side in (1, -1):  # CH2
+        a = np.radians(121.0)
+        h = np.array([1.09 * np.cos(a), side * 1.09 * np.sin(a), 0.0])
+        h = h + [0.0, 0.0, 1.09 * np.sin(np.radians(pyramid_deg))] - [0.0, 0.0, 0.0]
+        xyz.append(h)
+    t = np.radians(twist_deg)
+    for side in (1, -1):  # NH2 turned about x
+        a = np.radians(180.0 - hnc_deg)
+        y, z = side * 1.01 * np.sin(a), 0.0
+        xyz.append([1.29 + 1.01 * np.cos(a), y * np.cos(t) - z * np.sin(t), y * np.sin(t) + z * np.cos(t)])
+    return np.array(xyz)
+
+
+CH2NH2 = Topology(symbols=["C", "N", "H", "H", "H", "H"], names=["C1", "N2", "H3", "H4", "H5", "H6"],
+                  bonds=[(0, 1), (0, 2), (0, 3), (1, 4), (1, 5)], rings=[])
+
+
+def test_a_90_degree_twist_about_the_double_bond_is_named_before_an_angle_change():
+    """Methaniminium twisted 90° about C=N with both H-N-C angles opened 12° (H-N-H closed 24°): the twist is the
+    motion (3 units of 30°), the H-N-H closing (2.4 units of 10°) second; its sin/cos columns change by 1 each, and
+    ranked by them the twist came after the closing."""
+    from analysis.features.internal import featurize
+    from analysis.motions import event_motions
+
+    ref = featurize(_methaniminium()[None], CH2NH2)
+    events = featurize(np.stack([_methaniminium(twist_deg=90.0, hnc_deg=133.0), _methaniminium(hnc_deg=133.0)]), CH2NH2)
+    twisted, planar = event_motions(events, ref, CH2NH2, n=2)
+    assert twisted[0].phrase == "C1-N2 torsion" and abs(twisted[0].change) == pytest.approx(90.0, abs=0.5)
+    assert twisted[1].phrase == "H5-N2-H6 closing" and twisted[1].change == pytest.approx(-24.0, abs=0.5)
+    assert "torsion" not in " ".join(m.phrase for m in planar)
+
+
+def test_methyl_rotors_and_ring_bonds_do_not_twist():
+    """1-iodopropane C1H3-C2H2-C3H2-I4: every torsion about C1-C2 turns a methyl hydrogen (a rotor); C2-C3 twists.
+    In a ring (cyclopropane C5-C6-C7 on C3's place) the ring bond's torsions belong to its puckering."""
+    from analysis.motions import _twist_bonds
+
+    names = ["C1", "C2", "C3", "I4", "H5", "H6", "H7", "H8", "H9", "H10", "H11"]
+    topo = Topology(symbols=[n.rstrip("0123456789") for n in names], names=names,
+                    bonds=[(0, 1), (1, 2), (2, 3), (0, 4), (0, 5), (0, 6), (1, 7), (1, 8), (2, 9), (2, 10)], rings=[])
+    cols = [f"dihedral_{f}[{q}]" for q in ("H5-C1-C2-C3", "C3-C2-C1-H6", "C1-C2-C3-I4", "H8-C2-C3-I4") for f in ("sin", "cos")]
+    assert _twist_bonds(cols, topo) == {("C2", "C3"): [(4, 5), (6, 7)]}
+    ring = Topology(symbols=["C", "C", "C", "H"], names=["C1", "C2", "C3", "H4"], bonds=[(0, 1), (1, 2), (0, 2), (0, 3)],
+                    rings=[[0, 1, 2]])
+    assert _twist_bonds(["dihedral_sin[H4-C1-C2-C3]", "dihedral_cos[H4-C1-C2-C3]"], ring) == {}
+
+
+def _turned(xyz: np.ndarray, atoms, angle_deg: float) -> np.ndarray:
+    """``xyz`` with ``atoms`` turned by ``angle_deg`` about the x axis (the C=N bond of :func:`_methaniminium`)."""
+    t = np.radians(angle_deg)
+    rot = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(t), -np.sin(t)], [0.0, np.sin(t), np.cos(t)]])
+    out = xyz.copy()
+    out[list(atoms)] = xyz[list(atoms)] @ rot.T
+    return out
+
+
+@pytest.mark.parametrize("moves, twist_deg", [((((4, 5), 90.0),), 90.0),          # the NH2 turned rigidly
+                                              ((((4,), 40.0),), 20.0),            # one N-H wagging: half of it
+                                              ((((4,), 30.0), ((5,), -30.0)), 0.0)])  # the N pyramidalized: none
+def test_the_twist_about_a_bond_is_the_mean_turn_of_its_torsions(moves, twist_deg):
+    from analysis.features.internal import featurize
+    from analysis.motions import _twist_bonds, _twist_deg
+
+    xyz = _methaniminium()
+    for atoms, angle in moves:
+        xyz = _turned(xyz, atoms, angle)
+    ref, event = featurize(_methaniminium()[None], CH2NH2), featurize(xyz[None], CH2NH2)
+    cols = [c for c in ref.columns if c.startswith("dihedral")]
+    pairs = _twist_bonds(cols, CH2NH2)[("C1", "N2")]
+    assert len(pairs) == 4
+    assert _twist_deg(event[cols].to_numpy()[0], ref[cols].to_numpy()[0], pairs) == pytest.approx(twist_deg, abs=1e-6)
