@@ -86,7 +86,11 @@ NAMED_AS = {"C6 puckering + NH2 out-of-plane [+]": ("C6 puckering [+]", "NH2 out
             "N1-C2 ring opening": ("N1-C2", "stretching"), "N1 puckering [+]": ("N1 puckering [",), "N1-C5 ring opening": ("N1-C5", "stretching"),
             "C1=C2 twisting": ("C1-C2 torsion",), "C2-C3 twisting": ("C2-C3 torsion",), "C1=C2 stretching": ("C1-C2 stretching",),
             "H6 transfer O1->N5": ("H6 transfer O1\u2192N5",), "umbrella": ("CH3 umbrella",),
-            "C1-I2 stretching + umbrella": ("C1-I2 stretching", "CH3 umbrella")}
+            "C1-I2 stretching + umbrella": ("C1-I2 stretching", "CH3 umbrella"),
+            # independent_planted.py's Fe(CO)5 bend moves both axial COs sideways: the C2-Fe1-C3 axis closes from 180°
+            "axial bend": ("C2-Fe1-C3 closing",),
+            # a boat is its two puckered para atoms (the channel table's conformer column says 'boat')
+            "C1/C4 boat": ("C1 puckering", "C4 puckering")}
 
 
 class Recovery(NamedTuple):
