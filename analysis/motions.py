@@ -73,22 +73,21 @@ def describe_feature(column: str, delta: float, topology: Topology, value: float
 TORSION_NAMING_SCALE_DEG = 30.0
 
 
-def _twist_bonds(columns, topology: Topology | None) -> dict[tuple[str, str], list[tuple[int, int]]]:
+def _twist_bonds(columns, topology: Topology | None, umbrella_of: dict | None = None) -> dict[tuple[str, str], list[tuple[int, int]]]:
     """Central bond (its two atom names, sorted) → the (sin, cos) column positions of every torsion about it, for the
     bonds that can twist: not in a ring (a ring's torsions change with its puckering and with the wag of a
-    substituent, which have their own words) and not a methyl rotor (a torsion whose outer atom is a hydrogen of a
-    CH3-like group at that group's end, :func:`analysis.features.internal.umbrella_groups`: its turn is no chemistry)."""
-    from analysis.features.internal import umbrella_groups
-
+    substituent, which have their own words) and not a methyl rotor (a torsion whose outer atom belongs to a CH3-like
+    group's umbrella at that group's end, :func:`_umbrella_keys`, given as ``umbrella_of`` when the caller has it:
+    beside the bond's other atom, the umbrella's atoms are its hydrogens; their turn is no chemistry)."""
     if topology is None:
         return {}
-    hydrogens_of = {topology.names[c]: {topology.names[h] for h in hs} for c, _, hs in umbrella_groups(topology)}
+    umbrella_of = _umbrella_keys(topology) if umbrella_of is None else umbrella_of
     position = {c: k for k, c in enumerate(columns)}
     out: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for k, column in enumerate(columns):
         atoms = _atoms(column) if feature_family(column) == "dihedral_sin" else []
         j = position.get("dihedral_cos[" + column.split("[", 1)[1]) if len(atoms) == 4 else None
-        if j is None or atoms[0] in hydrogens_of.get(atoms[1], ()) or atoms[3] in hydrogens_of.get(atoms[2], ()):
+        if j is None or atoms[0] in umbrella_of.get(atoms[1], ()) or atoms[3] in umbrella_of.get(atoms[2], ()):
             continue
         if all(n in topology.names for n in atoms[1:3]) and _in_one_ring(f"bond[{atoms[1]}-{atoms[2]}]", topology):
             continue
@@ -109,16 +108,18 @@ def _twist_deg(values: np.ndarray, reference: np.ndarray, pairs) -> np.ndarray:
     return np.degrees((turn * length).mean(axis=-1))
 
 
-def naming_scores(columns, values: np.ndarray, reference: np.ndarray, topology: Topology | None = None) -> np.ndarray:
+def naming_scores(columns, values: np.ndarray, reference: np.ndarray, topology: Topology | None = None,
+                  twists: dict | None = None) -> np.ndarray:
     """(…, n_columns) size of each feature's change from ``reference`` to ``values`` in its family's natural unit
     (:data:`FAMILY_SCALE`); every torsion about a bond that can twist (:func:`_twist_bonds`) scores at least the
-    bond's twist (:func:`_twist_deg`) in units of :data:`TORSION_NAMING_SCALE_DEG`."""
+    bond's twist (:func:`_twist_deg`) in units of :data:`TORSION_NAMING_SCALE_DEG` (``twists``: those bonds, when the
+    caller has them)."""
     columns = list(columns)
     values = np.asarray(values, dtype=float)
     reference = np.asarray(reference, dtype=float)
     scale = np.array([FAMILY_SCALE[feature_family(c)] for c in columns])
     score = np.abs(values - reference) / scale
-    for pairs in _twist_bonds(columns, topology).values():
+    for pairs in (_twist_bonds(columns, topology) if twists is None else twists).values():
         twist = np.abs(_twist_deg(values, reference, pairs))[..., None] / TORSION_NAMING_SCALE_DEG
         where = np.array(pairs).ravel()
         score[..., where] = np.fmax(score[..., where], twist)
@@ -189,17 +190,14 @@ class Motion:
         return f"{self.phrase} {value} {self.unit}"
 
 
-def _torsion_change_deg(column: str, g: pd.Series, r: pd.Series, topology: Topology | None = None) -> float:
+def _torsion_change_deg(column: str, g: pd.Series, r: pd.Series, twists: dict | None = None) -> float:
     """Change of a torsion angle (°, wrapped to ±180) from the means of its sin and cos columns; for a bond that can
-    twist (:func:`_twist_bonds` of ``topology``), the bond's twist (:func:`_twist_deg`), which the phrase names."""
+    twist (``twists``: :func:`_twist_bonds` of ``g``'s index, which ``r`` shares), the bond's twist
+    (:func:`_twist_deg`), which the phrase names."""
     atoms = _atoms(column)
-    if len(atoms) == 4:
-        key = tuple(sorted(atoms[1:3]))
-        cols = [c for c in g.index if feature_family(c).startswith("dihedral") and tuple(sorted(_atoms(c)[1:3])) == key
-                and c in r.index]
-        pairs = _twist_bonds(cols, topology).get(key)
-        if pairs:
-            return float(_twist_deg(g[cols].to_numpy(float), r[cols].to_numpy(float), pairs))
+    pairs = (twists or {}).get(tuple(sorted(atoms[1:3]))) if len(atoms) == 4 else None
+    if pairs:
+        return float(_twist_deg(g.to_numpy(float), r.to_numpy(float), pairs))
     inner = column.split("[", 1)[1]
     s, c = f"dihedral_sin[{inner}", f"dihedral_cos[{inner}"
     if s not in g.index or c not in g.index:
@@ -285,15 +283,17 @@ def _umbrella_key(column: str, umbrella_of: dict) -> str | None:
 
 
 def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, topology: Topology, n: int,
-                      transfers: dict | None = None, umbrella_of: dict | None = None) -> list[Motion]:
+                      transfers: dict | None = None, umbrella_of: dict | None = None, twists: dict | None = None) -> list[Motion]:
     """The first ``n`` distinct phrases of ``ranked_columns`` (largest change first) with their changes from
     ``reference`` to ``values`` (torsions as the change of the angle); a hydrogen that left one atom for another is
     one motion, 'H6 transfer O1→N5' (:func:`hydrogen_transfers`, unless the caller knows them: ``transfers``),
-    without a size. ``umbrella_of``: :func:`_umbrella_keys` of ``topology``, when the caller has it."""
+    without a size. ``umbrella_of`` (:func:`_umbrella_keys` of ``topology``) and ``twists`` (:func:`_twist_bonds` of
+    ``values``' index): when the caller has them."""
     out: list[Motion] = []
     transfers = hydrogen_transfers(ranked_columns, values, reference, topology) if transfers is None else transfers
     if umbrella_of is None:
-        umbrella_of = _umbrella_keys(topology) if any(feature_family(c) == "umbrella" for c in ranked_columns) else {}
+        umbrella_of = _umbrella_keys(topology)
+    twists = _twist_bonds(list(values.index), topology, umbrella_of) if twists is None else twists
     for col in ranked_columns:
         fam = feature_family(col)
         group = _umbrella_key(col, umbrella_of)
@@ -303,7 +303,7 @@ def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, t
             words, change, unit = transfers[col], float("nan"), ""
         else:
             words = describe_feature(col, float(values[col] - reference[col]), topology, float(values[col]))
-            change = (_torsion_change_deg(col, values, reference, topology) if fam.startswith("dihedral")
+            change = (_torsion_change_deg(col, values, reference, twists) if fam.startswith("dihedral")
                       else float(values[col] - reference[col]))
             unit = FAMILY_UNIT.get(fam, "")
         if any(m.phrase == words for m in out):
@@ -322,7 +322,9 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
         return [[] for _ in range(len(features))]
     ref = reference[cols].astype(float).mean()
     values = features[cols].to_numpy(float)
-    score = np.nan_to_num(naming_scores(cols, values, ref.to_numpy(), topology), nan=-1.0)
+    umbrella_of = _umbrella_keys(topology)  # once for every event
+    twists = _twist_bonds(cols, topology, umbrella_of)
+    score = np.nan_to_num(naming_scores(cols, values, ref.to_numpy(), topology, twists), nan=-1.0)
     score[not_forming(cols, values, topology)] = -1.0
     changed = bonding_changes(cols, values, ref.to_numpy(), topology)
     score[changed & (score >= 0)] += BONDING_CHANGE_RANK
@@ -335,9 +337,8 @@ def event_motions(features: pd.DataFrame, reference: pd.DataFrame, topology: Top
     # of one score; an atom in two fused rings): the window holds n phrases of the most columns one bond has
     per_bond = pd.Series([tuple(sorted(_atoms(c)[1:3])) for c in cols if feature_family(c).startswith("dihedral")]).value_counts()
     order = np.argsort(-score, axis=1, kind="stable")[:, :n * max(4, int(per_bond.max()) if len(per_bond) else 0) + 4]
-    umbrella_of = _umbrella_keys(topology) if "umbrella" in family else {}  # once for every event
     return [_distinct_motions([cols[j] for j in row_order if score[i, j] >= 0], pd.Series(values[i], index=cols), ref, topology, n,
-                              transfers=None if maybe[i] else {}, umbrella_of=umbrella_of)
+                              transfers=None if maybe[i] else {}, umbrella_of=umbrella_of, twists=twists)
             for i, row_order in enumerate(order)]
 
 
