@@ -29,3 +29,31 @@ def one_thread_per_process(environ) -> list[str]:
     for name in unset:
         environ[name] = "1"
     return unset
+
+
+
+def surrogate_processes(n_frames: int, cv_max_frames: int, many_fits: bool) -> int:
+    """Worker processes for the surrogate job (its ``threads:``): two when it has many MLP fits to make
+    (``many_fits``: every candidate in every CV fold, then the members) and more than ``cv_max_frames`` frames, else one.
+
+    Up to ``cv_max_frames`` the whole job takes seconds, a second process gains nothing (a two-trajectory Newton-X
+    set: 8.4 s with two, 8.1 s with one), and the second core serves the channel jobs beside it better. Beyond, the
+    job tunes on a full-size subsample and cross-validates again on all training frames, and two processes pay:
+    planted azobenzene, 40 trajectories x 301 frames of 24 atoms, 77.8 s in one process, 45.6 s in two.
+    """
+    return 2 if many_fits and n_frames > cv_max_frames else 1
+
+
+def surrogate_frames(trajectories_parquet, frame_stride: int, max_frames: int) -> int:
+    """How many frames the surrogate will be given: every ``frame_stride``-th usable frame of each trajectory QC kept
+    (``results/qc/trajectories.parquet``), at most ``max_frames``. Read with pyarrow alone (no pandas): the workflow
+    calls it when it schedules the job."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(trajectories_parquet).names
+    column = "n_frames_used" if "n_frames_used" in names else "n_frames"
+    table = pq.read_table(trajectories_parquet, columns=["status", column])
+    used = pc.filter(table[column], pc.equal(table["status"], "ok")).to_pylist()
+    stride = max(1, int(frame_stride))
+    return min(int(max_frames), sum(-(-int(n) // stride) for n in used if n is not None))

@@ -22,3 +22,39 @@ def test_the_workflow_sets_them_for_its_script_jobs():
 
     common = (ROOT / "workflow" / "rules" / "common.smk").read_text(encoding="utf-8")
     assert "one_thread_per_process(os.environ)" in common
+
+
+def _qc_table(path, rows, column="n_frames_used"):
+    import pandas as pd
+
+    pd.DataFrame(rows, columns=["trajectory_id", "status", column]).to_parquet(path)
+    return path
+
+
+def test_the_surrogate_is_given_every_strided_usable_frame_of_the_kept_trajectories_up_to_the_cap(tmp_path):
+    from analysis.workload import surrogate_frames
+
+    table = _qc_table(tmp_path / "t.parquet", [("T1", "ok", 301), ("T2", "ok", 100), ("T3", "excluded", 5000), ("T4", "ok", 1)])
+    assert surrogate_frames(table, 1, 20_000) == 402  # the excluded run does not count
+    assert surrogate_frames(table, 4, 20_000) == 76 + 25 + 1  # frames 0, 4, 8, ...: ceil(n / 4)
+    assert surrogate_frames(table, 1, 300) == 300
+    # a table written before QC recorded truncation: its frame counts
+    old = _qc_table(tmp_path / "old.parquet", [("T1", "ok", 30), ("T2", "ok", 12)], column="n_frames")
+    assert surrogate_frames(old, 1, 20_000) == 42
+
+
+def test_the_surrogate_runs_in_two_processes_only_with_more_frames_than_cross_validation_takes():
+    from analysis.workload import surrogate_processes
+
+    assert surrogate_processes(3001, 3000, many_fits=True) == 2
+    assert surrogate_processes(3000, 3000, many_fits=True) == 1
+    assert surrogate_processes(20_000, 3000, many_fits=False) == 1  # a one-candidate, few-member grid: nothing to share
+
+
+def test_the_workflow_sizes_the_surrogate_job_from_the_qc_table():
+    from tests.conftest import ROOT
+
+    rule = (ROOT / "workflow" / "rules" / "surrogate.smk").read_text(encoding="utf-8")
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text(encoding="utf-8")
+    assert "threads: surrogate_threads" in rule
+    assert "surrogate_processes(" in common and "input.trajectories" in common

@@ -1,4 +1,5 @@
 # Input functions, batching and config checks that need the file system. No rules here.
+import functools
 import os
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 from analysis.io.digest import manifest_digest
 from analysis.io.discover import auto_batches, batch_of, discover, manifest
 from analysis.io.xyz import is_xyz_file
-from analysis.workload import PARALLEL_MIN_WORK, one_thread_per_process
+from analysis.workload import PARALLEL_MIN_WORK, one_thread_per_process, surrogate_frames, surrogate_processes
 
 one_thread_per_process(os.environ)  # one BLAS / OpenMP thread in every job's process (see analysis/workload.py)
 
@@ -52,9 +53,28 @@ BATCHES = [f"{i:03d}" for i in range(N_BATCHES)]
 # 8.4 s and 8.1 s. bench/pipeline.py's 2,000 trajectories with a one-candidate, two-member surrogate: the job 6.8 s
 # alone with 2, 8.3 s beside the features with 1, peak RSS 742 vs 374 MB). The channel jobs go first (priority):
 # the one-thread surrogate then runs beside the single-threaded cluster job instead of ahead of the features.
+# "Large" is 100 trajectories, or more training frames than surrogate.cv_max_frames once QC has counted them
+# (analysis.workload.surrogate_processes): 40 azobenzene runs of 301 frames took 77.8 s in one process.
 SURROGATE_MLP_FITS = (config["surrogate"]["cv_folds"] * len(config["surrogate"]["mlp_grid"])
                       + config["surrogate"]["n_members"])
 SURROGATE_THREADS = 2 if (DEMO or len(FOUND) >= 100) and SURROGATE_MLP_FITS >= 8 else 1
+
+
+@functools.lru_cache(maxsize=4)
+def _surrogate_frames(path, mtime_ns):
+    return surrogate_frames(path, config["surrogate"]["frame_stride"], config["surrogate"]["max_frames"])
+
+
+def surrogate_threads(wildcards, input):
+    """The surrogate job's processes: SURROGATE_THREADS, or two where QC's trajectory table (there when Snakemake
+    schedules the job; not in a dry run) counts more frames than cross-validation subsamples."""
+    table = Path(input.trajectories)
+    if SURROGATE_THREADS > 1 or SURROGATE_MLP_FITS < 8 or not table.exists():
+        return SURROGATE_THREADS
+    n_frames = _surrogate_frames(str(table), table.stat().st_mtime_ns)
+    return surrogate_processes(n_frames, config["surrogate"]["cv_max_frames"], many_fits=True)
+
+
 CHANNEL_PRIORITY = 10
 # The bootstrap of channel stability runs in worker processes only from PARALLEL_MIN_WORK events x resamples on
 # (analysis/stability.py); below, the cluster job uses one core and leaves the other to the jobs beside it.

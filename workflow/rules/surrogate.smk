@@ -9,7 +9,7 @@ rule surrogate:
         # the committee's verdict on the ensemble's frames, from which rule next_calculations picks once the channels
         # are known: made here, beside the clustering, rather than on the path from the channels to the report
         candidates="results/surrogate/next_candidates.npz",
-    threads: SURROGATE_THREADS  # independent fits (CV folds, candidates) in processes of one BLAS thread each: see analysis/surrogate/parallel.py
+    threads: surrogate_threads  # independent fits (CV folds, candidates) in processes of one BLAS thread each: see analysis/surrogate/parallel.py
     params:
         surrogate=config["surrogate"],
         seed=config["seed"],
