@@ -47,3 +47,12 @@ def test_small_products_use_scipy(monkeypatch):
     monkeypatch.setattr(cityblock, "_compiled_loop", lambda: pytest.fail("the compiled loop was used for a small product"))
     a = np.random.default_rng(5).normal(size=(20, 6))
     assert np.array_equal(cityblock_distances(a, a), cdist(a, a, "cityblock"))
+
+
+@pytest.mark.parametrize("block", [1, 16, 512])
+def test_column_blocks_and_mirror_tiles_cover_every_pair(compiled, monkeypatch, block):
+    monkeypatch.setattr(cityblock, "COLUMN_BLOCK", block)
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(150, 20)), rng.normal(size=(71, 20))  # several 64-row mirror tiles, blocks with a remainder
+    assert np.array_equal(cityblock_distances(a, a), cdist(a, a, "cityblock"))
+    assert np.array_equal(cityblock_distances(b, a), cdist(b, a, "cityblock"))
