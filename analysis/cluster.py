@@ -485,7 +485,8 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
                                  leading score columns used by level A (None: all); sub-levels use all columns
     max_split_points : int       a larger group's split is judged on a seeded random subset of this size
     origin : array or None       the Franck–Condon point in the same coordinates: the events are clustered by their
-                                 direction from it (:func:`directions_from`); None: by their position
+                                 direction from it (:func:`directions_from`); None, or events of one column (a
+                                 direction there is only a sign): by their position
     random_state : int           seeds subsets and null samples
 
     Attributes
@@ -494,6 +495,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
     top_labels_ : ndarray of int level-A cluster (−1 unresolved)
     is_noise_ : ndarray of bool  the density step called the point noise (it may have joined a cluster since)
     min_cluster_size_ : int      the smallest channel size used
+    by_direction_ : bool         whether the events were clustered by their direction from ``origin``
     eps_ : float                 DBSCAN radius used (dbscan only)
     """
 
@@ -676,7 +678,10 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
 
     def fit(self, x: np.ndarray, y=None) -> "HierarchicalClustering":
         x = np.array(x, dtype=float)  # a writable copy: hdbscan refuses read-only (copy-on-write pandas) buffers
-        if self.origin is not None:
+        # on one column a direction is only a sign: every event on one side of the FC point would be one point (a
+        # diatomic's channels, hops at a short and a long bond, merged), so such events are clustered by position
+        self.by_direction_ = self.origin is not None and x.shape[1] > 1
+        if self.by_direction_:
             x = directions_from(x, np.asarray(self.origin, dtype=float)[: x.shape[1]])
         rng = np.random.default_rng(self.random_state)
         min_size = self.min_cluster_size_ = smallest_channel(len(x), self.min_cluster_size, self.min_share,
@@ -687,7 +692,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         for level in range(1, self.levels):
             letter, new_groups = string.ascii_uppercase[level], {}
             for lab, members in groups.items():
-                sub = (self._split(x[members], rng, min_size, slab_test=self.origin is not None) if len(members) >= 2 * min_size
+                sub = (self._split(x[members], rng, min_size, slab_test=self.by_direction_) if len(members) >= 2 * min_size
                        else np.zeros(len(members), dtype=int))
                 for s in np.unique(sub):
                     name = f"{lab}{letter}{s + 1}"

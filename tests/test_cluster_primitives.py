@@ -330,6 +330,20 @@ def test_channels_that_are_rays_from_the_franck_condon_point_are_found_by_direct
     assert by_direction >= 19, (by_direction, by_position)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_events_of_one_column_are_clustered_by_position_not_by_a_sign(seed):
+    """A diatomic's one bond length: hops near 0.2 Å and near 0.6 Å stretched (10 each, thermal scatter 0.05 Å) are
+    two channels on the same side of the FC point. Their directions from it are all +1, one point: a planted IBr
+    ensemble came out as one channel 'I1-Br2 stretching +0.43 Å'."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat([0, 1], 10)
+    x = np.where(truth == 0, 0.2, 0.6)[:, None] * (1 + 0.12 * rng.normal(size=(20, 1))) + rng.normal(0, 0.05, (20, 1))
+    model = HierarchicalClustering(origin=np.array([0.0])).fit(x)
+    assert not model.by_direction_
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+    assert HierarchicalClustering(origin=np.zeros(2)).fit(np.column_stack([x, rng.normal(0, 0.05, 20)])).by_direction_
+
+
 def test_a_lone_far_event_that_hdbscan_keeps_in_a_channel_is_left_unresolved():
     # a formaldehyde set (two channels of ten) with one run whose H flew 5 Å off: HDBSCAN keeps a point in the cluster
     # it falls out of, so the lone event joined a channel (and its mean motion read "C1-H3 stretching")
