@@ -225,15 +225,21 @@ def motion_details(group: pd.DataFrame, reference: pd.DataFrame, topology: Topol
     """The ``n`` largest distinct motions of ``group`` (event rows) relative to ``reference`` (FC frames), ranked by
     their change in each family's natural unit, with the change in its reporting unit (:data:`FAMILY_UNIT`). When
     no feature's change goes beyond the Franck–Condon spread (:func:`beyond_fc_spread`), the one motion is
-    :data:`NO_MOTION` (events at the Franck–Condon geometry: a C-O 'compression' of 0.01 Å named such a channel)."""
+    :data:`NO_MOTION` (events at the Franck–Condon geometry: a C-O 'compression' of 0.01 Å named such a channel); a
+    motion after the first is named only where its change goes beyond that spread (a planted S-O stretch's second
+    motion read 'O2-S1-O3 opening +0 °')."""
     feats = [c for c in group.columns if "[" in c and feature_family(c) in FAMILY_SCALE and c in reference.columns]
-    if len(reference) > 1 and feats and not beyond_fc_spread(group, reference, feats).any():
+    beyond = beyond_fc_spread(group, reference, feats) if len(reference) > 1 and feats else None
+    if beyond is not None and not beyond.any():
         return [Motion(NO_MOTION, "", float("nan"), "")]
     g, r = group[feats].mean(), reference[feats].mean()
     scores = motion_scores(g, r, topology)
     scores = scores[~not_forming(list(scores.index), g[scores.index].to_numpy(), topology)]
     changes = bonding_changes(list(scores.index), g[scores.index].to_numpy(), r[scores.index].to_numpy(), topology)
-    return _distinct_motions(list(scores.index[changes]) + list(scores.index[~changes]), g, r, topology, n)
+    ranked = list(scores.index[changes]) + list(scores.index[~changes])
+    if beyond is not None:  # after the first, a motion within the FC spread is thermal noise ('O2-S1-O3 opening +0 °')
+        ranked = ranked[:1] + [c for c in ranked[1:] if beyond[c]]
+    return _distinct_motions(ranked, g, r, topology, n)
 
 
 def hydrogen_transfers(columns, values: pd.Series, reference: pd.Series, topology: Topology) -> dict[str, str]:

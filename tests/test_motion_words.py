@@ -306,6 +306,10 @@ def test_a_channel_at_the_franck_condon_geometry_has_no_motion():
     assert [m.phrase for m in details] == [NO_MOTION] and not np.isfinite(details[0].change)
     moved = group.assign(**{"bond[C1-O2]": group["bond[C1-O2]"] + 0.1})
     assert motion_details(moved, ref, TOPO, n=1)[0].phrase == "C1-O2 stretching"
+    # nothing else moved beyond the spread: no second motion (before, a thermal 'C1-N3 compression' of mÅ filled it)
+    assert [m.phrase for m in motion_details(moved, ref, TOPO, n=2)] == ["C1-O2 stretching"]
+    opened = moved.assign(**{"angle[O2-C1-N3]": moved["angle[O2-C1-N3]"] + 8.0})
+    assert [m.phrase for m in motion_details(opened, ref, TOPO, n=2)] == ["C1-O2 stretching", "O2-C1-N3 opening"]
 
 
 def _methyl_iodide(x_c_h_deg, single=None):
