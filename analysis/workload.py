@@ -31,7 +31,6 @@ def one_thread_per_process(environ) -> list[str]:
     return unset
 
 
-
 def surrogate_processes(n_frames: int, cv_max_frames: int, many_fits: bool) -> int:
     """Worker processes for the surrogate job (its ``threads:``): two when it has many MLP fits to make
     (``many_fits``: every candidate in every CV fold, then the members) and more than ``cv_max_frames`` frames, else one.

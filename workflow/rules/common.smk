@@ -69,10 +69,10 @@ def surrogate_threads(wildcards, input):
     """The surrogate job's processes: SURROGATE_THREADS, or two where QC's trajectory table (there when Snakemake
     schedules the job; not in a dry run) counts more frames than cross-validation subsamples."""
     table = Path(input.trajectories)
-    if SURROGATE_THREADS > 1 or SURROGATE_MLP_FITS < 8 or not table.exists():
+    if SURROGATE_THREADS > 1 or not table.exists():
         return SURROGATE_THREADS
     n_frames = _surrogate_frames(str(table), table.stat().st_mtime_ns)
-    return surrogate_processes(n_frames, config["surrogate"]["cv_max_frames"], many_fits=True)
+    return surrogate_processes(n_frames, config["surrogate"]["cv_max_frames"], many_fits=SURROGATE_MLP_FITS >= 8)
 
 
 CHANNEL_PRIORITY = 10
