@@ -183,10 +183,20 @@ class Motion:
     change: float
     unit: str
 
+    @property
+    def decimals(self) -> int:
+        """Decimals its change is shown with: 0.01 Å, whole degrees and other units."""
+        return 2 if self.unit == "Å" else 0
+
+    @property
+    def reads_as_zero(self) -> bool:
+        """Whether its change, shown to :attr:`decimals`, is zero ('+0 °')."""
+        return bool(np.isfinite(self.change) and round(abs(self.change), self.decimals) == 0)
+
     def __str__(self) -> str:
         if not np.isfinite(self.change):
             return self.phrase
-        value = f"{self.change:+.{2 if self.unit == 'Å' else 0}f}".replace("-", "\u2212")
+        value = f"{self.change:+.{self.decimals}f}".replace("-", "\u2212")
         return f"{self.phrase} {value} {self.unit}"
 
 
@@ -314,7 +324,10 @@ def _distinct_motions(ranked_columns, values: pd.Series, reference: pd.Series, t
             unit = FAMILY_UNIT.get(fam, "")
         if any(m.phrase == words for m in out):
             continue
-        out.append(Motion(words, col, change, unit))
+        motion = Motion(words, col, change, unit)
+        if out and motion.reads_as_zero:  # after the first, a motion that would read '+0 °' says nothing
+            continue
+        out.append(motion)
         if len(out) == n:
             break
     return out
